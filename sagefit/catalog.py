@@ -1,0 +1,132 @@
+"""The instance catalog: what each SageMaker inference instance holds, moves and costs.
+
+The data lives in ``sagefit/data/instances.yaml`` so that every number sits next to its source and
+the date it was recorded; this module only loads and indexes it. Accelerator specs are kept once per
+accelerator model and joined onto each instance, so a corrected GPU figure fixes every size at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from sagefit.errors import SagefitError
+
+MIB = 1024**2
+GIB = 1024**3
+DEFAULT_PRICE_REGION = "us-east-1"
+
+
+class Accelerator(BaseModel):
+    """One accelerator model (a GPU or an Inferentia chip) as the serving container sees it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: Literal["cuda", "neuron"]
+    compute_capability: float | None = Field(default=None, description="CUDA compute capability.")
+    memory_mib: int = Field(gt=0, description="Usable device memory reported by the driver.")
+    memory_source: str
+    memory_confirmed: bool
+    bandwidth_gb_s: float = Field(gt=0, description="Peak memory bandwidth, GB/s (10^9 bytes).")
+    bandwidth_source: str
+    bandwidth_confirmed: bool
+    recorded: dt.date
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mib * MIB
+
+
+class InstanceType(BaseModel):
+    """One SageMaker real-time inference instance type, with its hosting price per region."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instance_type: str
+    accelerator: Accelerator
+    accelerators: int = Field(gt=0)
+    vcpus: int = Field(gt=0)
+    host_memory_gib: int = Field(gt=0)
+    local_nvme: bool = Field(description="Instance store: SageMaker rejects VolumeSizeInGB for these.")
+    hardware_source: str
+    price: dict[str, float] = Field(description="USD per instance-hour, SageMaker Hosting, by region.")
+    price_source: str
+    price_confirmed: bool
+    quota_code: str | None = None
+    recorded: dt.date
+
+    @property
+    def total_memory_bytes(self) -> int:
+        return self.accelerators * self.accelerator.memory_bytes
+
+    @property
+    def confirmed(self) -> bool:
+        """True when price, memory and bandwidth all come from a primary source."""
+        acc = self.accelerator
+        return self.price_confirmed and acc.memory_confirmed and acc.bandwidth_confirmed
+
+    def price_in(self, region: str) -> tuple[float, str]:
+        """Hourly price in ``region`` and the region it was actually taken from.
+
+        Falls back to us-east-1 when the catalog has no figure for the region, so a plan still shows
+        a cost; the caller turns a fallback into a warning.
+        """
+        if region in self.price:
+            return self.price[region], region
+        return self.price[DEFAULT_PRICE_REGION], DEFAULT_PRICE_REGION
+
+
+class Catalog(BaseModel):
+    """All instance types sagefit can plan for, and the regions SageMaker serves."""
+
+    model_config = ConfigDict(frozen=True)
+
+    regions: tuple[str, ...]
+    instances: tuple[InstanceType, ...]
+
+    def get(self, instance_type: str) -> InstanceType:
+        for inst in self.instances:
+            if inst.instance_type == instance_type:
+                return inst
+        raise KeyError(instance_type)
+
+    def names(self) -> list[str]:
+        return [inst.instance_type for inst in self.instances]
+
+    def oldest_price_date(self) -> dt.date:
+        return min(inst.recorded for inst in self.instances)
+
+
+def _load_yaml(text: str) -> dict:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader either way
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """Load the packaged catalog once per process."""
+    text = resources.files("sagefit").joinpath("data/instances.yaml").read_text()
+    return parse_catalog(text)
+
+
+def parse_catalog(text: str) -> Catalog:
+    """Build a catalog from YAML text, joining each instance to its accelerator row."""
+    raw = _load_yaml(text)
+    accelerators = {row["name"]: Accelerator(**row) for row in raw["accelerators"]}
+    instances = []
+    for row in raw["instances"]:
+        name = row.get("accelerator")
+        if name not in accelerators:
+            raise SagefitError(
+                f"instance {row.get('instance_type')} names unknown accelerator {name!r}",
+                fix="add it under `accelerators:`",
+                source="sagefit/data/instances.yaml",
+            )
+        instances.append(InstanceType(**{**row, "accelerator": accelerators[name]}))
+    return Catalog(regions=tuple(raw["regions"]), instances=tuple(instances))

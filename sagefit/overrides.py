@@ -1,0 +1,46 @@
+"""Profile field overrides from CDK context, e.g. ``-c sagefit:MistralStack:max_capacity=2``.
+
+Overrides go through the same validation as the profile file, so a bad value fails with the same
+one-line error as ``sagefit validate``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from sagefit.errors import SagefitError
+from sagefit.profiles import LoadedProfile, parse_profile
+
+OVERRIDABLE = {
+    "region": ("region",),
+    "instance_type": ("serving", "instance_type"),
+    "target_concurrency": ("serving", "target_concurrency"),
+    "mode": ("scaling", "mode"),
+    "min_capacity": ("scaling", "min_capacity"),
+    "max_capacity": ("scaling", "max_capacity"),
+    "budget": ("budget", "monthly_usd"),
+}
+
+
+def apply_overrides(loaded: LoadedProfile, overrides: dict[str, Any]) -> LoadedProfile:
+    """Return ``loaded`` with ``overrides`` (short field name -> value) applied and re-validated."""
+    if not overrides:
+        return loaded
+    data = loaded.profile.model_dump(exclude_none=True)
+    for key, value in overrides.items():
+        path = OVERRIDABLE.get(key)
+        if path is None:
+            raise SagefitError(
+                f"cannot override {key!r}",
+                f"use one of: {', '.join(sorted(OVERRIDABLE))}",
+                f"-c sagefit:{loaded.profile.stack_name}:{key}",
+            )
+        target = data
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = yaml.safe_load(value) if isinstance(value, str) else value
+    source = f"{loaded.path} (with -c overrides)"
+    profile = parse_profile(yaml.safe_dump(data), source)  # type: ignore[arg-type]
+    return LoadedProfile(path=loaded.path, profile=profile)

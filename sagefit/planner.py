@@ -1,0 +1,308 @@
+"""The planner: from a validated profile to a finished plan the stacks only have to render.
+
+It sizes the profile on every instance the catalog offers for its container, keeps those that hold
+the weights plus at least one full-length request and meet the latency floor, and picks the pinned
+instance (after checking it) or else the cheapest. The result carries the container settings the
+sizing implies, so nothing downstream re-derives them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sagefit import assumptions as A
+from sagefit.catalog import GIB, Catalog, InstanceType, load_catalog
+from sagefit.errors import SagefitError
+from sagefit.profiles import LoadedProfile, Profile
+from sagefit.sizing import Fit, best_fit_on
+
+ESTIMATE_NOTE = (
+    f"fit, decode speed and cost are estimates; assumptions in {A.SOURCE}, "
+    "hardware and prices in sagefit/data/instances.yaml"
+)
+
+# Accelerator kinds each serving container can run on. Inferentia2 needs a Neuron-compiled model
+# and its own container, so the CUDA containers never land there.
+CONTAINER_ACCELERATORS = {"tgi": {"cuda"}, "djl-lmi": {"cuda"}}
+
+MIN_COMPUTE_CAPABILITY = 8.0
+"""Flash/paged attention and the AWQ/GPTQ kernels in TGI and vLLM need Ampere (8.0) or newer: on a T4
+(7.5) TGI logs "GPU with CUDA capability 7 5 is not supported for Flash Attention V2" and falls back to
+a slow path without quantized kernels (huggingface/text-generation-inference#1573)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a stack needs to deploy one profile, and what `sagefit plan` reports."""
+
+    profile: Profile
+    fit: Fit
+    price_per_hour: float
+    price_region: str
+    cheapest: Fit
+    cheapest_price: float
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    # ---- derived views -------------------------------------------------------------------
+    @property
+    def instance(self) -> InstanceType:
+        return self.fit.instance
+
+    @property
+    def instance_type(self) -> str:
+        return self.fit.instance.instance_type
+
+    @property
+    def gpus(self) -> int:
+        return self.fit.tp
+
+    @property
+    def max_input_tokens(self) -> int:
+        return self.profile.serving.max_input_tokens
+
+    @property
+    def max_total_tokens(self) -> int:
+        return self.profile.serving.max_total_tokens
+
+    @property
+    def max_batch_total_tokens(self) -> int:
+        return self.fit.max_batch_total_tokens
+
+    @property
+    def max_batch_prefill_tokens(self) -> int:
+        """TGI's default (max input + 50), kept inside the batch token budget."""
+        return min(self.max_input_tokens + 50, self.max_batch_total_tokens)
+
+    @property
+    def max_concurrent_requests(self) -> int:
+        """The profile's target concurrency: TGI queues beyond what the KV budget holds at once."""
+        return self.profile.serving.target_concurrency
+
+    @property
+    def monthly_cost_always_on(self) -> float:
+        """One instance for a whole month, as always-on would bill it."""
+        return round(self.price_per_hour * A.HOURS_PER_MONTH, 2)
+
+    @property
+    def cheaper_fit(self) -> str | None:
+        """A cheaper instance that also fits, when the profile pinned a dearer one."""
+        if self.cheapest_price < self.price_per_hour:
+            return self.cheapest.instance.instance_type
+        return None
+
+    def to_dict(self) -> dict:
+        """The machine-readable view printed by ``sagefit plan --format json``."""
+        fit = self.fit
+        return {
+            "profile": self.profile.name,
+            "stack_name": self.profile.stack_name,
+            "region": self.profile.region,
+            "scaling_mode": self.profile.scaling.mode,
+            "instance_type": self.instance_type,
+            "accelerator": fit.instance.accelerator.name,
+            "gpus": self.gpus,
+            "quantization": self.profile.model.quantization,
+            "weights_gib": round(fit.weights_bytes / GIB, 2),
+            "weights_per_gpu_gib": round(fit.weights_per_gpu_bytes / GIB, 2),
+            "usable_per_gpu_gib": round(fit.usable_per_gpu_bytes / GIB, 2),
+            "kv_budget_gib": round(fit.kv_budget_per_gpu_bytes * fit.tp / GIB, 2),
+            "kv_bytes_per_token": fit.kv_bytes_per_token_per_gpu * fit.tp,
+            "max_input_tokens": self.max_input_tokens,
+            "max_total_tokens": self.max_total_tokens,
+            "max_batch_total_tokens": self.max_batch_total_tokens,
+            "max_batch_prefill_tokens": self.max_batch_prefill_tokens,
+            "max_concurrent_requests": self.max_concurrent_requests,
+            "full_length_requests": fit.full_length_requests,
+            "decode_tokens_per_s": round(fit.decode_tokens_per_s, 1),
+            "price_per_hour": self.price_per_hour,
+            "price_region": self.price_region,
+            "monthly_cost_always_on": self.monthly_cost_always_on,
+            "cheapest_fit": self.cheapest.instance.instance_type,
+            "cheapest_fit_price_per_hour": self.cheapest_price,
+            "cheaper_fit": self.cheaper_fit,
+            "warnings": list(self.warnings),
+            "estimate": ESTIMATE_NOTE,
+        }
+
+
+def _candidates(profile: Profile, catalog: Catalog) -> list[Fit]:
+    kinds = CONTAINER_ACCELERATORS[profile.serving.container]
+    fits = []
+    for instance in catalog.instances:
+        if not _runs_container(instance, kinds):
+            continue
+        fit = best_fit_on(profile, instance)
+        if fit is not None:
+            fits.append(fit)
+    return fits
+
+
+def _runs_container(instance: InstanceType, kinds: set[str]) -> bool:
+    acc = instance.accelerator
+    if acc.kind not in kinds:
+        return False
+    return acc.kind != "cuda" or (acc.compute_capability or 0) >= MIN_COMPUTE_CAPABILITY
+
+
+def _meets_floor(profile: Profile, fit: Fit) -> bool:
+    floor = profile.serving.min_decode_tokens_per_s
+    return floor is None or fit.decode_tokens_per_s >= floor
+
+
+def _price(fit: Fit, region: str) -> float:
+    return fit.instance.price_in(region)[0]
+
+
+def _gib(value: float) -> str:
+    return f"{value / GIB:.1f} GiB"
+
+
+def _nothing_fits(loaded: LoadedProfile, fits: list[Fit]) -> SagefitError:
+    """Explain why no instance works, naming how far short the closest one is."""
+    profile = loaded.profile
+    memory_fits = [f for f in fits if f.fits_memory]
+    if memory_fits:
+        fastest = max(memory_fits, key=lambda f: f.decode_tokens_per_s)
+        return SagefitError(
+            f"no instance meets the latency floor of {profile.serving.min_decode_tokens_per_s:g} "
+            f"tokens/s; the fastest fit, {fastest.instance.instance_type}, decodes about "
+            f"{fastest.decode_tokens_per_s:.1f} tokens/s (estimate)",
+            "lower serving.min_decode_tokens_per_s or quantize the model (model.quantization: awq)",
+            loaded.path,
+            "serving.min_decode_tokens_per_s",
+        )
+    if not fits:
+        return SagefitError(
+            "no catalog instance has a GPU count the attention heads divide into",
+            "remove serving.tensor_parallel_degree",
+            loaded.path,
+            "serving.tensor_parallel_degree",
+        )
+    closest = min(fits, key=lambda f: f.shortfall_per_gpu_bytes)
+    return SagefitError(
+        f"the model fits no instance in the catalog: the closest, {closest.instance.instance_type} "
+        f"x{closest.tp} GPUs, is short by {_gib(closest.shortfall_per_gpu_bytes)} per GPU "
+        f"for weights plus one {profile.serving.max_total_tokens}-token request",
+        "quantize it (model.quantization: awq or gptq) or lower serving.max_total_tokens",
+        loaded.path,
+        "model.quantization",
+    )
+
+
+def _pinned_fit(loaded: LoadedProfile, fits: list[Fit], cheapest: Fit, catalog: Catalog) -> Fit:
+    """Check the profile's pinned instance; refuse it with what would fit instead."""
+    profile = loaded.profile
+    pinned = profile.serving.instance_type
+    instance = catalog.get(pinned)
+    fit = next((f for f in fits if f.instance.instance_type == pinned), None)
+    suggestion = f"use {cheapest.instance.instance_type}, the cheapest that fits, or remove the pin"
+    container = profile.serving.container
+    if not _runs_container(instance, CONTAINER_ACCELERATORS[container]):
+        raise SagefitError(
+            f"{pinned} cannot run the {container} container: its {instance.accelerator.name} is "
+            f"not a CUDA GPU with compute capability {MIN_COMPUTE_CAPABILITY} or newer",
+            suggestion,
+            loaded.path,
+            "serving.instance_type",
+        )
+    if fit is None:
+        raise SagefitError(
+            f"{pinned} cannot run this model: no valid tensor-parallel degree for its "
+            f"{instance.accelerators} x {instance.accelerator.name}",
+            suggestion,
+            loaded.path,
+            "serving.instance_type",
+        )
+    if not fit.fits_memory:
+        raise SagefitError(
+            f"the model does not fit {pinned}: weights {_gib(fit.weights_per_gpu_bytes)} per GPU "
+            f"+ one {profile.serving.max_total_tokens}-token request need "
+            f"{_gib(fit.usable_per_gpu_bytes + fit.shortfall_per_gpu_bytes)}, "
+            f"the GPU offers {_gib(fit.usable_per_gpu_bytes)} usable",
+            suggestion,
+            loaded.path,
+            "serving.instance_type",
+        )
+    if not _meets_floor(profile, fit):
+        raise SagefitError(
+            f"{pinned} decodes about {fit.decode_tokens_per_s:.1f} tokens/s (estimate), below the "
+            f"floor of {profile.serving.min_decode_tokens_per_s:g}",
+            suggestion,
+            loaded.path,
+            "serving.instance_type",
+        )
+    return fit
+
+
+def _warnings(profile: Profile, fit: Fit, price_region: str, today: dt.date) -> list[str]:
+    notes = []
+    instance = fit.instance
+    if not instance.price_confirmed:
+        notes.append(f"price of {instance.instance_type} is unconfirmed ({instance.price_source})")
+    acc = instance.accelerator
+    if not (acc.memory_confirmed and acc.bandwidth_confirmed):
+        notes.append(f"{acc.name} memory or bandwidth figure is unconfirmed")
+    if price_region != profile.region:
+        notes.append(
+            f"no {profile.region} price in the catalog; showing the {price_region} list price"
+        )
+    age = (today - instance.recorded).days
+    if age > A.PRICE_MAX_AGE_DAYS:
+        notes.append(
+            f"catalog price is {age} days old; update the prices in sagefit/data/instances.yaml"
+        )
+    if fit.full_length_requests < profile.serving.target_concurrency:
+        notes.append(
+            f"at full length only {fit.full_length_requests} of {profile.serving.target_concurrency} "
+            "concurrent requests fit in the KV cache at once; the rest queue"
+        )
+    return notes
+
+
+def plan_profile(
+    loaded: LoadedProfile, catalog: Catalog | None = None, today: dt.date | None = None
+) -> Plan:
+    """Plan one profile, or raise :class:`SagefitError` saying why it cannot be served."""
+    catalog = catalog or load_catalog()
+    profile = loaded.profile
+    fits = _candidates(profile, catalog)
+    usable = [f for f in fits if f.fits_memory and _meets_floor(profile, f)]
+    if not usable:
+        raise _nothing_fits(loaded, fits)
+    region = profile.region
+    cheapest = min(usable, key=lambda f: (_price(f, region), -f.decode_tokens_per_s))
+    chosen = cheapest
+    if profile.serving.instance_type:
+        chosen = _pinned_fit(loaded, fits, cheapest, catalog)
+    price, price_region = chosen.instance.price_in(region)
+    return Plan(
+        profile=profile,
+        fit=chosen,
+        price_per_hour=price,
+        price_region=price_region,
+        cheapest=cheapest,
+        cheapest_price=_price(cheapest, region),
+        warnings=tuple(_warnings(profile, chosen, price_region, today or dt.date.today())),
+    )
+
+
+def plan_all(
+    profiles: list[LoadedProfile], catalog: Catalog | None = None, region: str | None = None
+) -> list[Plan]:
+    """Plan every profile; ``region`` overrides each profile's own region."""
+    catalog = catalog or load_catalog()
+    plans = []
+    for loaded in profiles:
+        if region is not None:
+            loaded = with_region(loaded, region, catalog)
+        plans.append(plan_profile(loaded, catalog))
+    return plans
+
+
+def with_region(loaded: LoadedProfile, region: str, catalog: Catalog) -> LoadedProfile:
+    """The same profile planned for another region (``--region``)."""
+    if region not in catalog.regions:
+        raise SagefitError(f"unknown region {region!r}", "use a region where SageMaker runs", field="--region")
+    profile = loaded.profile.model_copy(update={"region": region})
+    return LoadedProfile(path=loaded.path, profile=profile)

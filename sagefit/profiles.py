@@ -1,0 +1,340 @@
+"""Model profiles: the short YAML a user writes for each model.
+
+A profile says what the model is (architecture numbers from its ``config.json``), how it should be
+served (container, token limits, concurrency, an optional latency floor or pinned instance), how it
+scales and what it may cost. Everything the planner and the stacks need comes from here, validated
+up front so that a mistake surfaces as one line naming the file, the field and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from sagefit.catalog import Catalog, load_catalog
+from sagefit.errors import SagefitError
+
+Dtype = Literal["float16", "bfloat16"]
+Quantization = Literal[
+    "none", "bitsandbytes", "eetq", "awq", "gptq", "bitsandbytes-nf4", "bitsandbytes-fp4"
+]
+Container = Literal["tgi", "djl-lmi"]
+ScalingMode = Literal["always-on", "scale-to-zero", "async"]
+
+_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+_PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Architecture(_Strict):
+    """The numbers from the model's ``config.json`` that memory and speed depend on."""
+
+    parameters: PositiveInt = Field(description="Total parameter count (all experts for MoE).")
+    active_parameters: PositiveInt | None = Field(
+        default=None, description="Parameters read per token (MoE); defaults to all of them."
+    )
+    layers: PositiveInt
+    hidden_size: PositiveInt
+    attention_heads: PositiveInt
+    kv_heads: PositiveInt
+    head_dim: PositiveInt
+    vocab_size: PositiveInt
+    tied_embeddings: bool = False
+    context_length: PositiveInt = Field(description="max_position_embeddings")
+
+    @model_validator(mode="after")
+    def _heads_consistent(self) -> Architecture:
+        if self.kv_heads > self.attention_heads or self.attention_heads % self.kv_heads:
+            raise ValueError(
+                f"kv_heads ({self.kv_heads}) must divide attention_heads ({self.attention_heads})"
+            )
+        if self.active_parameters is not None and self.active_parameters > self.parameters:
+            raise ValueError("active_parameters cannot exceed parameters")
+        return self
+
+
+class ModelSpec(_Strict):
+    """Which weights to serve and in what precision."""
+
+    hf_model_id: str = Field(pattern=_HF_ID.pattern)
+    revision: str | None = None
+    gated: bool = Field(
+        default=False, description="Needs a Hugging Face token (read from Secrets Manager)."
+    )
+    hf_token_secret: str | None = Field(
+        default=None, description="Secrets Manager secret name holding the Hugging Face token."
+    )
+    model_data_s3_uri: str | None = Field(default=None, pattern=r"^s3://[a-z0-9.-]{3,63}(/.*)?$")
+    license: str | None = None
+    dtype: Dtype = "bfloat16"
+    quantization: Quantization = "none"
+    architecture: Architecture
+
+    @model_validator(mode="after")
+    def _gated_needs_secret(self) -> ModelSpec:
+        if self.gated and not self.hf_token_secret:
+            raise ValueError("a gated model needs hf_token_secret (a Secrets Manager secret name)")
+        return self
+
+
+class Serving(_Strict):
+    """How the serving container runs: limits per request, load, and hardware pins."""
+
+    container: Container = "tgi"
+    container_version: str | None = None
+    max_input_tokens: PositiveInt
+    max_total_tokens: PositiveInt
+    target_concurrency: PositiveInt = 4
+    min_decode_tokens_per_s: PositiveFloat | None = None
+    instance_type: str | None = None
+    tensor_parallel_degree: Literal[1, 2, 4, 8] | None = None
+
+    @model_validator(mode="after")
+    def _token_order(self) -> Serving:
+        if self.max_input_tokens >= self.max_total_tokens:
+            raise ValueError(
+                f"max_input_tokens ({self.max_input_tokens}) must be below "
+                f"max_total_tokens ({self.max_total_tokens})"
+            )
+        return self
+
+
+class Scaling(_Strict):
+    """Capacity bounds; ``min_capacity`` defaults to 1 for always-on and 0 otherwise."""
+
+    mode: ScalingMode = "scale-to-zero"
+    min_capacity: int | None = Field(default=None, ge=0)
+    max_capacity: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Scaling:
+        floor = 1 if self.mode == "always-on" else 0
+        minimum = floor if self.min_capacity is None else self.min_capacity
+        if minimum < floor:
+            raise ValueError("always-on needs min_capacity >= 1 (use scale-to-zero to reach 0)")
+        if self.max_capacity < max(minimum, 1):
+            raise ValueError(f"max_capacity ({self.max_capacity}) is below min_capacity ({minimum})")
+        object.__setattr__(self, "min_capacity", minimum)
+        return self
+
+
+class Budget(_Strict):
+    """The monthly spend the cost guard watches; derived from the plan when left out."""
+
+    monthly_usd: PositiveFloat | None = None
+    hard_cap: bool = False
+
+
+class Profile(_Strict):
+    """One model deployment: a profile file in ``model_profiles/``."""
+
+    name: str = Field(pattern=_PROFILE_NAME.pattern)
+    stack_name: str = Field(pattern=_STACK_NAME.pattern)
+    region: str = "us-east-1"
+    model: ModelSpec
+    serving: Serving
+    scaling: Scaling = Scaling()
+    budget: Budget = Budget()
+
+    @model_validator(mode="after")
+    def _fits_context(self) -> Profile:
+        ctx = self.model.architecture.context_length
+        if self.serving.max_total_tokens > ctx:
+            raise ValueError(
+                f"serving.max_total_tokens ({self.serving.max_total_tokens}) exceeds the model's "
+                f"context_length ({ctx})"
+            )
+        tp = self.serving.tensor_parallel_degree
+        heads = self.model.architecture.attention_heads
+        if tp is not None and heads % tp:
+            raise ValueError(
+                f"serving.tensor_parallel_degree {tp} does not divide the {heads} attention heads"
+            )
+        return self
+
+
+class LoadedProfile(BaseModel):
+    """A validated profile and the file it came from, so later errors can name the file."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    path: Path
+    profile: Profile
+
+
+# --------------------------------------------------------------------------- error rendering
+
+_FIXES = {
+    "missing": "add it",
+    "extra_forbidden": "remove it or fix its spelling",
+    "greater_than": "use a positive number",
+    "greater_than_equal": "use a number that is not negative",
+    "int_parsing": "use a whole number",
+    "int_type": "use a whole number",
+    "int_from_float": "use a whole number",
+    "float_parsing": "use a number",
+    "bool_parsing": "use true or false",
+    "bool_type": "use true or false",
+    "string_type": "use a quoted string",
+    "string_pattern_mismatch": "see the example profiles in model_profiles/",
+    "model_type": "use a mapping of fields",
+    "dict_type": "use a mapping of fields",
+}
+
+_CROSS_FIELD_FIXES = {
+    "kv_heads": "copy num_attention_heads and num_key_value_heads from the model's config.json",
+    "active_parameters": "set active_parameters to the per-token count from the model card",
+    "hf_token_secret": "set model.hf_token_secret to the Secrets Manager secret holding HF_TOKEN",
+    "max_input_tokens": "lower serving.max_input_tokens or raise serving.max_total_tokens",
+    "always-on": "set scaling.min_capacity to 1 or more, or use scaling.mode: scale-to-zero",
+    "min_capacity": "raise scaling.max_capacity or lower scaling.min_capacity",
+    "context_length": "lower serving.max_total_tokens to the context length or below",
+    "tensor_parallel_degree": "use a degree that divides the attention heads (often 1)",
+}
+
+
+def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed at the parent of ``loc``, for 'did you mean' hints."""
+    model: type[BaseModel] = Profile
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _describe(error: dict[str, Any]) -> tuple[str, str, str]:
+    """Turn one pydantic error into (field path, problem, fix)."""
+    loc = tuple(error["loc"])
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    kind = error["type"]
+    problem = error["msg"]
+    if kind.startswith("value_error"):
+        problem = problem.removeprefix("Value error, ")
+        fix = next((f for key, f in _CROSS_FIELD_FIXES.items() if key in problem), "")
+        return field, problem, fix
+    if kind == "missing":
+        return field, "is required but missing", f"add `{loc[-1]}:` to the profile"
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(loc)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean `{close[0]}`?" if close else f"allowed here: {', '.join(allowed)}"
+        return field, "is not a known field", f"remove it or fix its spelling ({hint})"
+    if kind == "literal_error":
+        return field, f"{problem} (got {error.get('input')!r})", "use one of the values listed"
+    given = error.get("input")
+    if given is not None and not isinstance(given, dict):
+        problem = f"{problem} (got {given!r})"
+    return field, problem, _FIXES.get(kind, "see the example profiles in model_profiles/")
+
+
+def _check_catalog(profile: Profile, path: Path, catalog: Catalog) -> None:
+    if profile.region not in catalog.regions:
+        close = difflib.get_close_matches(profile.region, catalog.regions, n=1)
+        hint = f"did you mean {close[0]}?" if close else "use a region where SageMaker runs"
+        raise SagefitError(f"unknown region {profile.region!r}", hint, path, "region")
+    pinned = profile.serving.instance_type
+    if pinned is not None and pinned not in catalog.names():
+        close = difflib.get_close_matches(pinned, catalog.names(), n=2)
+        hint = f"did you mean {' or '.join(close)}?" if close else "remove it to size automatically"
+        raise SagefitError(
+            f"unknown instance type {pinned!r} (not in the instance catalog)",
+            hint,
+            path,
+            "serving.instance_type",
+        )
+
+
+def parse_profile(text: str, path: Path, catalog: Catalog | None = None) -> Profile:
+    """Validate one profile's YAML text; raise :class:`SagefitError` on the first problem."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        reason = getattr(exc, "problem", None) or "malformed YAML"
+        raise SagefitError(
+            f"malformed YAML at {where}: {reason}", "fix the YAML syntax there", path
+        ) from None
+    if not isinstance(raw, dict):
+        raise SagefitError(
+            "the profile must be a YAML mapping of fields", "start from model_profiles/*.yaml", path
+        )
+    try:
+        profile = Profile.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # A misspelt key shows up twice: the real field as missing, the typo as extra. Report the
+        # typo, whose fix (with its did-you-mean hint) resolves both.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        field, problem, fix = _describe(first)
+        raise SagefitError(problem, fix, path, field) from None
+    _check_catalog(profile, path, catalog or load_catalog())
+    return profile
+
+
+def load_profile(path: Path, catalog: Catalog | None = None) -> LoadedProfile:
+    """Read and validate one profile file."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SagefitError(f"cannot read the profile ({exc.strerror})", "check the path", path) from None
+    return LoadedProfile(path=path, profile=parse_profile(text, path, catalog))
+
+
+def load_profiles(directory: Path, catalog: Catalog | None = None) -> list[LoadedProfile]:
+    """Read every ``*.yaml``/``*.yml`` profile in ``directory``, sorted by file name.
+
+    Stack and profile names must be unique across the directory, since each becomes one CDK stack.
+    """
+    if not directory.is_dir():
+        raise SagefitError(
+            "profiles directory not found", "pass --profiles DIR or run from the project root", directory
+        )
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    if not files:
+        raise SagefitError("no *.yaml profiles found", "add a profile or pass --profiles DIR", directory)
+    loaded = [load_profile(path, catalog) for path in files]
+    seen: dict[tuple[str, str], Path] = {}
+    for item in loaded:
+        for key in ("stack_name", "name"):
+            value = getattr(item.profile, key)
+            if (key, value) in seen:
+                raise SagefitError(
+                    f"duplicate {key} {value!r} (also in {seen[(key, value)].name})",
+                    f"give each profile its own {key}",
+                    item.path,
+                    key,
+                )
+            seen[(key, value)] = item.path
+    return loaded
+
+
+def find_profile(profiles: list[LoadedProfile], key: str) -> LoadedProfile:
+    """Find a profile by its name or its stack name."""
+    for item in profiles:
+        if key in (item.profile.name, item.profile.stack_name):
+            return item
+    names = [p.profile.stack_name for p in profiles] + [p.profile.name for p in profiles]
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(names))}"
+    raise SagefitError(f"no profile or stack named {key!r}", hint)

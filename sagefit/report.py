@@ -1,0 +1,68 @@
+"""Rendering plans for people (a rich table) and for programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from sagefit.catalog import GIB
+from sagefit.planner import ESTIMATE_NOTE, Plan
+
+
+def plans_to_json(plans: list[Plan]) -> str:
+    return json.dumps([plan.to_dict() for plan in plans], indent=2)
+
+
+def _fit_cell(plan: Plan) -> str:
+    fit = plan.fit
+    return (
+        f"weights {fit.weights_per_gpu_bytes / GIB:.1f} + KV {fit.kv_budget_per_gpu_bytes / GIB:.1f}"
+        f"\nof {fit.usable_per_gpu_bytes / GIB:.1f} GiB usable/GPU"
+    )
+
+
+def _cheaper_cell(plan: Plan) -> str:
+    cheaper = plan.cheaper_fit
+    if cheaper is None:
+        return "-"
+    note = "" if plan.cheapest.instance.price_confirmed else " (price unconfirmed)"
+    return f"{cheaper}\n${plan.cheapest_price:,.2f}/h{note}"
+
+
+def plans_table(plans: list[Plan]) -> Table:
+    table = Table(title="sagefit plan", show_lines=True)
+    table.add_column("profile / stack")
+    table.add_column("instance")
+    table.add_column("fit (per GPU)")
+    table.add_column("limits")
+    table.add_column("decode tok/s\n(estimate)", justify="right")
+    table.add_column("$/hour", justify="right")
+    table.add_column("$/month\nalways-on", justify="right")
+    table.add_column("cheaper fit")
+    for plan in plans:
+        profile = plan.profile
+        table.add_row(
+            f"{profile.name}\n{profile.stack_name} ({profile.scaling.mode})",
+            f"{plan.instance_type}\n{plan.gpus} x {plan.instance.accelerator.name}"
+            f"\n{profile.model.quantization if profile.model.quantization != 'none' else profile.model.dtype}",
+            _fit_cell(plan),
+            f"total {plan.max_total_tokens} tok/request\nbatch {plan.max_batch_total_tokens} tok"
+            f"\n{plan.fit.full_length_requests} full-length at once\nmax {plan.max_concurrent_requests} concurrent",
+            f"{plan.fit.decode_tokens_per_s:.1f}",
+            f"{plan.price_per_hour:,.3f}",
+            f"{plan.monthly_cost_always_on:,.2f}",
+            _cheaper_cell(plan),
+        )
+    return table
+
+
+def print_plans(plans: list[Plan], out: TextIO) -> None:
+    console = Console(file=out, width=max(140, Console(file=out).width))
+    console.print(plans_table(plans))
+    for plan in plans:
+        for warning in plan.warnings:
+            console.print(f"[yellow]warning[/yellow] {plan.profile.name}: {warning}")
+    console.print(f"Note: {ESTIMATE_NOTE}.")

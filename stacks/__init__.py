@@ -1,0 +1,1 @@
+"""CDK stacks and constructs that render a finished sagefit plan."""

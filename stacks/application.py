@@ -1,0 +1,69 @@
+"""Wiring the CDK app: every profile becomes one stack, named by its ``stack_name``.
+
+Context (cdk.json or ``-c``):
+  sagefit:profiles      directory of profiles (default model_profiles)
+  sagefit:alertEmail    e-mail subscribed to every stack's alert topic
+  sagefit:nag           run cdk-nag AwsSolutions checks at synth (default true)
+  sagefit:localTarget   synthesize for the local emulator (no bootstrap-version rule)
+  sagefit:<Stack>:<field>  profile override, e.g. sagefit:MistralStack:max_capacity=2
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+
+from sagefit.overrides import apply_overrides
+from sagefit.planner import plan_profile
+from sagefit.profiles import LoadedProfile, load_profiles
+from stacks.llm_stack import LlmEndpointStack, LlmEndpointStackProps
+from stacks.nag import apply_nag
+
+PREFIX = "sagefit:"
+
+
+def _flag(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _overrides(context: dict[str, Any], stack_name: str) -> dict[str, Any]:
+    prefix = f"{PREFIX}{stack_name}:"
+    return {key[len(prefix):]: value for key, value in context.items() if key.startswith(prefix)}
+
+
+def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointStack]:
+    """Add one stack per profile to ``app``; raises SagefitError on a bad profile."""
+    node = app.node
+    context = node.get_all_context()
+    directory = Path(node.try_get_context(f"{PREFIX}profiles") or "model_profiles")
+    if base_dir is not None and not directory.is_absolute():
+        directory = base_dir / directory
+    alert_email = node.try_get_context(f"{PREFIX}alertEmail") or None
+    local = _flag(node.try_get_context(f"{PREFIX}localTarget"), False)
+    stacks = []
+    for loaded in load_profiles(directory):
+        loaded = apply_overrides(loaded, _overrides(context, loaded.profile.stack_name))
+        stacks.append(_stack(app, loaded, alert_email, local))
+    if _flag(node.try_get_context(f"{PREFIX}nag"), True):
+        apply_nag(app)
+    return stacks
+
+
+def _stack(app: cdk.App, loaded: LoadedProfile, alert_email: str | None, local: bool) -> LlmEndpointStack:
+    plan = plan_profile(loaded)
+    profile = loaded.profile
+    synthesizer = cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=not local)
+    return LlmEndpointStack(
+        app,
+        profile.stack_name,
+        LlmEndpointStackProps(plan=plan, alert_email=alert_email),
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=profile.region),
+        synthesizer=synthesizer,
+    )

@@ -1,0 +1,150 @@
+"""`CostGuard`: an alert topic, a tag-filtered monthly budget, an idle alarm and a dashboard.
+
+The budget filters on the stack's cost-allocation tag, which AWS only honours once the tag key is
+activated in the Billing console (once per account); the README says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_budgets as budgets
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from constructs import Construct
+
+from sagefit.budget import BUDGET_THRESHOLDS, idle_day_cost_usd, monthly_budget_usd
+from stacks.endpoint import LlmEndpoint
+
+COST_TAG_KEY = "sagefit:stack"
+
+
+@dataclass(frozen=True)
+class CostGuardProps:
+    """:param alert_email: subscribed to the alert topic when set (confirm the e-mail AWS sends)."""
+
+    endpoint: LlmEndpoint
+    encryption_key: kms.IKey
+    cost_tag_value: str
+    alert_email: str | None = None
+
+
+class CostGuard(Construct):
+    """Tells the owner about money before the bill does."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: CostGuardProps) -> None:
+        super().__init__(scope, construct_id)
+        self.plan = props.endpoint.plan
+        self.topic = self._topic(props)
+        self.budget_usd = monthly_budget_usd(self.plan)
+        self.budget = self._budget(props)
+        self.idle_alarm = self._idle_alarm(props) if self.plan.profile.scaling.mode == "always-on" else None
+        self.dashboard = self._dashboard(props)
+
+    def _topic(self, props: CostGuardProps) -> sns.Topic:
+        topic = sns.Topic(self, "AlertTopic", master_key=props.encryption_key, enforce_ssl=True)
+        account = Stack.of(self).account
+        services = [iam.ServicePrincipal("budgets.amazonaws.com"), iam.ServicePrincipal("cloudwatch.amazonaws.com")]
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBudgetsAndCloudWatch",
+                actions=["sns:Publish"],
+                principals=services,
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            )
+        )
+        props.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAlertPublishers",
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                principals=services,
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            )
+        )
+        if props.alert_email:
+            topic.add_subscription(subs.EmailSubscription(props.alert_email))
+        return topic
+
+    def _budget(self, props: CostGuardProps) -> budgets.CfnBudget:
+        subscriber = budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=self.topic.topic_arn)
+        return budgets.CfnBudget(
+            self,
+            "MonthlyBudget",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_type="COST",
+                time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=self.budget_usd, unit="USD"),
+                cost_filters={"TagKeyValue": [f"user:{COST_TAG_KEY}${props.cost_tag_value}"]},
+            ),
+            notifications_with_subscribers=[
+                budgets.CfnBudget.NotificationWithSubscribersProperty(
+                    notification=budgets.CfnBudget.NotificationProperty(
+                        notification_type=kind,
+                        comparison_operator="GREATER_THAN",
+                        threshold=percent,
+                        threshold_type="PERCENTAGE",
+                    ),
+                    subscribers=[subscriber],
+                )
+                for kind, percent in BUDGET_THRESHOLDS
+            ],
+        )
+
+    def _idle_alarm(self, props: CostGuardProps) -> cw.Alarm:
+        endpoint = props.endpoint
+        cost = idle_day_cost_usd(self.plan)
+        alarm = cw.Alarm(
+            self,
+            "IdleDayAlarm",
+            alarm_description=(
+                f"{endpoint.endpoint_name} served no request for 24 hours while billing "
+                f"{self.plan.instance_type}: an idle day costs about ${cost:,.2f} (estimate). "
+                "Consider scaling.mode: scale-to-zero."
+            ),
+            metric=endpoint.metric_invocations(period=Duration.hours(1)),
+            threshold=1,
+            evaluation_periods=24,
+            comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.BREACHING,
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        return alarm
+
+    def _dashboard(self, props: CostGuardProps) -> cw.Dashboard:
+        endpoint = props.endpoint
+        plan = self.plan
+        capacity = (
+            [endpoint.metric_copy_count()] if endpoint.uses_inference_component
+            else [endpoint.metric_backlog_size_per_instance()] if endpoint.mode == "async" else []
+        )
+        dashboard = cw.Dashboard(self, "Dashboard")
+        dashboard.add_widgets(
+            cw.TextWidget(
+                markdown=(
+                    f"## {endpoint.endpoint_name}\n{plan.instance_type} x{plan.gpus} GPU, "
+                    f"{plan.profile.scaling.mode}; **${plan.price_per_hour:,.3f}/hour** per instance "
+                    f"(estimate), budget ${self.budget_usd:,.2f}/month"
+                ),
+                width=24,
+                height=2,
+            ),
+            cw.GraphWidget(title="Invocations", left=[endpoint.metric_invocations()], width=8),
+            cw.GraphWidget(title="Model latency p90 (us)", left=[endpoint.metric_model_latency()], width=8),
+            cw.GraphWidget(
+                title="Errors", left=[endpoint.metric_client_errors(), endpoint.metric_server_errors()], width=8
+            ),
+            cw.GraphWidget(
+                title="GPU utilisation / memory (%)",
+                left=[endpoint.metric_gpu_utilization(), endpoint.metric_gpu_memory_utilization()],
+                width=12,
+            ),
+            cw.GraphWidget(title="Capacity", left=capacity or [endpoint.metric_invocations()], width=12),
+        )
+        return dashboard

@@ -1,0 +1,438 @@
+"""`LlmEndpoint`: the SageMaker model, endpoint config, endpoint (and inference component) for a plan.
+
+The Model and EndpointConfig carry no physical names, so CloudFormation can replace them when the
+plan changes (a new instance type, new token limits) and the endpoint moves to the new config with a
+blue/green update instead of failing on a name clash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, SecretValue, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sm
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from sagefit import serving
+from sagefit.planner import Plan
+from stacks.images import ImageUri
+from stacks.nag import acknowledge
+
+VARIANT_NAME = "AllTraffic"
+ENDPOINT_NAMESPACE = "AWS/SageMaker"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+COMPONENT_NAMESPACE = "/aws/sagemaker/InferenceComponents"
+
+
+@dataclass(frozen=True)
+class LlmEndpointProps:
+    """What an endpoint needs: the finished plan, its image and the stack's encryption key.
+
+    :param endpoint_name: defaults to the profile name, so operators find it without CloudFormation.
+    :param rollback_error_threshold: 5XX errors in one minute that roll an update back.
+    """
+
+    plan: Plan
+    image: ImageUri
+    encryption_key: kms.IKey
+    endpoint_name: str | None = None
+    rollback_error_threshold: int = 5
+
+
+class LlmEndpoint(Construct):
+    """A right-sized SageMaker endpoint for one model, in the plan's scaling mode."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: LlmEndpointProps) -> None:
+        super().__init__(scope, construct_id)
+        self.plan = props.plan
+        self.props = props
+        profile = props.plan.profile
+        self.mode = profile.scaling.mode
+        self.endpoint_name = props.endpoint_name or profile.name
+        self.variant_name = VARIANT_NAME
+        self.uses_inference_component = self.mode == "scale-to-zero"
+        self.inference_component_name: str | None = (
+            f"{self.endpoint_name}-ic" if self.uses_inference_component else None
+        )
+        self.output_bucket: s3.Bucket | None = None
+        self.success_topic: sns.Topic | None = None
+        self.error_topic: sns.Topic | None = None
+
+        self.role = self._role()
+        if self.mode == "async":
+            self._async_destinations()
+        self._acknowledge_role_findings()
+        self.model = self._model()
+        self.rollback_alarm = self._rollback_alarm()
+        self.endpoint_config = self._endpoint_config()
+        self.endpoint = sm.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            deployment_config=self._deployment_config(),
+        )
+        self.inference_component = (
+            self._inference_component() if self.uses_inference_component else None
+        )
+
+    # ------------------------------------------------------------------ resources
+    def _role(self) -> iam.Role:
+        """Execution role: ECR pull of one repository, its own logs and metrics, its own key."""
+        stack = Stack.of(self)
+        image = self.props.image
+        role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"SageMaker execution role for {self.endpoint_name} (sagefit)",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                resources=[image.repository_arn],
+            )
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+        log_groups = [f"/aws/sagemaker/Endpoints/{self.endpoint_name}"]
+        if self.inference_component_name:
+            log_groups.append(f"/aws/sagemaker/InferenceComponents/{self.inference_component_name}")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"{group}:*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                    for group in log_groups
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            )
+        )
+        s3_uri = self.plan.profile.model.model_data_s3_uri
+        if s3_uri:
+            bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[f"arn:{stack.partition}:s3:::{bucket}/{prefix.rstrip('/')}/*"
+                               if prefix else f"arn:{stack.partition}:s3:::{bucket}/*"],
+                )
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[f"arn:{stack.partition}:s3:::{bucket}"],
+                    conditions={"StringLike": {"s3:prefix": [f"{prefix.rstrip('/')}/*"]}} if prefix else None,
+                )
+            )
+        self.props.encryption_key.grant_encrypt_decrypt(role)
+        return role
+
+    def _acknowledge_role_findings(self) -> None:
+        """Accept the wildcards cdk-nag finds in the execution role's policy, each with its reason."""
+        stack = Stack.of(self)
+        region = stack.region
+        role = self.role
+        log_groups = [f"/aws/sagemaker/Endpoints/{self.endpoint_name}"]
+        if self.inference_component_name:
+            log_groups.append(f"/aws/sagemaker/InferenceComponents/{self.inference_component_name}")
+        reasons = {
+            "Resource::*": "ecr:GetAuthorizationToken and cloudwatch:PutMetricData take no resource; "
+            "PutMetricData is limited to /aws/sagemaker/* namespaces by condition",
+            "Action::kms:GenerateDataKey*": "grant on the stack's own key only (async output, topics)",
+            "Action::kms:ReEncrypt*": "grant on the stack's own key only (async output, topics)",
+        }
+        for group in log_groups:
+            arn = f"arn:<AWS::Partition>:logs:{region}:<AWS::AccountId>:log-group:{group}:*"
+            reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log group; names are set by SageMaker"
+        if self.output_bucket is not None:
+            reasons["Action::s3:Abort*"] = "read/write grant on the async output bucket only"
+            reasons["Action::s3:DeleteObject*"] = "read/write grant on the async output bucket only"
+            reasons["Action::s3:GetBucket*"] = "read/write grant on the async output bucket only"
+            reasons["Action::s3:GetObject*"] = "read/write grant on the async output bucket only"
+            reasons["Action::s3:List*"] = "read/write grant on the async output bucket only"
+            bucket_id = stack.get_logical_id(self.output_bucket.node.default_child)
+            reasons[f"Resource::<{bucket_id}.Arn>/*"] = "objects of the async output bucket only"
+        for finding, reason in reasons.items():
+            acknowledge(role, "AwsSolutions-IAM5", finding, reason)
+
+    def _async_destinations(self) -> None:
+        """Encrypted, retained S3 output and SNS success/error topics for async invocations."""
+        key = self.props.encryption_key
+        access_logs = s3.Bucket(
+            self,
+            "AsyncAccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+        )
+        self.output_bucket = s3.Bucket(
+            self,
+            "AsyncOutput",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="async-output/",
+        )
+        self.output_bucket.grant_read_write(self.role)
+        self.success_topic = sns.Topic(self, "AsyncSuccess", master_key=key, enforce_ssl=True)
+        self.error_topic = sns.Topic(self, "AsyncError", master_key=key, enforce_ssl=True)
+        for topic in (self.success_topic, self.error_topic):
+            topic.grant_publish(self.role)
+
+    def _environment(self) -> dict[str, str]:
+        env = serving.container_environment(self.plan)
+        model = self.plan.profile.model
+        if model.gated and model.hf_token_secret:
+            # A CloudFormation dynamic reference: the token never appears in the template.
+            env[serving.HF_TOKEN_ENV] = SecretValue.secrets_manager(model.hf_token_secret).unsafe_unwrap()
+        return env
+
+    def _model(self) -> sm.CfnModel:
+        container = sm.CfnModel.ContainerDefinitionProperty(
+            image=self.props.image.uri,
+            environment=self._environment(),
+            model_data_url=self.plan.profile.model.model_data_s3_uri,
+        )
+        model = sm.CfnModel(
+            self, "Model", execution_role_arn=self.role.role_arn, primary_container=container
+        )
+        self._after_role_policy(model)
+        return model
+
+    def _after_role_policy(self, resource: Construct) -> None:
+        """SageMaker checks the role's permissions on create: wait for its policy, not just the role."""
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            resource.node.add_dependency(policy)
+
+    def _variant(self) -> sm.CfnEndpointConfig.ProductionVariantProperty:
+        plan = self.plan
+        timeout = serving.startup_timeout_s(plan)
+        scaling = plan.profile.scaling
+        if self.uses_inference_component:
+            return sm.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=VARIANT_NAME,
+                instance_type=plan.instance_type,
+                initial_instance_count=1,
+                managed_instance_scaling=sm.CfnEndpointConfig.ManagedInstanceScalingProperty(
+                    status="ENABLED", min_instance_count=0, max_instance_count=scaling.max_capacity
+                ),
+                routing_config=sm.CfnEndpointConfig.RoutingConfigProperty(
+                    routing_strategy="LEAST_OUTSTANDING_REQUESTS"
+                ),
+                volume_size_in_gb=serving.volume_size_gb(plan),
+            )
+        return sm.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=VARIANT_NAME,
+            model_name=self.model.attr_model_name,
+            instance_type=plan.instance_type,
+            initial_instance_count=max(1, scaling.min_capacity),
+            initial_variant_weight=1.0,
+            container_startup_health_check_timeout_in_seconds=timeout,
+            model_data_download_timeout_in_seconds=timeout,
+            volume_size_in_gb=serving.volume_size_gb(plan),
+        )
+
+    def _endpoint_config(self) -> sm.CfnEndpointConfig:
+        plan = self.plan
+        async_config = None
+        if self.mode == "async":
+            assert self.output_bucket and self.success_topic and self.error_topic
+            async_config = sm.CfnEndpointConfig.AsyncInferenceConfigProperty(
+                output_config=sm.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
+                    s3_output_path=self.output_bucket.s3_url_for_object("output"),
+                    s3_failure_path=self.output_bucket.s3_url_for_object("failure"),
+                    kms_key_id=self.props.encryption_key.key_arn,
+                    notification_config=sm.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
+                        success_topic=self.success_topic.topic_arn,
+                        error_topic=self.error_topic.topic_arn,
+                    ),
+                ),
+                client_config=sm.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
+                    max_concurrent_invocations_per_instance=plan.max_concurrent_requests
+                ),
+            )
+        # Instances with local NVMe store reject KmsKeyId (CreateEndpointConfig fails); their
+        # instance store is encrypted by the hardware instead.
+        kms_key_id = None if plan.instance.local_nvme else self.props.encryption_key.key_arn
+        config = sm.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[self._variant()],
+            kms_key_id=kms_key_id,
+            async_inference_config=async_config,
+            execution_role_arn=self.role.role_arn if self.uses_inference_component else None,
+        )
+        self._after_role_policy(config)
+        return config
+
+    def _rollback_alarm(self) -> cw.Alarm:
+        """Server errors during an update roll the endpoint (or component) back."""
+        return cw.Alarm(
+            self,
+            "UpdateErrorsAlarm",
+            alarm_description=f"{self.endpoint_name}: 5XX errors; rolls back an in-flight update",
+            metric=self.metric_server_errors(period=Duration.minutes(1)),
+            threshold=self.props.rollback_error_threshold,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _deployment_config(self) -> sm.CfnEndpoint.DeploymentConfigProperty | None:
+        if self.uses_inference_component:
+            return None
+        timeout = serving.startup_timeout_s(self.plan)
+        return sm.CfnEndpoint.DeploymentConfigProperty(
+            blue_green_update_policy=sm.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+                traffic_routing_configuration=sm.CfnEndpoint.TrafficRoutingConfigProperty(
+                    type="ALL_AT_ONCE", wait_interval_in_seconds=300
+                ),
+                termination_wait_in_seconds=300,
+                maximum_execution_timeout_in_seconds=min(28800, 2 * timeout + 1200),
+            ),
+            auto_rollback_configuration=sm.CfnEndpoint.AutoRollbackConfigProperty(
+                alarms=[sm.CfnEndpoint.AlarmProperty(alarm_name=self.rollback_alarm.alarm_name)]
+            ),
+        )
+
+    def _inference_component(self) -> sm.CfnInferenceComponent:
+        plan = self.plan
+        needs = serving.inference_component_requirements(plan)
+        timeout = serving.startup_timeout_s(plan)
+        component = sm.CfnInferenceComponent(
+            self,
+            "InferenceComponent",
+            inference_component_name=self.inference_component_name,
+            endpoint_name=self.endpoint.attr_endpoint_name,
+            variant_name=VARIANT_NAME,
+            specification=sm.CfnInferenceComponent.InferenceComponentSpecificationProperty(
+                model_name=self.model.attr_model_name,
+                compute_resource_requirements=sm.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
+                    number_of_accelerator_devices_required=needs.accelerators,
+                    min_memory_required_in_mb=needs.min_memory_mb,
+                ),
+                startup_parameters=sm.CfnInferenceComponent.InferenceComponentStartupParametersProperty(
+                    container_startup_health_check_timeout_in_seconds=timeout,
+                    model_data_download_timeout_in_seconds=timeout,
+                ),
+            ),
+            runtime_config=sm.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(copy_count=1),
+            deployment_config=sm.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
+                rolling_update_policy=sm.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
+                    maximum_batch_size=sm.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
+                        type="COPY_COUNT", value=1
+                    ),
+                    wait_interval_in_seconds=120,
+                    rollback_maximum_batch_size=sm.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
+                        type="COPY_COUNT", value=1
+                    ),
+                ),
+                auto_rollback_configuration=sm.CfnInferenceComponent.AutoRollbackConfigurationProperty(
+                    alarms=[sm.CfnInferenceComponent.AlarmProperty(alarm_name=self.rollback_alarm.alarm_name)]
+                ),
+            ),
+        )
+        return component
+
+    # ------------------------------------------------------------------ metrics
+    def _dimensions(self) -> dict[str, str]:
+        if self.inference_component_name:
+            return {"InferenceComponentName": self.inference_component_name}
+        return {"EndpointName": self.endpoint_name, "VariantName": VARIANT_NAME}
+
+    def metric(
+        self, metric_name: str, *, namespace: str = ENDPOINT_NAMESPACE, statistic: str = "Sum",
+        period: Duration | None = None, dimensions: dict[str, str] | None = None,
+    ) -> cw.Metric:
+        """Any SageMaker metric of this endpoint (or its inference component)."""
+        return cw.Metric(
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions_map=dimensions or self._dimensions(),
+            statistic=statistic,
+            period=period or Duration.minutes(5),
+        )
+
+    def metric_invocations(self, period: Duration | None = None) -> cw.Metric:
+        return self.metric("Invocations", period=period)
+
+    def metric_model_latency(self, period: Duration | None = None) -> cw.Metric:
+        return self.metric("ModelLatency", statistic="p90", period=period)
+
+    def metric_server_errors(self, period: Duration | None = None) -> cw.Metric:
+        return self.metric("Invocation5XXErrors", period=period)
+
+    def metric_client_errors(self, period: Duration | None = None) -> cw.Metric:
+        return self.metric("Invocation4XXErrors", period=period)
+
+    def metric_gpu_utilization(self, period: Duration | None = None) -> cw.Metric:
+        namespace = COMPONENT_NAMESPACE if self.inference_component_name else INSTANCE_NAMESPACE
+        return self.metric("GPUUtilization", namespace=namespace, statistic="Average", period=period)
+
+    def metric_gpu_memory_utilization(self, period: Duration | None = None) -> cw.Metric:
+        namespace = COMPONENT_NAMESPACE if self.inference_component_name else INSTANCE_NAMESPACE
+        return self.metric("GPUMemoryUtilization", namespace=namespace, statistic="Average", period=period)
+
+    def metric_no_capacity_invocation_failures(self, period: Duration | None = None) -> cw.Metric:
+        """Requests refused because the inference component has no copy (scaled to zero)."""
+        return self.metric("NoCapacityInvocationFailures", period=period or Duration.minutes(1))
+
+    def metric_backlog_size_per_instance(self, period: Duration | None = None) -> cw.Metric:
+        return self.metric(
+            "ApproximateBacklogSizePerInstance", statistic="Average", period=period,
+            dimensions={"EndpointName": self.endpoint_name},
+        )
+
+    def metric_has_backlog_without_capacity(self, period: Duration | None = None) -> cw.Metric:
+        """1 while async requests wait and no instance runs: the signal to scale out from zero."""
+        return self.metric(
+            "HasBacklogWithoutCapacity", statistic="Average", period=period or Duration.minutes(1),
+            dimensions={"EndpointName": self.endpoint_name},
+        )
+
+    def metric_copy_count(self, period: Duration | None = None) -> cw.Metric:
+        """Inference component copies running (scale-to-zero only)."""
+        return self.metric("CopyCount", statistic="Maximum", period=period)
+
+    # ------------------------------------------------------------------ grants
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call InvokeEndpoint (and InvokeEndpointAsync) on this endpoint only."""
+        stack = Stack.of(self)
+        arn = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=self.endpoint_name.lower())
+        actions = ["sagemaker:InvokeEndpoint"]
+        if self.mode == "async":
+            actions.append("sagemaker:InvokeEndpointAsync")
+        grant = iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[arn])
+        if self.output_bucket is not None:
+            self.output_bucket.grant_read_write(grantee)
+        return grant
+

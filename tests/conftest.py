@@ -1,0 +1,58 @@
+"""Shared fixtures for the pure-Python core (profiles, catalog, sizing, planner, CLI).
+
+Nothing here imports aws_cdk: the core must stay testable without jsii, and test modules for the
+CDK stacks bring their own fixtures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from sagefit.catalog import Catalog, load_catalog
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROFILES_DIR = REPO_ROOT / "model_profiles"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def profiles_dir() -> Path:
+    return PROFILES_DIR
+
+
+@pytest.fixture
+def write_profile(tmp_path: Path) -> Callable[..., Path]:
+    """Write a profile (YAML text, or a dict dumped as YAML) into a tmp dir; return its path.
+
+    ``write_profile(content, name="profile.yaml", directory=None)``; ``directory`` is created under
+    ``tmp_path`` when given as a relative name, so several profiles can share one directory.
+    """
+
+    def _write(content: str | dict[str, Any], name: str = "profile.yaml", directory: str | Path | None = None) -> Path:
+        folder = tmp_path if directory is None else tmp_path / directory
+        folder.mkdir(parents=True, exist_ok=True)
+        text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
+        path = folder / name
+        path.write_text(text)
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def base_profile_dict() -> dict[str, Any]:
+    """A fresh, valid profile dict (model_profiles/zephyr-7b.yaml) for each test to mutate."""
+    return yaml.safe_load((PROFILES_DIR / "zephyr-7b.yaml").read_text())

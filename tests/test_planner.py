@@ -1,0 +1,344 @@
+"""The planner: which instance each profile lands on, what it costs, and why a plan is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from sagefit.catalog import Catalog
+from sagefit.errors import SagefitError
+from sagefit.planner import MIN_COMPUTE_CAPABILITY, Plan, plan_all, plan_profile
+from sagefit.profiles import LoadedProfile, Profile, load_profile, load_profiles
+from sagefit.sizing import Fit, best_fit_on
+
+RECORDED = dt.date(2026, 11, 26)  # `recorded:` of every row in sagefit/data/instances.yaml
+
+
+@pytest.fixture
+def plan_dict(write_profile) -> Callable[..., Plan]:
+    """Write a profile dict to a file, load it, and plan it as of the catalog's recorded date."""
+
+    def _plan(raw: dict[str, Any], today: dt.date = RECORDED, name: str = "profile.yaml") -> Plan:
+        return plan_profile(load_profile(write_profile(raw, name=name)), today=today)
+
+    return _plan
+
+
+@pytest.fixture
+def seed_plans(profiles_dir) -> dict[str, Plan]:
+    return {
+        loaded.profile.name: plan_profile(loaded, today=RECORDED)
+        for loaded in load_profiles(profiles_dir)
+    }
+
+
+def _tiny_model(raw: dict[str, Any]) -> dict[str, Any]:
+    """A ~1B model that fits any GPU, with no latency floor and no pin."""
+    raw["model"]["architecture"] = {
+        "parameters": 1_000_000_000, "layers": 16, "hidden_size": 2048, "attention_heads": 16,
+        "kv_heads": 16, "head_dim": 128, "vocab_size": 32000, "tied_embeddings": True,
+        "context_length": 4096,
+    }
+    del raw["serving"]["instance_type"]
+    del raw["serving"]["min_decode_tokens_per_s"]
+    return raw
+
+
+def _brute_force_cheapest(profile: Profile, catalog: Catalog) -> Fit:
+    """Independent re-statement of the planner's rule: cheapest CUDA (>= 8.0) fit that holds one
+    full-length request and meets the floor; ties go to the faster one."""
+    best: tuple[tuple[float, float], Fit] | None = None
+    floor = profile.serving.min_decode_tokens_per_s
+    for instance in catalog.instances:
+        acc = instance.accelerator
+        if acc.kind != "cuda" or (acc.compute_capability or 0) < MIN_COMPUTE_CAPABILITY:
+            continue
+        fit = best_fit_on(profile, instance)
+        if fit is None or fit.full_length_requests < 1:
+            continue
+        if floor is not None and fit.decode_tokens_per_s < floor:
+            continue
+        key = (instance.price_in(profile.region)[0], -fit.decode_tokens_per_s)
+        if best is None or key < best[0]:
+            best = (key, fit)
+    assert best is not None
+    return best[1]
+
+
+# --------------------------------------------------------------------------- the seed profiles
+
+
+@pytest.mark.parametrize(
+    ("name", "instance_type", "gpus"),
+    [
+        ("mistral-7b", "ml.g5.2xlarge", 1),
+        ("zephyr-7b", "ml.g5.2xlarge", 1),
+        ("llama2-7b", "ml.g5.2xlarge", 1),
+        ("llama2-13b", "ml.g5.2xlarge", 1),
+        ("llama2-70b", "ml.p4d.24xlarge", 8),
+        ("llama2-70b-awq", "ml.g5.12xlarge", 4),
+    ],
+)
+def test_seed_profile_lands_on(seed_plans, name, instance_type, gpus):
+    plan = seed_plans[name]
+    assert plan.instance_type == instance_type
+    assert plan.gpus == gpus
+    assert plan.fit.fits_memory
+
+
+def test_exactly_the_six_seed_profiles_are_planned(seed_plans):
+    assert sorted(seed_plans) == sorted(
+        ["mistral-7b", "zephyr-7b", "llama2-7b", "llama2-13b", "llama2-70b", "llama2-70b-awq"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "monthly"),
+    [
+        ("llama2-70b-awq", 5274.96),  # 7.09 x 744 = 5,274.96
+        ("mistral-7b", 1127.16),  # 1.515 x 744 = 1,127.16
+        ("llama2-70b", 28039.87),  # 37.688 x 744 = 28,039.872 -> 28,039.87
+    ],
+)
+def test_monthly_cost_always_on(seed_plans, name, monthly):
+    assert seed_plans[name].monthly_cost_always_on == monthly
+
+
+def test_container_limits_follow_the_fit(seed_plans):
+    plan = seed_plans["mistral-7b"]
+    assert plan.max_input_tokens == 7168
+    assert plan.max_total_tokens == 8192
+    assert plan.max_batch_total_tokens == 46_080  # hand-worked in test_sizing
+    # TGI default max_input + 50 = 7,218, inside the 46,080-token budget
+    assert plan.max_batch_prefill_tokens == 7218
+    assert plan.max_concurrent_requests == 4
+
+
+def test_seed_plan_flags_queueing_when_kv_holds_fewer_than_target(seed_plans):
+    # llama2-7b: 3 full-length requests fit at once (13,312 // 4,096) but it targets 4
+    plan = seed_plans["llama2-7b"]
+    assert plan.fit.full_length_requests == 3
+    assert any("only 3 of 4" in w for w in plan.warnings)
+    # mistral-7b holds 5 of its 4: no such warning
+    assert not any("concurrent requests fit" in w for w in seed_plans["mistral-7b"].warnings)
+
+
+# --------------------------------------------------------------------------- auto-sizing
+
+
+def _unpinned_zephyr(raw):
+    del raw["serving"]["instance_type"]
+    return raw
+
+
+def _unpinned_zephyr_no_floor(raw):
+    del raw["serving"]["instance_type"]
+    del raw["serving"]["min_decode_tokens_per_s"]
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        # floor 15: ml.g6.xlarge ($1.1267) decodes ~10.2 tok/s on an L4, so ml.g5.xlarge ($1.4084) wins
+        (_unpinned_zephyr, "ml.g5.xlarge"),
+        # no floor: ml.g6.xlarge is the cheapest CUDA >= 8.0 instance that holds it
+        (_unpinned_zephyr_no_floor, "ml.g6.xlarge"),
+    ],
+)
+def test_unpinned_profile_gets_cheapest_fit(plan_dict, base_profile_dict, catalog, mutate, expected):
+    raw = mutate(base_profile_dict)
+    plan = plan_dict(raw)
+    brute = _brute_force_cheapest(plan.profile, catalog)
+    assert plan.instance_type == brute.instance.instance_type == expected
+    assert plan.gpus == brute.tp
+    assert plan.cheaper_fit is None
+    assert plan.cheapest.instance.instance_type == expected
+
+
+@pytest.mark.parametrize("seed", ["llama2-70b", "llama2-70b-awq", "llama2-13b", "llama2-7b", "mistral-7b"])
+def test_unpinned_seed_matches_brute_force(profiles_dir, plan_dict, catalog, seed):
+    raw = yaml.safe_load((profiles_dir / f"{seed}.yaml").read_text())
+    del raw["serving"]["instance_type"]
+    plan = plan_dict(raw)
+    brute = _brute_force_cheapest(plan.profile, catalog)
+    assert plan.instance_type == brute.instance.instance_type
+    assert plan.gpus == brute.tp
+    assert plan.price_per_hour == brute.instance.price_in("us-east-1")[0]
+
+
+def test_pinned_fp16_llama2_13b_on_one_a10g_is_refused(profiles_dir, write_profile, catalog):
+    raw = yaml.safe_load((profiles_dir / "llama2-13b.yaml").read_text())
+    raw["model"]["quantization"] = "none"
+    path = write_profile(raw, name="llama2-13b-fp16.yaml")
+    with pytest.raises(SagefitError) as excinfo:
+        plan_profile(load_profile(path), today=RECORDED)
+    message = str(excinfo.value)
+    assert "\n" not in message
+    assert str(path) in message
+    assert "serving.instance_type" in message
+    assert "does not fit ml.g5.2xlarge" in message
+    assert "fix:" in message
+    suggested = re.search(r"use (ml\.[a-z0-9.]+), the cheapest that fits", message)
+    assert suggested is not None
+    profile = load_profile(path).profile
+    fit = best_fit_on(profile, catalog.get(suggested.group(1)))
+    assert fit is not None and fit.fits_memory
+    assert fit.decode_tokens_per_s >= profile.serving.min_decode_tokens_per_s
+
+
+def test_pinned_instance_below_latency_floor_is_refused(plan_dict, base_profile_dict):
+    base_profile_dict["serving"]["instance_type"] = "ml.g6.xlarge"  # L4: ~10.2 tok/s < 15
+    with pytest.raises(SagefitError) as excinfo:
+        plan_dict(base_profile_dict)
+    message = str(excinfo.value)
+    assert "serving.instance_type" in message
+    assert "below the floor of 15" in message
+    assert "use ml.g5.xlarge" in message
+
+
+def test_model_that_fits_nothing(plan_dict, base_profile_dict):
+    base_profile_dict["model"]["architecture"]["parameters"] = 1_000_000_000_000
+    with pytest.raises(SagefitError) as excinfo:
+        plan_dict(base_profile_dict)
+    message = str(excinfo.value)
+    assert "\n" not in message
+    assert "short by" in message
+    assert "model.quantization" in message
+    assert "profile.yaml" in message
+
+
+def test_latency_floor_no_instance_meets(plan_dict, base_profile_dict):
+    base_profile_dict["serving"]["min_decode_tokens_per_s"] = 10_000
+    with pytest.raises(SagefitError) as excinfo:
+        plan_dict(base_profile_dict)
+    message = str(excinfo.value)
+    assert "\n" not in message
+    assert "serving.min_decode_tokens_per_s" in message
+    assert "10000" in message
+    assert "fix:" in message
+
+
+# --------------------------------------------------------------------------- container filter
+
+
+@pytest.mark.parametrize("container", ["tgi", "djl-lmi"])
+def test_t4_and_inferentia_are_never_chosen(plan_dict, base_profile_dict, catalog, container):
+    raw = _tiny_model(base_profile_dict)
+    raw["serving"]["container"] = container
+    plan = plan_dict(raw)
+    # ml.g4dn.xlarge ($0.7364) and ml.inf2.xlarge ($0.99) are cheaper and hold the model...
+    for cheaper in ("ml.g4dn.xlarge", "ml.inf2.xlarge"):
+        instance = catalog.get(cheaper)
+        assert instance.price["us-east-1"] < plan.price_per_hour
+        assert best_fit_on(plan.profile, instance).fits_memory
+    # ...but the container cannot run on them: the cheapest A10G/L4/... wins
+    assert plan.instance_type == "ml.g6.xlarge"
+    assert plan.instance.accelerator.kind == "cuda"
+    assert plan.instance.accelerator.compute_capability >= 8.0
+
+
+@pytest.mark.parametrize(
+    "pinned", ["ml.g4dn.xlarge", "ml.g4dn.12xlarge", "ml.inf2.xlarge", "ml.inf2.48xlarge"]
+)
+def test_pinning_t4_or_inferentia_for_tgi_is_refused(plan_dict, base_profile_dict, pinned):
+    raw = _tiny_model(base_profile_dict)
+    raw["serving"]["instance_type"] = pinned
+    with pytest.raises(SagefitError) as excinfo:
+        plan_dict(raw)
+    message = str(excinfo.value)
+    assert "serving.instance_type" in message
+    assert pinned in message
+    assert "cannot run the tgi container" in message
+    assert "use ml.g6.xlarge" in message
+
+
+# --------------------------------------------------------------------------- cheaper_fit
+
+
+def test_cheaper_fit_reported_for_a_dearer_pin(seed_plans):
+    plan = seed_plans["llama2-7b"]  # pinned ml.g5.2xlarge ($1.515); ml.g5.xlarge ($1.4084) also fits
+    assert plan.cheaper_fit == "ml.g5.xlarge"
+    assert plan.cheapest_price == 1.4084
+    assert plan.to_dict()["cheaper_fit"] == "ml.g5.xlarge"
+
+
+def test_no_cheaper_fit_when_the_pin_is_the_cheapest(seed_plans, plan_dict, base_profile_dict):
+    assert seed_plans["llama2-70b"].cheaper_fit is None  # p4d is the cheapest at >= 25 tok/s
+    base_profile_dict["serving"]["instance_type"] = "ml.g5.xlarge"
+    plan = plan_dict(base_profile_dict)
+    assert plan.instance_type == "ml.g5.xlarge"
+    assert plan.cheaper_fit is None
+    assert plan.to_dict()["cheaper_fit"] is None
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+def test_unconfirmed_price_is_flagged(plan_dict, base_profile_dict):
+    base_profile_dict["serving"]["instance_type"] = "ml.g6.xlarge"
+    del base_profile_dict["serving"]["min_decode_tokens_per_s"]
+    plan = plan_dict(base_profile_dict)
+    assert plan.instance_type == "ml.g6.xlarge"
+    assert any("price of ml.g6.xlarge is unconfirmed" in w for w in plan.warnings)
+    assert any("NVIDIA L4 memory or bandwidth figure is unconfirmed" in w for w in plan.warnings)
+
+
+def test_confirmed_instance_has_no_confirmation_warnings(plan_dict, base_profile_dict):
+    plan = plan_dict(base_profile_dict)  # ml.g5.2xlarge: everything confirmed
+    assert plan.warnings == ()
+
+
+def test_region_without_price_falls_back_to_us_east_1(plan_dict, base_profile_dict):
+    base_profile_dict["region"] = "eu-west-1"
+    plan = plan_dict(base_profile_dict)
+    assert plan.price_region == "us-east-1"
+    assert plan.price_per_hour == 1.515
+    assert any("no eu-west-1 price" in w and "us-east-1" in w for w in plan.warnings)
+
+
+def test_region_with_its_own_price_has_no_fallback_warning(plan_dict, base_profile_dict):
+    base_profile_dict["region"] = "us-west-2"  # ml.g5.2xlarge has a us-west-2 price
+    plan = plan_dict(base_profile_dict)
+    assert plan.price_region == "us-west-2"
+    assert not any("list price" in w for w in plan.warnings)
+
+
+def test_price_age_warning_after_90_days(plan_dict, base_profile_dict, catalog):
+    recorded = catalog.oldest_price_date()
+    assert recorded == RECORDED
+    fresh = plan_dict(base_profile_dict, today=recorded + dt.timedelta(days=90))
+    assert not any("days old" in w for w in fresh.warnings)
+    stale = plan_dict(base_profile_dict, today=recorded + dt.timedelta(days=91))
+    assert any("catalog price is 91 days old" in w for w in stale.warnings)
+
+
+# --------------------------------------------------------------------------- plan_all
+
+
+def test_plan_all_unknown_region(profiles_dir):
+    with pytest.raises(SagefitError) as excinfo:
+        plan_all(load_profiles(profiles_dir), region="mars-1")
+    message = str(excinfo.value)
+    assert "mars-1" in message
+    assert "--region" in message
+    assert "\n" not in message
+
+
+def test_plan_all_region_override(profiles_dir):
+    plans = plan_all(load_profiles(profiles_dir), region="us-west-2")
+    assert len(plans) == 6
+    assert {p.profile.region for p in plans} == {"us-west-2"}
+    by_name = {p.profile.name: p for p in plans}
+    assert by_name["llama2-70b"].price_region == "us-west-2"
+    assert by_name["llama2-70b-awq"].price_region == "us-west-2"
+
+
+def test_plan_all_keeps_profile_order(profiles_dir):
+    loaded: list[LoadedProfile] = load_profiles(profiles_dir)
+    plans = plan_all(loaded)
+    assert [p.profile.name for p in plans] == [item.profile.name for item in loaded]

@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export NODE_NO_WARNINGS := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup test deploy synth plan bench clean
+.PHONY: setup test deploy destroy synth plan bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,14 +33,18 @@ plan: setup
 synth: setup
 	$(CDK) synth --all --quiet
 
-# Deploying to AWS or to the local emulator is not wired yet: this synthesizes the stack only.
+# TARGET=auto (AWS when credentials are configured, else the local emulator) | local | aws
+TARGET ?= auto
+PORT ?= 5055
+KEEP ?=
 deploy: setup
-	$(CDK) synth $(STACK) --quiet
-	@echo "make deploy: synthesized $(STACK) to cdk.out/$(STACK).template.json; nothing was deployed."
-	@echo "To deploy to your AWS account, run: $(CDK) deploy $(STACK)"
+	$(VENV)/bin/sagefit deploy $(STACK) --target $(TARGET) --port $(PORT) $(if $(KEEP),--keep-emulator)
+
+destroy: setup
+	$(VENV)/bin/sagefit destroy $(STACK) --target $(TARGET)
 
 bench: setup
 	$(PY) bench/run.py
 
 clean:
-	rm -rf cdk.out .pytest_cache
+	rm -rf cdk.out .pytest_cache .sagefit

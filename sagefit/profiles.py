@@ -116,12 +116,34 @@ class Serving(_Strict):
         return self
 
 
+class ScheduledCapacity(_Strict):
+    """A scheduled change of the capacity bounds, e.g. zero outside business hours."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$")
+    schedule: str = Field(
+        pattern=r"^(cron|rate|at)\(.+\)$",
+        description="Application Auto Scaling expression, e.g. cron(0 19 ? * MON-FRI *)",
+    )
+    min_capacity: int = Field(ge=0)
+    max_capacity: int = Field(ge=0)
+    time_zone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _order(self) -> ScheduledCapacity:
+        if self.max_capacity < self.min_capacity:
+            raise ValueError(
+                f"schedule {self.name}: max_capacity ({self.max_capacity}) is below min_capacity ({self.min_capacity})"
+            )
+        return self
+
+
 class Scaling(_Strict):
     """Capacity bounds; ``min_capacity`` defaults to 1 for always-on and 0 otherwise."""
 
     mode: ScalingMode = "scale-to-zero"
     min_capacity: int | None = Field(default=None, ge=0)
     max_capacity: PositiveInt = 1
+    schedules: tuple[ScheduledCapacity, ...] = ()
 
     @model_validator(mode="after")
     def _bounds(self) -> Scaling:
@@ -131,6 +153,11 @@ class Scaling(_Strict):
             raise ValueError("always-on needs min_capacity >= 1 (use scale-to-zero to reach 0)")
         if self.max_capacity < max(minimum, 1):
             raise ValueError(f"max_capacity ({self.max_capacity}) is below min_capacity ({minimum})")
+        for scheduled in self.schedules:
+            if scheduled.min_capacity < floor:
+                raise ValueError(
+                    f"schedule {scheduled.name}: always-on needs min_capacity >= 1 at all times"
+                )
         object.__setattr__(self, "min_capacity", minimum)
         return self
 
@@ -203,6 +230,8 @@ _CROSS_FIELD_FIXES = {
     "active_parameters": "set active_parameters to the per-token count from the model card",
     "hf_token_secret": "set model.hf_token_secret to the Secrets Manager secret holding HF_TOKEN",
     "max_input_tokens": "lower serving.max_input_tokens or raise serving.max_total_tokens",
+    "at all times": "keep every scheduled min_capacity at 1 or more, or use scale-to-zero",
+    "schedule ": "raise the schedule's max_capacity or lower its min_capacity",
     "always-on": "set scaling.min_capacity to 1 or more, or use scaling.mode: scale-to-zero",
     "min_capacity": "raise scaling.max_capacity or lower scaling.min_capacity",
     "context_length": "lower serving.max_total_tokens to the context length or below",

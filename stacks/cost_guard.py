@@ -18,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
+from sagefit import naming
 from sagefit.budget import BUDGET_THRESHOLDS, idle_day_cost_usd, monthly_budget_usd
 from stacks.endpoint import LlmEndpoint
 
@@ -78,6 +79,7 @@ class CostGuard(Construct):
             self,
             "MonthlyBudget",
             budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_name=naming.budget_name(self.plan.profile),
                 budget_type="COST",
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(amount=self.budget_usd, unit="USD"),

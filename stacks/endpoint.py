@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, SecretValue, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, SecretValue, Stack, Token
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -18,12 +18,12 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from sagefit import serving
+from sagefit import naming, serving
 from sagefit.planner import Plan
 from stacks.images import ImageUri
 from stacks.nag import acknowledge
 
-VARIANT_NAME = "AllTraffic"
+VARIANT_NAME = naming.VARIANT_NAME
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 COMPONENT_NAMESPACE = "/aws/sagemaker/InferenceComponents"
@@ -53,12 +53,10 @@ class LlmEndpoint(Construct):
         self.props = props
         profile = props.plan.profile
         self.mode = profile.scaling.mode
-        self.endpoint_name = props.endpoint_name or profile.name
+        self.endpoint_name = props.endpoint_name or naming.endpoint_name(profile)
         self.variant_name = VARIANT_NAME
-        self.uses_inference_component = self.mode == "scale-to-zero"
-        self.inference_component_name: str | None = (
-            f"{self.endpoint_name}-ic" if self.uses_inference_component else None
-        )
+        self.inference_component_name = naming.inference_component_name(profile)
+        self.uses_inference_component = self.inference_component_name is not None
         self.output_bucket: s3.Bucket | None = None
         self.success_topic: sns.Topic | None = None
         self.error_topic: sns.Topic | None = None
@@ -162,8 +160,9 @@ class LlmEndpoint(Construct):
             "Action::kms:GenerateDataKey*": "grant on the stack's own key only (async output, topics)",
             "Action::kms:ReEncrypt*": "grant on the stack's own key only (async output, topics)",
         }
+        account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
         for group in log_groups:
-            arn = f"arn:<AWS::Partition>:logs:{region}:<AWS::AccountId>:log-group:{group}:*"
+            arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}:*"
             reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log group; names are set by SageMaker"
         if self.output_bucket is not None:
             reasons["Action::s3:Abort*"] = "read/write grant on the async output bucket only"

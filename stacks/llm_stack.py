@@ -75,6 +75,8 @@ class LlmEndpointStack(Stack):
         )
         CfnOutput(self, "MonthlyBudget", value=f"{self.cost_guard.budget_usd:.2f}")
         CfnOutput(self, "AlertTopicArn", value=self.cost_guard.topic.topic_arn)
+        if endpoint.output_bucket is not None:
+            CfnOutput(self, "AsyncOutputBucket", value=endpoint.output_bucket.bucket_name)
         CfnOutput(self, "InvokeCommand", value=invoke_command(endpoint))
 
 
@@ -83,9 +85,9 @@ def invoke_command(endpoint: LlmEndpoint) -> str:
     body = json.dumps({"inputs": "What is Amazon SageMaker?", "parameters": {"max_new_tokens": 64}})
     if endpoint.mode == "async":
         return (
-            "aws s3 cp request.json s3://<bucket>/input/request.json && "
+            "aws s3 cp request.json s3://<AsyncOutputBucket>/input/request.json && "
             f"aws sagemaker-runtime invoke-endpoint-async --endpoint-name {endpoint.endpoint_name} "
-            "--content-type application/json --input-location s3://<bucket>/input/request.json"
+            "--content-type application/json --input-location s3://<AsyncOutputBucket>/input/request.json"
         )
     component = (
         f" --inference-component-name {endpoint.inference_component_name}"

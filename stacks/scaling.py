@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -57,6 +57,14 @@ class EndpointScaling(Construct):
         )
         self.target.node.add_dependency(endpoint.inference_component or endpoint.endpoint)
         self._track(endpoint, props)
+        for scheduled in bounds.schedules:
+            self.target.scale_on_schedule(
+                f"Schedule-{scheduled.name}",
+                schedule=appscaling.Schedule.expression(scheduled.schedule),
+                min_capacity=scheduled.min_capacity,
+                max_capacity=scheduled.max_capacity,
+                time_zone=TimeZone.of(scheduled.time_zone),
+            )
         self.wake_alarm: cw.Alarm | None = None
         if endpoint.mode == "scale-to-zero":
             self.wake_alarm = self._wake_from_zero(

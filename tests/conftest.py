@@ -56,3 +56,42 @@ def write_profile(tmp_path: Path) -> Callable[..., Path]:
 def base_profile_dict() -> dict[str, Any]:
     """A fresh, valid profile dict (model_profiles/zephyr-7b.yaml) for each test to mutate."""
     return yaml.safe_load((PROFILES_DIR / "zephyr-7b.yaml").read_text())
+
+
+# --------------------------------------------------------------------------- CDK stacks
+# The CDK fixtures import aws_cdk (through tests/cdk_fixtures.py) inside their bodies, so the core
+# tests above never load jsii. One app serves the whole session; see cdk_fixtures.CdkSession.
+
+
+@pytest.fixture(scope="session")
+def cdk_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The app ``cdk synth`` builds (cdk.json context, cdk-nag on), not yet synthesized."""
+    from cdk_fixtures import CdkSession
+
+    return CdkSession(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def cdk_synth(cdk_app: Any) -> Any:
+    """``app.synth()`` run once for the session; cdk-nag runs in it. A failure is recorded in
+    ``synth_error`` (checked by the nag test) rather than raised, so template tests still run."""
+    cdk_app.synth()
+    return cdk_app
+
+
+@pytest.fixture(scope="session")
+def cdk_templates(cdk_synth: Any) -> Any:
+    """stack name -> ``aws_cdk.assertions.Template``, from the session's single synth."""
+    return cdk_synth.templates
+
+
+@pytest.fixture(scope="session")
+def cdk_stacks(cdk_app: Any) -> Any:
+    """stack name -> LlmEndpointStack."""
+    return cdk_app.stacks
+
+
+@pytest.fixture(scope="session")
+def cdk_plans(cdk_app: Any) -> Any:
+    """stack name -> the Plan its stack rendered (``stack.endpoint.plan``)."""
+    return cdk_app.plans

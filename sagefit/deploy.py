@@ -1,0 +1,279 @@
+"""`sagefit deploy` / `sagefit destroy`: the real CDK CLI, against AWS or against the local emulator.
+
+With no AWS credentials (or ``--target local``) the stack goes to moto's server on 127.0.0.1, with
+the settings that make the CDK CLI work there: the endpoint URL uses the name ``localhost`` (with the
+IP moto misreads the S3 template URL), deploys use ``--method=direct`` (moto's change sets are
+broken) and the app is synthesized with ``sagefit:localTarget=true`` (no bootstrap-version rule).
+The local target proves the templates create, wire and destroy; it proves nothing about AWS
+capacity, quotas, IAM or the model actually loading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sagefit.emulator.server import DEFAULT_PORT, LOOPBACK, port_in_use
+from sagefit.errors import SagefitError
+
+LOCAL_ACCOUNT = "123456789012"
+STATE_FILE = Path(".sagefit/emulator.json")
+CDK = ["npx", "--no-install", "cdk"]
+QUIET_NODE = {
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "NODE_NO_WARNINGS": "1",
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+}
+TargetKind = Literal["auto", "local", "aws"]
+
+
+def has_aws_credentials() -> bool:
+    """Whether boto3 would find credentials, without probing the EC2 metadata service."""
+    import botocore.session
+
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    try:
+        return botocore.session.get_session().get_credentials() is not None
+    except Exception:  # noqa: BLE001 - a broken profile means "no usable credentials" here
+        return False
+
+
+def resolve_target(requested: str) -> Literal["local", "aws"]:
+    if requested == "local" or (requested == "auto" and not has_aws_credentials()):
+        return "local"
+    return "aws"
+
+
+@dataclass
+class Emulator:
+    """A running emulator process (ours) on a loopback port."""
+
+    process: subprocess.Popen | None
+    port: int
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        STATE_FILE.unlink(missing_ok=True)
+
+
+def start_emulator(port: int = DEFAULT_PORT, timeout_s: float = 60) -> Emulator:
+    """Start the emulator in a child process and wait until it accepts connections."""
+    if port_in_use(port):
+        raise SagefitError(
+            f"port {port} on {LOOPBACK} is already in use",
+            "pass another port (make deploy PORT=5056) or stop what listens there "
+            "(`make destroy` stops an emulator kept by KEEP=1)",
+            field="PORT",
+        )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sagefit.emulator.server", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            reason = (process.stderr.read() if process.stderr else "").strip().splitlines()
+            raise SagefitError(
+                f"the local emulator failed to start ({reason[-1] if reason else 'no output'})",
+                "run `python -m sagefit.emulator.server` to see why",
+            )
+        if port_in_use(port):
+            STATE_FILE.parent.mkdir(exist_ok=True)
+            STATE_FILE.write_text(json.dumps({"pid": process.pid, "port": port}))
+            return Emulator(process=process, port=port)
+        time.sleep(0.2)
+    process.kill()
+    raise SagefitError("the local emulator did not start within a minute", "try again or pass another PORT")
+
+
+def running_emulator() -> Emulator | None:
+    """The emulator a previous ``deploy --keep-emulator`` left running, if it still is."""
+    if not STATE_FILE.exists():
+        return None
+    state = json.loads(STATE_FILE.read_text())
+    if not port_in_use(state["port"]):
+        STATE_FILE.unlink(missing_ok=True)
+        return None
+    return Emulator(process=_Adopted(state["pid"]), port=state["port"])  # type: ignore[arg-type]
+
+
+class _Adopted:
+    """Enough of Popen to stop an emulator started by an earlier command."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> None:
+        return None
+
+    def terminate(self) -> None:
+        try:
+            os.kill(self.pid, 15)
+        except ProcessLookupError:
+            pass
+
+    def wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+
+
+def local_env(emulator: Emulator, region: str) -> dict[str, str]:
+    """Environment that points the CDK CLI and boto3 at the emulator with dummy credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(QUIET_NODE)
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": emulator.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "CDK_DEFAULT_ACCOUNT": LOCAL_ACCOUNT,
+            "CDK_DEFAULT_REGION": region,
+        }
+    )
+    return env
+
+
+def _cdk(args: list[str], env: dict[str, str], what: str) -> None:
+    if shutil.which("npx") is None:
+        raise SagefitError("npx (Node.js) not found", "install Node.js 20 and run `make setup`")
+    result = subprocess.run([*CDK, *args], env=env)
+    if result.returncode != 0:
+        raise SagefitError(f"`cdk {what}` failed (exit {result.returncode}); its output is above", "fix the cause shown above and run again")
+
+
+LOCAL_CONTEXT = {"sagefit:localTarget": "true"}
+
+
+def _context_args(context: dict[str, str]) -> list[str]:
+    return [arg for key, value in context.items() for arg in ("-c", f"{key}={value}")]
+
+
+class LocalTarget:
+    """The CDK CLI pointed at one running emulator: bootstrap, deploy, destroy, inspect."""
+
+    def __init__(self, emulator: Emulator, region: str) -> None:
+        self.emulator = emulator
+        self.region = region
+        self.env = local_env(emulator, region)
+        # Its own cloud assembly directory, so a `cdk synth` running beside it never collides.
+        self.outdir = Path(tempfile.mkdtemp(prefix="sagefit-local-cdk-out-"))
+
+    def bootstrap(self) -> None:
+        _cdk(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{self.region}", "--output", str(self.outdir),
+              *_context_args(LOCAL_CONTEXT)], self.env, "bootstrap")
+
+    def deploy(self, stack: str, context: dict[str, str] | None = None) -> dict[str, str]:
+        """Deploy (create or update) ``stack``; return its outputs."""
+        with tempfile.TemporaryDirectory() as tmp:
+            outputs_file = Path(tmp) / "outputs.json"
+            _cdk(
+                ["deploy", stack, "--require-approval", "never", "--method=direct", "--output", str(self.outdir),
+                 "--outputs-file", str(outputs_file), *_context_args({**LOCAL_CONTEXT, **(context or {})})],
+                self.env,
+                f"deploy {stack}",
+            )
+            return json.loads(outputs_file.read_text()).get(stack, {})
+
+    def destroy(self, stack: str) -> None:
+        _cdk(["destroy", stack, "--force", "--output", str(self.outdir), *_context_args(LOCAL_CONTEXT)],
+             self.env, f"destroy {stack}")
+
+    def close(self) -> None:
+        shutil.rmtree(self.outdir, ignore_errors=True)
+
+    def client(self, service: str):
+        import boto3
+
+        return boto3.client(service, region_name=self.region, endpoint_url=self.emulator.endpoint_url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@dataclass(frozen=True)
+class LocalDeployment:
+    outputs: dict[str, str]
+    endpoint_status: str
+    component_status: str | None
+    emulator_url: str
+    kept: bool
+
+
+def deploy_local(stack: str, region: str, port: int, keep: bool) -> LocalDeployment:
+    """Bootstrap and deploy ``stack`` into a fresh emulator; report its outputs and endpoint."""
+    emulator = start_emulator(port)
+    target = LocalTarget(emulator, region)
+    ok = False
+    try:
+        print(f"Local AWS emulator (moto) on {LOOPBACK}:{emulator.port}; bootstrapping...", flush=True)
+        target.bootstrap()
+        outputs = target.deploy(stack)
+        sagemaker = target.client("sagemaker")
+        status = sagemaker.describe_endpoint(EndpointName=outputs["EndpointName"])["EndpointStatus"]
+        component = None
+        if "InferenceComponentName" in outputs:
+            component = sagemaker.describe_inference_component(
+                InferenceComponentName=outputs["InferenceComponentName"]
+            )["InferenceComponentStatus"]
+        ok = True
+        return LocalDeployment(outputs, status, component, emulator.endpoint_url, keep)
+    finally:
+        # A failed deploy leaves nothing behind: the emulator and all its state go away.
+        target.close()
+        if not (ok and keep):
+            emulator.stop()
+
+
+def destroy_local(stack: str, region: str) -> bool:
+    """Destroy ``stack`` in a kept emulator and stop it; False if no emulator is running."""
+    emulator = running_emulator()
+    if emulator is None:
+        return False
+    target = LocalTarget(emulator, region)
+    try:
+        target.destroy(stack)
+    finally:
+        target.close()
+        emulator.stop()
+    return True
+
+
+def deploy_aws(stack: str) -> None:
+    env = {**os.environ, **QUIET_NODE}
+    _cdk(["deploy", stack], env, f"deploy {stack}")
+
+
+def destroy_aws(stack: str) -> None:
+    env = {**os.environ, **QUIET_NODE}
+    _cdk(["destroy", stack], env, f"destroy {stack}")

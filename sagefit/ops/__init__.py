@@ -1,0 +1,1 @@
+"""Operations commands: plain boto3, the same against AWS and the local emulator."""

@@ -1,0 +1,84 @@
+"""boto3 clients for the operations commands, and the translation of AWS failures into one line.
+
+Clients retry throttled calls with botocore's ``adaptive`` retry mode (exponential backoff with
+client-side rate limiting), so a burst of `sagefit status` calls rides out ThrottlingException
+instead of failing. The same code path serves AWS and the local emulator: only the endpoint URL
+(``AWS_ENDPOINT_URL``, honoured by boto3 itself) differs.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from sagefit.errors import SagefitError
+
+RETRIES = {"mode": "adaptive", "total_max_attempts": 8}
+
+_CREDENTIAL_CODES = {
+    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+    "InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure",
+}
+
+
+class AwsSession:
+    """A boto3 session for one region; creates clients lazily with the shared retry settings."""
+
+    def __init__(self, region: str, profile_name: str | None = None) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.region = region
+        self._session = boto3.session.Session(region_name=region, profile_name=profile_name)
+        self._config = Config(retries=dict(RETRIES), connect_timeout=10, read_timeout=70)
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service, config=self._config)
+        return self._clients[service]
+
+
+def error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return response.get("Error", {}).get("Code", "")
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Turn credential, network and throttling failures during ``action`` into a SagefitError."""
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        TokenRetrievalError,
+    )
+
+    try:
+        yield
+    except (NoCredentialsError, PartialCredentialsError):
+        raise SagefitError(
+            f"{action}: no AWS credentials found",
+            "configure credentials (aws configure / AWS_PROFILE) or use TARGET=local",
+        ) from None
+    except TokenRetrievalError:
+        raise SagefitError(f"{action}: the SSO token has expired", "run `aws sso login`") from None
+    except NoRegionError:
+        raise SagefitError(f"{action}: no AWS region", "set region in the profile or AWS_DEFAULT_REGION") from None
+    except EndpointConnectionError as exc:
+        raise SagefitError(f"{action}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}",
+                           "check the network, or start the local emulator") from None
+    except ClientError as exc:
+        code = error_code(exc)
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        if code in _CREDENTIAL_CODES:
+            raise SagefitError(
+                f"{action}: AWS rejected the credentials ({code})", "refresh them (aws sso login / new keys)"
+            ) from None
+        if code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
+            raise SagefitError(f"{action}: AWS kept throttling after retries ({code})", "wait a minute and retry") from None
+        if code in ("AccessDenied", "AccessDeniedException"):
+            raise SagefitError(f"{action}: access denied ({message})", "grant the missing permission to your role") from None
+        raise

@@ -1,0 +1,79 @@
+"""The real CDK CLI against the local emulator: bootstrap, deploy, update, destroy MistralStack.
+
+Slow (about two minutes: three synths plus the bootstrap), so it is marked; `make test` still runs it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sagefit.deploy import LocalTarget, start_emulator
+from sagefit.emulator.server import port_in_use
+
+pytestmark = pytest.mark.slow
+
+STACK = "MistralStack"
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory):
+    emulator = start_emulator(port=_free_port())
+    target = LocalTarget(emulator, REGION)
+    try:
+        yield target
+    finally:
+        target.close()
+        emulator.stop()
+    assert not port_in_use(emulator.port), "the emulator must be stopped afterwards"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_bootstrap_deploy_update_destroy(target):
+    sagemaker = target.client("sagemaker")
+    cloudformation = target.client("cloudformation")
+
+    target.bootstrap()
+    assert cloudformation.describe_stacks(StackName="CDKToolkit")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    with pytest.raises(sagemaker.exceptions.ClientError):
+        sagemaker.describe_endpoint(EndpointName="mistral-7b")
+
+    outputs = target.deploy(STACK)
+    assert outputs["EndpointName"] == "mistral-7b"
+    assert outputs["InferenceComponentName"] == "mistral-7b-ic"
+    assert outputs["InstanceType"] == "ml.g5.2xlarge"
+    assert outputs["EstimatedCostPerHour"] == "1.515"
+    endpoint = sagemaker.describe_endpoint(EndpointName="mistral-7b")
+    assert endpoint["EndpointStatus"] == "InService"
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    variant = config["ProductionVariants"][0]
+    assert variant["InstanceType"] == "ml.g5.2xlarge"
+    assert variant["ManagedInstanceScaling"]["MaxInstanceCount"] == 2
+    component = sagemaker.describe_inference_component(InferenceComponentName="mistral-7b-ic")
+    assert component["EndpointName"] == "mistral-7b"
+    assert component["InferenceComponentStatus"] == "InService"
+
+    # An update through a context override replaces the endpoint config (it has no fixed name).
+    target.deploy(STACK, {"sagefit:MistralStack:max_capacity": "3"})
+    stack = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    configs = [
+        sagemaker.describe_endpoint_config(EndpointConfigName=c["EndpointConfigName"])
+        for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    ]
+    maxima = [c["ProductionVariants"][0].get("ManagedInstanceScaling", {}).get("MaxInstanceCount") for c in configs]
+    assert 3 in maxima
+    assert sagemaker.describe_endpoint(EndpointName="mistral-7b")["EndpointStatus"] == "InService"
+
+    target.destroy(STACK)
+    with pytest.raises(sagemaker.exceptions.ClientError):
+        sagemaker.describe_endpoint(EndpointName="mistral-7b")
+    with pytest.raises(sagemaker.exceptions.ClientError):
+        sagemaker.describe_inference_component(InferenceComponentName="mistral-7b-ic")

@@ -1,0 +1,307 @@
+"""preflight, status and invoke against moto (in-process), through the same boto3 code as AWS."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from sagefit import naming
+from sagefit.cli import main
+from sagefit.deploy import resolve_target, start_emulator
+from sagefit.emulator.moto_ext import install_moto_extensions
+from sagefit.errors import SagefitError
+from sagefit.ops.aws import RETRIES, AwsSession, aws_errors
+from sagefit.ops.invoke import generated_text, invoke
+from sagefit.ops.preflight import preflight
+from sagefit.ops.status import stack_status
+from sagefit.planner import plan_profile
+from sagefit.profiles import find_profile, load_profiles
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/sagefit-test"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    install_moto_extensions()
+    with mock_aws():
+        yield AwsSession(REGION)
+
+
+@pytest.fixture(scope="module")
+def plans(profiles_dir):
+    loaded = load_profiles(profiles_dir)
+    return {item.profile.stack_name: plan_profile(item) for item in loaded}
+
+
+def _deploy_endpoint(session: AwsSession, plan, copies: int = 1, name: str | None = None) -> str:
+    """Create the resources a deployed stack would have, with the names the stacks give them."""
+    sm = session.client("sagemaker")
+    profile = plan.profile
+    endpoint = name or naming.endpoint_name(profile)
+    model = f"{endpoint}-model"
+    sm.create_model(ModelName=model, ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
+    component = naming.inference_component_name(profile) if name is None else None
+    variant = {"VariantName": naming.VARIANT_NAME, "InstanceType": plan.instance_type, "InitialInstanceCount": 1}
+    if component:
+        variant["ManagedInstanceScaling"] = {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}
+    else:
+        variant["ModelName"] = model
+    sm.create_endpoint_config(EndpointConfigName=f"{endpoint}-config", ProductionVariants=[variant])
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
+    if component:
+        sm.create_inference_component(
+            InferenceComponentName=component, EndpointName=endpoint, VariantName=naming.VARIANT_NAME,
+            Specification={"ModelName": model,
+                           "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1,
+                                                           "MinMemoryRequiredInMb": 1024}},
+            RuntimeConfig={"CopyCount": 1},
+        )
+        if copies != 1:
+            sm.update_inference_component_runtime_config(
+                InferenceComponentName=component, DesiredRuntimeConfig={"CopyCount": copies}
+            )
+    return endpoint
+
+
+def _set_quota(session: AwsSession, instance_type: str, value: int) -> None:
+    code = next(q["QuotaCode"] for q in session.client("service-quotas").list_service_quotas(
+        ServiceCode="sagemaker")["Quotas"] if q["QuotaName"] == f"{instance_type} for endpoint usage")
+    session.client("service-quotas").request_service_quota_increase(
+        ServiceCode="sagemaker", QuotaCode=code, DesiredValue=value
+    )
+
+
+# ------------------------------------------------------------------------------- preflight
+
+def test_preflight_fails_when_quota_is_zero_and_says_what_to_request(aws, plans):
+    plan = plans["Llama2x70bAwqStack"]
+    report = preflight(plan, aws)
+    assert not report.ok
+    quota = next(c for c in report.checks if c.name == "endpoint quota")
+    assert not quota.ok
+    assert "quota 0" in quota.detail
+    assert "--quota-code L-65C4BD00" in quota.fix and "--desired-value 1" in quota.fix
+
+
+def test_preflight_passes_with_enough_quota(aws, plans):
+    plan = plans["MistralStack"]
+    _set_quota(aws, plan.instance_type, 2)
+    report = preflight(plan, aws)
+    assert report.ok, report.checks
+    assert [c.name for c in report.checks] == ["credentials", "region offers instance", "endpoint quota"]
+    assert "123456789012" in report.checks[0].detail
+    assert report.warnings == []  # max_capacity 2 fits a quota of 2
+
+
+def test_preflight_counts_instances_other_endpoints_use(aws, plans):
+    plan = plans["MistralStack"]
+    _set_quota(aws, plan.instance_type, 1)
+    _deploy_endpoint(aws, plans["ZephyrStack"], name="someone-elses-endpoint")
+    report = preflight(plan, aws)
+    quota = report.checks[-1]
+    assert not quota.ok
+    assert "other endpoints use 1" in quota.detail
+    assert "--desired-value 2" in quota.fix
+
+
+def test_preflight_counts_a_blue_green_update_twice(aws, plans):
+    plan = plans["Llama2x70bStack"]
+    _set_quota(aws, plan.instance_type, 1)
+    _deploy_endpoint(aws, plan)  # the stack's own endpoint already runs one p4d
+    quota = preflight(plan, aws).checks[-1]
+    assert not quota.ok
+    assert "blue/green" in quota.detail
+
+
+def test_preflight_warns_when_max_capacity_exceeds_quota(aws, plans):
+    plan = plans["MistralStack"]  # max_capacity 2
+    _set_quota(aws, plan.instance_type, 1)
+    report = preflight(plan, aws)
+    assert report.ok
+    assert len(report.warnings) == 1 and "max_capacity 2" in report.warnings[0]
+
+
+def test_preflight_cli_exit_codes(aws, capsys, profiles_dir):
+    assert main(["preflight", "MistralStack", "--profiles", str(profiles_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] endpoint quota" in out and "a deploy would fail" in out
+    _set_quota(aws, "ml.g5.2xlarge", 3)
+    assert main(["preflight", "mistral-7b", "--profiles", str(profiles_dir)]) == 0
+    assert "ready to deploy" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------- status
+
+def test_status_of_a_missing_endpoint(aws, plans, capsys, profiles_dir):
+    status = stack_status(plans["MistralStack"].profile, aws)
+    assert status.endpoint_status is None and not status.healthy
+    assert main(["status", "MistralStack", "--profiles", str(profiles_dir)]) == 1
+    assert "not deployed" in capsys.readouterr().out
+
+
+def test_status_reports_capacity_bounds_spend_and_alarms(aws, plans, capsys, profiles_dir):
+    plan = plans["MistralStack"]
+    _deploy_endpoint(aws, plan)
+    component = naming.inference_component_name(plan.profile)
+    aws.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=f"inference-component/{component}",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=0, MaxCapacity=2,
+    )
+    aws.client("budgets").create_budget(
+        AccountId="123456789012",
+        Budget={"BudgetName": naming.budget_name(plan.profile), "BudgetLimit": {"Amount": "400", "Unit": "USD"},
+                "TimeUnit": "MONTHLY", "BudgetType": "COST",
+                "CalculatedSpend": {"ActualSpend": {"Amount": "120.5", "Unit": "USD"}}},
+    )
+    cloudwatch = aws.client("cloudwatch")
+    for name in ("MistralStack-IdleAlarm-1", "OtherStack-Alarm-2"):
+        cloudwatch.put_metric_alarm(AlarmName=name, MetricName="Invocations", Namespace="AWS/SageMaker",
+                                    Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                                    ComparisonOperator="LessThanThreshold")
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
+    status = stack_status(plan.profile, aws)
+    assert status.endpoint_status == "InService"
+    assert status.instance_type == "ml.g5.2xlarge"
+    assert (status.copies.current, status.copies.desired) == (1, 1)
+    assert (status.bounds.min_capacity, status.bounds.max_capacity) == (0, 2)
+    assert (status.spend.actual, status.spend.limit, status.spend.exceeded) == (120.5, 400.0, False)
+    assert status.alarms == ["MistralStack-IdleAlarm-1"]
+    assert status.healthy
+    assert main(["status", "MistralStack", "--profiles", str(profiles_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "$120.50 of $400.00" in out and "min 0, max 2" in out and "MistralStack-IdleAlarm-1" in out
+
+
+def test_status_of_an_endpoint_scaled_to_zero(aws, plans, capsys, profiles_dir):
+    plan = plans["MistralStack"]
+    _deploy_endpoint(aws, plan, copies=0)
+    status = stack_status(plan.profile, aws)
+    assert status.scaled_to_zero
+    main(["status", "MistralStack", "--profiles", str(profiles_dir)])
+    assert "scaled to zero" in capsys.readouterr().out
+
+
+def test_status_flags_an_exceeded_budget(aws, plans, capsys, profiles_dir):
+    plan = plans["Llama2x70bStack"]
+    _deploy_endpoint(aws, plan)
+    aws.client("budgets").create_budget(
+        AccountId="123456789012",
+        Budget={"BudgetName": naming.budget_name(plan.profile), "BudgetLimit": {"Amount": "30000", "Unit": "USD"},
+                "TimeUnit": "MONTHLY", "BudgetType": "COST",
+                "CalculatedSpend": {"ActualSpend": {"Amount": "31000", "Unit": "USD"}}},
+    )
+    status = stack_status(plan.profile, aws)
+    assert status.spend.exceeded and not status.healthy
+    assert main(["status", "llama2-70b", "--profiles", str(profiles_dir)]) == 1
+    assert "OVER BUDGET" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------- invoke
+
+def test_invoke_sends_the_prompt_and_prints_the_answer(aws, plans, capsys, profiles_dir):
+    _deploy_endpoint(aws, plans["MistralStack"])
+    result = invoke(plans["MistralStack"], "Hello", aws)
+    assert result.text is not None and not result.waking
+    assert main(["invoke", "MistralStack", "Hello", "--profiles", str(profiles_dir)]) == 0
+    assert capsys.readouterr().out.strip() == result.text
+
+
+def test_invoke_an_endpoint_scaled_to_zero_says_it_is_waking(aws, plans, capsys, profiles_dir):
+    _deploy_endpoint(aws, plans["MistralStack"], copies=0)
+    result = invoke(plans["MistralStack"], "Hello", aws)
+    assert result.waking and result.text is None
+    assert "scaled to zero" in result.message and "Retry" in result.message
+    assert main(["invoke", "MistralStack", "Hello", "--profiles", str(profiles_dir)]) == 1
+    assert "scaled to zero" in capsys.readouterr().err
+
+
+def test_invoke_a_missing_endpoint(aws, plans, capsys, profiles_dir):
+    assert main(["invoke", "MistralStack", "Hello", "--profiles", str(profiles_dir)]) == 1
+    assert "deploy MistralStack first" in capsys.readouterr().err
+
+
+def test_generated_text_reads_tgi_and_lmi_answers():
+    assert generated_text(json.dumps([{"generated_text": "hi"}]).encode()) == "hi"
+    assert generated_text(json.dumps({"generated_text": "yo"}).encode()) == "yo"
+    assert generated_text(b"plain body") == "plain body"
+
+
+# ------------------------------------------------------------------------------- faults
+
+def test_expired_credentials_become_one_clear_line():
+    client = boto3.client("sts", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    with Stubber(client) as stub:
+        stub.add_client_error("get_caller_identity", service_error_code="ExpiredToken",
+                              service_message="The security token included in the request is expired")
+        with pytest.raises(SagefitError) as err:
+            with aws_errors("checking credentials"):
+                client.get_caller_identity()
+    assert "ExpiredToken" in str(err.value) and "fix:" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_throttling_that_outlasts_retries_becomes_one_clear_line():
+    client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    with Stubber(client) as stub:
+        stub.add_client_error("list_endpoints", service_error_code="ThrottlingException")
+        with pytest.raises(SagefitError, match="throttling"):
+            with aws_errors("listing endpoints"):
+                client.list_endpoints()
+
+
+def test_clients_retry_with_adaptive_backoff(aws):
+    config = aws.client("sagemaker").meta.config
+    assert config.retries["mode"] == RETRIES["mode"] == "adaptive"
+    assert config.retries["total_max_attempts"] == RETRIES["total_max_attempts"] == 8
+
+
+def test_missing_credentials_give_a_clear_error(monkeypatch, tmp_path, plans, capsys, profiles_dir):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert resolve_target("auto") == "local"
+    assert resolve_target("aws") == "aws"
+    assert main(["preflight", "MistralStack", "--profiles", str(profiles_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sagefit: error: checking credentials: no AWS credentials found")
+    assert "Traceback" not in err
+
+
+def test_auto_target_is_aws_when_credentials_exist(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    assert resolve_target("auto") == "aws"
+    assert resolve_target("local") == "local"
+
+
+def test_emulator_port_clash_is_a_clear_error():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        with pytest.raises(SagefitError, match=f"port {port} on 127.0.0.1 is already in use"):
+            start_emulator(port)
+
+
+def test_unknown_stack_is_a_clear_error(capsys, profiles_dir):
+    assert main(["status", "NoSuchStack", "--profiles", str(profiles_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sagefit: error: no profile or stack named 'NoSuchStack'") and "\n" not in err
+
+
+def test_profiles_dir_fixture_is_the_repo(profiles_dir):
+    assert (Path(profiles_dir) / "mistral-7b.yaml").exists()

@@ -1,0 +1,641 @@
+"""The synthesized stacks: what each profile's plan becomes in CloudFormation.
+
+All template tests share one app, synthesized once (fixtures in conftest.py, helpers in
+cdk_fixtures.py). The expected values come from the same pure functions the stacks use
+(sagefit.serving, sagefit.budget, stacks.images), so a test fails when the stack stops copying the
+plan faithfully, and the fixed literals (names, metric names, thresholds) pin what AWS requires.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdk_fixtures import (  # first: sets the jsii environment before aws_cdk loads
+    ALWAYS_ON,
+    ASYNC,
+    REPO_ROOT,
+    SCALE_TO_ZERO,
+    STACK_NAMES,
+    as_list,
+    cdk_context,
+    new_app,
+    only,
+    render,
+    resources,
+)
+from aws_cdk.assertions import Capture, Match, Template
+
+from sagefit import serving
+from sagefit.budget import idle_day_cost_usd, monthly_budget_usd
+from sagefit.errors import SagefitError
+from sagefit.planner import plan_profile
+from sagefit.profiles import load_profiles
+from stacks.images import resolve_image
+
+COST_TAG = "sagefit:stack"
+IMAGE_PATTERN = re.compile(
+    r"^763104351884\.dkr\.ecr\.us-east-1\.amazonaws\.com/huggingface-pytorch-tgi-inference:\S+$"
+)
+TGI_REPOSITORY_ARN = "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-tgi-inference"
+
+every_stack = pytest.mark.parametrize("name", STACK_NAMES)
+scale_to_zero_stacks = pytest.mark.parametrize("name", SCALE_TO_ZERO)
+
+
+@pytest.fixture(scope="module")
+def tpl(cdk_synth: Any) -> Any:
+    """stack name -> template as a plain dict (cached in the session)."""
+    return cdk_synth.json
+
+
+def variant(template: dict[str, Any]) -> dict[str, Any]:
+    _, config = only(template, "AWS::SageMaker::EndpointConfig")
+    (production_variant,) = config["ProductionVariants"]
+    return production_variant
+
+
+def policies_of_type(template: dict[str, Any], policy_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        lid: res["Properties"]
+        for lid, res in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").items()
+        if res["Properties"]["PolicyType"] == policy_type
+    }
+
+
+def alarms_on(template: dict[str, Any], metric_name: str) -> dict[str, dict[str, Any]]:
+    return {
+        lid: res["Properties"]
+        for lid, res in resources(template, "AWS::CloudWatch::Alarm").items()
+        if res["Properties"].get("MetricName") == metric_name
+    }
+
+
+# ----------------------------------------------------------------------------- 1. one stack each
+def test_one_stack_per_profile_named_by_stack_name(cdk_stacks, profiles_dir):
+    assert sorted(cdk_stacks) == sorted(STACK_NAMES)
+    assert sorted(cdk_stacks) == sorted(p.profile.stack_name for p in load_profiles(profiles_dir))
+    for name, stack in cdk_stacks.items():
+        assert stack.endpoint.plan.profile.stack_name == name
+        assert stack.region == stack.endpoint.plan.profile.region == "us-east-1"
+
+
+# ----------------------------------------------------------------------------- 2. model & endpoint
+@every_stack
+def test_model_environment_is_the_plans_plus_a_secret_reference(name, tpl, cdk_plans):
+    plan = cdk_plans[name]
+    model = plan.profile.model
+    _, props = only(tpl(name), "AWS::SageMaker::Model")
+    env = dict(props["PrimaryContainer"]["Environment"])
+    token = env.pop("HF_TOKEN", None)
+    assert env == serving.container_environment(plan)
+    if model.gated:
+        assert model.hf_token_secret == "sagefit/hf-token"
+        assert token == "{{resolve:secretsmanager:sagefit/hf-token:SecretString:::}}"
+        assert "resolve:secretsmanager" in token
+    else:
+        assert token is None
+    text = json.dumps(tpl(name))
+    assert "hf_" not in text, "a literal Hugging Face token (hf_...) is in the template"
+
+
+@every_stack
+def test_model_image_is_the_resolved_tgi_image(name, tpl, cdk_plans):
+    plan = cdk_plans[name]
+    profile = plan.profile
+    expected = resolve_image(profile.serving.container, serving.container_version(plan), profile.region)
+    _, props = only(tpl(name), "AWS::SageMaker::Model")
+    image = props["PrimaryContainer"]["Image"]
+    assert image == expected.uri
+    assert IMAGE_PATTERN.match(image), image
+
+
+@every_stack
+def test_model_and_config_are_replaceable_and_endpoint_is_named_after_profile(name, tpl, cdk_plans):
+    template = tpl(name)
+    _, model = only(template, "AWS::SageMaker::Model")
+    _, config = only(template, "AWS::SageMaker::EndpointConfig")
+    _, endpoint = only(template, "AWS::SageMaker::Endpoint")
+    assert "ModelName" not in model
+    assert "EndpointConfigName" not in config
+    assert endpoint["EndpointName"] == cdk_plans[name].profile.name
+
+
+# ----------------------------------------------------------------------------- 3. instance
+@every_stack
+def test_variant_runs_the_planned_instance_without_ebs_or_kms(name, tpl, cdk_plans):
+    plan = cdk_plans[name]
+    assert plan.instance.local_nvme, "the seeds are all NVMe instances; this test assumes so"
+    _, config = only(tpl(name), "AWS::SageMaker::EndpointConfig")
+    production_variant = variant(tpl(name))
+    assert production_variant["InstanceType"] == plan.instance_type
+    assert production_variant["VariantName"] == "AllTraffic"
+    assert "VolumeSizeInGB" not in production_variant
+    assert "KmsKeyId" not in config
+
+
+# ----------------------------------------------------------------------------- 4. scale-to-zero
+@scale_to_zero_stacks
+def test_scale_to_zero_variant_is_managed_and_has_no_model(name, tpl, cdk_plans):
+    plan = cdk_plans[name]
+    _, config = only(tpl(name), "AWS::SageMaker::EndpointConfig")
+    production_variant = variant(tpl(name))
+    assert "ModelName" not in production_variant
+    assert production_variant["ManagedInstanceScaling"] == {
+        "Status": "ENABLED",
+        "MinInstanceCount": 0,
+        "MaxInstanceCount": plan.profile.scaling.max_capacity,
+    }
+    assert production_variant["RoutingConfig"]["RoutingStrategy"]
+    role_id, _ = _execution_role(tpl(name))
+    assert config["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+@scale_to_zero_stacks
+def test_scale_to_zero_inference_component(name, tpl, cdk_plans):
+    plan = cdk_plans[name]
+    template = tpl(name)
+    _, component = only(template, "AWS::SageMaker::InferenceComponent")
+    needs = serving.inference_component_requirements(plan)
+    timeout = serving.startup_timeout_s(plan)
+    assert component["InferenceComponentName"] == f"{plan.profile.name}-ic"
+    assert component["VariantName"] == "AllTraffic"
+    spec = component["Specification"]
+    assert spec["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == plan.gpus
+    assert spec["ComputeResourceRequirements"]["MinMemoryRequiredInMb"] == needs.min_memory_mb
+    assert spec["StartupParameters"] == {
+        "ContainerStartupHealthCheckTimeoutInSeconds": timeout,
+        "ModelDataDownloadTimeoutInSeconds": timeout,
+    }
+    model_id, _ = only(template, "AWS::SageMaker::Model")
+    assert spec["ModelName"] == {"Fn::GetAtt": [model_id, "ModelName"]}
+    deployment = component["DeploymentConfig"]
+    assert deployment["RollingUpdatePolicy"]["MaximumBatchSize"]["Type"] == "COPY_COUNT"
+    assert deployment["AutoRollbackConfiguration"]["Alarms"], "no rollback alarm"
+
+
+@scale_to_zero_stacks
+def test_scale_to_zero_scales_copies_and_wakes_on_no_capacity_failures(name, tpl, cdk_plans, cdk_templates):
+    plan = cdk_plans[name]
+    template = tpl(name)
+    component = f"{plan.profile.name}-ic"
+    target_id, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["ScalableDimension"] == "sagemaker:inference-component:DesiredCopyCount"
+    assert target["MinCapacity"] == 0
+    assert target["MaxCapacity"] == plan.profile.scaling.max_capacity
+    assert target["ResourceId"] == f"inference-component/{component}"
+
+    (tracking,) = policies_of_type(template, "TargetTrackingScaling").values()
+    assert tracking["ScalingTargetId"] == {"Ref": target_id}
+    config = tracking["TargetTrackingScalingPolicyConfiguration"]
+    assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
+        "SageMakerInferenceComponentInvocationsPerCopy"
+    )
+    assert config["TargetValue"] == serving.invocations_per_minute_target(plan)
+
+    steps = policies_of_type(template, "StepScaling")
+    assert len(steps) == 1
+    (step_id, step), = steps.items()
+    assert step["ScalingTargetId"] == {"Ref": target_id}
+
+    action = Capture()
+    cdk_templates[name].has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "NoCapacityInvocationFailures",
+            "Namespace": "AWS/SageMaker",
+            "Dimensions": [{"Name": "InferenceComponentName", "Value": component}],
+            "Statistic": "Sum",
+            "Period": 60,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "AlarmActions": [{"Ref": action}],
+        },
+    )
+    assert action.as_string() == step_id
+
+
+# ----------------------------------------------------------------------------- 5. always-on
+def test_always_on_variant_hosts_the_model_with_planned_timeouts(tpl, cdk_plans):
+    plan = cdk_plans[ALWAYS_ON]
+    template = tpl(ALWAYS_ON)
+    model_id, _ = only(template, "AWS::SageMaker::Model")
+    production_variant = variant(template)
+    timeout = serving.startup_timeout_s(plan)
+    assert production_variant["ModelName"] == {"Fn::GetAtt": [model_id, "ModelName"]}
+    assert production_variant["InitialInstanceCount"] == 1
+    assert production_variant["ContainerStartupHealthCheckTimeoutInSeconds"] == timeout
+    assert production_variant["ModelDataDownloadTimeoutInSeconds"] == timeout
+    assert 900 <= timeout <= 1800
+    assert resources(template, "AWS::SageMaker::InferenceComponent") == {}
+
+
+def test_always_on_scales_instances_by_target_tracking_only(tpl, cdk_plans):
+    plan = cdk_plans[ALWAYS_ON]
+    template = tpl(ALWAYS_ON)
+    target_id, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert target["ResourceId"] == f"endpoint/{plan.profile.name}/variant/AllTraffic"
+    assert target["MinCapacity"] >= 1
+    (tracking,) = policies_of_type(template, "TargetTrackingScaling").values()
+    assert tracking["ScalingTargetId"] == {"Ref": target_id}
+    config = tracking["TargetTrackingScalingPolicyConfiguration"]
+    assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
+        "SageMakerVariantInvocationsPerInstance"
+    )
+    assert config["TargetValue"] == serving.invocations_per_minute_target(plan)
+    assert policies_of_type(template, "StepScaling") == {}
+
+
+def test_always_on_updates_blue_green_and_rolls_back_on_5xx(tpl):
+    template = tpl(ALWAYS_ON)
+    _, endpoint = only(template, "AWS::SageMaker::Endpoint")
+    deployment = endpoint["DeploymentConfig"]
+    assert deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"]
+    (alarm,) = deployment["AutoRollbackConfiguration"]["Alarms"]
+    errors = alarms_on(template, "Invocation5XXErrors")
+    assert list(errors) == [alarm["AlarmName"]["Ref"]]
+
+
+def test_always_on_idle_day_alarm_names_the_cost(tpl, cdk_plans):
+    plan = cdk_plans[ALWAYS_ON]
+    template = tpl(ALWAYS_ON)
+    (idle,) = alarms_on(template, "Invocations").values()
+    assert idle["Period"] == 3600
+    assert idle["EvaluationPeriods"] == 24
+    assert idle["ComparisonOperator"] == "LessThanThreshold"
+    assert idle["TreatMissingData"] == "breaching"
+    cost = idle_day_cost_usd(plan)
+    assert cost > 0
+    assert f"${cost:,.2f}" in idle["AlarmDescription"]
+    topic_id = _alert_topic_id(template)
+    assert idle["AlarmActions"] == [{"Ref": topic_id}]
+
+
+@every_stack
+def test_idle_day_alarm_only_on_always_on(name, tpl):
+    assert bool(alarms_on(tpl(name), "Invocations")) == (name == ALWAYS_ON)
+
+
+# ----------------------------------------------------------------------------- 6. async
+def test_async_config_writes_encrypted_output_and_notifies(tpl, cdk_templates):
+    template = tpl(ASYNC)
+    _, config = only(template, "AWS::SageMaker::EndpointConfig")
+    output = config["AsyncInferenceConfig"]["OutputConfig"]
+    bucket_refs = [part["Ref"] for part in output["S3OutputPath"]["Fn::Join"][1] if isinstance(part, dict)]
+    assert len(bucket_refs) == 1
+    bucket_id = bucket_refs[0]
+    notify = output["NotificationConfig"]
+    topics = resources(template, "AWS::SNS::Topic")
+    success, error = notify["SuccessTopic"]["Ref"], notify["ErrorTopic"]["Ref"]
+    assert success != error and {success, error} <= set(topics)
+
+    key_id, _ = only(template, "AWS::KMS::Key")
+    bucket = template["Resources"][bucket_id]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert bucket["DeletionPolicy"] == "Retain"
+    (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]},
+    }
+    assert bucket["Properties"]["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    cdk_templates[ASYNC].has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": {"Ref": bucket_id},
+            "PolicyDocument": {
+                "Statement": Match.array_with([
+                    Match.object_like({
+                        "Effect": "Deny",
+                        "Action": "s3:*",
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    })
+                ])
+            },
+        },
+    )
+
+
+def test_async_scales_instances_on_backlog_and_wakes_on_backlog_without_capacity(tpl, cdk_plans):
+    plan = cdk_plans[ASYNC]
+    template = tpl(ASYNC)
+    endpoint = plan.profile.name
+    assert resources(template, "AWS::SageMaker::InferenceComponent") == {}
+    target_id, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert target["ResourceId"] == f"endpoint/{endpoint}/variant/AllTraffic"
+    assert target["MinCapacity"] == 0
+
+    (tracking,) = policies_of_type(template, "TargetTrackingScaling").values()
+    assert tracking["ScalingTargetId"] == {"Ref": target_id}
+    config = tracking["TargetTrackingScalingPolicyConfiguration"]
+    custom = config["CustomizedMetricSpecification"]
+    assert custom["MetricName"] == "ApproximateBacklogSizePerInstance"
+    assert custom["Namespace"] == "AWS/SageMaker"
+    assert custom["Dimensions"] == [{"Name": "EndpointName", "Value": endpoint}]
+    assert config["TargetValue"] == serving.async_backlog_target(plan)
+
+    (step_id,) = policies_of_type(template, "StepScaling")
+    (wake,) = alarms_on(template, "HasBacklogWithoutCapacity").values()
+    assert wake["Dimensions"] == [{"Name": "EndpointName", "Value": endpoint}]
+    assert wake["AlarmActions"] == [{"Ref": step_id}]
+
+
+# ----------------------------------------------------------------------------- 7. cost guard
+def _alert_topic_id(template: dict[str, Any]) -> str:
+    """The topic the budget notifies (the stack's alert topic)."""
+    _, budget = only(template, "AWS::Budgets::Budget")
+    addresses = {
+        json.dumps(sub["Address"])
+        for notification in budget["NotificationsWithSubscribers"]
+        for sub in notification["Subscribers"]
+    }
+    assert len(addresses) == 1, addresses
+    return json.loads(addresses.pop())["Ref"]
+
+
+@every_stack
+def test_cost_guard_topic_is_encrypted_and_only_budgets_and_cloudwatch_publish(name, tpl):
+    template = tpl(name)
+    topic_id = _alert_topic_id(template)
+    key_id, _ = only(template, "AWS::KMS::Key")
+    topic = template["Resources"][topic_id]
+    assert topic["Type"] == "AWS::SNS::Topic"
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+    (policy,) = [
+        res["Properties"]["PolicyDocument"]
+        for res in resources(template, "AWS::SNS::TopicPolicy").values()
+        if {"Ref": topic_id} in res["Properties"]["Topics"]
+    ]
+    statements = policy["Statement"]
+    deny = [s for s in statements if s["Effect"] == "Deny"]
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in deny)
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert sorted(as_list(allow["Principal"]["Service"])) == ["budgets.amazonaws.com", "cloudwatch.amazonaws.com"]
+    assert as_list(allow["Action"]) == ["sns:Publish"]
+    assert allow["Resource"] == {"Ref": topic_id}
+    assert allow["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+@every_stack
+def test_cost_guard_budget(name, tpl, cdk_plans):
+    plan = cdk_plans[name]
+    template = tpl(name)
+    topic_id = _alert_topic_id(template)
+    _, budget = only(template, "AWS::Budgets::Budget")
+    data = budget["Budget"]
+    assert data["BudgetType"] == "COST"
+    assert data["TimeUnit"] == "MONTHLY"
+    assert data["BudgetLimit"] == {"Amount": monthly_budget_usd(plan), "Unit": "USD"}
+    assert data["CostFilters"] == {"TagKeyValue": [f"user:{COST_TAG}${name}"]}
+    notifications = budget["NotificationsWithSubscribers"]
+    assert sorted(
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notifications
+    ) == [("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)]
+    for n in notifications:
+        assert n["Notification"]["ComparisonOperator"] == "GREATER_THAN"
+        assert n["Notification"]["ThresholdType"] == "PERCENTAGE"
+        assert n["Subscribers"] == [{"SubscriptionType": "SNS", "Address": {"Ref": topic_id}}]
+    assert {"Key": COST_TAG, "Value": name} in budget["ResourceTags"]
+
+
+def test_budget_is_the_profiles_or_a_quarter_of_always_on(tpl, cdk_plans):
+    def amount(name: str) -> float:
+        return only(tpl(name), "AWS::Budgets::Budget")[1]["Budget"]["BudgetLimit"]["Amount"]
+
+    assert amount("MistralStack") == 400
+    zephyr = cdk_plans["ZephyrStack"]
+    assert zephyr.profile.budget.monthly_usd is None
+    assert amount("ZephyrStack") == pytest.approx(0.25 * zephyr.price_per_hour * 744, abs=0.01)
+    assert amount("ZephyrStack") == pytest.approx(0.25 * zephyr.monthly_cost_always_on, abs=0.01)
+
+
+@every_stack
+def test_every_taggable_resource_carries_the_cost_tag(name, tpl):
+    template = tpl(name)
+    expected = {"Key": COST_TAG, "Value": name}
+    must_be_tagged = (
+        "AWS::KMS::Key", "AWS::SNS::Topic", "AWS::IAM::Role", "AWS::SageMaker::Model",
+        "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint", "AWS::CloudWatch::Alarm",
+        "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::SageMaker::InferenceComponent",
+        "AWS::S3::Bucket",
+    )
+    checked = 0
+    for lid, res in template["Resources"].items():
+        tags = res.get("Properties", {}).get("Tags")
+        if res["Type"] in must_be_tagged or tags is not None:
+            assert tags is not None and expected in tags, f"{lid} ({res['Type']}) lacks {expected}"
+            checked += 1
+    assert checked >= 10
+
+
+@every_stack
+def test_cost_guard_dashboard(name, tpl, cdk_plans):
+    _, dashboard = only(tpl(name), "AWS::CloudWatch::Dashboard")
+    assert cdk_plans[name].profile.name in json.dumps(dashboard["DashboardBody"])
+
+
+# ----------------------------------------------------------------------------- 8. execution role
+def _execution_role(template: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    roles = {
+        lid: res["Properties"]
+        for lid, res in resources(template, "AWS::IAM::Role").items()
+        if any(
+            "sagemaker.amazonaws.com" in as_list(s.get("Principal", {}).get("Service", []))
+            for s in res["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        )
+    }
+    assert len(roles) == 1, sorted(roles)
+    (role_id, role), = roles.items()
+    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    for res in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in res["Properties"].get("Roles", []):
+            statements += res["Properties"]["PolicyDocument"]["Statement"]
+    assert statements
+    return role_id, statements
+
+
+@every_stack
+def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
+    template = tpl(name)
+    profile = cdk_plans[name].profile
+    role_id, statements = _execution_role(template)
+    role = template["Resources"][role_id]["Properties"]
+    assert not any("AmazonSageMakerFullAccess" in json.dumps(arn) for arn in role.get("ManagedPolicyArns", []))
+    assert "AmazonSageMakerFullAccess" not in json.dumps(template)
+
+    pulls = [s for s in statements if "ecr:BatchGetImage" in as_list(s["Action"])]
+    assert len(pulls) == 1
+    assert as_list(pulls[0]["Resource"]) == [TGI_REPOSITORY_ARN]
+
+    groups = [f"/aws/sagemaker/Endpoints/{profile.name}"]
+    if profile.scaling.mode == "scale-to-zero":  # an inference component logs to its own group
+        groups.append(f"/aws/sagemaker/InferenceComponents/{profile.name}-ic")
+    account = r"(<account>|\d{12})"  # a token unless CDK_DEFAULT_ACCOUNT is set
+    allowed = re.compile(
+        rf"arn:aws:logs:us-east-1:{account}:log-group:({'|'.join(map(re.escape, groups))}):\*"
+    )
+    log_statements = [s for s in statements if any(a.startswith("logs:") for a in as_list(s["Action"]))]
+    assert log_statements
+    granted = {render(r) for s in log_statements for r in as_list(s["Resource"])}
+    assert granted and all(allowed.fullmatch(arn) for arn in granted), granted
+    assert any(arn.endswith(f":log-group:/aws/sagemaker/Endpoints/{profile.name}:*") for arn in granted)
+
+    actions = [a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])]
+    assert "s3:*" not in actions and "*" not in actions
+    assert not [a for a in actions if a.endswith(":*")]
+
+
+def test_image_repository_arn_is_the_tgi_repository(cdk_plans):
+    plan = cdk_plans["MistralStack"]
+    image = resolve_image("tgi", serving.container_version(plan), "us-east-1")
+    assert image.repository_arn == TGI_REPOSITORY_ARN
+
+
+# ----------------------------------------------------------------------------- 9. outputs
+@every_stack
+def test_outputs(name, tpl, cdk_plans):
+    plan = cdk_plans[name]
+    template = tpl(name)
+    endpoint = plan.profile.name
+    outputs = {key: out["Value"] for key, out in template["Outputs"].items() if not key.startswith("Bootstrap")}
+    expected = {"EndpointName", "InstanceType", "EstimatedCostPerHour", "MonthlyBudget", "AlertTopicArn", "InvokeCommand"}
+    assert expected <= set(outputs), expected - set(outputs)
+    assert ("InferenceComponentName" in outputs) == (name in SCALE_TO_ZERO)
+    if name in SCALE_TO_ZERO:
+        assert outputs["InferenceComponentName"] == f"{endpoint}-ic"
+        assert f"--inference-component-name {endpoint}-ic" in outputs["InvokeCommand"]
+    else:
+        assert "--inference-component-name" not in outputs["InvokeCommand"]
+    assert outputs["EndpointName"] == endpoint
+    assert outputs["InstanceType"] == plan.instance_type
+    assert outputs["EstimatedCostPerHour"] == f"{plan.price_per_hour:.3f}"
+    assert outputs["MonthlyBudget"] == f"{monthly_budget_usd(plan):.2f}"
+    assert outputs["AlertTopicArn"] == {"Ref": _alert_topic_id(template)}
+    assert f"--endpoint-name {endpoint} " in outputs["InvokeCommand"]
+    if name == ASYNC:
+        assert "invoke-endpoint-async" in outputs["InvokeCommand"]
+
+
+# ----------------------------------------------------------------------------- 10. overrides, errors
+def _profiles_copy(tmp_path: Path, profiles_dir: Path, *files: str) -> Path:
+    directory = tmp_path / "profiles"
+    directory.mkdir()
+    for file in files:
+        shutil.copy(profiles_dir / file, directory / file)
+    return directory
+
+
+def test_context_override_changes_only_its_stack(tmp_path, profiles_dir):
+    from stacks.application import build_app
+
+    directory = _profiles_copy(tmp_path, profiles_dir, "mistral-7b.yaml", "zephyr-7b.yaml")
+    context = cdk_context(**{
+        "sagefit:nag": False,
+        "sagefit:profiles": str(directory),
+        "sagefit:MistralStack:max_capacity": "3",
+    })
+    app = new_app(tmp_path / "out", context)
+    stacks = {s.stack_name: s for s in build_app(app, base_dir=REPO_ROOT)}
+    assert sorted(stacks) == ["MistralStack", "ZephyrStack"]
+    mistral = Template.from_stack(stacks["MistralStack"])
+    mistral.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {"MaxCapacity": 3})
+    mistral.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {"ProductionVariants": [Match.object_like({"ManagedInstanceScaling": Match.object_like({"MaxInstanceCount": 3})})]},
+    )
+    zephyr = Template.from_stack(stacks["ZephyrStack"])
+    zephyr.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {"MaxCapacity": 1})
+
+
+def test_bad_context_override_is_a_one_line_error(tmp_path, profiles_dir):
+    from stacks.application import build_app
+
+    directory = _profiles_copy(tmp_path, profiles_dir, "mistral-7b.yaml")
+    context = cdk_context(**{
+        "sagefit:nag": False,
+        "sagefit:profiles": str(directory),
+        "sagefit:MistralStack:max_capacity": "-1",
+    })
+    app = new_app(tmp_path / "out", context)
+    with pytest.raises(SagefitError) as caught:
+        build_app(app, base_dir=REPO_ROOT)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "scaling.max_capacity" in message
+    assert "fix:" in message
+
+
+def test_profile_typo_fails_build_app_and_app_py_with_one_line(tmp_path, profiles_dir):
+    from stacks.application import build_app
+
+    directory = tmp_path / "profiles"
+    directory.mkdir()
+    text = (profiles_dir / "zephyr-7b.yaml").read_text()
+    assert "  max_capacity: 1\n" in text
+    (directory / "zephyr-7b.yaml").write_text(text.replace("  max_capacity: 1\n", "  max_capacty: 1\n"))
+
+    app = new_app(tmp_path / "out", cdk_context(**{"sagefit:nag": False, "sagefit:profiles": str(directory)}))
+    with pytest.raises(SagefitError) as caught:
+        build_app(app, base_dir=REPO_ROOT)
+    assert "scaling.max_capacty" in str(caught.value)
+    assert "fix:" in str(caught.value)
+
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({"sagefit:profiles": str(directory)}),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "NODE_NO_WARNINGS": "1",
+    }
+    env.pop("CDK_OUTDIR", None)
+    python = REPO_ROOT / ".venv" / "bin" / "python"
+    result = subprocess.run(
+        [str(python if python.exists() else sys.executable), "app.py"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("sagefit: error:")]
+    assert len(errors) == 1, result.stderr
+    assert "scaling.max_capacty" in errors[0] and "fix:" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_resolved_images_match_the_sagemaker_sdk(profiles_dir):
+    from sagemaker.core import image_uris  # ~4 s to import: once, here
+
+    plans = [plan_profile(loaded) for loaded in load_profiles(profiles_dir)]
+    assert len(plans) == 6
+    for plan in plans:
+        profile = plan.profile
+        version = serving.container_version(plan)
+        expected = image_uris.retrieve(
+            framework="huggingface-llm",
+            region=profile.region,
+            version=version,
+            image_scope="inference",
+            instance_type=plan.instance_type,
+        )
+        assert resolve_image(profile.serving.container, version, profile.region).uri == expected, profile.name
+
+
+def test_unknown_image_version_is_a_sagefit_error():
+    with pytest.raises(SagefitError) as caught:
+        resolve_image("tgi", "0.0.0-nope", "us-east-1")
+    assert caught.value.field == "serving.container_version"
+    assert "fix:" in str(caught.value)

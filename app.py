@@ -8,7 +8,9 @@ import aws_cdk as cdk
 from sagefit.errors import EXIT_USAGE, SagefitError
 from stacks.application import build_app
 
-app = cdk.App()
+# CDK's built-in template validation duplicates cfn-lint, which the test suite runs over every
+# template, and adds about 11 s to each synth of this app.
+app = cdk.App(builtin_cloud_formation_validation=False)
 try:
     build_app(app)
 except SagefitError as exc:

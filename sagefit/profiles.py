@@ -162,11 +162,22 @@ class Scaling(_Strict):
         return self
 
 
+HardCapAction = Literal["scale-to-minimum", "delete-endpoint"]
+
+
 class Budget(_Strict):
-    """The monthly spend the cost guard watches; derived from the plan when left out."""
+    """The monthly spend the cost guard watches; derived from the plan when left out.
+
+    ``hard_cap`` stops the spending when the month's actual spend reaches ``hard_cap_percent`` of the
+    budget: scale-to-zero and async endpoints go to zero and stay there; always-on endpoints go to
+    their minimum, or are deleted (model, config and stack kept) with ``hard_cap_action:
+    delete-endpoint``.
+    """
 
     monthly_usd: PositiveFloat | None = None
     hard_cap: bool = False
+    hard_cap_percent: float = Field(default=100.0, gt=0, le=100)
+    hard_cap_action: HardCapAction = "scale-to-minimum"
 
 
 class Profile(_Strict):
@@ -175,10 +186,21 @@ class Profile(_Strict):
     name: str = Field(pattern=_PROFILE_NAME.pattern)
     stack_name: str = Field(pattern=_STACK_NAME.pattern)
     region: str = "us-east-1"
+    time_zone: str = Field(default="UTC", description="IANA zone for traffic patterns such as business hours.")
     model: ModelSpec
     serving: Serving
     scaling: Scaling = Scaling()
     budget: Budget = Budget()
+
+    @model_validator(mode="after")
+    def _known_time_zone(self) -> Profile:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time_zone {self.time_zone!r} (IANA names such as Europe/Berlin)") from None
+        return self
 
     @model_validator(mode="after")
     def _fits_context(self) -> Profile:
@@ -225,18 +247,26 @@ _FIXES = {
     "dict_type": "use a mapping of fields",
 }
 
-_CROSS_FIELD_FIXES = {
-    "kv_heads": "copy num_attention_heads and num_key_value_heads from the model's config.json",
-    "active_parameters": "set active_parameters to the per-token count from the model card",
-    "hf_token_secret": "set model.hf_token_secret to the Secrets Manager secret holding HF_TOKEN",
-    "max_input_tokens": "lower serving.max_input_tokens or raise serving.max_total_tokens",
-    "at all times": "keep every scheduled min_capacity at 1 or more, or use scale-to-zero",
-    "schedule ": "raise the schedule's max_capacity or lower its min_capacity",
-    "always-on": "set scaling.min_capacity to 1 or more, or use scaling.mode: scale-to-zero",
-    "min_capacity": "raise scaling.max_capacity or lower scaling.min_capacity",
-    "context_length": "lower serving.max_total_tokens to the context length or below",
-    "tensor_parallel_degree": "use a degree that divides the attention heads (often 1)",
-}
+# A cross-field check names no single field in pydantic's error; these map a phrase of the message
+# to (the field to name, the fix). Order matters: the first phrase found wins.
+_CROSS_FIELD_FIXES: tuple[tuple[str, str, str], ...] = (
+    ("kv_heads", "model.architecture.kv_heads",
+     "copy num_attention_heads and num_key_value_heads from the model's config.json"),
+    ("active_parameters", "model.architecture.active_parameters",
+     "set active_parameters to the per-token count from the model card"),
+    ("hf_token_secret", "model.hf_token_secret",
+     "set model.hf_token_secret to the Secrets Manager secret holding HF_TOKEN"),
+    ("max_input_tokens", "serving.max_input_tokens",
+     "lower serving.max_input_tokens or raise serving.max_total_tokens"),
+    ("at all times", "scaling.schedules", "keep every scheduled min_capacity at 1 or more, or use scale-to-zero"),
+    ("schedule ", "scaling.schedules", "raise the schedule's max_capacity or lower its min_capacity"),
+    ("always-on", "scaling.min_capacity", "set scaling.min_capacity to 1 or more, or use scaling.mode: scale-to-zero"),
+    ("min_capacity", "scaling.max_capacity", "raise scaling.max_capacity or lower scaling.min_capacity"),
+    ("context_length", "serving.max_total_tokens", "lower serving.max_total_tokens to the context length or below"),
+    ("time_zone", "time_zone", "use an IANA time zone name such as UTC or America/New_York"),
+    ("tensor_parallel_degree", "serving.tensor_parallel_degree",
+     "use a degree that divides the attention heads (often 1)"),
+)
 
 
 def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
@@ -259,8 +289,10 @@ def _describe(error: dict[str, Any]) -> tuple[str, str, str]:
     problem = error["msg"]
     if kind.startswith("value_error"):
         problem = problem.removeprefix("Value error, ")
-        fix = next((f for key, f in _CROSS_FIELD_FIXES.items() if key in problem), "")
-        return field, problem, fix
+        for phrase, named_field, fix in _CROSS_FIELD_FIXES:
+            if phrase in problem:
+                return named_field, problem, fix
+        return field, problem, ""
     if kind == "missing":
         return field, "is required but missing", f"add `{loc[-1]}:` to the profile"
     if kind == "extra_forbidden":

@@ -534,3 +534,13 @@ def test_threaded_moto_server_serves_inference_components(aws_env: None) -> None
         # the server's state is process-global: leave none behind for other tests
         urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=5)
         server.stop()
+
+
+def test_readme_lists_exactly_what_the_extension_adds():
+    from pathlib import Path
+
+    from sagefit.emulator.moto_ext import EXTENSIONS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [entry for entry in EXTENSIONS if f"- {entry}" not in readme]
+    assert missing == []

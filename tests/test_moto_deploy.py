@@ -1,0 +1,291 @@
+"""Every synthesized seed template deployed into moto's CloudFormation, in-process.
+
+moto's CloudFormation creates the IAM role, KMS key, SNS topics, S3 buckets and the SageMaker model,
+endpoint config, endpoint and (with sagefit's moto extensions) inference component, and skips scaling
+targets, scaling policies, alarms and budgets with a warning. Those are replayed here through their
+own APIs, with the arguments read from the synthesized template, so a template change that breaks
+them still fails a test.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sagefit import serving
+from sagefit.emulator.moto_ext import install_moto_extensions
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+SKIPPED_BY_MOTO = (
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::Budgets::Budget",
+)
+
+
+class Replayer:
+    """Creates the resources moto's CloudFormation skips, resolving Ref/GetAtt/Join like CloudFormation."""
+
+    def __init__(self, stack: str, template: dict[str, Any]) -> None:
+        self.stack = stack
+        self.template = template
+        self.resources = template["Resources"]
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        # Resources moto skipped come back without ids; they are replayed below.
+        self.physical = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+            if "LogicalResourceId" in r
+        }
+        self.scaling = boto3.client("application-autoscaling", region_name=REGION)
+        self.cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        self.budgets = boto3.client("budgets", region_name=REGION)
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "Ref" in value:
+            ref = value["Ref"]
+            pseudo = {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws"}
+            if ref in pseudo:
+                return pseudo[ref]
+            assert ref in self.physical, f"{ref} was never created"
+            return self.physical[ref]
+        if "Fn::GetAtt" in value:
+            lid, attr = value["Fn::GetAtt"]
+            assert attr in ("Arn", "TopicArn"), f"unexpected GetAtt {lid}.{attr}"
+            return self.physical[lid]
+        if "Fn::Join" in value:
+            sep, parts = value["Fn::Join"]
+            return sep.join(str(self.resolve(p)) for p in parts)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def of_type(self, type_: str) -> dict[str, dict[str, Any]]:
+        return {lid: r.get("Properties", {}) for lid, r in self.resources.items() if r["Type"] == type_}
+
+    def replay(self) -> None:
+        targets = {}
+        for lid, props in self.of_type(SKIPPED_BY_MOTO[0]).items():
+            key = {k: props[k] for k in ("ServiceNamespace", "ResourceId", "ScalableDimension")}
+            self.scaling.register_scalable_target(**key, MinCapacity=props["MinCapacity"], MaxCapacity=props["MaxCapacity"])
+            for action in props.get("ScheduledActions", []):
+                self.scaling.put_scheduled_action(
+                    **key, ScheduledActionName=action["ScheduledActionName"], Schedule=action["Schedule"],
+                    Timezone=action.get("Timezone", "UTC"), ScalableTargetAction=action["ScalableTargetAction"],
+                )
+            targets[lid] = key
+            self.physical[lid] = f"{key['ServiceNamespace']}|{key['ResourceId']}|{key['ScalableDimension']}"
+        for lid, props in self.of_type(SKIPPED_BY_MOTO[1]).items():
+            target_lid = props["ScalingTargetId"]["Ref"]
+            config = {k: self.resolve(v) for k, v in props.items() if k.endswith("PolicyConfiguration")}
+            arn = self.scaling.put_scaling_policy(
+                PolicyName=props["PolicyName"], PolicyType=props["PolicyType"], **targets[target_lid], **config
+            )["PolicyARN"]
+            self.physical[lid] = arn
+        for lid, props in self.of_type(SKIPPED_BY_MOTO[2]).items():
+            args = self.resolve(props)
+            args.setdefault("AlarmName", f"{self.stack}-{lid}-REPLAYED")
+            self.physical[lid] = args["AlarmName"]
+            self.cloudwatch.put_metric_alarm(**args)
+        for lid, props in self.of_type(SKIPPED_BY_MOTO[3]).items():
+            budget = self.resolve(props["Budget"])
+            budget["BudgetLimit"]["Amount"] = str(budget["BudgetLimit"]["Amount"])
+            self.budgets.create_budget(
+                AccountId=ACCOUNT, Budget=budget,
+                NotificationsWithSubscribers=self.resolve(props["NotificationsWithSubscribers"]),
+            )
+
+
+@pytest.fixture(scope="module")
+def deployed(cdk_app, tmp_path_factory):
+    """All six stacks created in one moto account, with the skipped resources replayed."""
+    cdk_app.synth()
+    templates = {name: cdk_app.json(name) for name in cdk_app.stacks}
+    mp = pytest.MonkeyPatch()
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": REGION}.items():
+        mp.setenv(key, value)
+    mp.delenv("AWS_ENDPOINT_URL", raising=False)
+    install_moto_extensions()
+    with mock_aws():
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String"
+        )
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        stacks = {}
+        for name, template in templates.items():
+            cfn.create_stack(StackName=name, TemplateBody=json.dumps(template),
+                             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
+            stacks[name] = cfn.describe_stacks(StackName=name)["Stacks"][0]
+            Replayer(name, template).replay()
+        yield {"stacks": stacks, "templates": templates, "plans": cdk_app.plans}
+    mp.undo()
+
+
+STACKS = ("MistralStack", "ZephyrStack", "Llama2x7bStack", "Llama2x13bStack", "Llama2x70bStack", "Llama2x70bAwqStack")
+
+
+def _sm():
+    return boto3.client("sagemaker", region_name=REGION)
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_stack_creates_and_outputs_the_plan(deployed, name):
+    stack = deployed["stacks"][name]
+    plan = deployed["plans"][name]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs["EndpointName"] == plan.profile.name
+    assert outputs["InstanceType"] == plan.instance_type
+    assert outputs["EstimatedCostPerHour"] == f"{plan.price_per_hour:.3f}"
+    assert plan.profile.name in outputs["InvokeCommand"]
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_endpoint_is_in_service_on_the_planned_instance(deployed, name):
+    plan = deployed["plans"][name]
+    sm = _sm()
+    endpoint = sm.describe_endpoint(EndpointName=plan.profile.name)
+    assert endpoint["EndpointStatus"] == "InService"
+    config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    variant = config["ProductionVariants"][0]
+    assert variant["InstanceType"] == plan.instance_type
+    assert "VolumeSizeInGB" not in variant  # every seed instance has local NVMe
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_model_environment_and_timeouts_match_the_plan(deployed, name):
+    plan = deployed["plans"][name]
+    sm = _sm()
+    endpoint = sm.describe_endpoint(EndpointName=plan.profile.name)
+    config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    variant = config["ProductionVariants"][0]
+    timeout = serving.startup_timeout_s(plan)
+    if plan.profile.scaling.mode == "scale-to-zero":
+        assert "ModelName" not in variant
+        assert variant["ManagedInstanceScaling"] == {
+            "Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": plan.profile.scaling.max_capacity}
+        component = sm.describe_inference_component(InferenceComponentName=f"{plan.profile.name}-ic")
+        assert component["EndpointName"] == plan.profile.name
+        assert component["RuntimeConfig"]["CurrentCopyCount"] == 1
+        spec = component["Specification"]
+        assert spec["StartupParameters"]["ContainerStartupHealthCheckTimeoutInSeconds"] == timeout
+        assert spec["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == plan.gpus
+        model_name = spec["ModelName"]
+    else:
+        assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == timeout
+        assert variant["ModelDataDownloadTimeoutInSeconds"] == timeout
+        model_name = variant["ModelName"]
+    environment = sm.describe_model(ModelName=model_name)["PrimaryContainer"]["Environment"]
+    expected = serving.container_environment(plan)
+    if plan.profile.model.gated:
+        # moto keeps the dynamic reference; CloudFormation resolves it in AWS. The template never
+        # holds the token itself.
+        assert environment.pop("HF_TOKEN") == "{{resolve:secretsmanager:sagefit/hf-token:SecretString:::}}"
+    assert environment == expected
+
+
+def test_async_endpoint_has_its_output_bucket_and_topics(deployed):
+    plan = deployed["plans"]["Llama2x70bAwqStack"]
+    sm = _sm()
+    config = sm.describe_endpoint_config(
+        EndpointConfigName=sm.describe_endpoint(EndpointName=plan.profile.name)["EndpointConfigName"]
+    )
+    output = config["AsyncInferenceConfig"]["OutputConfig"]
+    bucket = output["S3OutputPath"].removeprefix("s3://").split("/")[0]
+    encryption = boto3.client("s3", region_name=REGION).get_bucket_encryption(Bucket=bucket)
+    rule = encryption["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+    assert rule["SSEAlgorithm"] == "aws:kms"
+    topics = {t["TopicArn"] for t in boto3.client("sns", region_name=REGION).list_topics()["Topics"]}
+    assert {output["NotificationConfig"]["SuccessTopic"], output["NotificationConfig"]["ErrorTopic"]} <= topics
+
+
+def _targets(resource_id: str) -> list[dict[str, Any]]:
+    return boto3.client("application-autoscaling", region_name=REGION).describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource_id]
+    )["ScalableTargets"]
+
+
+def _policies(resource_id: str) -> dict[str, dict[str, Any]]:
+    policies = boto3.client("application-autoscaling", region_name=REGION).describe_scaling_policies(
+        ServiceNamespace="sagemaker", ResourceId=resource_id
+    )["ScalingPolicies"]
+    return {p["PolicyType"]: p for p in policies}
+
+
+def _alarm_on(metric: str, stack: str) -> dict[str, Any]:
+    alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms(AlarmNamePrefix=f"{stack}-")["MetricAlarms"]
+    found = [a for a in alarms if a["MetricName"] == metric]
+    assert len(found) == 1, [a["MetricName"] for a in alarms]
+    return found[0]
+
+
+@pytest.mark.parametrize("name", ["MistralStack", "ZephyrStack", "Llama2x7bStack", "Llama2x13bStack"])
+def test_scale_to_zero_wiring_through_the_apis(deployed, name):
+    plan = deployed["plans"][name]
+    resource = f"inference-component/{plan.profile.name}-ic"
+    (target,) = _targets(resource)
+    assert target["ScalableDimension"] == "sagemaker:inference-component:DesiredCopyCount"
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, plan.profile.scaling.max_capacity)
+    policies = _policies(resource)
+    tracking = policies["TargetTrackingScaling"]["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerInferenceComponentInvocationsPerCopy"
+    assert tracking["TargetValue"] == serving.invocations_per_minute_target(plan)
+    step = policies["StepScaling"]
+    wake = _alarm_on("NoCapacityInvocationFailures", name)
+    assert wake["AlarmActions"] == [step["PolicyARN"]]
+    assert wake["Dimensions"] == [{"Name": "InferenceComponentName", "Value": f"{plan.profile.name}-ic"}]
+    assert (wake["Statistic"], wake["Period"], wake["Threshold"]) == ("Sum", 60, 1.0)
+
+
+def test_async_scales_from_zero_on_backlog(deployed):
+    plan = deployed["plans"]["Llama2x70bAwqStack"]
+    resource = f"endpoint/{plan.profile.name}/variant/AllTraffic"
+    (target,) = _targets(resource)
+    assert target["MinCapacity"] == 0
+    policies = _policies(resource)
+    metric = policies["TargetTrackingScaling"]["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]
+    assert metric["MetricName"] == "ApproximateBacklogSizePerInstance"
+    wake = _alarm_on("HasBacklogWithoutCapacity", "Llama2x70bAwqStack")
+    assert wake["AlarmActions"] == [policies["StepScaling"]["PolicyARN"]]
+    actions = boto3.client("application-autoscaling", region_name=REGION).describe_scheduled_actions(
+        ServiceNamespace="sagemaker", ResourceId=resource
+    )["ScheduledActions"]
+    assert {a["ScheduledActionName"] for a in actions} == {"Schedule-weekend-off", "Schedule-weekday-on"}
+
+
+def test_always_on_keeps_one_instance_and_alarms_when_idle(deployed):
+    plan = deployed["plans"]["Llama2x70bStack"]
+    resource = f"endpoint/{plan.profile.name}/variant/AllTraffic"
+    (target,) = _targets(resource)
+    assert target["MinCapacity"] >= 1
+    assert set(_policies(resource)) == {"TargetTrackingScaling"}
+    idle = _alarm_on("Invocations", "Llama2x70bStack")
+    topic = {o["OutputKey"]: o["OutputValue"] for o in deployed["stacks"]["Llama2x70bStack"]["Outputs"]}["AlertTopicArn"]
+    assert idle["AlarmActions"] == [topic]
+    assert (idle["Period"], idle["EvaluationPeriods"], idle["ComparisonOperator"]) == (3600, 24, "LessThanThreshold")
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_budget_watches_the_stack_tag_and_notifies_its_topic(deployed, name):
+    budgets = boto3.client("budgets", region_name=REGION)
+    budget = budgets.describe_budget(AccountId=ACCOUNT, BudgetName=f"sagefit-{name}")["Budget"]
+    assert budget["CostFilters"] == {"TagKeyValue": [f"user:sagefit:stack${name}"]}
+    notes = budgets.describe_notifications_for_budget(AccountId=ACCOUNT, BudgetName=f"sagefit-{name}")["Notifications"]
+    assert sorted((n["NotificationType"], n["Threshold"]) for n in notes) == [
+        ("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0)]
+    # moto has no DescribeSubscribersForNotification: check the template's subscriber resolves to the
+    # topic the stack outputs as its alert topic.
+    topic = {o["OutputKey"]: o["OutputValue"] for o in deployed["stacks"][name]["Outputs"]}["AlertTopicArn"]
+    replayer = Replayer(name, deployed["templates"][name])
+    (props,) = replayer.of_type("AWS::Budgets::Budget").values()
+    for notification in props["NotificationsWithSubscribers"]:
+        assert replayer.resolve(notification["Subscribers"]) == [{"SubscriptionType": "SNS", "Address": topic}]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,29 +53,54 @@ def resolve_target(requested: str) -> Literal["local", "aws"]:
     return "aws"
 
 
+LOG_FILE = STATE_FILE.with_name("emulator.log")
+
+
 @dataclass
 class Emulator:
-    """A running emulator process (ours) on a loopback port."""
+    """A running emulator on a loopback port: started by this command, or kept by an earlier one."""
 
-    process: subprocess.Popen | None
+    pid: int
     port: int
+    process: subprocess.Popen | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://localhost:{self.port}"
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        else:
+            if not self._exited_within(10):
+                os.kill(self.pid, signal.SIGKILL)
+                self._exited_within(5)
         STATE_FILE.unlink(missing_ok=True)
+
+    def _exited_within(self, seconds: float) -> bool:
+        if self.process is not None:  # our child: reap it
+            try:
+                self.process.wait(timeout=seconds)
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.1)
+        return False
 
 
 def start_emulator(port: int = DEFAULT_PORT, timeout_s: float = 60) -> Emulator:
-    """Start the emulator in a child process and wait until it accepts connections."""
+    """Start the emulator in a child process and wait until it accepts connections.
+
+    Its log goes to .sagefit/emulator.log (a pipe nobody reads would fill and stall the server).
+    """
     if port_in_use(port):
         raise SagefitError(
             f"port {port} on {LOOPBACK} is already in use",
@@ -82,26 +108,28 @@ def start_emulator(port: int = DEFAULT_PORT, timeout_s: float = 60) -> Emulator:
             "(`make destroy` stops an emulator kept by KEEP=1)",
             field="PORT",
         )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sagefit.emulator.server", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    LOG_FILE.parent.mkdir(exist_ok=True)
+    with LOG_FILE.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sagefit.emulator.server", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            reason = (process.stderr.read() if process.stderr else "").strip().splitlines()
+            lines = LOG_FILE.read_text().strip().splitlines()
             raise SagefitError(
-                f"the local emulator failed to start ({reason[-1] if reason else 'no output'})",
-                "run `python -m sagefit.emulator.server` to see why",
+                f"the local emulator failed to start ({lines[-1] if lines else 'no output'})",
+                f"see {LOG_FILE} or run `python -m sagefit.emulator.server`",
             )
         if port_in_use(port):
-            STATE_FILE.parent.mkdir(exist_ok=True)
             STATE_FILE.write_text(json.dumps({"pid": process.pid, "port": port}))
-            return Emulator(process=process, port=port)
+            return Emulator(pid=process.pid, port=port, process=process)
         time.sleep(0.2)
     process.kill()
+    process.wait()
     raise SagefitError("the local emulator did not start within a minute", "try again or pass another PORT")
 
 
@@ -113,38 +141,7 @@ def running_emulator() -> Emulator | None:
     if not port_in_use(state["port"]):
         STATE_FILE.unlink(missing_ok=True)
         return None
-    return Emulator(process=_Adopted(state["pid"]), port=state["port"])  # type: ignore[arg-type]
-
-
-class _Adopted:
-    """Enough of Popen to stop an emulator started by an earlier command."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-
-    def poll(self) -> None:
-        return None
-
-    def terminate(self) -> None:
-        try:
-            os.kill(self.pid, 15)
-        except ProcessLookupError:
-            pass
-
-    def wait(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        try:
-            os.kill(self.pid, 9)
-        except ProcessLookupError:
-            pass
+    return Emulator(pid=state["pid"], port=state["port"])
 
 
 def local_env(emulator: Emulator, region: str) -> dict[str, str]:

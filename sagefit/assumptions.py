@@ -6,6 +6,9 @@ These are not measurements of your model: they are rules of thumb chosen to be c
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 HOURS_PER_MONTH = 744
 """A 31-day month, the convention of the figures sagefit reproduces ($7.09/h -> $5,274.96)."""
 
@@ -52,3 +55,151 @@ SOURCE = "sagefit/assumptions.py"
 SCALING_BUDGET_SHARE = 0.25
 """Default monthly budget of a scale-to-zero or async endpoint, as a share of one instance running
 all month: past a quarter of always-on, scaling to zero has stopped paying for its cold starts."""
+
+
+# ==============================================================================================
+# Scaling policy the stacks render
+#
+# stacks/scaling.py imports these and `sagefit cost` simulates the same numbers, so the simulated
+# endpoint and the deployed one cannot drift apart. They are settings, not guesses.
+
+SCALE_IN_COOLDOWN_S = 600
+"""Target tracking ScaleInCooldown: after one scale-in, the next waits 10 minutes (long enough not
+to flap on bursty traffic). It spaces successive scale-ins (2 -> 1 -> 0); it does not delay the
+first one, which waits for the scale-in alarm instead."""
+
+SCALE_OUT_COOLDOWN_S = 60
+"""Target tracking ScaleOutCooldown, and the cooldown of the wake-from-zero step policy."""
+
+WAKE_ALARM_PERIOD_S = 60
+"""Period of the wake-from-zero alarm (NoCapacityInvocationFailures for scale-to-zero,
+HasBacklogWithoutCapacity for async) and of the metrics it reads."""
+
+WAKE_ALARM_EVALUATION_PERIODS = 1
+"""The wake-from-zero alarm fires on the first breaching period (threshold >= 1)."""
+
+
+# ==============================================================================================
+# Cost simulation (`sagefit cost`)
+#
+# Every figure the simulation rests on, with its source. The values in COST_ASSUMPTIONS can be
+# overridden per run with `sagefit cost --assume NAME=VALUE`; `sagefit cost --list-assumptions`
+# prints them. Billing model: SageMaker bills instance time per second, with no minimum; the
+# simulation bills each instance from the scaling action that launches it (so provisioning and
+# model loading are paid for, the conservative reading) until the action that removes it.
+
+SIMULATION_MONTH_START = dt.date(2027, 8, 1)
+"""Calendar used for generated traffic and schedules: a 31-day month (744 hours, the
+HOURS_PER_MONTH convention) starting on a Sunday, so it has 22 weekdays (the average month has
+21.7) and no daylight-saving change in the US, Europe or Australia. A trace brings its own dates."""
+
+PROVISIONING_S_BY_SIZE: dict[str, float] = {
+    "xlarge": 100, "2xlarge": 100, "4xlarge": 100, "8xlarge": 100, "16xlarge": 150,
+    "12xlarge": 150, "24xlarge": 150, "48xlarge": 200,
+}
+"""Seconds from the scaling action to a running instance, by size. Single-GPU sizes: calibrated on
+the AWS ML blog "Introducing container caching in Amazon SageMaker AI for faster model scaling"
+(2026-06-16), where an ml.g4dn.xlarge with no model weights scaled out in 134 s P50 (provisioning
+plus container start). Multi-GPU sizes: assumption (more devices to attach and health-check)."""
+
+PROVISIONING_S_BY_FAMILY: dict[str, float] = {"p4d": 300, "p4de": 300, "p5": 300}
+"""p4d/p4de/p5 override the size table: assumption (8-GPU hosts with EFA, scarcer capacity)."""
+
+
+def instance_provisioning_s(instance_type: str) -> float:
+    """Provisioning seconds for ``ml.<family>.<size>`` from the two tables above."""
+    _, family, size = instance_type.split(".", 2)
+    if family in PROVISIONING_S_BY_FAMILY:
+        return PROVISIONING_S_BY_FAMILY[family]
+    return PROVISIONING_S_BY_SIZE.get(size, max(PROVISIONING_S_BY_SIZE.values()))
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One overridable figure of the cost simulation."""
+
+    name: str
+    value: float | None
+    unit: str
+    source: str
+    integer: bool = False
+
+
+COST_ASSUMPTIONS: tuple[Assumption, ...] = (
+    # ---- cold start: provisioning + container start + weights download + weights load
+    Assumption(
+        "instance_provisioning_s", None, "s",
+        "by instance size/family: PROVISIONING_S_BY_SIZE / PROVISIONING_S_BY_FAMILY above",
+    ),
+    Assumption(
+        "container_start_s", 35, "s",
+        "assumption: serving container start and warm-up with the image cached on the instance "
+        "(SageMaker caches images since 2026-06; add ~270 s for an uncached pull, per the same blog)",
+    ),
+    Assumption(
+        "model_download_gb_s", 0.21, "GB/s",
+        "AWS ML blog (container caching, 2026-06-16): Qwen3-8B, 16.4 GB of weights from S3 in 77 s on "
+        "ml.g6.2xlarge; Hugging Face Hub downloads can be slower",
+    ),
+    Assumption(
+        "model_load_gb_s", 1.0, "GB/s",
+        "assumption: safetensors from local NVMe into GPU memory, all shards in parallel",
+    ),
+    # ---- AWS behaviour
+    Assumption(
+        "alarm_delay_s", 60, "s",
+        "assumption: a 1-minute CloudWatch datapoint is published and evaluated about a minute "
+        "after its period ends",
+    ),
+    Assumption(
+        "scale_out_periods", 3, "1-min datapoints",
+        "Application Auto Scaling target tracking: its AlarmHigh alarm needs 3 of 3 one-minute datapoints",
+        integer=True,
+    ),
+    Assumption(
+        "scale_in_periods", 15, "1-min datapoints",
+        "Application Auto Scaling target tracking: its AlarmLow alarm needs 15 of 15 one-minute "
+        "datapoints; an endpoint scales to zero after this many minutes without a request",
+        integer=True,
+    ),
+    Assumption(
+        "scale_in_ratio", 0.9, "x target",
+        "Application Auto Scaling docs: scale-in starts when the metric is 'typically more than 10% "
+        "lower' than the target",
+    ),
+    Assumption(
+        "async_request_ttl_s", 21600, "s",
+        "InvokeEndpointAsync RequestTTLSeconds default (6 hours): a queued async request older than "
+        "this expires",
+    ),
+    # ---- the stack's own settings (what-if overrides only)
+    Assumption("scale_in_cooldown_s", SCALE_IN_COOLDOWN_S, "s", "stack setting (stacks/scaling.py)"),
+    Assumption("scale_out_cooldown_s", SCALE_OUT_COOLDOWN_S, "s", "stack setting (stacks/scaling.py)"),
+    Assumption("wake_alarm_period_s", WAKE_ALARM_PERIOD_S, "s", "stack setting (stacks/scaling.py)"),
+    Assumption(
+        "wake_alarm_evaluation_periods", WAKE_ALARM_EVALUATION_PERIODS, "periods",
+        "stack setting (stacks/scaling.py)", integer=True,
+    ),
+    # ---- requests
+    Assumption(
+        "input_tokens", None, "tokens/request",
+        "default: the profile's serving.max_input_tokens (a trace's tokens_in column wins)",
+        integer=True,
+    ),
+    Assumption(
+        "output_tokens", None, "tokens/request",
+        "default: the profile's output budget, max_total_tokens - max_input_tokens, the request the "
+        "scaling target is sized for (a trace's tokens_out column wins)",
+        integer=True,
+    ),
+    Assumption(
+        "prefill_tokens_per_s", 1500, "tokens/s",
+        "assumption: prompt processing per request, compute-bound; small next to decode",
+    ),
+    # ---- presentation
+    Assumption(
+        "breakeven_saving", 0.05, "share",
+        "assumption: where scaling to zero saves less than this share of always-on, always-on is the "
+        "better buy (no cold starts); the --plot marks it when the curves never cross",
+    ),
+)

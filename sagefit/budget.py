@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from sagefit import assumptions as A
 from sagefit.planner import Plan
+from sagefit.profiles import Profile
 
 BUDGET_THRESHOLDS = (("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))
 """Budget notifications: (notification type, percent of the limit)."""
+
+
+def budget_thresholds(profile: Profile) -> tuple[tuple[str, float], ...]:
+    """The notifications a stack's budget sends: BUDGET_THRESHOLDS, plus an ACTUAL notification at
+    ``budget.hard_cap_percent`` when the profile has a hard cap at a threshold not already listed
+    (the hard cap acts on the notification, so one must arrive at its threshold)."""
+    budget = profile.budget
+    cap = ("ACTUAL", float(budget.hard_cap_percent))
+    if budget.hard_cap and cap not in BUDGET_THRESHOLDS:
+        return (*BUDGET_THRESHOLDS, cap)
+    return BUDGET_THRESHOLDS
 
 
 def monthly_budget_usd(plan: Plan) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 import yaml
@@ -58,8 +59,16 @@ class InstanceType(BaseModel):
     price: dict[str, float] = Field(description="USD per instance-hour, SageMaker Hosting, by region.")
     price_source: str
     price_confirmed: bool
+    price_date: dt.date | None = Field(
+        default=None, description="When the prices were last checked; `sagefit prices refresh` sets it."
+    )
     quota_code: str | None = None
     recorded: dt.date
+
+    @property
+    def price_as_of(self) -> dt.date:
+        """The date the prices were checked (the row's ``recorded`` date when never refreshed)."""
+        return self.price_date or self.recorded
 
     @property
     def total_memory_bytes(self) -> int:
@@ -100,12 +109,17 @@ class Catalog(BaseModel):
         return [inst.instance_type for inst in self.instances]
 
     def oldest_price_date(self) -> dt.date:
-        return min(inst.recorded for inst in self.instances)
+        return min(inst.price_as_of for inst in self.instances)
 
 
 def _load_yaml(text: str) -> dict:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader either way
+
+
+def packaged_catalog_path() -> Path:
+    """sagefit/data/instances.yaml as installed (a real file: the package is installed editable)."""
+    return Path(str(resources.files("sagefit").joinpath("data/instances.yaml")))
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +129,23 @@ def load_catalog() -> Catalog:
     return parse_catalog(text)
 
 
-def parse_catalog(text: str) -> Catalog:
+def load_catalog_file(path: Path) -> Catalog:
+    """Load a catalog from ``path`` (``--catalog``), as one-line errors."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise SagefitError(f"cannot read the catalog ({exc.strerror})", "check the --catalog path", path) from None
+    try:
+        return parse_catalog(text, source=path)
+    except SagefitError:
+        raise
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SagefitError(f"not a valid instance catalog ({reason})",
+                           "start from sagefit/data/instances.yaml", path) from None
+
+
+def parse_catalog(text: str, source: Path | str = "sagefit/data/instances.yaml") -> Catalog:
     """Build a catalog from YAML text, joining each instance to its accelerator row."""
     raw = _load_yaml(text)
     accelerators = {row["name"]: Accelerator(**row) for row in raw["accelerators"]}
@@ -126,7 +156,7 @@ def parse_catalog(text: str) -> Catalog:
             raise SagefitError(
                 f"instance {row.get('instance_type')} names unknown accelerator {name!r}",
                 fix="add it under `accelerators:`",
-                source="sagefit/data/instances.yaml",
+                source=source,
             )
         instances.append(InstanceType(**{**row, "accelerator": accelerators[name]}))
     return Catalog(regions=tuple(raw["regions"]), instances=tuple(instances))

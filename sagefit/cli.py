@@ -16,17 +16,28 @@ from sagefit.errors import EXIT_USAGE, SagefitError
 DEFAULT_PROFILES = Path("model_profiles")
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, catalog=None):
     from sagefit.profiles import load_profiles
 
-    return load_profiles(args.profiles)
+    return load_profiles(args.profiles, catalog)
+
+
+def _catalog(args: argparse.Namespace):
+    """The catalog named by ``--catalog``, or None for the packaged one."""
+    path = getattr(args, "catalog", None)
+    if path is None:
+        return None
+    from sagefit.catalog import load_catalog_file
+
+    return load_catalog_file(path)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from sagefit.planner import plan_all
     from sagefit.report import plans_to_json, print_plans
 
-    plans = plan_all(_load(args), region=args.region)
+    catalog = _catalog(args)
+    plans = plan_all(_load(args, catalog), catalog=catalog, region=args.region)
     if args.format == "json":
         print(plans_to_json(plans))
     else:
@@ -187,6 +198,106 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0 if result.output_location else 1
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    from sagefit.ops.resume import resume
+
+    profile = _find(args).profile
+    result = resume(profile, _session(profile.region), force=args.force)
+    if not result.ok:
+        print(f"sagefit: {result.refused}", file=sys.stderr)
+        return 1
+    print(f"{result.stack}: resumed")
+    for line in result.restored:
+        print(f"  {line}")
+    if result.spend is not None:
+        spend = result.spend
+        print(f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f} "
+              f"(hard cap at {spend.percent:g}%){'  OVER THE CAP' if spend.reached else ''}")
+    for warning in result.warnings:
+        print(f"  [warn] {warning}")
+    return 0
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from sagefit.cost.settings import describe_assumptions, parse_overrides
+
+    if args.list_assumptions:
+        print(describe_assumptions())
+        return 0
+    if not args.profile:
+        raise SagefitError("name the profile to cost", "e.g. sagefit cost llama2-70b-awq --traffic monthly:300",
+                           field="PROFILE")
+    overrides = parse_overrides(args.assume)
+    plot_path = None
+    if args.plot is not None:
+        from sagefit.cost.plot import check_path
+
+        plot_path = check_path(args.plot)
+    from sagefit.cost.report import estimate, estimate_to_dict, print_estimate
+    from sagefit.cost.settings import resolve
+    from sagefit.cost.simulate import MODES
+    from sagefit.cost.traffic import parse_traffic
+    from sagefit.planner import plan_profile
+    from sagefit.profiles import find_profile
+
+    catalog = _catalog(args)
+    plan = plan_profile(find_profile(_load(args, catalog), args.profile), catalog)
+    spec = parse_traffic(args.traffic, plan.profile.time_zone)
+    settings = resolve(plan, overrides)
+    modes = MODES if args.mode == "all" else (args.mode,)
+    schedules = not args.ignore_schedules
+    est = estimate(plan, spec.generate(args.seed), settings, modes, seed=args.seed, schedules=schedules)
+    plotted = None
+    if plot_path is not None:
+        from sagefit.cost.plot import plot
+
+        _, plotted = plot(plot_path, plan, spec, settings, modes, args.seed, schedules)
+    if args.format == "json":
+        import json
+
+        data = estimate_to_dict(est)
+        if plotted is not None:
+            share = settings["breakeven_saving"]
+            data["plot"] = {
+                "path": str(plot_path),
+                "crossovers": [{"mode": c.mode, "requests_per_month": round(c.volume), "kind": c.kind,
+                                "cost_usd": round(c.cost, 2), "label": c.label(share)} for c in plotted.crossovers],
+            }
+        print(json.dumps(data, indent=2))
+        return 0
+    print_estimate(est, sys.stdout)
+    if plotted is not None:
+        share = settings["breakeven_saving"]
+        marks = "; ".join(c.label(share) for c in plotted.crossovers) or "no crossover in the range"
+        print(f"plot: wrote {plot_path} ({len(plotted.volumes)} volumes; {marks})")
+    return 0
+
+
+def cmd_prices_refresh(args: argparse.Namespace) -> int:
+    from sagefit.catalog import packaged_catalog_path
+    from sagefit.prices import refresh_catalog
+
+    path = args.catalog or packaged_catalog_path()
+    result = refresh_catalog(path, args.region, dry_run=args.dry_run)
+    print(f"prices refresh: AWS Price List API (AmazonSageMaker, Hosting, on-demand USD/hour), "
+          f"{', '.join(result.regions)}, {result.date.isoformat()}")
+    for change in result.changed:
+        was = "new" if change.old is None else f"{change.old:g}"
+        print(f"  {change.instance_type:<18} {change.region:<10} {was} -> {change.new:g}")
+    for change in result.missing:
+        kept = f"kept {change.old:g}" if change.old is not None else "no price, as before"
+        print(f"  {change.instance_type:<18} {change.region:<10} not in the Price List: {kept}")
+    counts = (f"{len(result.changed)} changed, {len(result.unchanged)} unchanged, "
+              f"{len(result.missing)} not found (old price kept)")
+    if args.dry_run:
+        print(f"dry run: {counts}; {path} not written")
+    elif result.written:
+        print(f"wrote {path}: {counts}")
+    else:
+        print(f"{path} already up to date: {counts}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sagefit",
@@ -228,6 +339,41 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("stack", help="stack name (MistralStack) or profile name (mistral-7b)")
     invoke.add_argument("prompt")
     invoke.add_argument("--max-new-tokens", type=int, default=128)
+    resume_ = add("resume", cmd_resume,
+                  "undo the hard cost cap: restore the plan's scaling bounds (and a deleted endpoint)")
+    resume_.add_argument("stack", help="stack name (MistralStack) or profile name (mistral-7b)")
+    resume_.add_argument("--force", action="store_true", help="resume even while the budget is still exceeded")
+    catalog_help = "instance catalog YAML (default: the packaged sagefit/data/instances.yaml)"
+    plan.add_argument("--catalog", type=Path, metavar="PATH", help=catalog_help)
+    cost = add("cost", cmd_cost, "simulate a month of traffic: what each scaling mode bills, and the cold "
+                                 "starts it costs (estimate)")
+    cost.add_argument("profile", nargs="?", metavar="PROFILE", help="profile name (llama2-70b-awq) or stack name")
+    cost.add_argument(
+        "--traffic", default="monthly:300", metavar="SPEC",
+        help="monthly:N | business-hours:N/day | steady:R/s | burst:rate=R/h,busy=3h,idle=2d | trace:FILE.csv "
+             "(default: monthly:300)",
+    )
+    cost.add_argument("--mode", choices=("always-on", "scale-to-zero", "async", "all"), default="all")
+    cost.add_argument("--format", choices=("table", "json"), default="table")
+    cost.add_argument("--plot", type=Path, metavar="FILE.png", help="write monthly cost against request volume")
+    cost.add_argument("--assume", action="append", default=[], metavar="NAME=VALUE",
+                      help="override one assumption of the simulation (repeatable)")
+    cost.add_argument("--list-assumptions", action="store_true", help="print the assumptions and their sources")
+    cost.add_argument("--seed", type=int, default=0, help="seed of the generated traffic (default 0)")
+    cost.add_argument("--ignore-schedules", action="store_true", help="leave the profile's scaling.schedules out")
+    cost.add_argument("--catalog", type=Path, metavar="PATH", help=catalog_help)
+    prices = sub.add_parser("prices", help="instance prices in the catalog", description="instance prices in the catalog")
+    prices_sub = prices.add_subparsers(dest="prices_command", required=True, metavar="ACTION")
+    refresh = prices_sub.add_parser(
+        "refresh", help="rewrite the catalog's prices from the AWS Price List API",
+        description="rewrite the catalog's SageMaker hosting prices from the AWS Price List API "
+                    "(needs pricing:GetProducts)",
+    )
+    refresh.set_defaults(func=cmd_prices_refresh)
+    refresh.add_argument("--region", action="append", metavar="R",
+                         help="region to refresh (repeatable; default: every region the catalog prices)")
+    refresh.add_argument("--catalog", type=Path, metavar="PATH", help=catalog_help)
+    refresh.add_argument("--dry-run", action="store_true", help="show the changes without writing")
     return parser
 
 

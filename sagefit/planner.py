@@ -247,10 +247,11 @@ def _warnings(profile: Profile, fit: Fit, price_region: str, today: dt.date) -> 
         notes.append(
             f"no {profile.region} price in the catalog; showing the {price_region} list price"
         )
-    age = (today - instance.recorded).days
+    age = (today - instance.price_as_of).days
     if age > A.PRICE_MAX_AGE_DAYS:
         notes.append(
-            f"catalog price is {age} days old; update the prices in sagefit/data/instances.yaml"
+            f"catalog price is {age} days old (checked {instance.price_as_of.isoformat()}); "
+            "run `sagefit prices refresh`"
         )
     if fit.full_length_requests < profile.serving.target_concurrency:
         notes.append(

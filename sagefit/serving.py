@@ -119,14 +119,19 @@ def request_seconds(plan: Plan) -> float:
     return new_tokens / plan.fit.decode_tokens_per_s
 
 
+def concurrency_slots(plan: Plan) -> int:
+    """Requests one instance (or copy) decodes at once: full-length requests the KV cache holds,
+    capped by MAX_CONCURRENT_REQUESTS; the rest queue in the container."""
+    return max(1, min(plan.fit.full_length_requests, plan.max_concurrent_requests))
+
+
 def invocations_per_minute_target(plan: Plan) -> float:
     """Target-tracking value: requests per minute per instance (or copy) at TARGET_UTILIZATION.
 
-    An instance runs up to min(full-length requests that fit, MAX_CONCURRENT_REQUESTS) at once, each
-    taking :func:`request_seconds`. This is an estimate; tune it from the endpoint's metrics.
+    An instance runs :func:`concurrency_slots` requests at once, each taking
+    :func:`request_seconds`. This is an estimate; tune it from the endpoint's metrics.
     """
-    slots = max(1, min(plan.fit.full_length_requests, plan.max_concurrent_requests))
-    per_minute = slots * 60 / request_seconds(plan)
+    per_minute = concurrency_slots(plan) * 60 / request_seconds(plan)
     return round(max(1.0, per_minute * TARGET_UTILIZATION), 1)
 
 

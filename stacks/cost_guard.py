@@ -19,7 +19,7 @@ from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
 from sagefit import naming
-from sagefit.budget import BUDGET_THRESHOLDS, idle_day_cost_usd, monthly_budget_usd
+from sagefit.budget import budget_thresholds, idle_day_cost_usd, monthly_budget_usd
 from stacks.endpoint import LlmEndpoint
 
 COST_TAG_KEY = "sagefit:stack"
@@ -95,7 +95,7 @@ class CostGuard(Construct):
                     ),
                     subscribers=[subscriber],
                 )
-                for kind, percent in BUDGET_THRESHOLDS
+                for kind, percent in budget_thresholds(self.plan.profile)
             ],
         )
 

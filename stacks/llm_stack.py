@@ -1,4 +1,5 @@
-"""`LlmEndpointStack`: one model's endpoint, scaling and cost guard, rendered from a finished plan."""
+"""`LlmEndpointStack`: one model's endpoint, scaling and cost guard (and, with ``budget.hard_cap``, the
+hard cost cap), rendered from a finished plan."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from sagefit import serving
+from sagefit import naming, serving
 from sagefit.planner import Plan
 from stacks.cost_guard import COST_TAG_KEY, CostGuard, CostGuardProps
 from stacks.endpoint import LlmEndpoint, LlmEndpointProps
+from stacks.hard_cap import HardCap, HardCapProps
 from stacks.images import resolve_image
 from stacks.scaling import EndpointScaling, EndpointScalingProps
 
@@ -59,6 +61,18 @@ class LlmEndpointStack(Stack):
                 alert_email=props.alert_email,
             ),
         )
+        self.hard_cap: HardCap | None = None
+        if profile.budget.hard_cap:
+            self.hard_cap = HardCap(
+                self,
+                "HardCap",
+                HardCapProps(
+                    endpoint=self.endpoint,
+                    topic=self.cost_guard.topic,
+                    encryption_key=self.key,
+                    budget_name=naming.budget_name(profile),
+                ),
+            )
         self._outputs(plan)
 
     def _outputs(self, plan: Plan) -> None:

@@ -16,20 +16,26 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from constructs import Construct
 
+from sagefit import assumptions as A
 from sagefit import serving
 from stacks.endpoint import LlmEndpoint
 
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+_WAKE_PERIOD = Duration.seconds(A.WAKE_ALARM_PERIOD_S)
 
 
 @dataclass(frozen=True)
 class EndpointScalingProps:
-    """:param scale_in_cooldown: wait after a scale-in; long enough not to flap on bursty traffic."""
+    """:param scale_in_cooldown: wait after a scale-in; long enough not to flap on bursty traffic.
+
+    The defaults and the wake alarm's period live in sagefit/assumptions.py, where `sagefit cost`
+    reads the same numbers for its simulation.
+    """
 
     endpoint: LlmEndpoint
-    scale_in_cooldown: Duration = Duration.minutes(10)
-    scale_out_cooldown: Duration = Duration.minutes(1)
+    scale_in_cooldown: Duration = Duration.seconds(A.SCALE_IN_COOLDOWN_S)
+    scale_out_cooldown: Duration = Duration.seconds(A.SCALE_OUT_COOLDOWN_S)
 
 
 class EndpointScaling(Construct):
@@ -68,14 +74,14 @@ class EndpointScaling(Construct):
         self.wake_alarm: cw.Alarm | None = None
         if endpoint.mode == "scale-to-zero":
             self.wake_alarm = self._wake_from_zero(
-                endpoint.metric_no_capacity_invocation_failures(Duration.minutes(1)),
+                endpoint.metric_no_capacity_invocation_failures(_WAKE_PERIOD),
                 "Sum",
                 "requests failed with no inference component copy running",
                 props,
             )
         elif endpoint.mode == "async":
             self.wake_alarm = self._wake_from_zero(
-                endpoint.metric_has_backlog_without_capacity(Duration.minutes(1)),
+                endpoint.metric_has_backlog_without_capacity(_WAKE_PERIOD),
                 "Average",
                 "async requests are queued with no instance running",
                 props,
@@ -120,9 +126,9 @@ class EndpointScaling(Construct):
             self,
             "WakeFromZeroAlarm",
             alarm_description=f"Scale out from zero: {reason}",
-            metric=metric.with_(statistic=statistic, period=Duration.minutes(1)),
+            metric=metric.with_(statistic=statistic, period=_WAKE_PERIOD),
             threshold=1,
-            evaluation_periods=1,
+            evaluation_periods=A.WAKE_ALARM_EVALUATION_PERIODS,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )

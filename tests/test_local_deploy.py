@@ -59,6 +59,16 @@ def test_bootstrap_deploy_update_destroy(target):
     component = sagemaker.describe_inference_component(InferenceComponentName="mistral-7b-ic")
     assert component["EndpointName"] == "mistral-7b"
     assert component["InferenceComponentStatus"] == "InService"
+    # The hard cap's function, from the asset the CDK CLI published to the emulator's bootstrap bucket.
+    lambda_ = target.client("lambda")
+    (function_name,) = [
+        r["PhysicalResourceId"]
+        for r in cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::Lambda::Function"
+    ]
+    function = lambda_.get_function_configuration(FunctionName=function_name)
+    assert function["Handler"] == "handler.handler"
+    assert function["Environment"]["Variables"]["SAGEFIT_BUDGET_NAME"] == "sagefit-MistralStack"
 
     # An update through a context override replaces the endpoint config (it has no fixed name).
     target.deploy(STACK, {"sagefit:MistralStack:max_capacity": "3"})
@@ -73,6 +83,8 @@ def test_bootstrap_deploy_update_destroy(target):
     assert sagemaker.describe_endpoint(EndpointName="mistral-7b")["EndpointStatus"] == "InService"
 
     target.destroy(STACK)
+    with pytest.raises(lambda_.exceptions.ResourceNotFoundException):
+        lambda_.get_function_configuration(FunctionName=function_name)
     with pytest.raises(sagemaker.exceptions.ClientError):
         sagemaker.describe_endpoint(EndpointName="mistral-7b")
     with pytest.raises(sagemaker.exceptions.ClientError):

@@ -1,107 +1,25 @@
 """Every synthesized seed template deployed into moto's CloudFormation, in-process.
 
-moto's CloudFormation creates the IAM role, KMS key, SNS topics, S3 buckets and the SageMaker model,
-endpoint config, endpoint and (with sagefit's moto extensions) inference component, and skips scaling
-targets, scaling policies, alarms and budgets with a warning. Those are replayed here through their
-own APIs, with the arguments read from the synthesized template, so a template change that breaks
-them still fails a test.
+moto's CloudFormation creates the IAM roles, KMS key, SNS topics, S3 buckets, the hard-cap Lambda
+function and the SageMaker model, endpoint config, endpoint and (with sagefit's moto extensions)
+inference component, and skips scaling targets, scaling policies, alarms, budgets and SNS
+subscriptions with a warning. Those are replayed through their own APIs, with the arguments read
+from the synthesized template (tests/moto_replay.py), so a template change that breaks them still
+fails a test.
 """
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from moto_replay import ACCOUNT, REGION, Replayer, bootstrap, deploy
 from sagefit import serving
 from sagefit.emulator.moto_ext import install_moto_extensions
-
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-SKIPPED_BY_MOTO = (
-    "AWS::ApplicationAutoScaling::ScalableTarget",
-    "AWS::ApplicationAutoScaling::ScalingPolicy",
-    "AWS::CloudWatch::Alarm",
-    "AWS::Budgets::Budget",
-)
-
-
-class Replayer:
-    """Creates the resources moto's CloudFormation skips, resolving Ref/GetAtt/Join like CloudFormation."""
-
-    def __init__(self, stack: str, template: dict[str, Any]) -> None:
-        self.stack = stack
-        self.template = template
-        self.resources = template["Resources"]
-        cfn = boto3.client("cloudformation", region_name=REGION)
-        # Resources moto skipped come back without ids; they are replayed below.
-        self.physical = {
-            r["LogicalResourceId"]: r["PhysicalResourceId"]
-            for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
-            if "LogicalResourceId" in r
-        }
-        self.scaling = boto3.client("application-autoscaling", region_name=REGION)
-        self.cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        self.budgets = boto3.client("budgets", region_name=REGION)
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if "Ref" in value:
-            ref = value["Ref"]
-            pseudo = {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws"}
-            if ref in pseudo:
-                return pseudo[ref]
-            assert ref in self.physical, f"{ref} was never created"
-            return self.physical[ref]
-        if "Fn::GetAtt" in value:
-            lid, attr = value["Fn::GetAtt"]
-            assert attr in ("Arn", "TopicArn"), f"unexpected GetAtt {lid}.{attr}"
-            return self.physical[lid]
-        if "Fn::Join" in value:
-            sep, parts = value["Fn::Join"]
-            return sep.join(str(self.resolve(p)) for p in parts)
-        return {k: self.resolve(v) for k, v in value.items()}
-
-    def of_type(self, type_: str) -> dict[str, dict[str, Any]]:
-        return {lid: r.get("Properties", {}) for lid, r in self.resources.items() if r["Type"] == type_}
-
-    def replay(self) -> None:
-        targets = {}
-        for lid, props in self.of_type(SKIPPED_BY_MOTO[0]).items():
-            key = {k: props[k] for k in ("ServiceNamespace", "ResourceId", "ScalableDimension")}
-            self.scaling.register_scalable_target(**key, MinCapacity=props["MinCapacity"], MaxCapacity=props["MaxCapacity"])
-            for action in props.get("ScheduledActions", []):
-                self.scaling.put_scheduled_action(
-                    **key, ScheduledActionName=action["ScheduledActionName"], Schedule=action["Schedule"],
-                    Timezone=action.get("Timezone", "UTC"), ScalableTargetAction=action["ScalableTargetAction"],
-                )
-            targets[lid] = key
-            self.physical[lid] = f"{key['ServiceNamespace']}|{key['ResourceId']}|{key['ScalableDimension']}"
-        for lid, props in self.of_type(SKIPPED_BY_MOTO[1]).items():
-            target_lid = props["ScalingTargetId"]["Ref"]
-            config = {k: self.resolve(v) for k, v in props.items() if k.endswith("PolicyConfiguration")}
-            arn = self.scaling.put_scaling_policy(
-                PolicyName=props["PolicyName"], PolicyType=props["PolicyType"], **targets[target_lid], **config
-            )["PolicyARN"]
-            self.physical[lid] = arn
-        for lid, props in self.of_type(SKIPPED_BY_MOTO[2]).items():
-            args = self.resolve(props)
-            args.setdefault("AlarmName", f"{self.stack}-{lid}-REPLAYED")
-            self.physical[lid] = args["AlarmName"]
-            self.cloudwatch.put_metric_alarm(**args)
-        for lid, props in self.of_type(SKIPPED_BY_MOTO[3]).items():
-            budget = self.resolve(props["Budget"])
-            budget["BudgetLimit"]["Amount"] = str(budget["BudgetLimit"]["Amount"])
-            self.budgets.create_budget(
-                AccountId=ACCOUNT, Budget=budget,
-                NotificationsWithSubscribers=self.resolve(props["NotificationsWithSubscribers"]),
-            )
 
 
 @pytest.fixture(scope="module")
@@ -116,16 +34,8 @@ def deployed(cdk_app, tmp_path_factory):
     mp.delenv("AWS_ENDPOINT_URL", raising=False)
     install_moto_extensions()
     with mock_aws():
-        boto3.client("ssm", region_name=REGION).put_parameter(
-            Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String"
-        )
-        cfn = boto3.client("cloudformation", region_name=REGION)
-        stacks = {}
-        for name, template in templates.items():
-            cfn.create_stack(StackName=name, TemplateBody=json.dumps(template),
-                             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
-            stacks[name] = cfn.describe_stacks(StackName=name)["Stacks"][0]
-            Replayer(name, template).replay()
+        bootstrap()
+        stacks = {name: deploy(name, template, Path(cdk_app.outdir)) for name, template in templates.items()}
         yield {"stacks": stacks, "templates": templates, "plans": cdk_app.plans}
     mp.undo()
 

@@ -639,3 +639,196 @@ def test_unknown_image_version_is_a_sagefit_error():
         resolve_image("tgi", "0.0.0-nope", "us-east-1")
     assert caught.value.field == "serving.container_version"
     assert "fix:" in str(caught.value)
+
+
+# ----------------------------------------------------------------------------- 11. hard cost cap
+HARD_CAPPED = ("MistralStack", "Llama2x70bStack")
+hard_capped_stacks = pytest.mark.parametrize("name", HARD_CAPPED)
+
+
+def _hard_cap_role(template: dict[str, Any]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """(logical id, properties, every statement) of the role Lambda assumes."""
+    roles = {
+        lid: res["Properties"]
+        for lid, res in resources(template, "AWS::IAM::Role").items()
+        if any("lambda.amazonaws.com" in as_list(s.get("Principal", {}).get("Service", []))
+               for s in res["Properties"]["AssumeRolePolicyDocument"]["Statement"])
+    }
+    assert len(roles) == 1, sorted(roles)
+    (role_id, role), = roles.items()
+    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    for res in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in res["Properties"].get("Roles", []):
+            statements += res["Properties"]["PolicyDocument"]["Statement"]
+    return role_id, role, statements
+
+
+def test_hard_cap_only_where_the_profile_asks(tpl, cdk_plans):
+    capped = sorted(name for name in STACK_NAMES if cdk_plans[name].profile.budget.hard_cap)
+    assert capped == sorted(HARD_CAPPED)
+    assert cdk_plans["Llama2x70bStack"].profile.budget.hard_cap_action == "scale-to-minimum"
+    for name in STACK_NAMES:
+        template = tpl(name)
+        has = bool(resources(template, "AWS::Lambda::Function"))
+        assert has == (name in HARD_CAPPED), name
+        if name not in HARD_CAPPED:
+            assert resources(template, "AWS::SQS::Queue") == {}
+            assert resources(template, "AWS::SNS::Subscription") == {}
+            assert resources(template, "AWS::Lambda::Permission") == {}
+
+
+@hard_capped_stacks
+def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name, tpl, cdk_plans):
+    from sagefit.hardcap.core import ENV_NAMES
+    from stacks.hard_cap import RUNTIME
+
+    plan = cdk_plans[name]
+    profile = plan.profile
+    template = tpl(name)
+    function_id, function = only(template, "AWS::Lambda::Function")
+    role_id, _, _ = _hard_cap_role(template)
+    queue_id, queue = only(template, "AWS::SQS::Queue")
+    log_id, log_group = only(template, "AWS::Logs::LogGroup")
+    topic_id = _alert_topic_id(template)
+
+    assert function["Runtime"] == RUNTIME.name == "python3.14"
+    assert function["Handler"] == "handler.handler"
+    assert function["ReservedConcurrentExecutions"] == 1
+    assert function["Timeout"] == 60
+    assert function["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": log_id}}
+    assert log_group["RetentionInDays"] == 365
+    assert queue["SqsManagedSseEnabled"] is True
+    (queue_policy,) = [r["Properties"] for r in resources(template, "AWS::SQS::QueuePolicy").values()]
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+               for s in queue_policy["PolicyDocument"]["Statement"])
+
+    env = function["Environment"]["Variables"]
+    ic = profile.scaling.mode == "scale-to-zero"
+    assert set(env) == set(ENV_NAMES) - (set() if ic else {"SAGEFIT_INFERENCE_COMPONENT_NAME"})
+    component = {"SAGEFIT_INFERENCE_COMPONENT_NAME": f"{profile.name}-ic"} if ic else {}
+    assert env == {
+        **component,
+        "SAGEFIT_STACK_NAME": name,
+        "SAGEFIT_BUDGET_NAME": f"sagefit-{name}",
+        "SAGEFIT_ACCOUNT_ID": {"Ref": "AWS::AccountId"},
+        "SAGEFIT_ENDPOINT_NAME": profile.name,
+        "SAGEFIT_SCALING_MODE": profile.scaling.mode,
+        "SAGEFIT_VARIANT_NAME": "AllTraffic",
+        "SAGEFIT_MIN_CAPACITY": str(profile.scaling.min_capacity),
+        "SAGEFIT_MAX_CAPACITY": str(profile.scaling.max_capacity),
+        "SAGEFIT_HARD_CAP_PERCENT": "100",
+        "SAGEFIT_HARD_CAP_ACTION": "scale-to-minimum",
+        "SAGEFIT_ALERT_TOPIC_ARN": {"Ref": topic_id},
+    }
+
+    # Subscribed to the alert topic, and SNS (from that topic only) may invoke it.
+    (subscription,) = [r["Properties"] for r in resources(template, "AWS::SNS::Subscription").values()]
+    assert subscription == {"Protocol": "lambda", "TopicArn": {"Ref": topic_id},
+                            "Endpoint": {"Fn::GetAtt": [function_id, "Arn"]}}
+    (permission,) = [r["Properties"] for r in resources(template, "AWS::Lambda::Permission").values()]
+    assert permission == {"Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
+                          "Principal": "sns.amazonaws.com", "SourceArn": {"Ref": topic_id}}
+
+    # A notification it failed on after Lambda's retries lands in the queue: that alarms the owner.
+    (failed,) = [p for p in alarms_on(template, "ApproximateNumberOfMessagesVisible").values()]
+    assert failed["Namespace"] == "AWS/SQS"
+    assert failed["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    assert failed["AlarmActions"] == [{"Ref": topic_id}]
+
+
+@hard_capped_stacks
+def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
+    profile = cdk_plans[name].profile
+    template = tpl(name)
+    _, role, statements = _hard_cap_role(template)
+    assert "ManagedPolicyArns" not in role  # no AWSLambdaBasicExecutionRole
+    assert [p["PolicyName"] for p in role["Policies"]] == ["HardCap"]
+    assert all(s["Effect"] == "Allow" for s in statements)
+    actions = [a for s in statements for a in as_list(s["Action"])]
+    assert "*" not in actions and not [a for a in actions if a.endswith(":*")]
+
+    by_action = {a: s for s in statements for a in as_list(s["Action"])}
+    account = r"(<account>|\d{12})"
+    ic = profile.scaling.mode == "scale-to-zero"
+    expected = {
+        "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
+        "budgets:ViewBudget", "sns:Publish", "kms:GenerateDataKey*", "kms:Decrypt",
+        "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage",
+    } | ({"sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"} if ic else
+         {"sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:DescribeEndpointConfig"})
+    assert set(actions) == expected
+    assert "sagemaker:DeleteEndpoint" not in actions  # only with hard_cap_action: delete-endpoint
+
+    # Only DescribeScalableTargets (no resource-level permissions in AWS) has Resource "*".
+    wide = [s for s in statements if "*" in as_list(s["Resource"])]
+    assert [as_list(s["Action"]) for s in wide] == [["application-autoscaling:DescribeScalableTargets"]]
+
+    register = by_action["application-autoscaling:RegisterScalableTarget"]
+    assert re.fullmatch(rf"arn:aws:application-autoscaling:us-east-1:{account}:scalable-target/\*",
+                        render(register["Resource"]))
+    dimension = ("sagemaker:inference-component:DesiredCopyCount" if ic else "sagemaker:variant:DesiredInstanceCount")
+    assert register["Condition"] == {"StringEquals": {
+        "application-autoscaling:service-namespace": "sagemaker",
+        "application-autoscaling:scalable-dimension": dimension,
+        "aws:ResourceTag/sagefit:stack": name,
+    }}
+    # The tag the condition names is on the stack's scalable target.
+    _, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert {"Key": "sagefit:stack", "Value": name} in target["Tags"]
+
+    resource = (f"inference-component/{profile.name}-ic" if ic else f"endpoint/{profile.name}")
+    sagemaker_write = by_action["sagemaker:UpdateInferenceComponentRuntimeConfig" if ic
+                                else "sagemaker:UpdateEndpointWeightsAndCapacities"]
+    assert re.fullmatch(rf"arn:aws:sagemaker:us-east-1:{account}:{re.escape(resource)}", render(sagemaker_write["Resource"]))
+    if not ic:
+        config_id, _ = only(template, "AWS::SageMaker::EndpointConfig")
+        assert by_action["sagemaker:DescribeEndpointConfig"]["Resource"] == {"Ref": config_id}
+    assert re.fullmatch(rf"arn:aws:budgets::{account}:budget/sagefit-{name}",
+                        render(by_action["budgets:ViewBudget"]["Resource"]))
+    assert by_action["sns:Publish"]["Resource"] == {"Ref": _alert_topic_id(template)}
+    key_id, _ = only(template, "AWS::KMS::Key")
+    assert by_action["kms:Decrypt"]["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    log_id, _ = only(template, "AWS::Logs::LogGroup")
+    assert by_action["logs:PutLogEvents"]["Resource"] == {"Fn::GetAtt": [log_id, "Arn"]}
+    queue_id, _ = only(template, "AWS::SQS::Queue")
+    assert by_action["sqs:SendMessage"]["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+
+
+@hard_capped_stacks
+def test_hard_cap_asset_is_the_hardcap_directory_alone(name, cdk_synth):
+    _, function = only(cdk_synth.json(name), "AWS::Lambda::Function")
+    asset_hash = function["Code"]["S3Key"].removesuffix(".zip")
+    manifest = json.loads((cdk_synth.outdir / f"{name}.assets.json").read_text())
+    source = manifest["files"][asset_hash]["source"]
+    assert source["packaging"] == "zip"
+    asset = cdk_synth.outdir / source["path"]
+    files = sorted(p.relative_to(asset).as_posix() for p in asset.rglob("*"))
+    assert files == ["__init__.py", "core.py", "handler.py"]
+
+
+def test_delete_endpoint_action_and_a_lower_cap_threshold(tmp_path, profiles_dir):
+    """hard_cap_action: delete-endpoint adds DeleteEndpoint on this endpoint only; a cap below 100%
+    adds an ACTUAL notification at that threshold (the cap acts when it arrives)."""
+    from stacks.application import build_app
+
+    directory = _profiles_copy(tmp_path, profiles_dir, "llama2-70b.yaml")
+    path = directory / "llama2-70b.yaml"
+    text = path.read_text()
+    assert "  hard_cap: true\n" in text
+    path.write_text(text.replace("  hard_cap: true\n",
+                                 "  hard_cap: true\n  hard_cap_action: delete-endpoint\n  hard_cap_percent: 90\n"))
+    app = new_app(tmp_path / "out", cdk_context(**{"sagefit:nag": False, "sagefit:profiles": str(directory)}))
+    (stack,) = build_app(app, base_dir=REPO_ROOT)
+    template = Template.from_stack(stack).to_json()
+    _, _, statements = _hard_cap_role(template)
+    (delete,) = [s for s in statements if "sagemaker:DeleteEndpoint" in as_list(s["Action"])]
+    assert re.fullmatch(r"arn:aws:sagemaker:us-east-1:(<account>|\d{12}):endpoint/llama2-70b", render(delete["Resource"]))
+    _, function = only(template, "AWS::Lambda::Function")
+    env = function["Environment"]["Variables"]
+    assert (env["SAGEFIT_HARD_CAP_ACTION"], env["SAGEFIT_HARD_CAP_PERCENT"]) == ("delete-endpoint", "90")
+    _, budget = only(template, "AWS::Budgets::Budget")
+    assert sorted((n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
+                  for n in budget["NotificationsWithSubscribers"]) == [
+        ("ACTUAL", 80), ("ACTUAL", 90), ("ACTUAL", 100), ("FORECASTED", 100)]

@@ -1,0 +1,159 @@
+"""The figures one cost simulation runs with: sagefit/assumptions.py, plus `--assume` overrides.
+
+Everything here is resolved for one plan: the cold start of its instance and model, the service time
+of a request at its decode speed, and the delays of the scaling policy its stack renders.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from sagefit import assumptions as A
+from sagefit import serving
+from sagefit.errors import SagefitError
+from sagefit.planner import Plan
+
+ASSUMPTIONS = {a.name: a for a in A.COST_ASSUMPTIONS}
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, float]:
+    """``["container_start_s=60", ...]`` -> ``{"container_start_s": 60.0}``, validated."""
+    overrides: dict[str, float] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise SagefitError(
+                f"cannot read {item!r}", "write --assume NAME=VALUE, e.g. --assume container_start_s=60",
+                field="--assume",
+            )
+        if name not in ASSUMPTIONS:
+            close = difflib.get_close_matches(name, ASSUMPTIONS, n=1)
+            hint = f"did you mean {close[0]}?" if close else "list them with `sagefit cost --list-assumptions`"
+            raise SagefitError(f"unknown assumption {name!r}", hint, field="--assume")
+        spec = ASSUMPTIONS[name]
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SagefitError(
+                f"{name}: {raw.strip()!r} is not a number", f"give {name} a number in {spec.unit}",
+                field="--assume",
+            ) from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise SagefitError(f"{name}: {raw.strip()} must be above 0", f"give {name} a positive number",
+                               field="--assume")
+        if spec.integer and value != int(value):
+            raise SagefitError(f"{name}: {raw.strip()} must be a whole number", f"use a whole number of {spec.unit}",
+                               field="--assume")
+        if name == "breakeven_saving" and value >= 1:
+            raise SagefitError(f"{name}: {raw.strip()} must be a share below 1", "use e.g. 0.05 for 5%",
+                               field="--assume")
+        overrides[name] = value
+    return overrides
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """Seconds from the scaling action that launches an instance to the model answering on it."""
+
+    provisioning_s: float
+    container_start_s: float
+    download_s: float
+    load_s: float
+    weights_gb: float
+
+    @property
+    def total_s(self) -> float:
+        return self.provisioning_s + self.container_start_s + self.download_s + self.load_s
+
+    def to_dict(self) -> dict:
+        return {
+            "total_s": round(self.total_s, 1),
+            "provisioning_s": round(self.provisioning_s, 1),
+            "container_start_s": round(self.container_start_s, 1),
+            "download_s": round(self.download_s, 1),
+            "load_s": round(self.load_s, 1),
+            "weights_gb": round(self.weights_gb, 2),
+        }
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    """Resolved figures for one plan."""
+
+    values: dict[str, float | None]
+    cold_start: ColdStart
+    input_tokens: int
+    output_tokens: int
+    decode_tokens_per_s: float
+    slots: int
+    realtime_target: float
+    async_target: float
+    overrides: dict[str, float] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> float:
+        value = self.values[name]
+        assert value is not None, name
+        return value
+
+    @property
+    def scale_in_delay_s(self) -> float:
+        """Idle time after the last request finishes until an endpoint scales to zero."""
+        return self["scale_in_periods"] * 60 + self["alarm_delay_s"]
+
+    def service_s(self, tokens_in: float, tokens_out: float) -> float:
+        """Seconds one request occupies a slot: prompt processing plus decode at the plan's speed."""
+        return tokens_in / self["prefill_tokens_per_s"] + tokens_out / self.decode_tokens_per_s
+
+    def to_dict(self) -> dict:
+        out = {}
+        for spec in A.COST_ASSUMPTIONS:
+            value = self.values[spec.name]
+            out[spec.name] = {"value": value, "unit": spec.unit, "source": spec.source,
+                              "overridden": spec.name in self.overrides}
+        out["instance_provisioning_s"]["value"] = self.cold_start.provisioning_s
+        out["input_tokens"]["value"] = self.input_tokens
+        out["output_tokens"]["value"] = self.output_tokens
+        return out
+
+
+def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettings:
+    """The simulation's figures for ``plan``: assumption defaults, the plan's own, then overrides."""
+    overrides = dict(overrides or {})
+    values: dict[str, float | None] = {a.name: a.value for a in A.COST_ASSUMPTIONS}
+    values.update(overrides)
+    weights_gb = plan.fit.weights_bytes / 1e9
+    provisioning = values["instance_provisioning_s"]
+    cold = ColdStart(
+        provisioning_s=float(provisioning if provisioning is not None else A.instance_provisioning_s(plan.instance_type)),
+        container_start_s=float(values["container_start_s"]),  # type: ignore[arg-type]
+        download_s=weights_gb / float(values["model_download_gb_s"]),  # type: ignore[arg-type]
+        load_s=weights_gb / float(values["model_load_gb_s"]),  # type: ignore[arg-type]
+        weights_gb=weights_gb,
+    )
+    input_tokens = int(values["input_tokens"] or plan.max_input_tokens)
+    output_tokens = int(values["output_tokens"] or plan.max_total_tokens - plan.max_input_tokens)
+    return CostSettings(
+        values=values,
+        cold_start=cold,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        decode_tokens_per_s=plan.fit.decode_tokens_per_s,
+        slots=serving.concurrency_slots(plan),
+        realtime_target=serving.invocations_per_minute_target(plan),
+        async_target=serving.async_backlog_target(plan),
+        overrides=overrides,
+    )
+
+
+def describe_assumptions() -> str:
+    """The listing `sagefit cost --list-assumptions` prints."""
+    width = max(len(a.name) for a in A.COST_ASSUMPTIONS)
+    lines = [f"Cost-simulation assumptions ({A.SOURCE}); override with --assume NAME=VALUE:"]
+    for a in A.COST_ASSUMPTIONS:
+        value = "(see source)" if a.value is None else f"{a.value:g} {a.unit}"
+        lines.append(f"  {a.name:<{width}}  {value}")
+        lines.append(f"  {'':<{width}}  {a.source}")
+    return "\n".join(lines)

@@ -1,0 +1,455 @@
+"""The hard cost cap's handler logic (sagefit/hardcap) against moto, in-process.
+
+Each test builds what a deployed stack has (model, endpoint config, endpoint, inference component,
+scalable target with the plan's bounds, budget, alert topic) through the APIs, with the names the
+stacks give them, then hands the handler SNS events shaped like the ones SNS delivers to Lambda. An
+SQS queue subscribed to the alert topic counts what the handler announces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from hardcap_events import alarm_message, budget_notification, sns_event
+from sagefit import naming
+from sagefit.budget import monthly_budget_usd
+from sagefit.emulator.moto_ext import install_moto_extensions
+from sagefit.hardcap import core
+from sagefit.hardcap.core import CapConfig, CapFailed, classify, handle_event
+from sagefit.ops.resume import cap_config
+from sagefit.planner import plan_profile
+from sagefit.profiles import load_profiles
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagefit-test"
+HARDCAP_DIR = Path(core.__file__).resolve().parent
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    install_moto_extensions()
+    with mock_aws():
+        yield
+
+
+@pytest.fixture(scope="module")
+def plans(profiles_dir):
+    return {item.profile.stack_name: plan_profile(item) for item in load_profiles(profiles_dir)}
+
+
+def _client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION)
+
+
+# ----------------------------------------------------------------------------- a deployed stack
+class Stack:
+    """The resources of one deployed stack, created through the APIs, and the hard cap's config."""
+
+    def __init__(self, plan, *, copies: int = 1, instances: int | None = None, **budget_changes: Any) -> None:
+        profile = plan.profile
+        if budget_changes:
+            profile = profile.model_copy(update={"budget": profile.budget.model_copy(update=budget_changes)})
+        self.profile = profile
+        self.plan = plan
+        self.limit = monthly_budget_usd(plan)
+        sm = _client("sagemaker")
+        endpoint = naming.endpoint_name(profile)
+        component = naming.inference_component_name(profile)
+        sm.create_model(ModelName=f"{endpoint}-model", ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
+        variant = {"VariantName": naming.VARIANT_NAME, "InstanceType": plan.instance_type,
+                   "InitialInstanceCount": instances or max(1, profile.scaling.min_capacity)}
+        if component:
+            variant["ManagedInstanceScaling"] = {"Status": "ENABLED", "MinInstanceCount": 0,
+                                                 "MaxInstanceCount": profile.scaling.max_capacity}
+        else:
+            variant["ModelName"] = f"{endpoint}-model"
+        sm.create_endpoint_config(EndpointConfigName=f"{endpoint}-config", ProductionVariants=[variant])
+        sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
+        if component:
+            sm.create_inference_component(
+                InferenceComponentName=component, EndpointName=endpoint, VariantName=naming.VARIANT_NAME,
+                Specification={"ModelName": f"{endpoint}-model",
+                               "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1,
+                                                               "MinMemoryRequiredInMb": 1024}},
+                RuntimeConfig={"CopyCount": copies},
+            )
+        topic = _client("sns").create_topic(Name=f"{profile.stack_name}-alerts")["TopicArn"]
+        self.config = dataclasses.replace(cap_config(profile, ACCOUNT), alert_topic_arn=topic)
+        _client("application-autoscaling").register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=self.config.resource_id,
+            ScalableDimension=self.config.dimension,
+            MinCapacity=profile.scaling.min_capacity, MaxCapacity=profile.scaling.max_capacity,
+        )
+        self.set_spend(0.0)
+        sqs = _client("sqs")
+        self.queue = sqs.create_queue(QueueName=f"{profile.stack_name}-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        _client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        self.received: list[dict[str, Any]] = []
+        self.logs: list[dict[str, Any]] = []
+
+    @property
+    def budget_name(self) -> str:
+        return naming.budget_name(self.profile)
+
+    def set_spend(self, actual: float) -> None:
+        budgets = _client("budgets")
+        try:
+            budgets.delete_budget(AccountId=ACCOUNT, BudgetName=self.budget_name)
+        except ClientError:
+            pass
+        budgets.create_budget(AccountId=ACCOUNT, Budget={
+            "BudgetName": self.budget_name, "BudgetLimit": {"Amount": str(self.limit), "Unit": "USD"},
+            "TimeUnit": "MONTHLY", "BudgetType": "COST",
+            "CalculatedSpend": {"ActualSpend": {"Amount": str(actual), "Unit": "USD"}},
+        })
+
+    def notify(self, subject: str | None, message: str, attributes: dict[str, Any] | None = None,
+               clients: core.Clients | None = None) -> core.Decision:
+        (decision,) = handle_event(sns_event(self.config.alert_topic_arn, subject, message, attributes),
+                                   self.config, clients=clients, log=self.logs.append)
+        return decision
+
+    def notify_budget(self, kind: str = "ACTUAL", percent: float = 100.0, **kwargs: Any) -> core.Decision:
+        return self.notify(*budget_notification(self.budget_name, kind, percent, self.limit, **kwargs))
+
+    def announcements(self) -> list[dict[str, Any]]:
+        """Everything published on the alert topic so far (subject, message, attributes)."""
+        sqs = _client("sqs")
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return self.received
+            for message in batch:
+                self.received.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
+
+    def target(self) -> dict[str, Any]:
+        (target,) = _client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=[self.config.resource_id],
+            ScalableDimension=self.config.dimension)["ScalableTargets"]
+        return target
+
+    def copies(self) -> int:
+        component = _client("sagemaker").describe_inference_component(
+            InferenceComponentName=self.config.inference_component_name)
+        return component["RuntimeConfig"]["DesiredCopyCount"]
+
+    def instances(self) -> int:
+        endpoint = _client("sagemaker").describe_endpoint(EndpointName=self.config.endpoint_name)
+        return endpoint["ProductionVariants"][0]["DesiredInstanceCount"]
+
+
+SUSPENDED = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
+
+
+# ----------------------------------------------------------------------------- pure parts
+def test_budget_name_matches_as_a_whole_word_only():
+    name = "sagefit-MistralStack"
+    assert classify("", f"Budget Name: {name}\n", name) == "own"
+    assert classify(f"AWS Budgets: {name} has exceeded your alert threshold", "text", name) == "own"
+    assert classify("", f"your {name}. budget", name) == "own"
+    for other in ("sagefit-MistralStack2", "sagefit-MistralStack-dev", "xsagefit-MistralStack", "sagefit-ZephyrStack"):
+        assert classify("AWS Budgets", f"Budget Name: {other}\n", name) == "other-budget", other
+    assert classify("hello", "nothing about money", name) == "not-budget"
+    assert classify("ALARM", alarm_message("MistralStack-Idle", f"mentions {name}"), name) == "json"
+
+
+def test_config_round_trips_through_the_environment(plans):
+    config = dataclasses.replace(cap_config(plans["MistralStack"].profile, ACCOUNT), alert_topic_arn="arn:aws:sns:x")
+    env = config.to_env()
+    assert set(env) == set(core.ENV_NAMES) and all(isinstance(v, str) and v for v in env.values())
+    assert CapConfig.from_env(env) == config
+    assert (config.resource_id, config.dimension) == (
+        "inference-component/mistral-7b-ic", "sagemaker:inference-component:DesiredCopyCount")
+    always_on = cap_config(plans["Llama2x70bStack"].profile, ACCOUNT)
+    assert "SAGEFIT_INFERENCE_COMPONENT_NAME" not in always_on.to_env()
+    assert CapConfig.from_env(always_on.to_env()).inference_component_name is None
+    assert (always_on.resource_id, always_on.capped_capacity) == ("endpoint/llama2-70b/variant/AllTraffic", 1)
+    with pytest.raises(ValueError, match="SAGEFIT_BUDGET_NAME"):
+        CapConfig.from_env({k: v for k, v in env.items() if k != "SAGEFIT_BUDGET_NAME"})
+    with pytest.raises(ValueError, match="unknown action"):
+        CapConfig.from_env({**env, "SAGEFIT_HARD_CAP_ACTION": "shrug"})
+
+
+def test_subjects_fit_sns_limit(plans):
+    long_stack = "S" + "x" * 127
+    for name in ("MistralStack", "Llama2x70bStack", "Llama2x70bAwqStack"):
+        for action in ("scale-to-minimum", "delete-endpoint"):
+            config = dataclasses.replace(cap_config(plans[name].profile, ACCOUNT), stack_name=long_stack,
+                                         hard_cap_action=action)
+            subject, message = core.announcement(config, core.Decision("capped", "", long_stack, actions=["x"]))
+            assert len(subject) <= core.SUBJECT_LIMIT
+            assert f"sagefit resume {long_stack}" in message
+
+
+def test_the_lambda_asset_imports_only_the_standard_library_and_boto3(tmp_path):
+    """The asset is sagefit/hardcap alone, imported as top-level modules: no sagefit, pydantic, yaml."""
+    asset = tmp_path / "asset"
+    shutil.copytree(HARDCAP_DIR, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    config = cap_config(load_profiles(Path(__file__).resolve().parents[1] / "model_profiles")[0].profile, ACCOUNT)
+    env.update(dataclasses.replace(config, alert_topic_arn="arn:aws:sns:us-east-1:123456789012:t").to_env())
+    env.update(AWS_DEFAULT_REGION=REGION, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
+    probe = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(asset)!r})\n"
+        "import handler\n"
+        "result = handler.handler({'Records': [{'Sns': {'Subject': 'hi', 'Message': 'not money'}}]}, None)\n"
+        "banned = sorted(m for m in sys.modules if m.split('.')[0] in ('sagefit', 'pydantic', 'yaml', 'rich', 'aws_cdk'))\n"
+        "print(json.dumps({'result': result, 'banned': banned, 'core': sys.modules['core'].__file__}))\n"
+    )
+    run = subprocess.run([sys.executable, "-I", "-c", probe], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    *logs, last = run.stdout.strip().splitlines()
+    report = json.loads(last)
+    assert report["banned"] == []
+    assert report["core"] == str(asset / "core.py")
+    assert report["result"]["decisions"][0]["outcome"] == "ignored"
+    (log,) = [json.loads(line) for line in logs]
+    assert log["outcome"] == "ignored" and log["component"] == "sagefit-hard-cap"
+
+
+# ----------------------------------------------------------------------------- scale-to-zero
+def test_own_notification_over_the_cap_scales_the_component_to_zero_once(aws, plans, capsys):
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit + 12.5)
+    (decision,) = handle_event(sns_event(stack.config.alert_topic_arn, *budget_notification(stack.budget_name)),
+                               stack.config)  # default logger: JSON lines on stdout
+    assert decision.outcome == "capped"
+    target = stack.target()
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 0)
+    assert target["SuspendedState"] == SUSPENDED
+    assert stack.copies() == 0
+    (announced,) = stack.announcements()
+    assert announced["Subject"] == "sagefit hard cap: MistralStack scaled to zero"
+    text = announced["Message"]
+    assert "inference component mistral-7b-ic: 0 copies" in text
+    assert "minimum 0, maximum 0" in text
+    assert f"${stack.limit + 12.5:,.2f} actual spend" in text and f"budget of ${stack.limit:,.2f}" in text
+    assert "sagefit resume MistralStack" in text
+    assert announced["MessageAttributes"][core.SOURCE_ATTRIBUTE]["Value"] == core.SOURCE_VALUE
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    logged = json.loads(line)
+    assert logged["outcome"] == "capped" and logged["stack"] == "MistralStack" and logged["announced"] is True
+    assert logged["actual_usd"] == stack.limit + 12.5 and logged["threshold_usd"] == stack.limit
+    assert len(logged["actions"]) == 2
+
+    # The same notification again (SNS delivers at least once): nothing more happens.
+    again = stack.notify_budget()
+    assert again.outcome == "already-capped" and again.actions == [] and not again.announced
+    assert len(stack.announcements()) == 1
+    assert stack.target()["MaxCapacity"] == 0 and stack.copies() == 0
+    assert stack.logs[-1]["outcome"] == "already-capped"
+
+
+def test_notification_for_another_stacks_budget_does_nothing(aws, plans):
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit * 2)
+    for other in ("sagefit-ZephyrStack", "sagefit-MistralStack2"):
+        decision = stack.notify(*budget_notification(other, limit=stack.limit, actual=stack.limit * 2))
+        assert decision.outcome == "ignored" and "does not name this stack's budget" in decision.reason
+    target = stack.target()
+    assert target["MaxCapacity"] == 2 and not target.get("SuspendedState", {}).get("DynamicScalingOutSuspended")
+    assert stack.copies() == 1
+    assert stack.announcements() == []
+    assert [entry["outcome"] for entry in stack.logs] == ["ignored", "ignored"]
+
+
+@pytest.mark.parametrize(("kind", "percent"), [("FORECASTED", 100.0), ("ACTUAL", 80.0)])
+def test_forecast_or_earlier_threshold_below_the_cap_does_nothing(aws, plans, kind, percent):
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit * 0.85)  # the 80% alert fired, the forecast says > 100%: not yet the cap
+    decision = stack.notify_budget(kind, percent, actual=stack.limit * 0.85)
+    assert decision.outcome == "ignored" and "below the hard cap" in decision.reason
+    assert decision.spend is not None and not decision.spend.reached
+    assert stack.copies() == 1 and stack.target()["MaxCapacity"] == 2
+    assert stack.announcements() == []
+    assert stack.logs[-1]["actual_usd"] == pytest.approx(stack.limit * 0.85)
+
+
+def test_the_api_is_the_trigger_not_the_message(aws, plans):
+    """An ACTUAL 100% notification whose spend the Budgets API does not confirm does not act."""
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit - 0.01)
+    assert stack.notify_budget(actual=stack.limit * 1.5).outcome == "ignored"
+    stack.set_spend(stack.limit)  # exactly at the cap counts as reached
+    assert stack.notify_budget().outcome == "capped"
+
+
+def test_cloudwatch_alarm_json_and_other_messages_do_nothing(aws, plans):
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit * 2)
+    alarm = alarm_message("MistralStack-WakeFromZeroAlarm", f"budget {stack.budget_name} mentioned in JSON")
+    assert stack.notify("ALARM: \"MistralStack-WakeFromZeroAlarm\" in US East (N. Virginia)", alarm).outcome == "ignored"
+    assert stack.notify(None, "hello from somewhere else").reason == "not a budget notification"
+    assert "JSON" in stack.logs[0]["reason"]
+    assert stack.copies() == 1 and stack.announcements() == []
+
+
+def test_its_own_announcement_is_ignored(aws, plans):
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit * 2)
+    subject, message = budget_notification(stack.budget_name)
+    attributes = {core.SOURCE_ATTRIBUTE: {"Type": "String", "Value": core.SOURCE_VALUE}}
+    decision = stack.notify(subject, message, attributes)
+    assert decision.outcome == "ignored" and "own announcement" in decision.reason
+    assert stack.copies() == 1
+
+
+def test_already_at_zero_still_locks_the_target_then_holds(aws, plans):
+    """Scaled to zero by its own autoscaling: no copy to remove, but scale-out must be stopped."""
+    stack = Stack(plans["MistralStack"], copies=0)
+    stack.set_spend(stack.limit * 1.1)
+    decision = stack.notify_budget()
+    assert decision.outcome == "capped"
+    assert decision.actions == [
+        "scalable target inference-component/mistral-7b-ic: minimum 0, maximum 0, "
+        "dynamic scale-out and scheduled scaling suspended"
+    ]
+    assert stack.copies() == 0 and stack.target()["SuspendedState"] == SUSPENDED
+    assert stack.notify_budget().outcome == "already-capped"
+    assert len(stack.announcements()) == 1
+
+
+def test_a_refused_maximum_of_zero_falls_back_to_suspending_scale_out(aws, plans):
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit * 1.1)
+    real = core.boto3_clients()
+
+    class RefusesZeroMaximum:
+        def __init__(self, client: Any) -> None:
+            self._client = client
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._client, name)
+
+        def register_scalable_target(self, **kwargs: Any) -> Any:
+            if kwargs.get("MaxCapacity") == 0:
+                raise ClientError({"Error": {"Code": "ValidationException", "Message": "MaxCapacity must be >= 1"}},
+                                  "RegisterScalableTarget")
+            return self._client.register_scalable_target(**kwargs)
+
+    def clients(service: str) -> Any:
+        client = real(service)
+        return RefusesZeroMaximum(client) if service == "application-autoscaling" else client
+
+    decision = stack.notify(*budget_notification(stack.budget_name), clients=clients)
+    assert decision.outcome == "capped"
+    target = stack.target()
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 2)
+    assert target["SuspendedState"] == SUSPENDED
+    assert stack.copies() == 0
+    assert "maximum 0 was refused" in decision.notes[0]
+    assert "scale-out is suspended instead" in stack.announcements()[0]["Message"]
+    assert stack.notify(*budget_notification(stack.budget_name), clients=clients).outcome == "already-capped"
+
+
+def test_a_failed_action_is_announced_logged_and_raised_for_a_retry(aws, plans):
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit * 1.1)
+    real = core.boto3_clients()
+
+    class Denied:
+        def __init__(self, client: Any) -> None:
+            self._client = client
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._client, name)
+
+        def update_inference_component_runtime_config(self, **kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}},
+                              "UpdateInferenceComponentRuntimeConfig")
+
+    def clients(service: str) -> Any:
+        return Denied(real(service)) if service == "sagemaker" else real(service)
+
+    with pytest.raises(CapFailed):
+        stack.notify(*budget_notification(stack.budget_name), clients=clients)
+    (failure,) = stack.announcements()
+    assert failure["Subject"] == "sagefit hard cap FAILED: MistralStack"
+    assert "AccessDeniedException" in failure["Message"] and "delete-endpoint --endpoint-name mistral-7b" in failure["Message"]
+    assert stack.logs[-1]["outcome"] == "failed" and len(stack.logs[-1]["actions"]) == 1
+    # Lambda retries the event: the target is capped already, the copies go now.
+    assert stack.notify_budget().outcome == "capped"
+    assert stack.copies() == 0 and len(stack.announcements()) == 2
+
+
+def test_a_lower_cap_percent_acts_below_the_full_budget(aws, plans):
+    stack = Stack(plans["MistralStack"], hard_cap_percent=90.0)
+    stack.set_spend(stack.limit * 0.92)
+    decision = stack.notify_budget("ACTUAL", 90.0, actual=stack.limit * 0.92)
+    assert decision.outcome == "capped" and decision.spend.threshold == round(stack.limit * 0.9, 2)
+    assert "acts at 90% " in stack.announcements()[0]["Message"]
+
+
+# ----------------------------------------------------------------------------- async
+def test_async_endpoint_scales_its_instances_to_zero(aws, plans):
+    stack = Stack(plans["Llama2x70bAwqStack"], instances=1)
+    stack.set_spend(stack.limit * 1.01)
+    assert stack.notify_budget().outcome == "capped"
+    target = stack.target()
+    assert target["ResourceId"] == "endpoint/llama2-70b-awq/variant/AllTraffic"
+    assert (target["MinCapacity"], target["MaxCapacity"], target["SuspendedState"]) == (0, 0, SUSPENDED)
+    assert stack.instances() == 0
+    assert stack.announcements()[0]["Subject"] == "sagefit hard cap: Llama2x70bAwqStack scaled to zero"
+    assert stack.notify_budget().outcome == "already-capped"
+
+
+# ----------------------------------------------------------------------------- always-on
+def test_always_on_is_held_at_its_minimum_and_the_owner_told_it_still_bills(aws, plans):
+    plan = plans["Llama2x70bStack"]
+    profile = plan.profile.model_copy(update={"scaling": plan.profile.scaling.model_copy(update={"max_capacity": 3})})
+    stack = Stack(dataclasses.replace(plan, profile=profile), instances=2)
+    stack.set_spend(stack.limit * 1.2)
+    decision = stack.notify_budget()
+    assert decision.outcome == "capped"
+    target = stack.target()
+    assert (target["MinCapacity"], target["MaxCapacity"], target["SuspendedState"]) == (1, 1, SUSPENDED)
+    assert stack.instances() == 1
+    (announced,) = stack.announcements()
+    assert announced["Subject"] == "sagefit hard cap: Llama2x70bStack held at minimum (1), still billing"
+    assert "KEEPS BILLING until it is deleted" in announced["Message"]
+    assert "hard_cap_action: delete-endpoint" in announced["Message"]
+    assert _client("sagemaker").describe_endpoint(EndpointName="llama2-70b")["EndpointStatus"] == "InService"
+    assert stack.notify_budget().outcome == "already-capped"
+    assert len(stack.announcements()) == 1
+
+
+def test_delete_endpoint_keeps_model_config_and_deletes_only_the_endpoint(aws, plans):
+    stack = Stack(plans["Llama2x70bStack"], hard_cap_action="delete-endpoint")
+    stack.set_spend(stack.limit * 1.05)
+    decision = stack.notify_budget()
+    assert decision.outcome == "capped"
+    assert decision.actions[-1] == "endpoint llama2-70b deleted (model, endpoint config and stack kept)"
+    sm = _client("sagemaker")
+    with pytest.raises(ClientError, match="Could not find endpoint"):
+        sm.describe_endpoint(EndpointName="llama2-70b")
+    assert sm.describe_model(ModelName="llama2-70b-model")["ModelName"] == "llama2-70b-model"
+    assert sm.describe_endpoint_config(EndpointConfigName="llama2-70b-config")["EndpointConfigName"]
+    (announced,) = stack.announcements()
+    assert announced["Subject"] == "sagefit hard cap: Llama2x70bStack endpoint llama2-70b deleted"
+    assert "recreates the endpoint" in announced["Message"]
+    again = stack.notify_budget()
+    assert again.outcome == "already-capped" and "does not exist" in again.reason
+    assert len(stack.announcements()) == 1

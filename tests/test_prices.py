@@ -1,0 +1,295 @@
+"""`sagefit prices refresh` against a stubbed AWS Price List API (moto has none): pagination,
+missing instances, in-place rewriting that keeps the catalog's comments, atomic writes, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import NoCredentialsError
+from botocore.stub import Stubber
+
+from sagefit import prices
+from sagefit.catalog import load_catalog_file, packaged_catalog_path, parse_catalog
+from sagefit.cli import main
+from sagefit.errors import SagefitError
+from sagefit.planner import plan_profile
+from sagefit.profiles import load_profile
+
+TODAY = dt.date(2027, 6, 1)
+PREFIX = {"us-east-1": "USE1", "us-west-2": "USW2", "eu-west-1": "EU"}
+
+
+def product(instance: str, usd: str, region: str = "us-east-1", usagetype: str | None = None,
+            unit: str = "Hrs") -> str:
+    """One PriceList entry, a JSON string as the API returns it."""
+    return json.dumps({
+        "product": {
+            "productFamily": "ML Instance",
+            "attributes": {
+                "servicecode": "AmazonSageMaker", "component": "Hosting", "regionCode": region,
+                "instanceName": instance, "usagetype": usagetype or f"{PREFIX[region]}-Host:{instance}",
+            },
+            "sku": f"SKU{instance}",
+        },
+        "serviceCode": "AmazonSageMaker",
+        "terms": {"OnDemand": {f"SKU{instance}.JRTCKXETXF": {
+            "offerTermCode": "JRTCKXETXF", "sku": f"SKU{instance}", "effectiveDate": "2027-05-01T00:00:00Z",
+            "termAttributes": {},
+            "priceDimensions": {f"SKU{instance}.JRTCKXETXF.6YS6EN2CT7": {
+                "unit": unit, "pricePerUnit": {"USD": usd}, "description": f"${usd} per hour", "beginRange": "0",
+                "endRange": "Inf", "rateCode": f"SKU{instance}.JRTCKXETXF.6YS6EN2CT7", "appliesTo": [],
+            }},
+        }}},
+        "version": "20270501", "publicationDate": "2027-05-01T00:00:00Z",
+    })
+
+
+def params(region: str, token: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ServiceCode": "AmazonSageMaker",
+        "Filters": [
+            {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
+            {"Type": "TERM_MATCH", "Field": "component", "Value": "Hosting"},
+        ],
+        "FormatVersion": "aws_v1",
+    }
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+@pytest.fixture
+def catalog_copy(tmp_path) -> Path:
+    path = tmp_path / "instances.yaml"
+    path.write_text(packaged_catalog_path().read_text())
+    return path
+
+
+@pytest.fixture
+def client():
+    pricing = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="testing",
+                           aws_secret_access_key="testing")
+    with Stubber(pricing) as stub:
+        pricing.stub = stub
+        yield pricing
+        stub.assert_no_pending_responses()
+
+
+def stub_region(client, region: str, pages: list[list[str]]) -> None:
+    for i, page in enumerate(pages):
+        response: dict[str, Any] = {"FormatVersion": "aws_v1", "PriceList": page}
+        if i + 1 < len(pages):
+            response["NextToken"] = f"{region}-page-{i + 2}"
+        client.stub.add_response("get_products", response,
+                                 expected_params=params(region, f"{region}-page-{i + 1}" if i else None))
+
+
+def us_east_1_pages(catalog_path: Path) -> list[list[str]]:
+    """Every catalog instance at its current price, except: g5.2xlarge now 1.60, g6e.xlarge now 2.70,
+    p4de.24xlarge missing; plus entries the refresh must ignore."""
+    catalog = parse_catalog(catalog_path.read_text())
+    entries = []
+    for inst in catalog.instances:
+        name = inst.instance_type
+        if name == "ml.p4de.24xlarge":
+            continue
+        usd = {"ml.g5.2xlarge": "1.6000000000", "ml.g6e.xlarge": "2.7000000000"}.get(
+            name, f"{inst.price['us-east-1']:.10f}")
+        entries.append(product(name, usd))
+    entries += [
+        product("ml.g5.2xlarge", "0.4500000000", usagetype="USE1-Host:ml.g5.2xlarge-Spot"),  # not real-time hosting
+        product("ml.g5.4xlarge", "9.9900000000", unit="Quantity"),  # not an hourly price
+        product("ml.m5.large", "0.1150000000"),  # a CPU instance the catalog does not list
+    ]
+    return [entries[:10], entries[10:]]
+
+
+def comment_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith("#")]
+
+
+# --------------------------------------------------------------------------- the refresh
+
+
+def test_refresh_rewrites_prices_in_place_across_pages(client, catalog_copy):
+    before = catalog_copy.read_text()
+    stub_region(client, "us-east-1", us_east_1_pages(catalog_copy))
+    result = prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
+    assert result.written
+    after = catalog_copy.read_text()
+    # layout kept: same comments in the same order, same number of lines, only instance rows touched
+    assert comment_lines(after) == comment_lines(before)
+    assert len(after.splitlines()) == len(before.splitlines())
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert changed and all("price" in b for _, b in changed)
+    assert before.split("instances:")[0] == after.split("instances:")[0]  # accelerators untouched
+
+    catalog = load_catalog_file(catalog_copy)
+    g5 = catalog.get("ml.g5.2xlarge")
+    assert g5.price == {"us-east-1": 1.6, "us-west-2": 1.515}  # us-west-2 was not asked for
+    assert g5.price_source == "aws-price-list-api (us-east-1); earlier: fmbench; hf-bench (us-west-2 $1.52)"
+    assert g5.price_date == dt.date(2026, 11, 26)  # partly refreshed: the old date stands
+    g6e = catalog.get("ml.g6e.xlarge")
+    assert (g6e.price, g6e.price_source, g6e.price_confirmed, g6e.price_date) == (
+        {"us-east-1": 2.7}, "aws-price-list-api", True, TODAY)
+    g5_4 = catalog.get("ml.g5.4xlarge")
+    assert g5_4.price == {"us-east-1": 2.03} and g5_4.price_date == TODAY  # the Quantity entry was ignored
+    p4de = catalog.get("ml.p4de.24xlarge")
+    assert p4de.price == {"us-east-1": 47.11} and not p4de.price_confirmed and p4de.price_date == dt.date(2026, 11, 26)
+    assert "ml.m5.large" not in catalog.names()
+    # the row text itself
+    assert "price: {us-east-1: 1.6, us-west-2: 1.515}" in after
+    assert "price: {us-east-1: 2.80}" in before and "price: {us-east-1: 2.80}" in after  # unchanged stays verbatim
+
+    assert {(c.instance_type, c.old, c.new) for c in result.changed} == {
+        ("ml.g5.2xlarge", 1.515, 1.6), ("ml.g6e.xlarge", 2.61, 2.7)}
+    assert [(c.instance_type, c.old) for c in result.missing] == [("ml.p4de.24xlarge", 47.11)]
+    assert len(result.unchanged) == len(catalog.instances) - 3
+
+
+def test_refresh_defaults_to_every_priced_region(client, catalog_copy):
+    stub_region(client, "us-east-1", us_east_1_pages(catalog_copy))
+    stub_region(client, "us-west-2", [[product("ml.g5.2xlarge", "1.6000000000", region="us-west-2"),
+                                       product("ml.g5.12xlarge", "7.0900000000", region="us-west-2")]])
+    result = prices.refresh_catalog(catalog_copy, client=client, today=TODAY)
+    assert result.regions == ("us-east-1", "us-west-2")
+    catalog = load_catalog_file(catalog_copy)
+    g5 = catalog.get("ml.g5.2xlarge")
+    assert g5.price == {"us-east-1": 1.6, "us-west-2": 1.6}
+    assert (g5.price_source, g5.price_confirmed, g5.price_date) == ("aws-price-list-api", True, TODAY)
+    # p4d is priced in us-west-2 by the catalog but missing from this answer: kept, and reported
+    assert catalog.get("ml.p4d.24xlarge").price["us-west-2"] == 37.688
+    assert ("ml.p4d.24xlarge", "us-west-2") in {(c.instance_type, c.region) for c in result.missing}
+
+
+def test_plan_warns_from_the_price_date(client, catalog_copy, profiles_dir):
+    profile = profiles_dir / "zephyr-7b.yaml"  # pinned to ml.g5.2xlarge
+    catalog = load_catalog_file(catalog_copy)
+    stale = plan_profile(load_profile(profile, catalog), catalog, today=TODAY)
+    assert any(w == "catalog price is 187 days old (checked 2026-11-26); run `sagefit prices refresh`"
+               for w in stale.warnings)
+    # refresh us-east-1 and us-west-2 so ml.g5.2xlarge is fully refreshed
+    stub_region(client, "us-east-1", us_east_1_pages(catalog_copy))
+    stub_region(client, "us-west-2", [[product("ml.g5.2xlarge", "1.6000000000", region="us-west-2")]])
+    prices.refresh_catalog(catalog_copy, client=client, today=TODAY)
+    catalog = load_catalog_file(catalog_copy)
+    fresh = plan_profile(load_profile(profile, catalog), catalog, today=TODAY + dt.timedelta(days=90))
+    assert not any("days old" in w for w in fresh.warnings)
+    assert fresh.price_per_hour == 1.6
+    old = plan_profile(load_profile(profile, catalog), catalog, today=TODAY + dt.timedelta(days=91))
+    assert any("catalog price is 91 days old (checked 2027-06-01)" in w for w in old.warnings)
+
+
+def test_a_region_without_prices_writes_nothing(client, catalog_copy):
+    before = catalog_copy.read_text()
+    stub_region(client, "eu-west-1", [[]])
+    with pytest.raises(SagefitError, match="lists no SageMaker Hosting prices for eu-west-1; nothing was written"):
+        prices.refresh_catalog(catalog_copy, ["eu-west-1"], client=client, today=TODAY)
+    assert catalog_copy.read_text() == before
+
+
+def test_new_region_is_added_to_the_rows_it_prices(client, catalog_copy):
+    stub_region(client, "eu-west-1", [[product("ml.g5.2xlarge", "1.7200000000", region="eu-west-1")]])
+    result = prices.refresh_catalog(catalog_copy, ["eu-west-1"], client=client, today=TODAY)
+    g5 = load_catalog_file(catalog_copy).get("ml.g5.2xlarge")
+    assert g5.price == {"us-east-1": 1.515, "us-west-2": 1.515, "eu-west-1": 1.72}
+    assert g5.price_date == dt.date(2026, 11, 26)  # its other regions were not checked
+    assert [(c.instance_type, c.old, c.new) for c in result.changed] == [("ml.g5.2xlarge", None, 1.72)]
+
+
+def test_the_write_is_atomic(client, catalog_copy, monkeypatch):
+    before = catalog_copy.read_text()
+    stub_region(client, "us-east-1", us_east_1_pages(catalog_copy))
+
+    def fail(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(prices.os, "replace", fail)
+    with pytest.raises(OSError):
+        prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
+    assert catalog_copy.read_text() == before
+    assert [p.name for p in catalog_copy.parent.iterdir()] == ["instances.yaml"]
+
+
+def test_dry_run_writes_nothing(client, catalog_copy):
+    before = catalog_copy.read_text()
+    stub_region(client, "us-east-1", us_east_1_pages(catalog_copy))
+    result = prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY, dry_run=True)
+    assert not result.written and len(result.changed) == 2
+    assert catalog_copy.read_text() == before
+
+
+# --------------------------------------------------------------------------- errors and the CLI
+
+
+def test_rejected_credentials_are_one_line(client, catalog_copy):
+    client.stub.add_client_error("get_products", service_error_code="ExpiredTokenException",
+                                 service_message="The security token included in the request is expired")
+    with pytest.raises(SagefitError) as info:
+        prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
+    assert str(info.value) == ("reading prices from the AWS Price List API: AWS rejected the credentials "
+                               "(ExpiredTokenException); fix: refresh them (aws sso login / new keys)")
+
+
+class _NoCredentials:
+    def get_paginator(self, _name):
+        return self
+
+    def paginate(self, **_kwargs):
+        raise NoCredentialsError()
+
+
+def test_cli_refresh(capsys, client, catalog_copy, monkeypatch):
+    stub_region(client, "us-east-1", us_east_1_pages(catalog_copy))
+    monkeypatch.setattr(prices, "pricing_client", lambda: client)
+    assert main(["prices", "refresh", "--catalog", str(catalog_copy), "--region", "us-east-1"]) == 0
+    out = capsys.readouterr().out
+    assert "AWS Price List API (AmazonSageMaker, Hosting, on-demand USD/hour), us-east-1" in out
+    assert "ml.g5.2xlarge      us-east-1  1.515 -> 1.6" in out
+    assert "ml.p4de.24xlarge   us-east-1  not in the Price List: kept 47.11" in out
+    assert f"wrote {catalog_copy}: 2 changed," in out and "1 not found (old price kept)" in out
+
+
+def test_cli_errors_exit_2_and_leave_the_catalog(capsys, catalog_copy, monkeypatch):
+    before = catalog_copy.read_text()
+    monkeypatch.setattr(prices, "pricing_client", lambda: _NoCredentials())
+    assert main(["prices", "refresh", "--catalog", str(catalog_copy)]) == 2
+    err = capsys.readouterr().err
+    assert err == ("sagefit: error: reading prices from the AWS Price List API: no AWS credentials found; "
+                   "fix: configure credentials (aws configure / AWS_PROFILE) or use TARGET=local\n")
+    assert main(["prices", "refresh", "--catalog", str(catalog_copy), "--region", "mars-1"]) == 2
+    assert "unknown region 'mars-1'" in capsys.readouterr().err
+    assert main(["prices", "refresh", "--catalog", str(catalog_copy.parent / "missing.yaml")]) == 2
+    assert "cannot read the catalog" in capsys.readouterr().err
+    assert catalog_copy.read_text() == before
+
+
+def test_cli_defaults_to_the_packaged_catalog(monkeypatch, capsys):
+    seen = {}
+
+    def fake(path, regions, dry_run=False):
+        seen["path"] = path
+        return prices.RefreshResult(path=Path(path), date=TODAY, regions=("us-east-1",))
+
+    monkeypatch.setattr(prices, "refresh_catalog", fake)
+    assert main(["prices", "refresh"]) == 0
+    assert seen["path"] == packaged_catalog_path()
+    assert "already up to date" in capsys.readouterr().out
+
+
+def test_plan_and_cost_read_a_catalog_file(capsys, catalog_copy, profiles_dir):
+    catalog_copy.write_text(catalog_copy.read_text().replace("price: {us-east-1: 7.09, us-west-2: 7.09}",
+                                                             "price: {us-east-1: 8.0, us-west-2: 8.0}"))
+    assert main(["plan", "--format", "json", "--profiles", str(profiles_dir), "--catalog", str(catalog_copy)]) == 0
+    plans = {p["profile"]: p for p in json.loads(capsys.readouterr().out)}
+    assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5952.0
+    assert main(["cost", "llama2-70b-awq", "--format", "json", "--profiles", str(profiles_dir),
+                 "--catalog", str(catalog_copy)]) == 0
+    assert json.loads(capsys.readouterr().out)["modes"][0]["cost_usd"] == 5952.0
+    assert main(["plan", "--catalog", str(catalog_copy.parent / "nope.yaml")]) == 2
+    assert "cannot read the catalog" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -273,11 +274,17 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
     """Field names allowed at the parent of ``loc``, for 'did you mean' hints."""
     model: type[BaseModel] = Profile
     for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        if isinstance(part, int):  # an index into a list of models, e.g. scaling.schedules.0
+            continue
+        annotation = getattr(model.model_fields.get(str(part)), "annotation", None)
+        # unwrap tuple[X, ...] / list[X] / X | None to the model inside
+        candidates = [annotation, *typing.get_args(annotation)]
+        model_type = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if model_type is None:
             return []
-        model = annotation
+        model = model_type
     return list(model.model_fields)
 
 

@@ -113,11 +113,14 @@ class EndpointScaling(Construct):
     def _wake_from_zero(
         self, metric: cw.Metric, statistic: str, reason: str, props: EndpointScalingProps
     ) -> cw.Alarm:
+        # Exact capacity 1, not "+1": CloudWatch re-invokes a step policy every minute while its alarm
+        # stays in ALARM, and the first instance takes minutes to start, so "+1" would launch one
+        # extra instance per minute of cold start (up to max_capacity), each billed until scale-in.
         step = appscaling.StepScalingAction(
             self,
             "ScaleOutFromZero",
             scaling_target=self.target,
-            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            adjustment_type=appscaling.AdjustmentType.EXACT_CAPACITY,
             cooldown=props.scale_out_cooldown,
             metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
         )

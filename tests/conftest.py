@@ -95,3 +95,29 @@ def cdk_stacks(cdk_app: Any) -> Any:
 def cdk_plans(cdk_app: Any) -> Any:
     """stack name -> the Plan its stack rendered (``stack.endpoint.plan``)."""
     return cdk_app.plans
+
+
+WEEKEND_SCHEDULES = """\
+  schedules:                       # no instance at all at weekends, whatever the backlog
+    - name: weekend-off
+      schedule: cron(0 0 ? * SAT *)
+      min_capacity: 0
+      max_capacity: 0
+      time_zone: Europe/Berlin
+    - name: weekday-on
+      schedule: cron(0 7 ? * MON *)
+      min_capacity: 0
+      max_capacity: 1
+      time_zone: Europe/Berlin
+"""
+
+
+@pytest.fixture
+def weekend_profiles(tmp_path, profiles_dir):
+    """A profiles folder holding llama2-70b-awq with its endpoint switched off at weekends."""
+    folder = tmp_path / "weekend-profiles"
+    folder.mkdir()
+    text = (profiles_dir / "llama2-70b-awq.yaml").read_text()
+    assert "schedules:" not in text and text.rstrip().endswith("max_capacity: 1")
+    (folder / "llama2-70b-awq.yaml").write_text(text.rstrip() + "\n" + WEEKEND_SCHEDULES)
+    return folder

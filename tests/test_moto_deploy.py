@@ -166,10 +166,6 @@ def test_async_scales_from_zero_on_backlog(deployed):
     assert metric["MetricName"] == "ApproximateBacklogSizePerInstance"
     wake = _alarm_on("HasBacklogWithoutCapacity", "Llama2x70bAwqStack")
     assert wake["AlarmActions"] == [policies["StepScaling"]["PolicyARN"]]
-    actions = boto3.client("application-autoscaling", region_name=REGION).describe_scheduled_actions(
-        ServiceNamespace="sagemaker", ResourceId=resource
-    )["ScheduledActions"]
-    assert {a["ScheduledActionName"] for a in actions} == {"Schedule-weekend-off", "Schedule-weekday-on"}
 
 
 def test_always_on_keeps_one_instance_and_alarms_when_idle(deployed):
@@ -199,3 +195,14 @@ def test_budget_watches_the_stack_tag_and_notifies_its_topic(deployed, name):
     (props,) = replayer.of_type("AWS::Budgets::Budget").values()
     for notification in props["NotificationsWithSubscribers"]:
         assert replayer.resolve(notification["Subscribers"]) == [{"SubscriptionType": "SNS", "Address": topic}]
+
+
+def test_scheduled_bounds_are_registered_from_the_profile(deployed):
+    actions = boto3.client("application-autoscaling", region_name=REGION).describe_scheduled_actions(
+        ServiceNamespace="sagemaker", ResourceId="inference-component/zephyr-7b-ic"
+    )["ScheduledActions"]
+    by_name = {a["ScheduledActionName"]: a for a in actions}
+    assert set(by_name) == {"Schedule-office-warm", "Schedule-office-closed"}
+    warm = by_name["Schedule-office-warm"]
+    assert warm["Schedule"] == "cron(0 8 ? * MON-FRI *)" and warm["Timezone"] == "Europe/Berlin"
+    assert warm["ScalableTargetAction"] == {"MinCapacity": 1, "MaxCapacity": 1}

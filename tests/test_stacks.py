@@ -205,6 +205,10 @@ def test_scale_to_zero_scales_copies_and_wakes_on_no_capacity_failures(name, tpl
     assert len(steps) == 1
     (step_id, step), = steps.items()
     assert step["ScalingTargetId"] == {"Ref": target_id}
+    # exact capacity 1: CloudWatch re-fires the step every minute in ALARM while the copy starts
+    step_config = step["StepScalingPolicyConfiguration"]
+    assert step_config["AdjustmentType"] == "ExactCapacity"
+    assert step_config["StepAdjustments"] == [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]
 
     action = Capture()
     cdk_templates[name].has_resource_properties(
@@ -588,7 +592,7 @@ def test_profile_typo_fails_build_app_and_app_py_with_one_line(tmp_path, profile
     directory.mkdir()
     text = (profiles_dir / "zephyr-7b.yaml").read_text()
     assert "  max_capacity: 1\n" in text
-    (directory / "zephyr-7b.yaml").write_text(text.replace("  max_capacity: 1\n", "  max_capacty: 1\n"))
+    (directory / "zephyr-7b.yaml").write_text(text.replace("  max_capacity: 1\n", "  max_capacty: 1\n", 1))
 
     app = new_app(tmp_path / "out", cdk_context(**{"sagefit:nag": False, "sagefit:profiles": str(directory)}))
     with pytest.raises(SagefitError) as caught:

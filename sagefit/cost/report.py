@@ -140,10 +140,6 @@ def _mode_notes(plan: Plan, r: ModeResult, max_service: float) -> list[str]:
     if r.unfinished:
         notes.append(f"{r.mode}: {r.unfinished:,} requests are still queued when the month ends: the traffic "
                      f"exceeds what {scaling.max_capacity} instance(s) serve (raise scaling.max_capacity)")
-    if r.extra_wake_launches:
-        notes.append(f"{r.mode}: the wake step launched {r.extra_wake_launches:,} extra instance(s) while the "
-                     "first was still starting (CloudWatch re-invokes it every minute in ALARM, up to "
-                     f"max_capacity {scaling.max_capacity}); each bills until scale-in")
     if r.mode != "async" and r.requests and max_service + r.queue_wait_p95_s > REALTIME_TIMEOUT_S:
         notes.append(f"{r.mode}: requests need up to {max_service:.0f} s of decode plus {r.queue_wait_p95_s:.0f} s "
                      f"queueing (p95), beyond InvokeEndpoint's {REALTIME_TIMEOUT_S} s: stream responses, "
@@ -264,7 +260,6 @@ def _result_dict(est: CostEstimate, r: ModeResult) -> dict:
         "cost_per_1k_requests_usd": None if r.cost_per_1k is None else round(r.cost_per_1k, 2),
         "cold_starts": r.cold_starts,
         "wakeups": r.wakeups,
-        "extra_wake_launches": r.extra_wake_launches,
         "cold_start_requests": r.cold_start_requests,
         "cold_start_handling": {"always-on": None, "scale-to-zero": "failed and retried",
                                 "async": "queued"}[r.mode],

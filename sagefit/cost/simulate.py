@@ -76,7 +76,6 @@ class ModeResult:
     price_per_hour: float
     cold_starts: int
     wakeups: int
-    extra_wake_launches: int
     cold_start_requests: int
     cold_start_latency_s: tuple[float, float, float] | None
     failed: int
@@ -191,7 +190,6 @@ class _Month:
         cool_out, cool_in = cfg["scale_out_cooldown_s"], cfg["scale_in_cooldown_s"]
         wake_period = cfg["wake_alarm_period_s"]
         wake_evals = int(cfg["wake_alarm_evaluation_periods"])
-        wake_step = max(cool_out, 60.0)
         idle_s = cfg.scale_in_delay_s
         ttl = cfg["async_request_ttl_s"]
         changes = [(t, int(t // 60), lo, hi) for t, lo, hi in spec.bounds.changes]
@@ -210,7 +208,7 @@ class _Month:
         busy_until = -_INF
         high = low = 0
         last_out = last_in = -_INF
-        wakeups = extra = failed = expired = 0
+        wakeups = failed = expired = 0
         ci = 0
         dirty = True  # the fleet changed: recount ready instances
         nr_cached = 0
@@ -360,14 +358,11 @@ class _Month:
             if zero_ok and queue and not launch and hi >= 1:
                 since = max(firsta[queue[0][0]], zero_open if zero_open is not None else 0.0, hi_open_since)
                 fire = (math.floor(since / wake_period) + wake_evals) * wake_period + delay
+                # The stack's wake step sets exact capacity 1, so re-invocations while the
+                # instance starts launch nothing more.
                 self._launch(fire)
                 wakeups += 1
-                j = 1
-                while len(launch) < hi and j * wake_step < self.cold_s:
-                    self._launch(fire + j * wake_step)
-                    extra += 1
-                    j += 1
-                last_out = fire + (j - 1) * wake_step
+                last_out = fire
                 dirty = True
             if queue:
                 m += 1
@@ -413,9 +408,9 @@ class _Month:
             self.billed += max(0.0, self.horizon - start)
         if zero_open is not None:
             zero_intervals.append((zero_open, ready[0] if ready else _INF))
-        return self._result(mi, begin, failed_min, zero_intervals, wakeups, extra, failed, expired, qcount)
+        return self._result(mi, begin, failed_min, zero_intervals, wakeups, failed, expired, qcount)
 
-    def _result(self, mi, begin, failed_min, zero_intervals, wakeups, extra, failed, expired, unfinished):
+    def _result(self, mi, begin, failed_min, zero_intervals, wakeups, failed, expired, unfinished):
         a = self.a
         begun = np.asarray(begin)[mi] if a.size else np.empty(0)
         served = ~np.isnan(begun)
@@ -441,7 +436,6 @@ class _Month:
             price_per_hour=self.spec.price_per_hour,
             cold_starts=self.cold_starts,
             wakeups=wakeups,
-            extra_wake_launches=extra,
             cold_start_requests=int(cold.sum()),
             cold_start_latency_s=latency,
             failed=int(failed),

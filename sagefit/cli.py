@@ -83,7 +83,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
           "cannot load the model, check quotas or bill you.")
     if result.kept:
         print(f"The emulator stays up on {result.emulator_url}; `make destroy STACK={stack}` removes the "
-              "stack and stops it.")
+              "stack (and stops the emulator once no stack is left).")
     else:
         print("The emulator has been stopped and its state discarded.")
     return 0
@@ -97,7 +97,10 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     if deploy.resolve_target(args.target) == "aws":
         deploy.destroy_aws(stack)
         return 0
-    if deploy.destroy_local(stack, region):
+    remaining = deploy.destroy_local(stack, region)
+    if remaining:
+        print(f"{stack} destroyed in the local emulator; it stays up for {', '.join(remaining)}.")
+    elif remaining is not None:
         print(f"{stack} destroyed in the local emulator, and the emulator stopped.")
     else:
         print(f"No local emulator is running, so there is nothing to destroy: its state ended with it. "

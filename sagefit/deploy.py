@@ -208,6 +208,16 @@ class LocalTarget:
         _cdk(["destroy", stack, "--force", "--output", str(self.outdir), *_context_args(LOCAL_CONTEXT)],
              self.env, f"destroy {stack}")
 
+    def deployed_stacks(self) -> list[str]:
+        """Stacks alive in the emulator, apart from the CDK bootstrap stack."""
+        paginator = self.client("cloudformation").get_paginator("list_stacks")
+        return sorted(
+            s["StackName"]
+            for page in paginator.paginate()
+            for s in page["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE" and s["StackName"] != "CDKToolkit"
+        )
+
     def close(self) -> None:
         shutil.rmtree(self.outdir, ignore_errors=True)
 
@@ -228,8 +238,13 @@ class LocalDeployment:
 
 
 def deploy_local(stack: str, region: str, port: int, keep: bool) -> LocalDeployment:
-    """Bootstrap and deploy ``stack`` into a fresh emulator; report its outputs and endpoint."""
-    emulator = start_emulator(port)
+    """Bootstrap and deploy ``stack`` into the emulator; report its outputs and endpoint.
+
+    An emulator kept by an earlier ``--keep-emulator`` deploy on the same port is reused, so several
+    stacks can be deployed side by side; otherwise a fresh one starts.
+    """
+    kept = running_emulator()
+    emulator = kept if kept is not None and kept.port == port else start_emulator(port)
     target = LocalTarget(emulator, region)
     ok = False
     try:
@@ -252,18 +267,25 @@ def deploy_local(stack: str, region: str, port: int, keep: bool) -> LocalDeploym
             emulator.stop()
 
 
-def destroy_local(stack: str, region: str) -> bool:
-    """Destroy ``stack`` in a kept emulator and stop it; False if no emulator is running."""
+def destroy_local(stack: str, region: str) -> list[str] | None:
+    """Destroy ``stack`` in a kept emulator; None if no emulator is running.
+
+    Returns the stacks still deployed there. The emulator stops once none is left, since all its
+    state lives in its memory.
+    """
     emulator = running_emulator()
     if emulator is None:
-        return False
+        return None
     target = LocalTarget(emulator, region)
+    remaining: list[str] = []
     try:
         target.destroy(stack)
+        remaining = target.deployed_stacks()
     finally:
         target.close()
-        emulator.stop()
-    return True
+        if not remaining:
+            emulator.stop()
+    return remaining
 
 
 def deploy_aws(stack: str) -> None:

@@ -21,14 +21,17 @@ the remaining 10% covers the CUDA context, NCCL buffers and allocator fragmentat
 
 ACTIVATION_RESERVE_GIB = 1.0
 """Per-GPU workspace for prefill activations, held back from the KV budget (rule of thumb; TGI measures
-the real figure during warm-up and sizes MAX_BATCH_TOTAL_TOKENS from what is left)."""
+the real figure during warm-up and sizes MAX_BATCH_TOTAL_TOKENS from what is left). Assumption with no
+primary source, recorded 2026-11-26."""
 
 BANDWIDTH_EFFICIENCY = 0.5
 """Share of peak memory bandwidth that single-stream decode achieves (memory-bound decode commonly
-reaches 50-70% of peak; the low end is used so the speed floor is not met on paper only)."""
+reaches 50-70% of peak; the low end is used so the speed floor is not met on paper only). Assumption
+with no primary source cited, recorded 2026-11-26."""
 
 TENSOR_PARALLEL_EFFICIENCY = 0.85
-"""Extra factor on decode speed when a model is sharded over several GPUs (all-reduce per layer)."""
+"""Extra factor on decode speed when a model is sharded over several GPUs (all-reduce per layer).
+Assumption with no primary source cited, recorded 2026-11-26."""
 
 KV_BLOCK_TOKENS = 256
 """MAX_BATCH_TOTAL_TOKENS is rounded down to a multiple of this, so it stays inside the budget."""

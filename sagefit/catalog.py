@@ -70,16 +70,6 @@ class InstanceType(BaseModel):
         """The date the prices were checked (the row's ``recorded`` date when never refreshed)."""
         return self.price_date or self.recorded
 
-    @property
-    def total_memory_bytes(self) -> int:
-        return self.accelerators * self.accelerator.memory_bytes
-
-    @property
-    def confirmed(self) -> bool:
-        """True when price, memory and bandwidth all come from a primary source."""
-        acc = self.accelerator
-        return self.price_confirmed and acc.memory_confirmed and acc.bandwidth_confirmed
-
     def price_in(self, region: str) -> tuple[float, str]:
         """Hourly price in ``region`` and the region it was actually taken from.
 
@@ -131,15 +121,22 @@ def load_catalog() -> Catalog:
 
 def load_catalog_file(path: Path) -> Catalog:
     """Load a catalog from ``path`` (``--catalog``), as one-line errors."""
+    return read_catalog_file(path)[1]
+
+
+def read_catalog_file(path: Path) -> tuple[str, Catalog]:
+    """The text of the catalog at ``path`` and the catalog it holds; problems are one-line errors."""
     try:
         text = Path(path).read_text()
     except OSError as exc:
         raise SagefitError(f"cannot read the catalog ({exc.strerror})", "check the --catalog path", path) from None
+    except UnicodeDecodeError:
+        raise SagefitError("cannot read the catalog (not UTF-8 text)", "check the --catalog path", path) from None
     try:
-        return parse_catalog(text, source=path)
+        return text, parse_catalog(text, source=path)
     except SagefitError:
         raise
-    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+    except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SagefitError(f"not a valid instance catalog ({reason})",
                            "start from sagefit/data/instances.yaml", path) from None
@@ -158,5 +155,11 @@ def parse_catalog(text: str, source: Path | str = "sagefit/data/instances.yaml")
                 fix="add it under `accelerators:`",
                 source=source,
             )
+        if DEFAULT_PRICE_REGION not in (row.get("price") or {}):
+            raise SagefitError(
+                f"instance {row.get('instance_type')} has no {DEFAULT_PRICE_REGION} price",
+                f"add {DEFAULT_PRICE_REGION} to its price mapping (the fallback for regions without one)",
+                source=source,
+            )
         instances.append(InstanceType(**{**row, "accelerator": accelerators[name]}))
-    return Catalog(regions=tuple(raw["regions"]), instances=tuple(instances))
+    return Catalog(regions=raw["regions"], instances=tuple(instances))

@@ -69,6 +69,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     plan_profile(loaded)  # a profile that cannot be served fails here, before any CLI runs
     stack, region = loaded.profile.stack_name, loaded.profile.region
     target = deploy.resolve_target(args.target)
+    if target == "local":
+        from sagefit.emulator.server import check_port
+
+        check_port(args.port, "--port")
     if target == "aws":
         deploy.deploy_aws(stack)
         return 0
@@ -176,8 +180,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _stack_output(session, stack: str, key: str) -> str | None:
     from botocore.exceptions import ClientError
 
+    from sagefit.ops.aws import aws_errors
+
     try:
-        stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+        with aws_errors(f"reading the outputs of {stack}"):
+            stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
     except ClientError:
         return None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])} if stacks else {}
@@ -188,6 +195,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     from sagefit.ops.invoke import invoke
     from sagefit.planner import plan_profile
 
+    if args.max_new_tokens < 1:
+        raise SagefitError(f"{args.max_new_tokens} is not a token count", "give a whole number above 0",
+                           field="--max-new-tokens")
     plan = plan_profile(_find(args))
     session = _session(plan.profile.region)
     bucket = None
@@ -230,6 +240,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
     if not args.profile:
         raise SagefitError("name the profile to cost", "e.g. sagefit cost llama2-70b-awq --traffic monthly:300",
                            field="PROFILE")
+    if args.seed < 0:
+        raise SagefitError(f"{args.seed} is not a seed", "give a whole number from 0 up", field="--seed")
     overrides = parse_overrides(args.assume)
     plot_path = None
     if args.plot is not None:
@@ -389,6 +401,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`sagefit plan | head`): stop quietly, as a killed-by-SIGPIPE program would.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more reaches the closed pipe, at exit either
+        return 141
 
 
 if __name__ == "__main__":

@@ -117,31 +117,41 @@ def start_emulator(port: int = DEFAULT_PORT, timeout_s: float = 60) -> Emulator:
             start_new_session=True,
         )
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            lines = LOG_FILE.read_text().strip().splitlines()
-            raise SagefitError(
-                f"the local emulator failed to start ({lines[-1] if lines else 'no output'})",
-                f"see {LOG_FILE} or run `python -m sagefit.emulator.server`",
-            )
-        if port_in_use(port):
-            STATE_FILE.write_text(json.dumps({"pid": process.pid, "port": port}))
-            return Emulator(pid=process.pid, port=port, process=process)
-        time.sleep(0.2)
-    process.kill()
-    process.wait()
-    raise SagefitError("the local emulator did not start within a minute", "try again or pass another PORT")
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                lines = LOG_FILE.read_text().strip().splitlines()
+                raise SagefitError(
+                    f"the local emulator failed to start ({lines[-1] if lines else 'no output'})",
+                    f"see {LOG_FILE} or run `python -m sagefit.emulator.server`",
+                )
+            if port_in_use(port):
+                STATE_FILE.write_text(json.dumps({"pid": process.pid, "port": port}))
+                return Emulator(pid=process.pid, port=port, process=process)
+            time.sleep(0.2)
+        raise SagefitError("the local emulator did not start within a minute", "try again or pass another PORT")
+    except BaseException:
+        # Its own session shields it from Ctrl-C: a start that fails or is interrupted must end it here.
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        raise
 
 
 def running_emulator() -> Emulator | None:
     """The emulator a previous ``deploy --keep-emulator`` left running, if it still is."""
     if not STATE_FILE.exists():
         return None
-    state = json.loads(STATE_FILE.read_text())
-    if not port_in_use(state["port"]):
+    try:
+        state = json.loads(STATE_FILE.read_text())
+        pid, port = int(state["pid"]), int(state["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        STATE_FILE.unlink(missing_ok=True)  # unreadable: whatever it named is no longer known to us
+        return None
+    if not port_in_use(port):
         STATE_FILE.unlink(missing_ok=True)
         return None
-    return Emulator(pid=state["pid"], port=state["port"])
+    return Emulator(pid=pid, port=port)
 
 
 def local_env(emulator: Emulator, region: str) -> dict[str, str]:
@@ -241,13 +251,22 @@ def deploy_local(stack: str, region: str, port: int, keep: bool) -> LocalDeploym
     """Bootstrap and deploy ``stack`` into the emulator; report its outputs and endpoint.
 
     An emulator kept by an earlier ``--keep-emulator`` deploy on the same port is reused, so several
-    stacks can be deployed side by side; otherwise a fresh one starts.
+    stacks can be deployed side by side (one kept on another port is a one-line error: a second
+    emulator would take over the state file); with none kept, a fresh one starts.
     """
     kept = running_emulator()
-    emulator = kept if kept is not None and kept.port == port else start_emulator(port)
-    target = LocalTarget(emulator, region)
+    if kept is not None and kept.port != port:
+        # Starting a second one would overwrite the state file and lose track of the kept emulator.
+        raise SagefitError(
+            f"an emulator kept by an earlier KEEP=1 deploy runs on port {kept.port}",
+            f"deploy with PORT={kept.port} to add {stack} to it, or `make destroy` its stacks first",
+            field="PORT",
+        )
+    emulator = kept if kept is not None else start_emulator(port)
+    target: LocalTarget | None = None
     ok = False
     try:
+        target = LocalTarget(emulator, region)
         print(f"Local AWS emulator (moto) on {LOOPBACK}:{emulator.port}; bootstrapping...", flush=True)
         target.bootstrap()
         outputs = target.deploy(stack)
@@ -262,7 +281,8 @@ def deploy_local(stack: str, region: str, port: int, keep: bool) -> LocalDeploym
         return LocalDeployment(outputs, status, component, emulator.endpoint_url, keep)
     finally:
         # A failed deploy leaves nothing behind: the emulator and all its state go away.
-        target.close()
+        if target is not None:
+            target.close()
         if not (ok and keep):
             emulator.stop()
 
@@ -277,14 +297,14 @@ def destroy_local(stack: str, region: str) -> list[str] | None:
     if emulator is None:
         return None
     target = LocalTarget(emulator, region)
-    remaining: list[str] = []
     try:
         target.destroy(stack)
         remaining = target.deployed_stacks()
     finally:
         target.close()
-        if not remaining:
-            emulator.stop()
+    # Only after a successful destroy: a failed one keeps the emulator, and the other stacks in it.
+    if not remaining:
+        emulator.stop()
     return remaining
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from sagefit.profiles import Profile
 
 VARIANT_NAME = "AllTraffic"
+COST_TAG_KEY = "sagefit:stack"
+"""The cost-allocation tag every resource of a stack carries (value: the stack name)."""
 
 
 def endpoint_name(profile: Profile) -> str:

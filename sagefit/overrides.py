@@ -28,19 +28,24 @@ def apply_overrides(loaded: LoadedProfile, overrides: dict[str, Any]) -> LoadedP
     """Return ``loaded`` with ``overrides`` (short field name -> value) applied and re-validated."""
     if not overrides:
         return loaded
-    data = loaded.profile.model_dump(exclude_none=True)
+    # Only the fields the profile sets: defaults derived from others (min_capacity from the mode) are
+    # derived again, so that e.g. mode=always-on gets always-on's default minimum.
+    data = loaded.profile.model_dump(exclude_unset=True)
     for key, value in overrides.items():
         path = OVERRIDABLE.get(key)
+        option = f"-c sagefit:{loaded.profile.stack_name}:{key}"
         if path is None:
-            raise SagefitError(
-                f"cannot override {key!r}",
-                f"use one of: {', '.join(sorted(OVERRIDABLE))}",
-                f"-c sagefit:{loaded.profile.stack_name}:{key}",
-            )
+            raise SagefitError(f"cannot override {key!r}", f"use one of: {', '.join(sorted(OVERRIDABLE))}", option)
         target = data
         for part in path[:-1]:
             target = target.setdefault(part, {})
-        target[path[-1]] = yaml.safe_load(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                raise SagefitError(f"cannot read {value!r}", "give a plain value, e.g. 2 or ml.g5.xlarge",
+                                   option) from None
+        target[path[-1]] = value
     source = f"{loaded.path} (with -c overrides)"
     profile = parse_profile(yaml.safe_dump(data), source)  # type: ignore[arg-type]
     return LoadedProfile(path=loaded.path, profile=profile)

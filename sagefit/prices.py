@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
-from sagefit.catalog import parse_catalog
+from sagefit.atomic import write_atomically
+from sagefit.catalog import parse_catalog, read_catalog_file
 from sagefit.errors import SagefitError
 
 SERVICE_CODE = "AmazonSageMaker"
@@ -215,23 +214,6 @@ def rewrite_catalog(
     return "".join(out), changes
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one rename: readers see the old file or the new, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def refresh_catalog(
     path: Path,
     regions: Iterable[str] | None = None,
@@ -243,11 +225,7 @@ def refresh_catalog(
     from sagefit.ops.aws import aws_errors
 
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SagefitError(f"cannot read the catalog ({exc.strerror})", "check the --catalog path", path) from None
-    catalog = parse_catalog(text, source=path)
+    text, catalog = read_catalog_file(path)
     if regions:
         regions = tuple(dict.fromkeys(regions))
         for region in regions:
@@ -274,6 +252,6 @@ def refresh_catalog(
             assert check.get(change.instance_type).price[change.region] == change.new, change
     result = RefreshResult(path=path, date=today, regions=regions, changes=changes)
     if not dry_run and new_text != text:
-        write_atomically(path, new_text)
+        write_atomically(path, new_text, "the catalog")
         result.written = True
     return result

@@ -117,6 +117,16 @@ class Serving(_Strict):
         return self
 
 
+def _known_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 class ScheduledCapacity(_Strict):
     """A scheduled change of the capacity bounds, e.g. zero outside business hours."""
 
@@ -131,6 +141,8 @@ class ScheduledCapacity(_Strict):
 
     @model_validator(mode="after")
     def _order(self) -> ScheduledCapacity:
+        if not _known_zone(self.time_zone):
+            raise ValueError(f"schedule {self.name}: unknown schedule time_zone {self.time_zone!r}")
         if self.max_capacity < self.min_capacity:
             raise ValueError(
                 f"schedule {self.name}: max_capacity ({self.max_capacity}) is below min_capacity ({self.min_capacity})"
@@ -195,12 +207,8 @@ class Profile(_Strict):
 
     @model_validator(mode="after")
     def _known_time_zone(self) -> Profile:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time_zone {self.time_zone!r} (IANA names such as Europe/Berlin)") from None
+        if not _known_zone(self.time_zone):
+            raise ValueError(f"unknown time_zone {self.time_zone!r} (IANA names such as Europe/Berlin)")
         return self
 
     @model_validator(mode="after")
@@ -259,6 +267,8 @@ _CROSS_FIELD_FIXES: tuple[tuple[str, str, str], ...] = (
      "set model.hf_token_secret to the Secrets Manager secret holding HF_TOKEN"),
     ("max_input_tokens", "serving.max_input_tokens",
      "lower serving.max_input_tokens or raise serving.max_total_tokens"),
+    ("unknown schedule time_zone", "scaling.schedules",
+     "use an IANA time zone name such as UTC or Europe/Berlin for the schedule's time_zone"),
     ("at all times", "scaling.schedules", "keep every scheduled min_capacity at 1 or more, or use scale-to-zero"),
     ("schedule ", "scaling.schedules", "raise the schedule's max_capacity or lower its min_capacity"),
     ("always-on", "scaling.min_capacity", "set scaling.min_capacity to 1 or more, or use scaling.mode: scale-to-zero"),
@@ -366,6 +376,8 @@ def load_profile(path: Path, catalog: Catalog | None = None) -> LoadedProfile:
         text = path.read_text()
     except OSError as exc:
         raise SagefitError(f"cannot read the profile ({exc.strerror})", "check the path", path) from None
+    except UnicodeDecodeError:
+        raise SagefitError("cannot read the profile (not UTF-8 text)", "save it as UTF-8 YAML", path) from None
     return LoadedProfile(path=path, profile=parse_profile(text, path, catalog))
 
 

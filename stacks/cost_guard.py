@@ -20,9 +20,8 @@ from constructs import Construct
 
 from sagefit import naming
 from sagefit.budget import budget_thresholds, idle_day_cost_usd, monthly_budget_usd
+from sagefit.naming import COST_TAG_KEY
 from stacks.endpoint import LlmEndpoint
-
-COST_TAG_KEY = "sagefit:stack"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sagefit.catalog import Catalog, load_catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILES_DIR = REPO_ROOT / "model_profiles"
+MOTO_REGION = "us-east-1"
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +57,25 @@ def write_profile(tmp_path: Path) -> Callable[..., Path]:
 def base_profile_dict() -> dict[str, Any]:
     """A fresh, valid profile dict (model_profiles/zephyr-7b.yaml) for each test to mutate."""
     return yaml.safe_load((PROFILES_DIR / "zephyr-7b.yaml").read_text())
+
+
+# --------------------------------------------------------------------------- moto
+
+
+@pytest.fixture
+def moto_env(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Dummy credentials and region for boto3 (no profile, session token or endpoint URL leaking in
+    from the shell), with sagefit's moto extensions installed; the test starts ``mock_aws`` itself.
+    Returns the region."""
+    from sagefit.emulator.moto_ext import install_moto_extensions
+
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", MOTO_REGION)
+    install_moto_extensions()
+    return MOTO_REGION
 
 
 # --------------------------------------------------------------------------- CDK stacks

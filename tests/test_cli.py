@@ -162,3 +162,14 @@ def test_planning_imports_neither_cdk_nor_boto3(repo_root):
     )
     assert result.returncode == 0, result.stderr
     assert "MistralStack" in result.stdout
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(repo_root):
+    # `sagefit plan --format json | head -1`: the pipe closes before sagefit has written everything
+    proc = subprocess.Popen([sys.executable, "-m", "sagefit.cli", "plan", "--format", "json"], cwd=repo_root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == ""

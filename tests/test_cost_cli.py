@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
+from sagefit import atomic
 from sagefit.cli import main
 from sagefit.cost import plot as cost_plot
 from sagefit.cost.settings import resolve
 from sagefit.cost.traffic import parse_traffic
+from sagefit.errors import SagefitError
 from sagefit.planner import plan_profile
 from sagefit.profiles import load_profile
 
@@ -127,6 +129,8 @@ def test_assumptions_can_be_listed_and_overridden(capsys, profiles_dir):
     (["--assume", "nothing"], "write --assume NAME=VALUE"),
     (["--plot", "cost.jpg"], "--plot: cost.jpg: --plot writes PNG images; fix: give the file a .png name"),
     (["--plot", "/nonexistent-dir/cost.png"], "the directory /nonexistent-dir does not exist"),
+    (["--seed", "-1"], "--seed: -1 is not a seed"),
+    (["--traffic", "monthly:1000M"], "more than the 50,000,000 one simulation holds"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, profiles_dir, argv, words):
     code, out, err = cost(capsys, "llama2-70b-awq", "--profiles", str(profiles_dir), *argv)
@@ -256,13 +260,55 @@ def test_plot_write_is_atomic(tmp_path, monkeypatch, two_instance_profiles):
     target.write_bytes(b"old picture")
 
     def broken(*_a, **_k):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(type(fig), "savefig", broken)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(atomic.os, "replace", broken)
+    with pytest.raises(SagefitError) as caught:
         cost_plot.write_png(fig, target)
+    assert str(caught.value).startswith(f"{target}: cannot write the plot (No space left on device)")
     assert target.read_bytes() == b"old picture"
     assert sorted(p.name for p in folder.iterdir()) == ["cost.png"]
+    monkeypatch.undo()
+    cost_plot.write_png(fig, target)
+    assert target.read_bytes()[:8] == PNG_MAGIC
+    assert sorted(p.name for p in folder.iterdir()) == ["cost.png"]
+
+
+def test_a_plot_that_cannot_be_written_is_one_line(capsys, two_instance_profiles, tmp_path):
+    folder = tmp_path / "blocked"
+    folder.mkdir()
+    (folder / "cost.png").mkdir()  # a directory where the picture should go: the rename fails
+    code, out, err = cost(capsys, "zephyr-7b", "--profiles", str(two_instance_profiles), "--traffic", "monthly:100",
+                          "--mode", "scale-to-zero", "--plot", str(folder / "cost.png"))
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith(f"sagefit: error: {folder / 'cost.png'}: cannot write the plot")
+    assert "Traceback" not in err
+    assert [p.name for p in folder.iterdir()] == ["cost.png"]
+
+
+def test_plotting_a_trace_with_nothing_inside_the_month_is_one_line(capsys, profiles_dir, tmp_path):
+    trace = tmp_path / "late.csv"
+    trace.write_text(f"{800 * 3600}\n")  # after the 744 simulated hours
+    code, out, err = cost(capsys, "mistral-7b", "--profiles", str(profiles_dir), "--traffic", f"trace:{trace}",
+                          "--plot", str(tmp_path / "cost.png"))
+    assert code == 2 and out == ""
+    assert err.startswith(f"sagefit: error: --plot: the trace {trace} has no request inside the month")
+    assert not (tmp_path / "cost.png").exists()
+
+
+def test_a_new_plot_gets_the_usual_file_mode(two_instance_profiles, tmp_path):
+    import os
+
+    plan = plan_profile(load_profile(two_instance_profiles / "zephyr-7b.yaml"))
+    settings = resolve(plan)
+    spec = parse_traffic("monthly:100")
+    fig = cost_plot.figure(plan, spec, settings, cost_plot.sweep(plan, spec, settings, volumes=np.array([10.0])))
+    umask = os.umask(0o022)
+    try:
+        cost_plot.write_png(fig, tmp_path / "cost.png")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "cost.png").stat().st_mode & 0o777 == 0o644
 
 
 def test_planning_stays_light(repo_root):

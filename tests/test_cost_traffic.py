@@ -109,6 +109,16 @@ def test_with_volume_rescales_every_generator():
         assert spec.with_volume(20_000).expected_volume() == pytest.approx(20_000, rel=0.02), text
 
 
+@pytest.mark.parametrize("text", ["monthly:0", "business-hours:0/day", "burst:n=0,busy=1h,idle=1d"])
+def test_with_volume_scales_a_pattern_that_has_no_requests_yet(text):
+    spec = parse_traffic(text)
+    assert spec.expected_volume() == 0
+    scaled = spec.with_volume(5_000)
+    assert scaled.expected_volume() == pytest.approx(5_000, rel=0.05)
+    assert scaled.generator.kind == spec.generator.kind
+    assert scaled.generate(0).requests == pytest.approx(5_000, rel=0.05)
+
+
 @pytest.mark.parametrize("spec, words", [
     ("montly:300", "unknown traffic kind 'montly'"),
     ("monthly", "cannot read traffic"),
@@ -122,6 +132,10 @@ def test_with_volume_rescales_every_generator():
     ("burst:rate=5/h,busy=3h", "burst needs idle="),
     ("burst:rate=5/h,busy=3x,idle=2d", "as a duration"),
     ("burst:rate=5/h,busy=3h,idle=2d,when=now", "cannot read burst parameter"),
+    ("business-hours:200/day@9:70-18", "cannot read business hours '9:70-18'"),
+    ("monthly:60M", "about 60,000,000 requests a month, more than the 50,000,000"),
+    ("steady:1000/s", "more than the 50,000,000 one simulation holds"),
+    ("business-hours:10M/day", "about 220,000,000 requests a month"),
 ])
 def test_bad_specs_are_one_line_errors_naming_the_fix(spec, words):
     with pytest.raises(SagefitError) as info:
@@ -158,6 +172,14 @@ def test_trace_with_iso_times_tokens_comments_and_header(tmp_path):
     assert any("covers 1.0 days" in n for n in traffic.notes)
 
 
+def test_trace_with_a_byte_order_mark_reads_its_header(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"\xef\xbb\xbftimestamp,tokens_in,tokens_out\n2027-08-02T09:00:00Z,100,20\n")
+    traffic = parse_traffic(f"trace:{path}").generate()
+    assert traffic.arrivals.tolist() == [9 * 3600]
+    assert traffic.tokens_in.tolist() == [100] and traffic.tokens_out.tolist() == [20]
+
+
 def test_trace_in_seconds_without_header(tmp_path):
     path = write(tmp_path, "0\n60.5\n3600,10,20\n")
     traffic = parse_traffic(f"trace:{path}").generate()
@@ -189,6 +211,8 @@ def test_trace_volume_scaling_thins_and_copies(tmp_path):
     ("2027-08-02T10:00:00\n100\n", 2, "mixes ISO times and seconds"),
     ("0,10,0\n", 1, "tokens_out '0' is not a token count"),
     ("0,x,5\n", 1, "tokens_in 'x' is not a token count"),
+    ("2027-08-02T10:00:00\n9999-12-31T23:59:59\n", 2, "is outside the years 1900-8999"),
+    ("0001-01-05T00:00:00\n", 1, "is outside the years 1900-8999"),
 ])
 def test_bad_trace_lines_name_file_and_line(tmp_path, text, line, words):
     path = write(tmp_path, text)

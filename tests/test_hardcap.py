@@ -25,7 +25,6 @@ from moto import mock_aws
 from hardcap_events import alarm_message, budget_notification, sns_event
 from sagefit import naming
 from sagefit.budget import monthly_budget_usd
-from sagefit.emulator.moto_ext import install_moto_extensions
 from sagefit.hardcap import core
 from sagefit.hardcap.core import CapConfig, CapFailed, classify, handle_event
 from sagefit.ops.resume import cap_config
@@ -39,13 +38,7 @@ HARDCAP_DIR = Path(core.__file__).resolve().parent
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    install_moto_extensions()
+def aws(moto_env):
     with mock_aws():
         yield
 

@@ -26,7 +26,6 @@ from moto import mock_aws
 from hardcap_events import budget_notification, sns_event
 from moto_replay import ACCOUNT, REGION, bootstrap, deploy
 from sagefit.cli import main
-from sagefit.emulator.moto_ext import install_moto_extensions
 
 SUSPENDED = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
 RESUMED = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}
@@ -37,14 +36,9 @@ def _client(service: str) -> Any:
 
 
 @pytest.fixture
-def moto_account(cdk_app, monkeypatch):
+def moto_account(cdk_app, moto_env):
+    assert moto_env == REGION
     cdk_app.synth()
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    install_moto_extensions()
     # Publishing to the alert topic makes moto "invoke" the subscribed function: without Docker.
     with mock_aws(config={"lambda": {"use_docker": False}}):
         bootstrap()

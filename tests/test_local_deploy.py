@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from sagefit import deploy
 from sagefit.deploy import LocalTarget, start_emulator
 from sagefit.emulator.server import port_in_use
 
@@ -18,13 +19,21 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory):
-    emulator = start_emulator(port=_free_port())
-    target = LocalTarget(emulator, REGION)
-    try:
-        yield target
-    finally:
-        target.close()
-        emulator.stop()
+    # The emulator's state file and log go to a temporary folder, not the working tree's .sagefit/,
+    # where they would overwrite (and on stop, remove) the state of an emulator a user kept running.
+    state_dir = tmp_path_factory.mktemp("sagefit-state")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deploy, "STATE_FILE", state_dir / "emulator.json")
+        patch.setattr(deploy, "LOG_FILE", state_dir / "emulator.log")
+        emulator = start_emulator(port=_free_port())
+        assert (state_dir / "emulator.json").is_file()
+        target = LocalTarget(emulator, REGION)
+        try:
+            yield target
+        finally:
+            target.close()
+            emulator.stop()
+        assert not (state_dir / "emulator.json").exists()
     assert not port_in_use(emulator.port), "the emulator must be stopped afterwards"
 
 

@@ -58,6 +58,7 @@ def aws_env() -> Iterator[None]:
         }.items():
             mp.setenv(key, value)
         mp.delenv("AWS_PROFILE", raising=False)
+        mp.delenv("AWS_ENDPOINT_URL", raising=False)  # a shell pointed at a kept emulator must not leak in
         install_moto_extensions()
         yield
 

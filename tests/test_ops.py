@@ -14,7 +14,6 @@ from moto import mock_aws
 from sagefit import naming
 from sagefit.cli import main
 from sagefit.deploy import resolve_target, start_emulator
-from sagefit.emulator.moto_ext import install_moto_extensions
 from sagefit.errors import SagefitError
 from sagefit.ops.aws import RETRIES, AwsSession, aws_errors
 from sagefit.ops.invoke import generated_text, invoke
@@ -28,15 +27,9 @@ ROLE = "arn:aws:iam::123456789012:role/sagefit-test"
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    install_moto_extensions()
+def aws(moto_env):
     with mock_aws():
-        yield AwsSession(REGION)
+        yield AwsSession(moto_env)
 
 
 @pytest.fixture(scope="module")
@@ -213,8 +206,15 @@ def test_status_flags_an_exceeded_budget(aws, plans, capsys, profiles_dir):
 
 def test_invoke_sends_the_prompt_and_prints_the_answer(aws, plans, capsys, profiles_dir):
     _deploy_endpoint(aws, plans["MistralStack"])
-    result = invoke(plans["MistralStack"], "Hello", aws)
+    sent: list[dict] = []
+    aws.client("sagemaker-runtime").meta.events.register(
+        "provide-client-params.sagemaker-runtime.InvokeEndpoint", lambda params, **_: sent.append(dict(params)))
+    result = invoke(plans["MistralStack"], "Hello", aws, max_new_tokens=32)
     assert result.text is not None and not result.waking
+    (params,) = sent  # moto answers a placeholder, so what matters is what was sent
+    assert params["EndpointName"] == "mistral-7b" and params["InferenceComponentName"] == "mistral-7b-ic"
+    assert params["ContentType"] == "application/json"
+    assert json.loads(params["Body"]) == {"inputs": "Hello", "parameters": {"max_new_tokens": 32}}
     assert main(["invoke", "MistralStack", "Hello", "--profiles", str(profiles_dir)]) == 0
     assert capsys.readouterr().out.strip() == result.text
 
@@ -267,12 +267,17 @@ def test_clients_retry_with_adaptive_backoff(aws):
     assert config.retries["total_max_attempts"] == RETRIES["total_max_attempts"] == 8
 
 
-def test_missing_credentials_give_a_clear_error(monkeypatch, tmp_path, plans, capsys, profiles_dir):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    """No AWS credentials anywhere boto3 looks (environment, files, instance metadata)."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_missing_credentials_give_a_clear_error(no_credentials, plans, capsys, profiles_dir):
     assert resolve_target("auto") == "local"
     assert resolve_target("aws") == "aws"
     assert main(["preflight", "MistralStack", "--profiles", str(profiles_dir)]) == 2
@@ -295,6 +300,74 @@ def test_emulator_port_clash_is_a_clear_error():
         port = sock.getsockname()[1]
         with pytest.raises(SagefitError, match=f"port {port} on 127.0.0.1 is already in use"):
             start_emulator(port)
+
+
+@pytest.fixture
+def emulator_state(tmp_path, monkeypatch):
+    """deploy's state file in a temporary folder, and a socket listening where a kept emulator would."""
+    from sagefit import deploy
+
+    monkeypatch.setattr(deploy, "STATE_FILE", tmp_path / "emulator.json")
+    monkeypatch.setattr(deploy, "LOG_FILE", tmp_path / "emulator.log")
+    stopped: list[int] = []
+    monkeypatch.setattr(deploy.Emulator, "stop", lambda self: stopped.append(self.port))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        deploy.STATE_FILE.write_text(json.dumps({"pid": 4242, "port": port}))
+        yield deploy, port, stopped
+
+
+def test_a_kept_emulator_is_found_and_an_unreadable_state_file_ignored(emulator_state):
+    deploy, port, _ = emulator_state
+    kept = deploy.running_emulator()
+    assert (kept.pid, kept.port, kept.process) == (4242, port, None)
+    deploy.STATE_FILE.write_text('{"pid": 42')  # cut short
+    assert deploy.running_emulator() is None
+    assert not deploy.STATE_FILE.exists()
+
+
+def test_deploy_on_another_port_than_the_kept_emulator_is_refused(emulator_state, monkeypatch):
+    deploy, port, stopped = emulator_state
+    before = deploy.STATE_FILE.read_text()
+    monkeypatch.setattr(deploy, "start_emulator", lambda *_: pytest.fail("would orphan the kept emulator"))
+    with pytest.raises(SagefitError, match=f"runs on port {port}; fix: deploy with PORT={port}"):
+        deploy.deploy_local("MistralStack", REGION, port + 1, keep=False)
+    assert deploy.STATE_FILE.read_text() == before and stopped == []
+
+
+def test_a_failed_destroy_keeps_the_emulator_and_its_other_stacks(emulator_state, monkeypatch):
+    deploy, port, stopped = emulator_state
+
+    def cdk_fails(args, env, what):
+        raise SagefitError(f"`cdk {what}` failed (exit 1)")
+
+    monkeypatch.setattr(deploy, "_cdk", cdk_fails)
+    with pytest.raises(SagefitError, match="cdk destroy MistralStack"):
+        deploy.destroy_local("MistralStack", REGION)
+    assert stopped == []
+    monkeypatch.setattr(deploy, "_cdk", lambda *_: None)
+    monkeypatch.setattr(deploy.LocalTarget, "deployed_stacks", lambda self: [])
+    assert deploy.destroy_local("MistralStack", REGION) == []
+    assert stopped == [port]  # the last stack is gone: the emulator stops
+
+
+def test_a_bad_port_is_one_line(capsys, profiles_dir):
+    assert main(["deploy", "MistralStack", "--target", "local", "--port", "70000",
+                 "--profiles", str(profiles_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err == ("sagefit: error: --port: 70000 is not a TCP port; fix: pass a port from 1024 to 65535, "
+                   "e.g. 5055\n")
+
+
+def test_invoke_async_without_credentials_is_one_line(no_credentials, capsys, profiles_dir):
+    assert main(["invoke", "Llama2x70bAwqStack", "Hello", "--profiles", str(profiles_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sagefit: error: reading the outputs of Llama2x70bAwqStack: no AWS credentials found")
+    assert err.count("\n") == 1
+    assert main(["invoke", "MistralStack", "Hello", "--max-new-tokens", "0", "--profiles", str(profiles_dir)]) == 2
+    assert "--max-new-tokens: 0 is not a token count" in capsys.readouterr().err
 
 
 def test_unknown_stack_is_a_clear_error(capsys, profiles_dir):

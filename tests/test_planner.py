@@ -127,6 +127,26 @@ def test_seed_plan_flags_queueing_when_kv_holds_fewer_than_target(seed_plans):
     assert not any("concurrent requests fit" in w for w in seed_plans["mistral-7b"].warnings)
 
 
+# --------------------------------------------------------------------------- budget
+
+
+def test_budget_figures_by_hand(profiles_dir, plan_dict, seed_plans):
+    from sagefit.budget import budget_thresholds, idle_day_cost_usd, monthly_budget_usd
+
+    raw = yaml.safe_load((profiles_dir / "llama2-70b.yaml").read_text())
+    del raw["budget"]["monthly_usd"]
+    raw["scaling"].update(min_capacity=2, max_capacity=2)
+    two_p4d = plan_dict(raw)
+    assert monthly_budget_usd(two_p4d) == 56_079.74  # always-on: 2 x 28,039.87, the minimum fleet's month
+    assert idle_day_cost_usd(two_p4d) == 1_809.02  # 37.688 x 24 h x 2 = 1,809.024
+    assert monthly_budget_usd(seed_plans["zephyr-7b"]) == 281.79  # a quarter of 1,127.16
+    assert monthly_budget_usd(seed_plans["mistral-7b"]) == 400  # the profile's own
+    assert budget_thresholds(seed_plans["mistral-7b"].profile) == (
+        ("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))  # the cap at 100% is already there
+    raw["budget"]["hard_cap_percent"] = 50
+    assert budget_thresholds(plan_dict(raw).profile)[-1] == ("ACTUAL", 50.0)
+
+
 # --------------------------------------------------------------------------- auto-sizing
 
 

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
-from sagefit import prices
+from sagefit import atomic, prices
 from sagefit.catalog import load_catalog_file, packaged_catalog_path, parse_catalog
 from sagefit.cli import main
 from sagefit.errors import SagefitError
@@ -209,8 +209,8 @@ def test_the_write_is_atomic(client, catalog_copy, monkeypatch):
     def fail(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(prices.os, "replace", fail)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(atomic.os, "replace", fail)
+    with pytest.raises(SagefitError, match=r"cannot write the catalog \(disk full\); it was left as it was"):
         prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
     assert catalog_copy.read_text() == before
     assert [p.name for p in catalog_copy.parent.iterdir()] == ["instances.yaml"]
@@ -293,3 +293,33 @@ def test_plan_and_cost_read_a_catalog_file(capsys, catalog_copy, profiles_dir):
     assert json.loads(capsys.readouterr().out)["modes"][0]["cost_usd"] == 5952.0
     assert main(["plan", "--catalog", str(catalog_copy.parent / "nope.yaml")]) == 2
     assert "cannot read the catalog" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, words", [
+    ("regions: [us-east-1]\naccelerators: []\ninstances: [ml.g5.xlarge]\n", "not a valid instance catalog"),
+    ("regions: us-east-1\naccelerators: []\ninstances: []\n", "not a valid instance catalog"),
+    ("", "not a valid instance catalog"),
+    ("regions: [\n", "not a valid instance catalog"),
+])
+def test_a_broken_catalog_file_is_one_line(tmp_path, text, words):
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text)
+    with pytest.raises(SagefitError) as info:
+        load_catalog_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {words}") and "fix:" in message and "\n" not in message
+
+
+def test_a_catalog_row_needs_the_fallback_price(catalog_copy):
+    text = catalog_copy.read_text()
+    catalog_copy.write_text(text.replace("price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-west-2: 7.09}"))
+    with pytest.raises(SagefitError, match="instance ml.g5.12xlarge has no us-east-1 price; fix: add us-east-1"):
+        load_catalog_file(catalog_copy)
+
+
+def test_a_catalog_that_is_not_text_is_one_line(tmp_path, capsys):
+    path = tmp_path / "catalog.yaml"
+    path.write_bytes(b"\xff\xfe\x00regions")
+    assert main(["plan", "--catalog", str(path)]) == 2
+    assert capsys.readouterr().err == (f"sagefit: error: {path}: cannot read the catalog (not UTF-8 text); "
+                                       "fix: check the --catalog path\n")

@@ -75,6 +75,9 @@ def test_profile_must_be_a_mapping(write_profile, text):
 def test_unreadable_profile(tmp_path):
     path = tmp_path / "absent.yaml"
     assert_one_line(_load_error(path), str(path), "cannot read")
+    utf16 = tmp_path / "utf16.yaml"
+    utf16.write_bytes("name: zephyr-7b\n".encode("utf-16"))
+    assert_one_line(_load_error(utf16), str(utf16), "cannot read the profile (not UTF-8 text)")
 
 
 # --------------------------------------------------------------------------- field problems
@@ -116,6 +119,10 @@ def _falcon_tp4(raw: dict[str, Any]) -> None:
     raw["model"]["architecture"] = dict(FALCON_7B)
     raw["serving"].update(max_input_tokens=1024, max_total_tokens=2048, tensor_parallel_degree=4)
     del raw["serving"]["instance_type"]
+
+
+def _schedule_zone(raw: dict[str, Any]) -> None:
+    raw["scaling"]["schedules"][0]["time_zone"] = "Mars/Olympus"
 
 
 def _top(key: str, value: Any) -> Mutation:
@@ -181,6 +188,10 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
      ("serving.tensor_parallel_degree 4", "71 attention heads", "divides the attention heads")),
     ("max below min capacity", _set("scaling", min_capacity=3, max_capacity=2),
      ("scaling", "max_capacity (2) is below min_capacity (3)", "raise scaling.max_capacity")),
+    ("unknown schedule time zone", _schedule_zone,
+     ("scaling.schedules", "unknown schedule time_zone 'Mars/Olympus'", "IANA time zone name")),
+    ("unknown profile time zone", _top("time_zone", "Mars/Olympus"),
+     ("time_zone: unknown time_zone 'Mars/Olympus'", "IANA time zone name")),
     ("gated without secret", _set("model", gated=True, hf_token_secret=None),
      ("model", "gated model needs hf_token_secret", "set model.hf_token_secret")),
 ]
@@ -312,3 +323,28 @@ def test_yaml_round_trip_of_base_profile_is_valid(write_profile, base_profile_di
     # guards the fixture the cases above mutate: unmodified, it must load
     path = write_profile(yaml.safe_dump(base_profile_dict))
     assert load_profile(path).profile.name == "zephyr-7b"
+
+
+# --------------------------------------------------------------------------- -c overrides (stacks)
+
+
+def test_override_re_derives_defaults_the_profile_left_out(profiles_dir):
+    from sagefit.overrides import apply_overrides
+
+    mistral = load_profile(profiles_dir / "mistral-7b.yaml")  # scale-to-zero, min_capacity left out
+    assert mistral.profile.scaling.min_capacity == 0
+    always_on = apply_overrides(mistral, {"mode": "always-on"}).profile
+    assert (always_on.scaling.mode, always_on.scaling.min_capacity) == ("always-on", 1)
+    assert always_on.model_dump(exclude={"scaling"}) == mistral.profile.model_dump(exclude={"scaling"})
+    raised = apply_overrides(mistral, {"max_capacity": "3"}).profile
+    assert raised.scaling.max_capacity == 3 and raised.scaling.min_capacity == 0
+    assert apply_overrides(mistral, {}) is mistral
+
+
+def test_override_that_is_not_yaml_is_one_line(profiles_dir):
+    from sagefit.overrides import apply_overrides
+
+    mistral = load_profile(profiles_dir / "mistral-7b.yaml")
+    with pytest.raises(SagefitError) as excinfo:
+        apply_overrides(mistral, {"max_capacity": "["})
+    assert_one_line(excinfo.value, "-c sagefit:MistralStack:max_capacity: cannot read '['")

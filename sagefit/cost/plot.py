@@ -10,14 +10,15 @@ saving falls below ``breakeven_saving``. matplotlib is imported only here (``pip
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sagefit.atomic import write_atomically
 from sagefit.cost.report import REALTIME_TIMEOUT_S, run_modes
 from sagefit.cost.settings import CostSettings
 from sagefit.cost.simulate import MODES
@@ -215,20 +216,13 @@ def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep)
 
 
 def write_png(fig, path: Path) -> None:
-    """Render ``fig`` to ``path`` through a temporary file and one rename."""
+    """Render ``fig`` in memory, then replace ``path`` with it in one rename."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    write_atomically(Path(path), buffer.getvalue(), "the plot")
 
 
 def plot(
@@ -242,6 +236,10 @@ def plot(
         matplotlib.use("Agg")
     except ImportError:
         raise SagefitError("--plot needs matplotlib", "pip install 'sagefit[plot]'", field="--plot") from None
+    if spec.kind == "trace" and not spec.expected_volume():
+        raise SagefitError(f"the trace {spec.spec.partition(':')[2].strip()} has no request inside the month, "
+                           "so there is no pattern to sweep", "plot a trace with requests in its first "
+                           f"{HORIZON_S // 3600} hours", field="--plot")
     result = sweep(plan, spec, settings, modes, seed, schedules=schedules)
     fig = figure(plan, spec, settings, result)
     write_png(fig, check_path(path))

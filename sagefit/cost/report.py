@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -306,7 +305,3 @@ def estimate_to_dict(est: CostEstimate) -> dict:
         "assumptions": cfg.to_dict(),
         "estimate": ESTIMATE_NOTE,
     }
-
-
-def estimate_to_json(est: CostEstimate) -> str:
-    return json.dumps(estimate_to_dict(est), indent=2)

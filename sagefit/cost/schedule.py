@@ -41,14 +41,6 @@ class Bounds:
     changes: tuple[tuple[float, int, int], ...]
     notes: tuple[str, ...] = ()
 
-    def at(self, t: float) -> tuple[int, int]:
-        current = self.initial
-        for when, lo, hi in self.changes:
-            if when > t:
-                break
-            current = (lo, hi)
-        return current
-
 
 def _values(text: str, lo: int, hi: int, names: dict[str, int] | None = None) -> set[int] | None:
     """One cron field as the set of values it allows; None for ``*`` and ``?``."""
@@ -68,6 +60,8 @@ def _values(text: str, lo: int, hi: int, names: dict[str, int] | None = None) ->
 
     for part in text.split(","):
         base, _, step_text = part.partition("/")
+        if step_text and not step_text.isdigit():
+            raise Unsupported(f"cron step {part!r}")
         step = int(step_text) if step_text else 1
         if step < 1:
             raise Unsupported(f"cron step {part!r}")

@@ -26,9 +26,9 @@ The model, step by step (every figure comes from :class:`~sagefit.cost.settings.
   NoCapacityInvocationFailures (real-time; the client is assumed to retry until served) or waits in S3
   (async; it expires after ``async_request_ttl_s``). The wake alarm (period ``wake_alarm_period_s``,
   ``wake_alarm_evaluation_periods`` periods) fires after the period holding that request closes, plus
-  the alarm delay, and its step policy adds one instance; CloudWatch re-invokes Auto Scaling actions
-  every minute an alarm stays in ALARM, so while no instance is ready yet the step adds one more per
-  scale-out cooldown, up to the maximum. The first instance answers a cold start after its launch.
+  the alarm delay, and its step policy sets the capacity to exactly one instance; CloudWatch re-invokes
+  Auto Scaling actions every minute an alarm stays in ALARM, but an exact capacity of 1 launches nothing
+  more while that instance starts. It answers a cold start after its launch.
 * **Schedules** set the bounds at their times (sagefit.cost.schedule). Real-time requests that arrive
   while the maximum is 0 fail for good; async ones wait, and may expire.
 """

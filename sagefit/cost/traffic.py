@@ -36,6 +36,9 @@ HORIZON_S = A.HOURS_PER_MONTH * 3600
 KINDS_HELP = (
     "use monthly:N, business-hours:N/day, steady:R/s, burst:rate=R/h,busy=3h,idle=2d or trace:FILE.csv"
 )
+MAX_REQUESTS = 50_000_000
+"""The most requests one simulated month may hold (about 19 requests/s all month): the simulation keeps
+about 100 bytes per request, so this bounds it near 5 GB of memory and a few seconds per mode."""
 _SUFFIX = {"": 1, "k": 1_000, "K": 1_000, "m": 1_000_000, "M": 1_000_000}
 _RATE_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hour": 3600.0, "d": 86400.0, "day": 86400.0}
 _DURATION_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -173,6 +176,8 @@ def _parse_hours(text: str) -> tuple[float, float]:
     match = re.fullmatch(r"(\d{1,2})(?::(\d\d))?-(\d{1,2})(?::(\d\d))?", text.strip())
     if not match:
         raise _error(f"cannot read business hours {text!r}", "write them as @9-18 or @08:30-17:30")
+    if int(match.group(2) or 0) > 59 or int(match.group(4) or 0) > 59:
+        raise _error(f"cannot read business hours {text!r}", "write them as @9-18 or @08:30-17:30")
     start = int(match.group(1)) + int(match.group(2) or 0) / 60
     end = int(match.group(3)) + int(match.group(4) or 0) / 60
     if not 0 <= start < end <= 24:
@@ -257,6 +262,10 @@ TRACE_LINE_HELP = (
     "each line is timestamp[,tokens_in,tokens_out]: an ISO 8601 time (2027-08-02T09:15:00Z) or seconds "
     "from the start of the month"
 )
+ISO_YEARS = (1900, 9000)
+"""ISO 8601 trace times must fall in these years: the simulated month, and the look-back of its
+schedules, must stay within the dates Python represents."""
+_ISO_RANGE = tuple(dt.datetime(y, 1, 1, tzinfo=dt.timezone.utc).timestamp() for y in ISO_YEARS)
 
 
 @dataclass(frozen=True)
@@ -294,7 +303,7 @@ def _parse_time(text: str, zone: ZoneInfo) -> tuple[str, float] | None:
 
 def _read_trace(path: Path, time_zone: str) -> _Trace:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV export may start with a BOM
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not a text file"
         raise SagefitError(f"cannot read the trace ({reason})", "check the path in --traffic trace:FILE.csv",
@@ -334,6 +343,9 @@ def _read_trace(path: Path, time_zone: str) -> _Trace:
         elif kind != this_kind:
             raise SagefitError(f"{fields[t_col]!r} mixes ISO times and seconds in one trace",
                                "use one form for every line", path, f"line {lineno}")
+        if this_kind == "iso" and not _ISO_RANGE[0] <= value < _ISO_RANGE[1]:
+            raise SagefitError(f"{fields[t_col]!r} is outside the years {ISO_YEARS[0]}-{ISO_YEARS[1] - 1}",
+                               "give the real time of each request", path, f"line {lineno}")
         if this_kind == "s" and (value < 0 or not math.isfinite(value)):
             raise SagefitError(f"{fields[t_col]!r} is not a time in the month",
                                "use seconds from 0 (the start of the month)", path, f"line {lineno}")
@@ -393,12 +405,20 @@ class TrafficSpec:
         return self.generator.expected(month_start(self.time_zone))  # type: ignore[union-attr]
 
     def with_volume(self, volume: float) -> TrafficSpec:
-        """The same pattern carrying about ``volume`` requests a month (for the --plot sweep)."""
-        current = self.expected_volume() / self.factor if self.trace is not None else self.expected_volume()
-        factor = volume / current if current else 0.0
+        """The same pattern carrying about ``volume`` requests a month (for the --plot sweep).
+
+        A generated pattern with no requests (``monthly:0``) is scaled from one request per period; a
+        trace with none inside the month has nothing to scale and stays empty."""
         if self.trace is not None:
-            return replace(self, factor=factor)
-        return replace(self, generator=self.generator.scaled(factor))  # type: ignore[union-attr]
+            current = self.trace.arrivals.size
+            return replace(self, factor=volume / current if current else 0.0)
+        gen = self.generator
+        assert gen is not None
+        start = month_start(self.time_zone)
+        if not gen.expected(start) and gen.count == 0 and gen.rate == 0:
+            gen = replace(gen, count=1)  # monthly:0, business-hours:0/day, burst:n=0: keep the shape
+        current = gen.expected(start)
+        return replace(self, generator=gen.scaled(volume / current if current else 0.0))
 
     def generate(self, seed: int = 0) -> Traffic:
         rng = np.random.default_rng(seed)
@@ -446,4 +466,9 @@ def parse_traffic(spec: str, time_zone: str = "UTC") -> TrafficSpec:
         return TrafficSpec(spec, time_zone, trace=_read_trace(Path(body.strip()).expanduser(), time_zone))
     if kind not in ("monthly", "business-hours", "steady", "burst"):
         raise _error(f"unknown traffic kind {kind!r}")
-    return TrafficSpec(spec, time_zone, generator=_parse_generated(kind, body.strip()))
+    generator = _parse_generated(kind, body.strip())
+    expected = generator.expected(month_start(time_zone))
+    if expected > MAX_REQUESTS:
+        raise _error(f"{spec!r} makes about {expected:,.0f} requests a month, more than the {MAX_REQUESTS:,} "
+                     "one simulation holds", f"simulate at most {MAX_REQUESTS:,} requests a month")
+    return TrafficSpec(spec, time_zone, generator=generator)

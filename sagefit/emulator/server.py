@@ -17,6 +17,16 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 5055
 
 
+def check_port(port: int, option: str = "--port") -> int:
+    """``port`` if it is a TCP port number, else a one-line error naming ``option``."""
+    from sagefit.errors import SagefitError
+
+    if not 1 <= port <= 65535:
+        raise SagefitError(f"{port} is not a TCP port", f"pass a port from 1024 to 65535, e.g. {DEFAULT_PORT}",
+                           field=option)
+    return port
+
+
 def port_in_use(port: int, host: str = LOOPBACK) -> bool:
     """True if something already listens on ``host:port`` (a clash we report instead of crashing)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -45,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
+    from sagefit.errors import SagefitError
+
+    try:
+        check_port(args.port)
+    except SagefitError as exc:
+        print(f"sagefit: error: {exc}", file=sys.stderr)
+        return 2
     if port_in_use(args.port):
         print(f"sagefit: error: port {args.port} on {LOOPBACK} is already in use; fix: pass another "
               "port (make deploy PORT=...) or stop what listens there", file=sys.stderr)

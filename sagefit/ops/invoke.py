@@ -90,7 +90,9 @@ def _invoke_async(
     plan: Plan, body: bytes, session: AwsSession, bucket: str | None, waking: bool
 ) -> InvokeResult:
     if not bucket:
-        return InvokeResult(message="async endpoints need the stack's AsyncOutputBucket (pass --bucket)")
+        stack = plan.profile.stack_name
+        return InvokeResult(message=f"the CloudFormation stack {stack} has no AsyncOutputBucket output, where async "
+                                    f"requests go: deploy it again (sagefit deploy {stack})")
     key = f"input/{uuid.uuid4()}.json"
     with aws_errors("uploading the async request"):
         session.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 
 from sagefit import naming
 from sagefit.errors import SagefitError
-from sagefit.hardcap.core import CapConfig, Spend
+from sagefit.hardcap.core import CapConfig, Spend, read_spend
+from sagefit.naming import COST_TAG_KEY
 from sagefit.ops.aws import AwsSession, aws_errors, error_code
 from sagefit.ops.status import _not_found
 from sagefit.profiles import Profile
 
 ENDPOINT_CONFIG_TYPE = "AWS::SageMaker::EndpointConfig"
-COST_TAG_KEY = "sagefit:stack"
 RESUMED_SUSPENSION = {
     "DynamicScalingInSuspended": False,
     "DynamicScalingOutSuspended": False,
@@ -68,18 +68,15 @@ def cap_config(profile: Profile, account_id: str = "") -> CapConfig:
 
 
 def _spend(session: AwsSession, config: CapConfig) -> Spend | None:
+    """The month's actual spend as the hard cap reads it; None when the stack has no budget."""
     from botocore.exceptions import ClientError
 
     try:
-        budget = session.client("budgets").describe_budget(
-            AccountId=config.account_id, BudgetName=config.budget_name
-        )["Budget"]
+        return read_spend(config, session.client)
     except ClientError as exc:
         if error_code(exc) == "NotFoundException":
             return None
         raise
-    actual = budget.get("CalculatedSpend", {}).get("ActualSpend", {}).get("Amount", 0)
-    return Spend(actual=float(actual), limit=float(budget["BudgetLimit"]["Amount"]), percent=config.hard_cap_percent)
 
 
 def _endpoint_exists(session: AwsSession, name: str) -> bool:

@@ -5,7 +5,7 @@ import sys
 
 import aws_cdk as cdk
 
-from sagefit.errors import EXIT_USAGE, SagefitError
+from sagefit.core.errors import EXIT_USAGE, SagefitError
 from stacks.application import build_app
 
 # CDK's built-in template validation duplicates cfn-lint, which the test suite runs over every

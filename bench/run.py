@@ -53,8 +53,8 @@ def cost_in_process(runs: int) -> tuple[float, float, int]:
     from sagefit.cost.report import estimate
     from sagefit.cost.settings import resolve
     from sagefit.cost.traffic import parse_traffic
-    from sagefit.planner import plan_profile
-    from sagefit.profiles import find_profile, load_profiles
+    from sagefit.core.planner import plan_profile
+    from sagefit.core.profiles import find_profile, load_profiles
 
     plan = plan_profile(find_profile(load_profiles(ROOT / "model_profiles"), COST_PROFILE))
     settings = resolve(plan)

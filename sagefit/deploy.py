@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from sagefit.emulator.server import DEFAULT_PORT, LOOPBACK, port_in_use
-from sagefit.errors import SagefitError
+from sagefit.core.errors import SagefitError
 
 LOCAL_ACCOUNT = "123456789012"
 STATE_FILE = Path(".sagefit/emulator.json")

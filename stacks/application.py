@@ -16,9 +16,9 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from sagefit.overrides import apply_overrides
-from sagefit.planner import plan_profile
-from sagefit.profiles import LoadedProfile, load_profiles
+from sagefit.core.overrides import apply_overrides
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import LoadedProfile, load_profiles
 from stacks.llm_stack import LlmEndpointStack, LlmEndpointStackProps
 from stacks.nag import apply_nag
 

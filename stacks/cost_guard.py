@@ -18,9 +18,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
-from sagefit import naming
-from sagefit.budget import budget_thresholds, idle_day_cost_usd, monthly_budget_usd
-from sagefit.naming import COST_TAG_KEY
+from sagefit.core import naming
+from sagefit.core.budget import budget_thresholds, idle_day_cost_usd, monthly_budget_usd
+from sagefit.core.naming import COST_TAG_KEY
 from stacks.endpoint import LlmEndpoint
 
 

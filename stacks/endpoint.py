@@ -18,8 +18,8 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from sagefit import naming, serving
-from sagefit.planner import Plan
+from sagefit.core import naming, serving
+from sagefit.core.planner import Plan
 from stacks.images import ImageUri
 from stacks.nag import acknowledge
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 
-from sagefit.errors import SagefitError
+from sagefit.core.errors import SagefitError
 
 FRAMEWORKS = {"tgi": "huggingface-llm", "djl-lmi": "djl-lmi"}
 

@@ -11,8 +11,8 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from sagefit import naming, serving
-from sagefit.planner import Plan
+from sagefit.core import naming, serving
+from sagefit.core.planner import Plan
 from stacks.cost_guard import COST_TAG_KEY, CostGuard, CostGuardProps
 from stacks.endpoint import LlmEndpoint, LlmEndpointProps
 from stacks.hard_cap import HardCap, HardCapProps

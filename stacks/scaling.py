@@ -16,8 +16,8 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from constructs import Construct
 
-from sagefit import assumptions as A
-from sagefit import serving
+from sagefit.core import assumptions as A
+from sagefit.core import serving
 from stacks.endpoint import LlmEndpoint
 
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -29,7 +29,7 @@ _WAKE_PERIOD = Duration.seconds(A.WAKE_ALARM_PERIOD_S)
 class EndpointScalingProps:
     """:param scale_in_cooldown: wait after a scale-in; long enough not to flap on bursty traffic.
 
-    The defaults and the wake alarm's period live in sagefit/assumptions.py, where `sagefit cost`
+    The defaults and the wake alarm's period live in sagefit/core/assumptions.py, where `sagefit cost`
     reads the same numbers for its simulation.
     """
 

@@ -23,7 +23,7 @@ os.environ.setdefault("NODE_NO_WARNINGS", "1")
 import aws_cdk as cdk  # noqa: E402  (after the jsii environment above)
 from aws_cdk.assertions import Template  # noqa: E402
 
-from sagefit.planner import Plan  # noqa: E402
+from sagefit.core.planner import Plan  # noqa: E402
 from stacks.application import build_app  # noqa: E402
 from stacks.llm_stack import LlmEndpointStack  # noqa: E402
 

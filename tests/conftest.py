@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from sagefit.catalog import Catalog, load_catalog
+from sagefit.core.catalog import Catalog, load_catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILES_DIR = REPO_ROOT / "model_profiles"

@@ -151,7 +151,7 @@ def test_module_entry_point_prints_json(repo_root):
 
 def test_planning_imports_neither_cdk_nor_boto3(repo_root):
     code = (
-        "import sagefit.cli, sagefit.planner, sagefit.report, sys; "
+        "import sagefit.cli, sagefit.core.planner, sagefit.cli.render, sys; "
         "rc = sagefit.cli.main(['plan']); "
         "assert rc == 0, rc; "
         "assert 'aws_cdk' not in sys.modules and 'boto3' not in sys.modules, "

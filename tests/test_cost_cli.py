@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import yaml
 
-from sagefit import atomic
+from sagefit.core import atomic
 from sagefit.cli import main
 from sagefit.cost import plot as cost_plot
 from sagefit.cost.settings import resolve
 from sagefit.cost.traffic import parse_traffic
-from sagefit.errors import SagefitError
-from sagefit.planner import plan_profile
-from sagefit.profiles import load_profile
+from sagefit.core.errors import SagefitError
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import load_profile
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODE_KEYS = {
@@ -58,7 +58,7 @@ def test_the_issues_example_prints_the_seed_bill_and_the_cold_starts(capsys, pro
         assert float(cells[1]) < 0.2 * 744  # instance-hours: under a fifth of always-on
         assert int(cells[4]) > 100  # cold starts
         assert "%" in cells[8]  # the saving
-    assert "cold start (estimate): " in out and "estimate" in out and "sagefit/assumptions.py" in out
+    assert "cold start (estimate): " in out and "estimate" in out and "sagefit/core/assumptions.py" in out
     assert "fail (NoCapacityInvocationFailures)" in out and "wait in the S3 queue" in out
     assert "expired in the S3 queue" not in out and "failed for good" not in out  # no schedule holds it at zero
 
@@ -107,7 +107,7 @@ def test_one_mode_still_measures_its_saving_against_always_on(capsys, weekend_pr
 def test_assumptions_can_be_listed_and_overridden(capsys, profiles_dir):
     code, out, _ = cost(capsys, "--list-assumptions")
     assert code == 0
-    from sagefit.assumptions import COST_ASSUMPTIONS
+    from sagefit.core.assumptions import COST_ASSUMPTIONS
 
     for a in COST_ASSUMPTIONS:
         assert a.name in out
@@ -211,7 +211,7 @@ def test_plot_marks_where_always_on_becomes_cheaper(two_instance_profiles):
 
 
 def test_plot_break_even_when_the_curves_cannot_cross(weekend_profiles):
-    from sagefit.profiles import find_profile, load_profiles
+    from sagefit.core.profiles import find_profile, load_profiles
 
     plan = plan_profile(find_profile(load_profiles(weekend_profiles), "llama2-70b-awq"))
     settings = resolve(plan)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagefit import assumptions as A
+from sagefit.core import assumptions as A
 from sagefit.cost.settings import resolve
 
 WAKE_METRICS = {"NoCapacityInvocationFailures", "HasBacklogWithoutCapacity"}

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from sagefit import assumptions as A
-from sagefit import serving
+from sagefit.core import assumptions as A
+from sagefit.core import serving
 from sagefit.cost.report import estimate, mode_spec, run_modes, service_times
 from sagefit.cost.settings import resolve
 from sagefit.cost.simulate import MODES, simulate
 from sagefit.cost.traffic import HORIZON_S, Traffic, month_start, parse_traffic
-from sagefit.planner import Plan, plan_profile
-from sagefit.profiles import find_profile, load_profile, load_profiles
+from sagefit.core.planner import Plan, plan_profile
+from sagefit.core.profiles import find_profile, load_profile, load_profiles
 
 DAY = 86400.0
 IDLE = 15 * 60 + 60  # 15 one-minute AlarmLow datapoints + the 60 s alarm delay
@@ -237,7 +237,7 @@ def test_always_on_holds_the_weekend_schedule_at_one_instance(weekend_awq):
 ])
 def test_a_schedule_the_simulation_cannot_read_is_left_out_with_a_note(expression, why):
     from sagefit.cost.schedule import bounds_over_month
-    from sagefit.profiles import ScheduledCapacity
+    from sagefit.core.profiles import ScheduledCapacity
 
     scheduled = ScheduledCapacity(name="odd", schedule=expression, min_capacity=0, max_capacity=0)
     bounds = bounds_over_month(0, 1, (scheduled,), month_start("UTC"), HORIZON_S)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from sagefit import assumptions as A
+from sagefit.core import assumptions as A
 from sagefit.cost.traffic import HORIZON_S, parse_traffic
-from sagefit.errors import SagefitError
+from sagefit.core.errors import SagefitError
 
 MONTH = A.SIMULATION_MONTH_START  # 2027-08-01, a Sunday: 22 weekdays in the 31 days
 

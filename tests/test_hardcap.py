@@ -23,13 +23,13 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from hardcap_events import alarm_message, budget_notification, sns_event
-from sagefit import naming
-from sagefit.budget import monthly_budget_usd
+from sagefit.core import naming
+from sagefit.core.budget import monthly_budget_usd
 from sagefit.hardcap import core
 from sagefit.hardcap.core import CapConfig, CapFailed, classify, handle_event
 from sagefit.ops.resume import cap_config
-from sagefit.planner import plan_profile
-from sagefit.profiles import load_profiles
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import load_profiles
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

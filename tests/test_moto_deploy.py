@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from moto_replay import ACCOUNT, REGION, Replayer, bootstrap, deploy
-from sagefit import serving
+from sagefit.core import serving
 from sagefit.emulator.moto_ext import install_moto_extensions
 
 

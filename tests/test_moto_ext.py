@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from sagefit.catalog import load_catalog
+from sagefit.core.catalog import load_catalog
 from sagefit.emulator import moto_ext
 from sagefit.emulator.moto_ext import EXTENSIONS, install_moto_extensions
 

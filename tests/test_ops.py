@@ -11,16 +11,16 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from sagefit import naming
+from sagefit.core import naming
 from sagefit.cli import main
 from sagefit.deploy import resolve_target, start_emulator
-from sagefit.errors import SagefitError
+from sagefit.core.errors import SagefitError
 from sagefit.ops.aws import RETRIES, AwsSession, aws_errors
 from sagefit.ops.invoke import generated_text, invoke
 from sagefit.ops.preflight import preflight
 from sagefit.ops.status import stack_status
-from sagefit.planner import plan_profile
-from sagefit.profiles import find_profile, load_profiles
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import find_profile, load_profiles
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/sagefit-test"

@@ -9,11 +9,11 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from sagefit.catalog import Catalog
-from sagefit.errors import SagefitError
-from sagefit.planner import MIN_COMPUTE_CAPABILITY, Plan, plan_all, plan_profile
-from sagefit.profiles import LoadedProfile, Profile, load_profile, load_profiles
-from sagefit.sizing import Fit, best_fit_on
+from sagefit.core.catalog import Catalog
+from sagefit.core.errors import SagefitError
+from sagefit.core.planner import MIN_COMPUTE_CAPABILITY, Plan, plan_all, plan_profile
+from sagefit.core.profiles import LoadedProfile, Profile, load_profile, load_profiles
+from sagefit.core.sizing import Fit, best_fit_on
 
 RECORDED = dt.date(2026, 11, 26)  # `recorded:` of every row in sagefit/data/instances.yaml
 
@@ -131,7 +131,7 @@ def test_seed_plan_flags_queueing_when_kv_holds_fewer_than_target(seed_plans):
 
 
 def test_budget_figures_by_hand(profiles_dir, plan_dict, seed_plans):
-    from sagefit.budget import budget_thresholds, idle_day_cost_usd, monthly_budget_usd
+    from sagefit.core.budget import budget_thresholds, idle_day_cost_usd, monthly_budget_usd
 
     raw = yaml.safe_load((profiles_dir / "llama2-70b.yaml").read_text())
     del raw["budget"]["monthly_usd"]

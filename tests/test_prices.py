@@ -13,12 +13,13 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
-from sagefit import atomic, prices
-from sagefit.catalog import load_catalog_file, packaged_catalog_path, parse_catalog
+from sagefit.core import atomic
+from sagefit.ops import prices
+from sagefit.core.catalog import load_catalog_file, packaged_catalog_path, parse_catalog
 from sagefit.cli import main
-from sagefit.errors import SagefitError
-from sagefit.planner import plan_profile
-from sagefit.profiles import load_profile
+from sagefit.core.errors import SagefitError
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import load_profile
 
 TODAY = dt.date(2027, 6, 1)
 PREFIX = {"us-east-1": "USE1", "us-west-2": "USW2", "eu-west-1": "EU"}

@@ -8,8 +8,8 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from sagefit.errors import SagefitError
-from sagefit.profiles import find_profile, load_profile, load_profiles
+from sagefit.core.errors import SagefitError
+from sagefit.core.profiles import find_profile, load_profile, load_profiles
 
 FALCON_7B = {
     "parameters": 6_921_720_704, "layers": 32, "hidden_size": 4544, "attention_heads": 71,
@@ -329,7 +329,7 @@ def test_yaml_round_trip_of_base_profile_is_valid(write_profile, base_profile_di
 
 
 def test_override_re_derives_defaults_the_profile_left_out(profiles_dir):
-    from sagefit.overrides import apply_overrides
+    from sagefit.core.overrides import apply_overrides
 
     mistral = load_profile(profiles_dir / "mistral-7b.yaml")  # scale-to-zero, min_capacity left out
     assert mistral.profile.scaling.min_capacity == 0
@@ -342,7 +342,7 @@ def test_override_re_derives_defaults_the_profile_left_out(profiles_dir):
 
 
 def test_override_that_is_not_yaml_is_one_line(profiles_dir):
-    from sagefit.overrides import apply_overrides
+    from sagefit.core.overrides import apply_overrides
 
     mistral = load_profile(profiles_dir / "mistral-7b.yaml")
     with pytest.raises(SagefitError) as excinfo:

@@ -1,6 +1,6 @@
 """The sizing math against numbers worked out by hand in each test (never by calling the code).
 
-Constants used below, from sagefit/assumptions.py and sagefit/data/instances.yaml:
+Constants used below, from sagefit/core/assumptions.py and sagefit/data/instances.yaml:
   GPU_MEMORY_UTILIZATION 0.90, ACTIVATION_RESERVE_GIB 1, BANDWIDTH_EFFICIENCY 0.5,
   TENSOR_PARALLEL_EFFICIENCY 0.85, KV_BLOCK_TOKENS 256;
   A10G 22888 MiB at 600 GB/s; A100 40GB 40960 MiB at 1555 GB/s.
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sagefit.profiles import Architecture, Profile
-from sagefit.sizing import (
+from sagefit.core.profiles import Architecture, Profile
+from sagefit.core.sizing import (
     best_fit_on,
     embedding_params,
     evaluate,

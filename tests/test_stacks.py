@@ -2,7 +2,7 @@
 
 All template tests share one app, synthesized once (fixtures in conftest.py, helpers in
 cdk_fixtures.py). The expected values come from the same pure functions the stacks use
-(sagefit.serving, sagefit.budget, stacks.images), so a test fails when the stack stops copying the
+(sagefit.core.serving, sagefit.core.budget, stacks.images), so a test fails when the stack stops copying the
 plan faithfully, and the fixed literals (names, metric names, thresholds) pin what AWS requires.
 """
 
@@ -34,11 +34,11 @@ from cdk_fixtures import (  # first: sets the jsii environment before aws_cdk lo
 )
 from aws_cdk.assertions import Capture, Match, Template
 
-from sagefit import serving
-from sagefit.budget import idle_day_cost_usd, monthly_budget_usd
-from sagefit.errors import SagefitError
-from sagefit.planner import plan_profile
-from sagefit.profiles import load_profiles
+from sagefit.core import serving
+from sagefit.core.budget import idle_day_cost_usd, monthly_budget_usd
+from sagefit.core.errors import SagefitError
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import load_profiles
 from stacks.images import resolve_image
 
 COST_TAG = "sagefit:stack"

@@ -2,10 +2,10 @@
 
 * :mod:`sagefit.cost.traffic`  -- ``--traffic`` specs and traces -> request arrival times;
 * :mod:`sagefit.cost.schedule` -- the profile's scheduled actions -> capacity bounds over the month;
-* :mod:`sagefit.cost.settings` -- the assumptions (sagefit/assumptions.py) resolved for a plan, with overrides;
+* :mod:`sagefit.cost.settings` -- the assumptions (sagefit/core/assumptions.py) resolved for a plan, with overrides;
 * :mod:`sagefit.cost.simulate` -- the month itself, one scaling mode at a time;
 * :mod:`sagefit.cost.report`   -- running the modes and printing them (table / JSON);
 * :mod:`sagefit.cost.plot`     -- cost against request volume (matplotlib, only with --plot).
 
-Every figure is an estimate; the assumptions it rests on live in sagefit/assumptions.py.
+Every figure is an estimate; the assumptions it rests on live in sagefit/core/assumptions.py.
 """

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sagefit.atomic import write_atomically
+from sagefit.core.atomic import write_atomically
 from sagefit.cost.report import REALTIME_TIMEOUT_S, run_modes
 from sagefit.cost.settings import CostSettings
 from sagefit.cost.simulate import MODES
 from sagefit.cost.traffic import HORIZON_S, TrafficSpec
-from sagefit.errors import SagefitError
-from sagefit.planner import Plan
+from sagefit.core.errors import SagefitError
+from sagefit.core.planner import Plan
 
 COLORS = {"always-on": "#444444", "scale-to-zero": "#1f77b4", "async": "#d62728"}
 STYLES = {
@@ -208,7 +208,7 @@ def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep)
     fig.text(
         0.01, 0.01,
         f"Estimate: simulated {HORIZON_S // 3600}-hour months; cold start {settings.cold_start.total_s / 60:.1f} min; "
-        "assumptions in sagefit/assumptions.py (sagefit cost --list-assumptions)",
+        "assumptions in sagefit/core/assumptions.py (sagefit cost --list-assumptions)",
         fontsize=7, color="#555555",
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))

@@ -7,12 +7,12 @@ from typing import TextIO
 
 import numpy as np
 
-from sagefit import assumptions as A
+from sagefit.core import assumptions as A
 from sagefit.cost.schedule import bounds_over_month
 from sagefit.cost.settings import CostSettings
 from sagefit.cost.simulate import MODES, Minutes, ModeResult, ModeSpec, simulate
 from sagefit.cost.traffic import HORIZON_S, Traffic
-from sagefit.planner import Plan
+from sagefit.core.planner import Plan
 
 ESTIMATE_NOTE = (
     f"every figure is an estimate from a simulated month; assumptions in {A.SOURCE} "

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sagefit.profiles import ScheduledCapacity
+from sagefit.core.profiles import ScheduledCapacity
 
 LOOKBACK_DAYS = 8
 _DOW = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}

@@ -1,4 +1,4 @@
-"""The figures one cost simulation runs with: sagefit/assumptions.py, plus `--assume` overrides.
+"""The figures one cost simulation runs with: sagefit/core/assumptions.py, plus `--assume` overrides.
 
 Everything here is resolved for one plan: the cold start of its instance and model, the service time
 of a request at its decode speed, and the delays of the scaling policy its stack renders.
@@ -10,10 +10,10 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sagefit import assumptions as A
-from sagefit import serving
-from sagefit.errors import SagefitError
-from sagefit.planner import Plan
+from sagefit.core import assumptions as A
+from sagefit.core import serving
+from sagefit.core.errors import SagefitError
+from sagefit.core.planner import Plan
 
 ASSUMPTIONS = {a.name: a for a in A.COST_ASSUMPTIONS}
 

@@ -2,7 +2,7 @@
 
 The model, step by step (every figure comes from :class:`~sagefit.cost.settings.CostSettings`):
 
-* **Capacity.** An instance serves ``slots`` requests at once (sagefit.serving.concurrency_slots); a
+* **Capacity.** An instance serves ``slots`` requests at once (sagefit.core.serving.concurrency_slots); a
   request holds a slot for its service time, prompt tokens / prefill speed + output tokens / the plan's
   decode speed. Work beyond the free slots queues first-in first-out (in the container for real-time
   endpoints, in S3 for async ones).

@@ -14,7 +14,7 @@ Specs (``--traffic``):
                               the month; an optional header names the columns; ``#`` starts a comment.
 
 Generated traffic is random with a fixed seed (``--seed``), so a run is reproducible. Its calendar is
-the month in ``sagefit.assumptions.SIMULATION_MONTH_START``; a trace brings its own dates (the month
+the month in ``sagefit.core.assumptions.SIMULATION_MONTH_START``; a trace brings its own dates (the month
 starts at local midnight of its first day).
 """
 
@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sagefit import assumptions as A
-from sagefit.errors import SagefitError
+from sagefit.core import assumptions as A
+from sagefit.core.errors import SagefitError
 
 HORIZON_S = A.HOURS_PER_MONTH * 3600
 KINDS_HELP = (

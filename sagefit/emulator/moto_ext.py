@@ -620,7 +620,7 @@ def _patch_instance_types() -> None:
     """Accept the catalog's instance types too; anything else falls through to moto's check,
     which keeps moto's list valid and raises its AWS-style ValidationException."""
     global _extra_instance_types
-    from sagefit.catalog import load_catalog
+    from sagefit.core.catalog import load_catalog
 
     _extra_instance_types = frozenset(load_catalog().names())
     original = FakeEndpointConfig.validate_instance_type
@@ -853,7 +853,7 @@ def _sagemaker_quota_rows(backend: Any) -> dict[str, dict[str, Any]]:
     """Applied endpoint-usage quotas of one account and region, keyed by quota code (lazily seeded)."""
     rows = getattr(backend, _QUOTA_STORE_ATTR, None)
     if rows is None:
-        from sagefit.catalog import load_catalog
+        from sagefit.core.catalog import load_catalog
 
         rows = {}
         for instance in load_catalog().instances:

@@ -19,7 +19,7 @@ DEFAULT_PORT = 5055
 
 def check_port(port: int, option: str = "--port") -> int:
     """``port`` if it is a TCP port number, else a one-line error naming ``option``."""
-    from sagefit.errors import SagefitError
+    from sagefit.core.errors import SagefitError
 
     if not 1 <= port <= 65535:
         raise SagefitError(f"{port} is not a TCP port", f"pass a port from 1024 to 65535, e.g. {DEFAULT_PORT}",
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
-    from sagefit.errors import SagefitError
+    from sagefit.core.errors import SagefitError
 
     try:
         check_port(args.port)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sagefit.errors import SagefitError
+from sagefit.core.errors import SagefitError
 
 RETRIES = {"mode": "adaptive", "total_max_attempts": 8}
 

@@ -12,10 +12,10 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sagefit import naming
+from sagefit.core import naming
 from sagefit.ops.aws import AwsSession, aws_errors
 from sagefit.ops.status import stack_status
-from sagefit.planner import Plan
+from sagefit.core.planner import Plan
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sagefit import naming
+from sagefit.core import naming
 from sagefit.ops.aws import AwsSession, aws_errors
-from sagefit.planner import Plan
+from sagefit.core.planner import Plan
 
 ACTIVE_STATUSES = {"InService", "Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sagefit import naming
-from sagefit.errors import SagefitError
+from sagefit.core import naming
+from sagefit.core.errors import SagefitError
 from sagefit.hardcap.core import CapConfig, Spend, read_spend
-from sagefit.naming import COST_TAG_KEY
+from sagefit.core.naming import COST_TAG_KEY
 from sagefit.ops.aws import AwsSession, aws_errors, error_code
 from sagefit.ops.status import _not_found
-from sagefit.profiles import Profile
+from sagefit.core.profiles import Profile
 
 ENDPOINT_CONFIG_TYPE = "AWS::SageMaker::EndpointConfig"
 RESUMED_SUSPENSION = {

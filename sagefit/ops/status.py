@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sagefit import naming
+from sagefit.core import naming
 from sagefit.ops.aws import AwsSession, aws_errors, error_code
-from sagefit.profiles import Profile
+from sagefit.core.profiles import Profile
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from sagefit.errors import EXIT_USAGE, SagefitError
+from sagefit.core.errors import EXIT_USAGE, SagefitError
 
 DEFAULT_PROFILES = Path("model_profiles")
 
 
 def _load(args: argparse.Namespace, catalog=None):
-    from sagefit.profiles import load_profiles
+    from sagefit.core.profiles import load_profiles
 
     return load_profiles(args.profiles, catalog)
 
@@ -27,14 +27,14 @@ def _catalog(args: argparse.Namespace):
     path = getattr(args, "catalog", None)
     if path is None:
         return None
-    from sagefit.catalog import load_catalog_file
+    from sagefit.core.catalog import load_catalog_file
 
     return load_catalog_file(path)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from sagefit.planner import plan_all
-    from sagefit.report import plans_to_json, print_plans
+    from sagefit.core.planner import plan_all
+    from sagefit.cli.render import plans_to_json, print_plans
 
     catalog = _catalog(args)
     plans = plan_all(_load(args, catalog), catalog=catalog, region=args.region)
@@ -46,7 +46,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sagefit.planner import plan_profile
+    from sagefit.core.planner import plan_profile
 
     profiles = _load(args)
     for loaded in profiles:
@@ -56,14 +56,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _find(args: argparse.Namespace):
-    from sagefit.profiles import find_profile
+    from sagefit.core.profiles import find_profile
 
     return find_profile(_load(args), args.stack)
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     from sagefit import deploy
-    from sagefit.planner import plan_profile
+    from sagefit.core.planner import plan_profile
 
     loaded = _find(args)
     plan_profile(loaded)  # a profile that cannot be served fails here, before any CLI runs
@@ -120,7 +120,7 @@ def _session(region: str):
 
 def cmd_preflight(args: argparse.Namespace) -> int:
     from sagefit.ops.preflight import preflight
-    from sagefit.planner import plan_profile
+    from sagefit.core.planner import plan_profile
 
     plan = plan_profile(_find(args))
     report = preflight(plan, _session(plan.profile.region))
@@ -166,7 +166,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     profiles = _load(args)
     if args.stack:
-        from sagefit.profiles import find_profile
+        from sagefit.core.profiles import find_profile
 
         profiles = [find_profile(profiles, args.stack)]
     healthy = True
@@ -193,7 +193,7 @@ def _stack_output(session, stack: str, key: str) -> str | None:
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     from sagefit.ops.invoke import invoke
-    from sagefit.planner import plan_profile
+    from sagefit.core.planner import plan_profile
 
     if args.max_new_tokens < 1:
         raise SagefitError(f"{args.max_new_tokens} is not a token count", "give a whole number above 0",
@@ -252,8 +252,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from sagefit.cost.settings import resolve
     from sagefit.cost.simulate import MODES
     from sagefit.cost.traffic import parse_traffic
-    from sagefit.planner import plan_profile
-    from sagefit.profiles import find_profile
+    from sagefit.core.planner import plan_profile
+    from sagefit.core.profiles import find_profile
 
     catalog = _catalog(args)
     plan = plan_profile(find_profile(_load(args, catalog), args.profile), catalog)
@@ -289,8 +289,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def cmd_prices_refresh(args: argparse.Namespace) -> int:
-    from sagefit.catalog import packaged_catalog_path
-    from sagefit.prices import refresh_catalog
+    from sagefit.core.catalog import packaged_catalog_path
+    from sagefit.ops.prices import refresh_catalog
 
     path = args.catalog or packaged_catalog_path()
     result = refresh_catalog(path, args.region, dry_run=args.dry_run)

@@ -14,7 +14,7 @@ Per GPU, for tensor-parallel degree ``tp``:
   when tp > 1) / bytes read per token, where one token reads the active weights and the KV cache of
   a half-full context.
 
-The figures in ``sagefit.assumptions`` are rules of thumb; every output built from them is an estimate.
+The figures in ``sagefit.core.assumptions`` are rules of thumb; every output built from them is an estimate.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sagefit import assumptions as A
-from sagefit.catalog import GIB, InstanceType
-from sagefit.profiles import Architecture, Profile
+from sagefit.core import assumptions as A
+from sagefit.core.catalog import GIB, InstanceType
+from sagefit.core.profiles import Architecture, Profile
 
 TP_DEGREES = (8, 4, 2, 1)
 

@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from sagefit.errors import SagefitError
+from sagefit.core.errors import SagefitError
 
 
 def _new_file_mode() -> int:

@@ -1,16 +1,20 @@
 """Serving-container settings derived from a plan: environment, timeouts, scaling targets.
 
-These are pure functions of the :class:`~sagefit.planner.Plan`, so the CDK stacks only copy them into
+These are pure functions of the :class:`~sagefit.core.planner.Plan`, so the CDK stacks only copy them into
 the template and the tests can check them without synthesizing anything.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from dataclasses import dataclass
 
-from sagefit.catalog import GIB
-from sagefit.planner import Plan
+from sagefit.core.catalog import GIB
+
+if TYPE_CHECKING:
+    from sagefit.core.planner import Plan
 
 DEFAULT_CONTAINER_VERSIONS = {"tgi": "3.3.6", "djl-lmi": "0.36.0"}
 """Project defaults, the newest TGI and a recent DJL LMI in sagemaker-core 2.27's image config."""

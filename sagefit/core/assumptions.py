@@ -53,7 +53,7 @@ BITS_PER_WEIGHT: dict[str, float] = {
 
 DTYPE_BYTES: dict[str, int] = {"float16": 2, "bfloat16": 2}
 
-SOURCE = "sagefit/assumptions.py"
+SOURCE = "sagefit/core/assumptions.py"
 
 SCALING_BUDGET_SHARE = 0.25
 """Default monthly budget of a scale-to-zero or async endpoint, as a share of one instance running

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from sagefit import assumptions as A
-from sagefit.catalog import GIB, Catalog, InstanceType, load_catalog
-from sagefit.errors import SagefitError
-from sagefit.profiles import LoadedProfile, Profile
-from sagefit.sizing import Fit, best_fit_on
+from sagefit.core import assumptions as A
+from sagefit.core.catalog import GIB, Catalog, InstanceType, load_catalog
+from sagefit.core.errors import SagefitError
+from sagefit.core.profiles import LoadedProfile, Profile
+from sagefit.core.sizing import Fit, best_fit_on
+from sagefit.core.spec import DeploymentSpec, build_spec
 
 ESTIMATE_NOTE = (
     f"fit, decode speed and cost are estimates; assumptions in {A.SOURCE}, "
@@ -43,6 +45,11 @@ class Plan:
     cheapest: Fit
     cheapest_price: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def spec(self) -> DeploymentSpec:
+        """Everything downstream deploys, simulates or operates on, derived once from this plan."""
+        return build_spec(self)
 
     # ---- derived views -------------------------------------------------------------------
     @property
@@ -98,7 +105,7 @@ class Plan:
             "profile": self.profile.name,
             "stack_name": self.profile.stack_name,
             "region": self.profile.region,
-            "scaling_mode": self.profile.scaling.mode,
+            "scaling_mode": self.profile.scaling.mode.value,
             "instance_type": self.instance_type,
             "accelerator": fit.instance.accelerator.name,
             "gpus": self.gpus,

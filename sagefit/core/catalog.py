@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from sagefit.errors import SagefitError
+from sagefit.core.errors import SagefitError
 
 MIB = 1024**2
 GIB = 1024**3

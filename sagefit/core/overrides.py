@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from sagefit.errors import SagefitError
-from sagefit.profiles import LoadedProfile, parse_profile
+from sagefit.core.errors import SagefitError
+from sagefit.core.profiles import LoadedProfile, parse_profile
 
 OVERRIDABLE = {
     "region": ("region",),
@@ -30,7 +30,7 @@ def apply_overrides(loaded: LoadedProfile, overrides: dict[str, Any]) -> LoadedP
         return loaded
     # Only the fields the profile sets: defaults derived from others (min_capacity from the mode) are
     # derived again, so that e.g. mode=always-on gets always-on's default minimum.
-    data = loaded.profile.model_dump(exclude_unset=True)
+    data = loaded.profile.model_dump(mode="json", exclude_unset=True)
     for key, value in overrides.items():
         path = OVERRIDABLE.get(key)
         option = f"-c sagefit:{loaded.profile.stack_name}:{key}"

@@ -25,15 +25,15 @@ from pydantic import (
     model_validator,
 )
 
-from sagefit.catalog import Catalog, load_catalog
-from sagefit.errors import SagefitError
+from sagefit.core.catalog import Catalog, load_catalog
+from sagefit.core.errors import SagefitError
+from sagefit.core.modes import ScalingMode
 
 Dtype = Literal["float16", "bfloat16"]
 Quantization = Literal[
     "none", "bitsandbytes", "eetq", "awq", "gptq", "bitsandbytes-nf4", "bitsandbytes-fp4"
 ]
 Container = Literal["tgi", "djl-lmi"]
-ScalingMode = Literal["always-on", "scale-to-zero", "async"]
 
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -153,14 +153,14 @@ class ScheduledCapacity(_Strict):
 class Scaling(_Strict):
     """Capacity bounds; ``min_capacity`` defaults to 1 for always-on and 0 otherwise."""
 
-    mode: ScalingMode = "scale-to-zero"
+    mode: ScalingMode = ScalingMode.SCALE_TO_ZERO
     min_capacity: int | None = Field(default=None, ge=0)
     max_capacity: PositiveInt = 1
     schedules: tuple[ScheduledCapacity, ...] = ()
 
     @model_validator(mode="after")
     def _bounds(self) -> Scaling:
-        floor = 1 if self.mode == "always-on" else 0
+        floor = self.mode.min_capacity_floor
         minimum = floor if self.min_capacity is None else self.min_capacity
         if minimum < floor:
             raise ValueError("always-on needs min_capacity >= 1 (use scale-to-zero to reach 0)")
@@ -317,7 +317,7 @@ def _describe(error: dict[str, Any]) -> tuple[str, str, str]:
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"did you mean `{close[0]}`?" if close else f"allowed here: {', '.join(allowed)}"
         return field, "is not a known field", f"remove it or fix its spelling ({hint})"
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return field, f"{problem} (got {error.get('input')!r})", "use one of the values listed"
     given = error.get("input")
     if given is not None and not isinstance(given, dict):

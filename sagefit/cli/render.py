@@ -8,8 +8,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
-from sagefit.catalog import GIB
-from sagefit.planner import ESTIMATE_NOTE, Plan
+from sagefit.core.catalog import GIB
+from sagefit.core.planner import ESTIMATE_NOTE, Plan
 
 
 def plans_to_json(plans: list[Plan]) -> str:

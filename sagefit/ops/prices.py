@@ -22,9 +22,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
-from sagefit.atomic import write_atomically
-from sagefit.catalog import parse_catalog, read_catalog_file
-from sagefit.errors import SagefitError
+from sagefit.core.atomic import write_atomically
+from sagefit.core.catalog import parse_catalog, read_catalog_file
+from sagefit.core.errors import SagefitError
 
 SERVICE_CODE = "AmazonSageMaker"
 COMPONENT = "Hosting"

@@ -7,7 +7,7 @@ endpoint config stay unnamed so that CloudFormation can replace them.
 
 from __future__ import annotations
 
-from sagefit.profiles import Profile
+from sagefit.core.profiles import Profile
 
 VARIANT_NAME = "AllTraffic"
 COST_TAG_KEY = "sagefit:stack"
@@ -20,7 +20,7 @@ def endpoint_name(profile: Profile) -> str:
 
 def inference_component_name(profile: Profile) -> str | None:
     """Scale-to-zero endpoints serve through one inference component; the others have none."""
-    if profile.scaling.mode != "scale-to-zero":
+    if not profile.scaling.mode.uses_inference_component:
         return None
     return f"{profile.name}-ic"
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from sagefit import assumptions as A
-from sagefit.planner import Plan
-from sagefit.profiles import Profile
+from typing import TYPE_CHECKING
+
+from sagefit.core import assumptions as A
+from sagefit.core.profiles import Profile
+
+if TYPE_CHECKING:
+    from sagefit.core.planner import Plan
 
 BUDGET_THRESHOLDS = (("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))
 """Budget notifications: (notification type, percent of the limit)."""
@@ -31,7 +35,7 @@ def monthly_budget_usd(plan: Plan) -> float:
     if profile.budget.monthly_usd is not None:
         return round(profile.budget.monthly_usd, 2)
     one_month = plan.monthly_cost_always_on
-    if profile.scaling.mode == "always-on":
+    if not profile.scaling.mode.can_scale_to_zero:
         return round(one_month * profile.scaling.min_capacity, 2)
     return round(one_month * A.SCALING_BUDGET_SHARE, 2)
 

@@ -1,0 +1,215 @@
+"""The deployment spec: every value a stack, the cost simulator, an operation or the hard cap reads.
+
+The planner builds one :class:`DeploymentSpec` per profile (``Plan.spec``), and nothing downstream
+derives a number again: the stacks copy these values into the template, ``sagefit cost`` simulates
+these bounds and targets, and ``status``, ``resume`` and the hard cap act on these names and ids.
+Each value has exactly one source, the function in :mod:`sagefit.core` that computes it, which this
+module calls once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from sagefit.core import assumptions as A
+from sagefit.core import budget, naming, serving
+from sagefit.core.modes import CapHold, ScalingMode, scalable_resource_id
+from sagefit.core.profiles import HardCapAction, ScheduledCapacity
+
+if TYPE_CHECKING:
+    from sagefit.core.planner import Plan
+
+
+@dataclass(frozen=True)
+class Names:
+    """Physical names and tags; only what is updated in place is named (see :mod:`naming`)."""
+
+    stack: str
+    endpoint: str
+    variant: str
+    inference_component: str | None
+    budget: str
+    alarm_prefix: str
+    cost_tag_key: str = naming.COST_TAG_KEY
+
+    @property
+    def cost_tag_value(self) -> str:
+        return self.stack
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """The serving container: image, environment and the limits SageMaker enforces on it."""
+
+    engine: str
+    version: str
+    environment: Mapping[str, str]
+    """What the engine reads, without the Hugging Face token (a secret reference the stack adds)."""
+    hf_token_secret: str | None
+    hf_token_env: str
+    model_data_s3_uri: str | None
+    startup_timeout_s: int
+    volume_size_gb: int | None
+    """None where SageMaker refuses VolumeSizeInGB (instances with local NVMe storage)."""
+    accelerators: int
+    """GPUs one copy of the model is sharded over (the tensor-parallel degree)."""
+    min_memory_mb: int
+    """Host memory an inference-component copy reserves."""
+
+
+@dataclass(frozen=True)
+class ScalingSpec:
+    """What Application Auto Scaling registers and tracks, and the capacity the cap holds."""
+
+    mode: ScalingMode
+    resource_id: str
+    dimension: str
+    min_capacity: int
+    max_capacity: int
+    schedules: tuple[ScheduledCapacity, ...]
+    target_value: float
+    """Invocations per minute per instance (or copy); for async, backlog per instance."""
+    slots: int
+    """Requests one instance (or copy) serves at once."""
+    request_seconds: float
+    """Seconds one full-length request takes at the estimated decode speed."""
+    scale_in_cooldown_s: int
+    scale_out_cooldown_s: int
+    wake_period_s: int
+    wake_evaluation_periods: int
+
+    @property
+    def capped_capacity(self) -> int:
+        """Capacity under the hard cap: 0, or the minimum where the mode cannot reach 0."""
+        return 0 if self.mode.cap_hold is CapHold.ZERO else self.min_capacity
+
+
+@dataclass(frozen=True)
+class BudgetSpec:
+    """The cost guard's budget and the hard cap's trigger."""
+
+    monthly_usd: float
+    thresholds: tuple[tuple[str, float], ...]
+    """Budget notifications: (ACTUAL or FORECASTED, percent of the limit)."""
+    idle_day_usd: float
+    hard_cap: bool
+    hard_cap_percent: float
+    hard_cap_action: HardCapAction
+
+    @property
+    def deletes_endpoint(self) -> bool:
+        return self.hard_cap_action == "delete-endpoint"
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """One profile, planned: what to deploy, how it scales, what it may cost."""
+
+    profile_name: str
+    region: str
+    model_id: str
+    instance_type: str
+    local_nvme: bool
+    price_per_hour: float
+    max_concurrent_requests: int
+    names: Names
+    container: ContainerSpec
+    scaling: ScalingSpec
+    budget: BudgetSpec
+
+    @property
+    def mode(self) -> ScalingMode:
+        return self.scaling.mode
+
+    def hard_cap_settings(self) -> dict[str, object]:
+        """The hard cap's configuration, less what only exists at deploy time (account, topic ARN).
+
+        Keys are :class:`sagefit.hardcap.config.CapConfig` fields; the stack and ``sagefit resume``
+        both build the cap's configuration from this one mapping.
+        """
+        scaling = self.scaling
+        return {
+            "stack_name": self.names.stack,
+            "budget_name": self.names.budget,
+            "endpoint_name": self.names.endpoint,
+            "inference_component_name": self.names.inference_component,
+            "variant_name": self.names.variant,
+            "resource_id": scaling.resource_id,
+            "dimension": scaling.dimension,
+            "cap_hold": scaling.mode.cap_hold.value,
+            "min_capacity": scaling.min_capacity,
+            "max_capacity": scaling.max_capacity,
+            "capped_capacity": scaling.capped_capacity,
+            "hard_cap_percent": self.budget.hard_cap_percent,
+            "hard_cap_action": self.budget.hard_cap_action,
+        }
+
+
+def build_spec(plan: Plan) -> DeploymentSpec:
+    """Derive every deployable value from a plan, once."""
+    profile = plan.profile
+    mode = profile.scaling.mode
+    names = Names(
+        stack=profile.stack_name,
+        endpoint=naming.endpoint_name(profile),
+        variant=naming.VARIANT_NAME,
+        inference_component=naming.inference_component_name(profile),
+        budget=naming.budget_name(profile),
+        alarm_prefix=naming.alarm_prefix(profile),
+    )
+    needs = serving.inference_component_requirements(plan)
+    container = ContainerSpec(
+        engine=profile.serving.container,
+        version=serving.container_version(plan),
+        environment=MappingProxyType(serving.container_environment(plan)),
+        hf_token_secret=profile.model.hf_token_secret if profile.model.gated else None,
+        hf_token_env=serving.HF_TOKEN_ENV,
+        model_data_s3_uri=profile.model.model_data_s3_uri,
+        startup_timeout_s=serving.startup_timeout_s(plan),
+        volume_size_gb=serving.volume_size_gb(plan),
+        accelerators=needs.accelerators,
+        min_memory_mb=needs.min_memory_mb,
+    )
+    bounds = profile.scaling
+    scaling = ScalingSpec(
+        mode=mode,
+        resource_id=scalable_resource_id(mode, names.endpoint, names.variant, names.inference_component),
+        dimension=mode.scalable_dimension,
+        min_capacity=bounds.min_capacity if bounds.min_capacity is not None else mode.default_min_capacity,
+        max_capacity=bounds.max_capacity,
+        schedules=bounds.schedules,
+        target_value=(
+            serving.async_backlog_target(plan) if mode.is_async else serving.invocations_per_minute_target(plan)
+        ),
+        slots=serving.concurrency_slots(plan),
+        request_seconds=serving.request_seconds(plan),
+        scale_in_cooldown_s=A.SCALE_IN_COOLDOWN_S,
+        scale_out_cooldown_s=A.SCALE_OUT_COOLDOWN_S,
+        wake_period_s=A.WAKE_ALARM_PERIOD_S,
+        wake_evaluation_periods=A.WAKE_ALARM_EVALUATION_PERIODS,
+    )
+    cap = profile.budget
+    budget_spec = BudgetSpec(
+        monthly_usd=budget.monthly_budget_usd(plan),
+        thresholds=budget.budget_thresholds(profile),
+        idle_day_usd=budget.idle_day_cost_usd(plan),
+        hard_cap=cap.hard_cap,
+        hard_cap_percent=float(cap.hard_cap_percent),
+        hard_cap_action=cap.hard_cap_action,
+    )
+    return DeploymentSpec(
+        profile_name=profile.name,
+        region=profile.region,
+        model_id=profile.model.hf_model_id,
+        instance_type=plan.instance_type,
+        local_nvme=plan.instance.local_nvme,
+        price_per_hour=plan.price_per_hour,
+        max_concurrent_requests=plan.max_concurrent_requests,
+        names=names,
+        container=container,
+        scaling=scaling,
+        budget=budget_spec,
+    )

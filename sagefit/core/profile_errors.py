@@ -33,6 +33,14 @@ _FIXES = {
 
 # A cross-field check names no single field in pydantic's error; these map a phrase of the message
 # to (the field to name, the fix). Order matters: the first phrase found wins.
+class FieldProblem(ValueError):
+    """A validator's error that knows its field and fix (pydantic keeps it in the error's ctx)."""
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.field, self.problem, self.fix = field, problem, fix
+
+
 _CROSS_FIELD_FIXES: tuple[tuple[str, str, str], ...] = (
     ("kv_heads", "model.architecture.kv_heads",
      "copy num_attention_heads and num_key_value_heads from the model's config.json"),
@@ -81,6 +89,9 @@ def describe_error(error: Mapping[str, Any]) -> tuple[str, str, str]:
     field = ".".join(str(p) for p in loc) or "(top level)"
     kind = error["type"]
     problem = error["msg"]
+    own = (error.get("ctx") or {}).get("error")
+    if isinstance(own, FieldProblem):
+        return own.field, own.problem, own.fix
     if kind.startswith("value_error"):
         problem = problem.removeprefix("Value error, ")
         for phrase, named_field, fix in _CROSS_FIELD_FIXES:

@@ -27,7 +27,8 @@ from pydantic import (
 from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.modes import ScalingMode
-from sagefit.core.profile_errors import describe_error
+from sagefit.core import aws_rules
+from sagefit.core.profile_errors import FieldProblem, describe_error
 
 Dtype = Literal["float16", "bfloat16"]
 Quantization = Literal[
@@ -131,16 +132,21 @@ class ScheduledCapacity(_Strict):
     """A scheduled change of the capacity bounds, e.g. zero outside business hours."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$")
-    schedule: str = Field(
-        pattern=r"^(cron|rate|at)\(.+\)$",
-        description="Application Auto Scaling expression, e.g. cron(0 19 ? * MON-FRI *)",
-    )
+    schedule: str = Field(description="Application Auto Scaling expression, e.g. cron(0 19 ? * MON-FRI *)")
     min_capacity: int = Field(ge=0)
     max_capacity: int = Field(ge=0)
     time_zone: str = "UTC"
 
     @model_validator(mode="after")
     def _order(self) -> ScheduledCapacity:
+        problem = aws_rules.schedule_problem(self.schedule)
+        if problem is not None:
+            raise FieldProblem(
+                "scaling.schedules",
+                f"schedule {self.name}: {self.schedule!r} is not an expression AWS accepts: {problem}",
+                "write cron(MIN HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK YEAR), rate(N minutes) or "
+                f"at(yyyy-mm-ddThh:mm:ss) ({aws_rules.SCHEDULE_SOURCE})",
+            )
         if not _known_zone(self.time_zone):
             raise ValueError(f"schedule {self.name}: unknown schedule time_zone {self.time_zone!r}")
         if self.max_capacity < self.min_capacity:
@@ -209,6 +215,26 @@ class Profile(_Strict):
     def _known_time_zone(self) -> Profile:
         if not _known_zone(self.time_zone):
             raise ValueError(f"unknown time_zone {self.time_zone!r} (IANA names such as Europe/Berlin)")
+        return self
+
+    @model_validator(mode="after")
+    def _aws_accepts_the_names(self) -> Profile:
+        """The names the stack gives AWS resources must pass AWS's own rules (see aws_rules)."""
+        from sagefit.core import naming
+
+        component = naming.inference_component_name(self)
+        for rule, value, field, fix in (
+            (aws_rules.STACK_NAME, self.stack_name, "stack_name",
+             "start with a letter; use letters, digits and hyphens only"),
+            (aws_rules.ENDPOINT_NAME, naming.endpoint_name(self), "name",
+             "use lowercase letters, digits and hyphens, ending in a letter or digit"),
+            (aws_rules.INFERENCE_COMPONENT_NAME, component, "name",
+             "shorten the profile name to 60 characters or fewer (its inference component is NAME-ic)"),
+            (aws_rules.BUDGET_NAME, naming.budget_name(self), "stack_name", "shorten stack_name"),
+        ):
+            problem = rule.problem(value) if value is not None else None
+            if problem is not None:
+                raise FieldProblem(field, f"{problem} ({rule.source})", fix)
         return self
 
     @model_validator(mode="after")

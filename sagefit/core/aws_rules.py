@@ -1,0 +1,223 @@
+"""The AWS rules sagefit checks before AWS sees anything: names, bounds and schedule expressions.
+
+One table, shared by profile validation (so `validate`, `plan` and synth refuse what AWS would
+refuse, naming the field) and by the local emulator (so an offline deploy fails where AWS would).
+Each rule carries the API-reference shape or documentation page it comes from; the shapes are the
+ones botocore ships (``botocore/data/<service>/*/service-2.json``), where AWS documents the bounds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SAGEMAKER_API = "https://docs.aws.amazon.com/sagemaker/latest/APIReference"
+AAS_API = "https://docs.aws.amazon.com/autoscaling/application/APIReference"
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """A resource-name rule: length and character pattern, as the API reference states them."""
+
+    label: str
+    max_length: int
+    pattern: str
+    source: str
+    hint: str
+
+    def problem(self, value: str) -> str | None:
+        """Why AWS would refuse ``value`` as this name, or None when it is fine."""
+        if not value:
+            return f"{self.label} is empty"
+        if len(value) > self.max_length:
+            return f"{self.label} {value!r} is {len(value)} characters, over AWS's limit of {self.max_length}"
+        if re.fullmatch(self.pattern, value) is None:
+            return f"{self.label} {value!r} breaks AWS's naming rule ({self.hint})"
+        return None
+
+
+_ALNUM_HYPHEN = "letters, digits and single or repeated hyphens, starting and ending with a letter or digit"
+
+ENDPOINT_NAME = NameRule(
+    "endpoint name", 63, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    f"{SAGEMAKER_API}/API_CreateEndpoint.html (shape EndpointName)", _ALNUM_HYPHEN,
+)
+ENDPOINT_CONFIG_NAME = NameRule(
+    "endpoint config name", 63, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    f"{SAGEMAKER_API}/API_CreateEndpointConfig.html (shape EndpointConfigName)", _ALNUM_HYPHEN,
+)
+VARIANT_NAME = NameRule(
+    "variant name", 63, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    f"{SAGEMAKER_API}/API_ProductionVariant.html (shape VariantName)", _ALNUM_HYPHEN,
+)
+MODEL_NAME = NameRule(
+    "model name", 63, r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?",
+    f"{SAGEMAKER_API}/API_CreateModel.html (shape ModelName)", _ALNUM_HYPHEN,
+)
+INFERENCE_COMPONENT_NAME = NameRule(
+    "inference component name", 63, r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?",
+    f"{SAGEMAKER_API}/API_CreateInferenceComponent.html (shape InferenceComponentName)", _ALNUM_HYPHEN,
+)
+BUDGET_NAME = NameRule(
+    "budget name", 100, r"(?!.*/action/)[^:\\]+",
+    "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Budget.html "
+    "(shape BudgetName)", "no ':' or '\\' and no '/action/'",
+)
+STACK_NAME = NameRule(
+    "stack name", 128, r"[a-zA-Z][-a-zA-Z0-9]*",
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html (StackName)",
+    "a letter first, then letters, digits and hyphens",
+)
+SCHEDULED_ACTION_NAME = NameRule(
+    "scheduled action name", 256, r"(?![ ])(?!.*[ ]$)[^\x00-\x1f\x7f-\x9f:/|]+",
+    f"{AAS_API}/API_PutScheduledAction.html (shape ScheduledActionName)",
+    "no control characters, ':', '/' or '|', and no leading or trailing space",
+)
+
+
+@dataclass(frozen=True)
+class IntBound:
+    """An integer the API accepts only within [minimum, maximum] (maximum None: unbounded)."""
+
+    label: str
+    minimum: int
+    maximum: int | None
+    source: str
+
+    def problem(self, value: int) -> str | None:
+        if value < self.minimum or (self.maximum is not None and value > self.maximum):
+            upper = "" if self.maximum is None else f" to {self.maximum}"
+            return f"{self.label} {value} is outside AWS's range {self.minimum}{upper}"
+        return None
+
+
+STARTUP_TIMEOUT_S = IntBound(
+    "ContainerStartupHealthCheckTimeoutInSeconds", 60, 3600,
+    f"{SAGEMAKER_API}/API_ProductionVariant.html (shape "
+    "ProductionVariantContainerStartupHealthCheckTimeoutInSeconds)",
+)
+DOWNLOAD_TIMEOUT_S = IntBound(
+    "ModelDataDownloadTimeoutInSeconds", 60, 3600,
+    f"{SAGEMAKER_API}/API_ProductionVariant.html (shape ProductionVariantModelDataDownloadTimeoutInSeconds)",
+)
+VOLUME_SIZE_GB = IntBound(
+    "VolumeSizeInGB", 1, 512, f"{SAGEMAKER_API}/API_ProductionVariant.html (shape ProductionVariantVolumeSizeInGB)"
+)
+INITIAL_INSTANCE_COUNT = IntBound(
+    "InitialInstanceCount", 1, None, f"{SAGEMAKER_API}/API_ProductionVariant.html (shape InitialTaskCount)"
+)
+MANAGED_MIN_INSTANCES = IntBound(
+    "ManagedInstanceScaling.MinInstanceCount", 0, None,
+    f"{SAGEMAKER_API}/API_ProductionVariantManagedInstanceScaling.html",
+)
+MANAGED_MAX_INSTANCES = IntBound(
+    "ManagedInstanceScaling.MaxInstanceCount", 1, None,
+    f"{SAGEMAKER_API}/API_ProductionVariantManagedInstanceScaling.html",
+)
+COPY_COUNT = IntBound(
+    "CopyCount", 0, None, f"{SAGEMAKER_API}/API_InferenceComponentRuntimeConfig.html (shape InferenceComponentCopyCount)"
+)
+SCALE_IN_COOLDOWN_MINUTES = IntBound(
+    "ScaleInPolicy.CooldownInMinutes", 5, 1440,
+    f"{SAGEMAKER_API}/API_ProductionVariantManagedInstanceScalingScaleInPolicy.html",
+)
+MAX_CONCURRENT_INVOCATIONS = IntBound(
+    "MaxConcurrentInvocationsPerInstance", 1, 1000,
+    f"{SAGEMAKER_API}/API_AsyncInferenceClientConfig.html",
+)
+
+
+def rolling_batch_copy_bounds(copy_count: int) -> tuple[int, int]:
+    """Copies a rolling-update batch may hold at ``copy_count`` copies: 5% to 50% of the copy count.
+
+    "The value must be between 5% to 50% of the copy count of the inference component"
+    ({SAGEMAKER_API}/API_InferenceComponentRollingUpdatePolicy.html, MaximumBatchSize). A batch is at
+    least one copy (shape CapacitySizeValue, min 1), so below two copies no COPY_COUNT batch is valid.
+    """
+    low = max(1, -(-copy_count * 5 // 100))
+    return low, copy_count * 50 // 100
+
+
+# --------------------------------------------------------------------------- schedule expressions
+
+SCHEDULE_SOURCE = f"{AAS_API}/API_PutScheduledAction.html (Schedule)"
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_AT = re.compile(r"at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)")
+_CRON = re.compile(r"cron\((.*)\)")
+_MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
+_DAYS = "SUN MON TUE WED THU FRI SAT".split()
+# (name, low, high, names allowed, special tokens allowed) for the six cron fields, as the
+# Application Auto Scaling user guide ("Schedule recurring scaling actions using cron expressions")
+# lists them: minutes, hours, day-of-month, month, day-of-week, year.
+_CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...], str], ...] = (
+    ("minutes", 0, 59, (), ""),
+    ("hours", 0, 23, (), ""),
+    ("day-of-month", 1, 31, (), "?LW"),
+    ("month", 1, 12, tuple(_MONTHS), ""),
+    ("day-of-week", 1, 7, tuple(_DAYS), "?L#"),
+    ("year", 1970, 2199, (), ""),
+)
+
+
+def _cron_value(token: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    if token.upper() in names:
+        return True
+    return token.isdigit() and low <= int(token) <= high
+
+
+def _cron_token_ok(token: str, low: int, high: int, names: tuple[str, ...], special: str) -> bool:
+    """One comma-separated part of a cron field, without its /step."""
+    if token == "*":
+        return True
+    if token in ("?", "L", "LW"):
+        return token in ("?", "L") and token in special or (token == "LW" and "W" in special)
+    if token.endswith("W") and "W" in special:  # nearest weekday to a day of the month
+        return _cron_value(token[:-1], low, high, names)
+    if token.endswith("L") and "#" in special:  # last such weekday of the month
+        return _cron_value(token[:-1], low, high, names)
+    if "#" in token and "#" in special:  # nth such weekday of the month
+        day, _, nth = token.partition("#")
+        return _cron_value(day, low, high, names) and nth.isdigit() and 1 <= int(nth) <= 5
+    ends = token.split("-")
+    return len(ends) <= 2 and all(_cron_value(end, low, high, names) for end in ends)
+
+
+def _cron_field_ok(field: str, low: int, high: int, names: tuple[str, ...], special: str) -> bool:
+    for part in field.split(","):
+        base, slash, step = part.partition("/")
+        if slash and not (step.isdigit() and int(step) > 0):
+            return False
+        if not _cron_token_ok(base, low, high, names, special):
+            return False
+    return True
+
+
+def schedule_problem(expression: str) -> str | None:
+    """Why Application Auto Scaling would refuse a Schedule expression, or None when it is valid."""
+    if expression.startswith("rate("):
+        match = _RATE.fullmatch(expression)
+        if match is None:
+            return "a rate expression is rate(VALUE UNIT) with UNIT minute(s), hour(s) or day(s)"
+        if int(match.group(1)) < 1:
+            return "a rate expression needs a positive whole number, e.g. rate(5 minutes)"
+        return None
+    if expression.startswith("at("):
+        match = _AT.fullmatch(expression)
+        if match is None:
+            return "an at expression is at(yyyy-mm-ddThh:mm:ss)"
+        year, month, day, hour, minute, second = (int(g) for g in match.groups())
+        if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 59):
+            return "the at expression's date or time is out of range"
+        return None
+    match = _CRON.fullmatch(expression)
+    if match is None:
+        return "use cron(...), rate(...) or at(...)"
+    fields = match.group(1).split()
+    if len(fields) != 6:
+        return f"a cron expression has six fields (minutes hours day-of-month month day-of-week year), not {len(fields)}"
+    for value, (name, low, high, names, special) in zip(fields, _CRON_FIELDS, strict=True):
+        if not _cron_field_ok(value, low, high, names, special):
+            return f"cron field {name} {value!r} is not valid (range {low}-{high})"
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return "exactly one of day-of-month and day-of-week must be '?'"
+    return None

@@ -384,8 +384,8 @@ def _parser() -> argparse.ArgumentParser:
     prices_sub = prices.add_subparsers(dest="prices_command", required=True, metavar="ACTION")
     refresh = prices_sub.add_parser(
         "refresh", help="update the project catalog's prices from the AWS Price List API",
-        description="rewrite the catalog's SageMaker hosting prices from the AWS Price List API "
-                    "(needs pricing:GetProducts)",
+        description="update the SageMaker hosting prices in the project catalog (or --catalog) from the AWS "
+                    "Price List API (needs pricing:GetProducts)",
     )
     refresh.set_defaults(func=cmd_prices_refresh)
     refresh.add_argument("--region", action="append", metavar="R",

@@ -34,6 +34,7 @@ synth: setup
 	$(CDK) synth --all --quiet
 
 # TARGET=auto (AWS when credentials are configured, else the local emulator) | local | aws
+# The local emulator needs the `local` extra (moto[server]); setup installs .[dev], which includes it.
 TARGET ?= auto
 PORT ?= 5055
 KEEP ?=

@@ -16,6 +16,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.overrides import apply_overrides
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import LoadedProfile, load_profiles
@@ -39,7 +40,12 @@ def _overrides(context: dict[str, Any], stack_name: str) -> dict[str, Any]:
 
 
 def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointStack]:
-    """Add one stack per profile to ``app``; raises SagefitError on a bad profile."""
+    """Add one stack per profile to ``app``; raises SagefitError on a bad profile.
+
+    ``base_dir`` is the project root (default: the current directory, where ``cdk synth`` runs): the
+    profiles directory and the project catalog (sagefit-catalog.yaml, else the packaged one) are
+    found there.
+    """
     node = app.node
     context = node.get_all_context()
     directory = Path(node.try_get_context(f"{PREFIX}profiles") or "model_profiles")
@@ -47,17 +53,20 @@ def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointSta
         directory = base_dir / directory
     alert_email = node.try_get_context(f"{PREFIX}alertEmail") or None
     local = _flag(node.try_get_context(f"{PREFIX}localTarget"), False)
+    catalog = load_catalog(base_dir)
     stacks = []
-    for loaded in load_profiles(directory):
-        loaded = apply_overrides(loaded, _overrides(context, loaded.profile.stack_name))
-        stacks.append(_stack(app, loaded, alert_email, local))
+    for loaded in load_profiles(directory, catalog):
+        loaded = apply_overrides(loaded, _overrides(context, loaded.profile.stack_name), catalog)
+        stacks.append(_stack(app, loaded, catalog, alert_email, local))
     if _flag(node.try_get_context(f"{PREFIX}nag"), True):
         apply_nag(app)
     return stacks
 
 
-def _stack(app: cdk.App, loaded: LoadedProfile, alert_email: str | None, local: bool) -> LlmEndpointStack:
-    plan = plan_profile(loaded)
+def _stack(
+    app: cdk.App, loaded: LoadedProfile, catalog: Catalog, alert_email: str | None, local: bool
+) -> LlmEndpointStack:
+    plan = plan_profile(loaded, catalog)
     profile = loaded.profile
     synthesizer = cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=not local)
     return LlmEndpointStack(

@@ -85,7 +85,7 @@ class LlmEndpointStack(Stack):
             self,
             "EstimatedCostPerHour",
             value=f"{plan.price_per_hour:.3f}",
-            description="USD per instance-hour, catalog list price (estimate; see sagefit/data/instances.yaml)",
+            description=f"USD per instance-hour, catalog list price (estimate; see {plan.catalog_source})",
         )
         CfnOutput(self, "MonthlyBudget", value=f"{self.cost_guard.budget_usd:.2f}")
         CfnOutput(self, "AlertTopicArn", value=self.cost_guard.topic.topic_arn)

@@ -1,5 +1,7 @@
 """`sagefit prices refresh` against a stubbed AWS Price List API (moto has none): pagination,
-missing instances, in-place rewriting that keeps the catalog's comments, atomic writes, errors."""
+missing instances, round-trip editing that keeps the catalog's comments and layout, atomic writes,
+errors; and the project catalog (sagefit-catalog.yaml) that the refresh writes and every reader
+prefers, while the packaged catalog is only ever read."""
 
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ from botocore.stub import Stubber
 
 from sagefit.core import atomic
 from sagefit.ops import prices
-from sagefit.core.catalog import load_catalog_file, packaged_catalog_path, parse_catalog
+from sagefit.core.catalog import (
+    PROJECT_CATALOG, default_catalog_path, load_catalog, load_catalog_file, packaged_catalog_path, parse_catalog,
+    project_catalog_path,
+)
 from sagefit.cli import main
 from sagefit.core.errors import SagefitError
 from sagefit.core.planner import plan_profile
@@ -146,6 +151,7 @@ def test_refresh_rewrites_prices_in_place_across_pages(client, catalog_copy):
     # the row text itself
     assert "price: {us-east-1: 1.6, us-west-2: 1.515}" in after
     assert "price: {us-east-1: 2.80}" in before and "price: {us-east-1: 2.80}" in after  # unchanged stays verbatim
+    assert "&id" not in after and "*id" not in after  # one date per row, never an anchor and aliases
 
     assert {(c.instance_type, c.old, c.new) for c in result.changed} == {
         ("ml.g5.2xlarge", 1.515, 1.6), ("ml.g6e.xlarge", 2.61, 2.7)}
@@ -270,17 +276,230 @@ def test_cli_errors_exit_2_and_leave_the_catalog(capsys, catalog_copy, monkeypat
     assert catalog_copy.read_text() == before
 
 
-def test_cli_defaults_to_the_packaged_catalog(monkeypatch, capsys):
+def test_cli_defaults_to_the_project_catalog(monkeypatch, capsys, tmp_path):
     seen = {}
 
-    def fake(path, regions, dry_run=False):
-        seen["path"] = path
+    def fake(path, regions, dry_run=False, start_from=None):
+        seen["path"], seen["start_from"] = path, start_from
         return prices.RefreshResult(path=Path(path), date=TODAY, regions=("us-east-1",))
 
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(prices, "refresh_catalog", fake)
     assert main(["prices", "refresh"]) == 0
-    assert seen["path"] == packaged_catalog_path()
+    assert seen == {"path": project_catalog_path(), "start_from": packaged_catalog_path()}
+    assert seen["path"] == Path("sagefit-catalog.yaml")
     assert "already up to date" in capsys.readouterr().out
+    assert main(["prices", "refresh", "--catalog", "mine.yaml"]) == 0  # --catalog wins, and is not seeded
+    assert seen == {"path": Path("mine.yaml"), "start_from": None}
+
+
+# --------------------------------------------------------------------------- the project catalog
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A project root without a catalog yet, as the current directory."""
+    root = tmp_path / "project"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_first_refresh_creates_the_project_catalog_and_never_writes_the_package(
+        capsys, client, project, monkeypatch):
+    packaged = packaged_catalog_path()
+    packaged_bytes = packaged.read_bytes()
+    stub_region(client, "us-east-1", us_east_1_pages(packaged))
+    monkeypatch.setattr(prices, "pricing_client", lambda: client)
+    assert main(["prices", "refresh", "--region", "us-east-1"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote sagefit-catalog.yaml (new: a copy of the packaged catalog): 2 changed," in out
+    assert packaged.read_bytes() == packaged_bytes  # the package is only ever read
+    created = project / PROJECT_CATALOG
+    before, after = packaged_bytes.decode(), created.read_text()
+    assert comment_lines(after) == comment_lines(before)  # a copy with its comments
+    assert len(after.splitlines()) == len(before.splitlines())
+    assert load_catalog_file(created).get("ml.g5.2xlarge").price["us-east-1"] == 1.6
+    assert [p.name for p in project.iterdir()] == [PROJECT_CATALOG]  # no temporary file left
+
+    # the next refresh edits the project catalog in place; the package still is not touched
+    stub_region(client, "us-east-1", [[product("ml.g5.2xlarge", "1.7000000000")]])
+    assert main(["prices", "refresh", "--region", "us-east-1"]) == 0
+    out = capsys.readouterr().out
+    assert "ml.g5.2xlarge      us-east-1  1.6 -> 1.7" in out and "wrote sagefit-catalog.yaml: 1 changed," in out
+    assert load_catalog_file(created).get("ml.g5.2xlarge").price["us-east-1"] == 1.7
+    assert load_catalog_file(created).get("ml.g6e.xlarge").price["us-east-1"] == 2.7  # the first refresh stays
+    assert packaged.read_bytes() == packaged_bytes
+
+
+def test_a_dry_run_creates_no_project_catalog(capsys, client, project, monkeypatch):
+    stub_region(client, "us-east-1", us_east_1_pages(packaged_catalog_path()))
+    monkeypatch.setattr(prices, "pricing_client", lambda: client)
+    assert main(["prices", "refresh", "--region", "us-east-1", "--dry-run"]) == 0
+    assert "dry run: 2 changed," in capsys.readouterr().out
+    assert list(project.iterdir()) == []
+
+
+def test_the_packaged_catalog_is_refused_as_a_target(capsys, project):
+    packaged = packaged_catalog_path()
+    packaged_bytes = packaged.read_bytes()
+    assert main(["prices", "refresh", "--catalog", str(packaged)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sagefit: error: {packaged}: the packaged catalog is read-only; refresh a project "
+                          "catalog instead; fix: drop --catalog to write ./sagefit-catalog.yaml")
+    assert err.count("\n") == 1
+    assert packaged.read_bytes() == packaged_bytes
+
+
+def test_readers_prefer_the_project_catalog(capsys, project, profiles_dir):
+    assert default_catalog_path() == packaged_catalog_path()
+    assert load_catalog().source == "sagefit/data/instances.yaml"
+    assert main(["plan", "--format", "json", "--profiles", str(profiles_dir)]) == 0
+    plans = {p["profile"]: p for p in json.loads(capsys.readouterr().out)}
+    assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5274.96
+    assert plans["llama2-70b-awq"]["estimate"].endswith("hardware and prices in sagefit/data/instances.yaml")
+
+    mine = project / PROJECT_CATALOG
+    mine.write_text(packaged_catalog_path().read_text().replace(
+        "price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-east-1: 8.0, us-west-2: 8.0}"))
+    assert default_catalog_path() == Path(PROJECT_CATALOG)
+    assert load_catalog().source == PROJECT_CATALOG and load_catalog(project).source == PROJECT_CATALOG
+    assert load_catalog().get("ml.g5.12xlarge").price["us-east-1"] == 8.0
+    assert main(["plan", "--format", "json", "--profiles", str(profiles_dir)]) == 0
+    plans = {p["profile"]: p for p in json.loads(capsys.readouterr().out)}
+    assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5952.0
+    assert plans["llama2-70b-awq"]["estimate"].endswith("hardware and prices in sagefit-catalog.yaml")
+    assert main(["plan", "--profiles", str(profiles_dir)]) == 0
+    assert "hardware and prices in sagefit-catalog.yaml." in " ".join(capsys.readouterr().out.split())
+    assert main(["cost", "llama2-70b-awq", "--format", "json", "--profiles", str(profiles_dir)]) == 0
+    cost = json.loads(capsys.readouterr().out)
+    assert cost["modes"][0]["cost_usd"] == 5952.0
+    assert cost["estimate"].endswith("hardware and prices in sagefit-catalog.yaml")
+    assert main(["validate", "--profiles", str(profiles_dir)]) == 0
+    capsys.readouterr()
+
+    # --catalog still wins, and is named
+    packaged = str(packaged_catalog_path())
+    assert main(["plan", "--format", "json", "--profiles", str(profiles_dir), "--catalog", packaged]) == 0
+    plans = {p["profile"]: p for p in json.loads(capsys.readouterr().out)}
+    assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5274.96
+    assert plans["llama2-70b-awq"]["estimate"].endswith(f"hardware and prices in {packaged}")
+
+    # an edited project catalog is read again, not served from the cache
+    mine.write_text(mine.read_text().replace("price: {us-east-1: 8.0, us-west-2: 8.0}",
+                                             "price: {us-east-1: 9.25, us-west-2: 9.25}"))
+    assert load_catalog().get("ml.g5.12xlarge").price["us-east-1"] == 9.25
+
+
+def test_a_broken_project_catalog_is_one_line(capsys, project, profiles_dir):
+    (project / PROJECT_CATALOG).write_text("regions: [\n")
+    assert main(["plan", "--profiles", str(profiles_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sagefit: error: {project / PROJECT_CATALOG}: not a valid instance catalog (")
+    assert err.count("\n") == 1
+
+
+COMMENTED_CATALOG = """\
+# my catalog: header comment
+regions: [us-east-1, us-west-2]   # regions comment
+
+accelerators:
+  # before the first accelerator
+  - name: NVIDIA A10G
+    kind: cuda
+    compute_capability: 8.6   # capability comment
+    memory_mib: 22888
+    memory_source: "sdk-gpu-info"
+    memory_confirmed: true
+    bandwidth_gb_s: 600
+    bandwidth_source: nvidia
+    bandwidth_confirmed: true
+    recorded: 2026-11-26
+
+instances:
+  # --- g5 ---
+  - instance_type: ml.g5.xlarge
+    accelerator: NVIDIA A10G      # accelerator comment
+    accelerators: 1
+    vcpus: 4
+    host_memory_gib: 16
+    local_nvme: true
+    hardware_source: batch-gpu
+    price: {us-east-1: 1.4084, us-west-2: 1.41}   # price comment, changed row
+    price_source: 'fmbench'   # source comment, changed row
+    price_confirmed: false
+    price_date: 2026-11-26    # date comment
+    recorded: 2026-11-26
+  # between the rows
+  - instance_type: ml.g5.2xlarge
+    accelerator: NVIDIA A10G
+    accelerators: 1
+    vcpus: 8
+    host_memory_gib: 32
+    local_nvme: true
+    hardware_source: batch-gpu
+    # before the price of an unchanged row
+    price: {us-east-1: 1.515, us-west-2: 1.50}
+    price_source: "fmbench; hf-bench"
+    price_confirmed: true
+    recorded: 2026-11-26   # no price_date yet
+  - instance_type: ml.g5.4xlarge
+    accelerator: NVIDIA A10G
+    accelerators: 1
+    vcpus: 16
+    host_memory_gib: 64
+    local_nvme: true
+    hardware_source: batch-gpu
+    price:
+      us-east-1: 2.03   # a block price mapping
+    price_source: llmeter
+    price_confirmed: true
+    recorded: 2026-11-26
+# trailing comment
+"""
+
+
+def test_a_refresh_keeps_every_comment_key_order_and_layout(client, tmp_path):
+    path = tmp_path / "commented.yaml"
+    path.write_text(COMMENTED_CATALOG)
+    stub_region(client, "us-east-1", [[product("ml.g5.xlarge", "1.5000000000"),
+                                       product("ml.g5.2xlarge", "1.5150000000"),
+                                       product("ml.g5.4xlarge", "2.1000000000")]])
+    result = prices.refresh_catalog(path, ["us-east-1"], client=client, today=TODAY)
+    assert {(c.instance_type, c.old, c.new) for c in result.changed} == {
+        ("ml.g5.xlarge", 1.4084, 1.5), ("ml.g5.4xlarge", 2.03, 2.1)}
+    after = path.read_text()
+    before_lines, after_lines = COMMENTED_CATALOG.splitlines(), after.splitlines()
+    assert comment_lines(after) == comment_lines(COMMENTED_CATALOG)
+    for line in before_lines:  # every end-of-line comment is still there, on its key's line
+        if "#" in line and not line.lstrip().startswith("#"):
+            key, comment = line.split(":")[0], line[line.index("#"):]
+            assert any(a.split(":")[0] == key and a.endswith(comment) for a in after_lines), line
+    assert after.startswith("# my catalog: header comment\nregions: [us-east-1, us-west-2]   # regions comment\n")
+    assert after.endswith("    recorded: 2026-11-26\n# trailing comment\n")
+    # key order and layout: only the changed values and the one new key differ; an end-of-line comment
+    # keeps its column where the value leaves room (ruamel.yaml's round trip)
+    expected = COMMENTED_CATALOG
+    for old, new in (
+        ("    price: {us-east-1: 1.4084, us-west-2: 1.41}   # price comment, changed row",
+         "    price: {us-east-1: 1.5, us-west-2: 1.41}      # price comment, changed row"),
+        ("    price_source: 'fmbench'   # source comment, changed row",
+         '    price_source: "aws-price-list-api (us-east-1); earlier: fmbench" # source comment, changed row'),
+        ('    price_source: "fmbench; hf-bench"',  # price unchanged, but only us-east-1 was checked
+         '    price_source: "aws-price-list-api (us-east-1); earlier: fmbench; hf-bench"'),
+        ("      us-east-1: 2.03   # a block price mapping\n    price_source: llmeter\n    price_confirmed: true\n",
+         "      us-east-1: 2.1    # a block price mapping\n    price_source: aws-price-list-api\n"
+         "    price_confirmed: true\n    price_date: 2027-06-01\n"),
+    ):
+        assert expected.count(old) == 1, old
+        expected = expected.replace(old, new)
+    assert after == expected
+    # a fully refreshed row without a price_date gets one right after price_confirmed
+    g5_4 = load_catalog_file(path).get("ml.g5.4xlarge")
+    assert (g5_4.price, g5_4.price_confirmed, g5_4.price_date) == ({"us-east-1": 2.1}, True, TODAY)
+    assert "    price_confirmed: true\n    price_date: 2027-06-01\n    recorded: 2026-11-26\n# trailing" in after
+    # the partly refreshed row with a price_date keeps it (its us-west-2 price was not checked)
+    assert load_catalog_file(path).get("ml.g5.xlarge").price_date == dt.date(2026, 11, 26)
 
 
 def test_plan_and_cost_read_a_catalog_file(capsys, catalog_copy, profiles_dir):

@@ -23,7 +23,7 @@ def _load(args: argparse.Namespace, catalog=None):
 
 
 def _catalog(args: argparse.Namespace):
-    """The catalog named by ``--catalog``, or None for the packaged one."""
+    """The catalog named by ``--catalog``, or None for the default (the project catalog, else the packaged one)."""
     path = getattr(args, "catalog", None)
     if path is None:
         return None
@@ -289,11 +289,12 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def cmd_prices_refresh(args: argparse.Namespace) -> int:
-    from sagefit.core.catalog import packaged_catalog_path
+    from sagefit.core.catalog import packaged_catalog_path, project_catalog_path
     from sagefit.ops.prices import refresh_catalog
 
-    path = args.catalog or packaged_catalog_path()
-    result = refresh_catalog(path, args.region, dry_run=args.dry_run)
+    path = args.catalog or project_catalog_path()
+    start_from = None if args.catalog else packaged_catalog_path()  # the project catalog's first refresh
+    result = refresh_catalog(path, args.region, dry_run=args.dry_run, start_from=start_from)
     print(f"prices refresh: AWS Price List API (AmazonSageMaker, Hosting, on-demand USD/hour), "
           f"{', '.join(result.regions)}, {result.date.isoformat()}")
     for change in result.changed:
@@ -304,10 +305,11 @@ def cmd_prices_refresh(args: argparse.Namespace) -> int:
         print(f"  {change.instance_type:<18} {change.region:<10} not in the Price List: {kept}")
     counts = (f"{len(result.changed)} changed, {len(result.unchanged)} unchanged, "
               f"{len(result.missing)} not found (old price kept)")
+    created = " (new: a copy of the packaged catalog)" if result.created_from is not None else ""
     if args.dry_run:
-        print(f"dry run: {counts}; {path} not written")
+        print(f"dry run: {counts}; {path}{created} not written")
     elif result.written:
-        print(f"wrote {path}: {counts}")
+        print(f"wrote {path}{created}: {counts}")
     else:
         print(f"{path} already up to date: {counts}")
     return 0
@@ -358,7 +360,8 @@ def _parser() -> argparse.ArgumentParser:
                   "undo the hard cost cap: restore the plan's scaling bounds (and a deleted endpoint)")
     resume_.add_argument("stack", help="stack name (MistralStack) or profile name (mistral-7b)")
     resume_.add_argument("--force", action="store_true", help="resume even while the budget is still exceeded")
-    catalog_help = "instance catalog YAML (default: the packaged sagefit/data/instances.yaml)"
+    catalog_help = ("instance catalog YAML (default: ./sagefit-catalog.yaml when it exists, else the packaged "
+                    "sagefit/data/instances.yaml)")
     plan.add_argument("--catalog", type=Path, metavar="PATH", help=catalog_help)
     cost = add("cost", cmd_cost, "simulate a month of traffic: what each scaling mode bills, and the cold "
                                  "starts it costs (estimate)")
@@ -380,14 +383,16 @@ def _parser() -> argparse.ArgumentParser:
     prices = sub.add_parser("prices", help="instance prices in the catalog", description="instance prices in the catalog")
     prices_sub = prices.add_subparsers(dest="prices_command", required=True, metavar="ACTION")
     refresh = prices_sub.add_parser(
-        "refresh", help="rewrite the catalog's prices from the AWS Price List API",
-        description="rewrite the catalog's SageMaker hosting prices from the AWS Price List API "
-                    "(needs pricing:GetProducts)",
+        "refresh", help="update the project catalog's prices from the AWS Price List API",
+        description="update the SageMaker hosting prices in the project catalog (or --catalog) from the AWS "
+                    "Price List API (needs pricing:GetProducts)",
     )
     refresh.set_defaults(func=cmd_prices_refresh)
     refresh.add_argument("--region", action="append", metavar="R",
                          help="region to refresh (repeatable; default: every region the catalog prices)")
-    refresh.add_argument("--catalog", type=Path, metavar="PATH", help=catalog_help)
+    refresh.add_argument("--catalog", type=Path, metavar="PATH",
+                         help="catalog to update (default: ./sagefit-catalog.yaml, created from the packaged "
+                              "catalog the first time; the packaged file is never written)")
     refresh.add_argument("--dry-run", action="store_true", help="show the changes without writing")
     return parser
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sagefit.core.catalog import GIB
-from sagefit.core.planner import ESTIMATE_NOTE, Plan
+from sagefit.core.planner import ESTIMATE_NOTE, Plan, estimate_note
 
 
 def plans_to_json(plans: list[Plan]) -> str:
@@ -65,4 +65,5 @@ def print_plans(plans: list[Plan], out: TextIO) -> None:
     for plan in plans:
         for warning in plan.warnings:
             console.print(f"[yellow]warning[/yellow] {plan.profile.name}: {warning}")
-    console.print(f"Note: {ESTIMATE_NOTE}.")
+    sources = sorted({plan.catalog_source for plan in plans})
+    console.print(f"Note: {estimate_note(', '.join(sources)) if sources else ESTIMATE_NOTE}.")

@@ -1,8 +1,14 @@
 """The instance catalog: what each SageMaker inference instance holds, moves and costs.
 
-The data lives in ``sagefit/data/instances.yaml`` so that every number sits next to its source and
-the date it was recorded; this module only loads and indexes it. Accelerator specs are kept once per
-accelerator model and joined onto each instance, so a corrected GPU figure fixes every size at once.
+The data lives in YAML so that every number sits next to its source and the date it was recorded;
+this module only finds, loads and indexes it. Accelerator specs are kept once per accelerator model
+and joined onto each instance, so a corrected GPU figure fixes every size at once.
+
+Two files can hold it. The packaged ``sagefit/data/instances.yaml`` is the default and is only ever
+read: it belongs to the installed package, which an upgrade replaces. The project catalog,
+``sagefit-catalog.yaml`` in the current directory (the project root, where ``cdk synth`` runs too),
+belongs to the user: `sagefit prices refresh` writes there, and when it exists every reader
+(:func:`load_catalog`: the planner, `sagefit plan/cost/validate`, synth) uses it instead.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from sagefit.core.errors import SagefitError
 MIB = 1024**2
 GIB = 1024**3
 DEFAULT_PRICE_REGION = "us-east-1"
+PACKAGED_CATALOG = "sagefit/data/instances.yaml"
+"""How the packaged catalog is named to the user (its installed path is an implementation detail)."""
+PROJECT_CATALOG = "sagefit-catalog.yaml"
+"""The user's catalog, in the project root; see the module docstring."""
 
 
 class Accelerator(BaseModel):
@@ -88,6 +98,7 @@ class Catalog(BaseModel):
 
     regions: tuple[str, ...]
     instances: tuple[InstanceType, ...]
+    source: str = Field(default=PACKAGED_CATALOG, description="The file it was read from, as shown to the user.")
 
     def get(self, instance_type: str) -> InstanceType:
         for inst in self.instances:
@@ -112,15 +123,45 @@ def packaged_catalog_path() -> Path:
     return Path(str(resources.files("sagefit").joinpath("data/instances.yaml")))
 
 
+def project_catalog_path(root: Path | None = None) -> Path:
+    """Where the project catalog lives: ``sagefit-catalog.yaml`` in ``root`` (default: the current
+    directory, kept relative so messages show the short name)."""
+    return Path(PROJECT_CATALOG) if root is None else Path(root) / PROJECT_CATALOG
+
+
+def default_catalog_path(root: Path | None = None) -> Path:
+    """The catalog every reader uses without ``--catalog``: the project's when it exists, else the
+    packaged one."""
+    project = project_catalog_path(root)
+    return project if project.is_file() else packaged_catalog_path()
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    """The project catalog in ``root`` (default: the current directory) when it exists, else the
+    packaged one; each file is parsed once per process for as long as it is unchanged."""
+    project = project_catalog_path(root)
+    if not project.is_file():
+        return _packaged_catalog()
+    stat = project.stat()
+    return _cached_project_catalog(str(project.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
 @lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
-    """Load the packaged catalog once per process."""
+def _packaged_catalog() -> Catalog:
     text = resources.files("sagefit").joinpath("data/instances.yaml").read_text()
     return parse_catalog(text)
 
 
+@lru_cache(maxsize=8)
+def _cached_project_catalog(path: str, _mtime_ns: int, _size: int) -> Catalog:
+    """Keyed on the resolved path and the file's mtime and size, so a refreshed file or another
+    project root is read afresh. Errors name the full path; the catalog is labelled by its name in
+    the project root, which is how plans and templates refer to it."""
+    return load_catalog_file(Path(path)).model_copy(update={"source": PROJECT_CATALOG})
+
+
 def load_catalog_file(path: Path) -> Catalog:
-    """Load a catalog from ``path`` (``--catalog``), as one-line errors."""
+    """Load a catalog from ``path`` (``--catalog`` or the project catalog), as one-line errors."""
     return read_catalog_file(path)[1]
 
 
@@ -142,7 +183,7 @@ def read_catalog_file(path: Path) -> tuple[str, Catalog]:
                            "start from sagefit/data/instances.yaml", path) from None
 
 
-def parse_catalog(text: str, source: Path | str = "sagefit/data/instances.yaml") -> Catalog:
+def parse_catalog(text: str, source: Path | str = PACKAGED_CATALOG) -> Catalog:
     """Build a catalog from YAML text, joining each instance to its accelerator row."""
     raw = _load_yaml(text)
     accelerators = {row["name"]: Accelerator(**row) for row in raw["accelerators"]}
@@ -162,4 +203,4 @@ def parse_catalog(text: str, source: Path | str = "sagefit/data/instances.yaml")
                 source=source,
             )
         instances.append(InstanceType(**{**row, "accelerator": accelerators[name]}))
-    return Catalog(regions=raw["regions"], instances=tuple(instances))
+    return Catalog(regions=raw["regions"], instances=tuple(instances), source=str(source))

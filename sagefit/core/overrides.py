@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from sagefit.core.catalog import Catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.profiles import LoadedProfile, parse_profile
 
@@ -24,8 +25,11 @@ OVERRIDABLE = {
 }
 
 
-def apply_overrides(loaded: LoadedProfile, overrides: dict[str, Any]) -> LoadedProfile:
-    """Return ``loaded`` with ``overrides`` (short field name -> value) applied and re-validated."""
+def apply_overrides(
+    loaded: LoadedProfile, overrides: dict[str, Any], catalog: Catalog | None = None
+) -> LoadedProfile:
+    """Return ``loaded`` with ``overrides`` (short field name -> value) applied and re-validated
+    against ``catalog`` (default: :func:`~sagefit.core.catalog.load_catalog`'s)."""
     if not overrides:
         return loaded
     # Only the fields the profile sets: defaults derived from others (min_capacity from the mode) are
@@ -47,5 +51,5 @@ def apply_overrides(loaded: LoadedProfile, overrides: dict[str, Any]) -> LoadedP
                                    option) from None
         target[path[-1]] = value
     source = f"{loaded.path} (with -c overrides)"
-    profile = parse_profile(yaml.safe_dump(data), source)  # type: ignore[arg-type]
+    profile = parse_profile(yaml.safe_dump(data), source, catalog)  # type: ignore[arg-type]
     return LoadedProfile(path=loaded.path, profile=profile)

@@ -13,16 +13,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from sagefit.core import assumptions as A
-from sagefit.core.catalog import GIB, Catalog, InstanceType, load_catalog
+from sagefit.core.catalog import GIB, PACKAGED_CATALOG, Catalog, InstanceType, load_catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.profiles import LoadedProfile, Profile
 from sagefit.core.sizing import Fit, best_fit_on
 from sagefit.core.spec import DeploymentSpec, build_spec
 
-ESTIMATE_NOTE = (
-    f"fit, decode speed and cost are estimates; assumptions in {A.SOURCE}, "
-    "hardware and prices in sagefit/data/instances.yaml"
-)
+
+def estimate_note(catalog_source: str = PACKAGED_CATALOG) -> str:
+    """What a plan's figures rest on, naming the catalog file it was planned from (the packaged one
+    or the user's project catalog), so a surprising price can be traced to its file."""
+    return (f"fit, decode speed and cost are estimates; assumptions in {A.SOURCE}, "
+            f"hardware and prices in {catalog_source}")
+
+
+ESTIMATE_NOTE = estimate_note()
 
 # Accelerator kinds each serving container can run on. Inferentia2 needs a Neuron-compiled model
 # and its own container, so the CUDA containers never land there.
@@ -45,6 +50,11 @@ class Plan:
     cheapest: Fit
     cheapest_price: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    catalog_source: str = PACKAGED_CATALOG
+
+    @property
+    def estimate_note(self) -> str:
+        return estimate_note(self.catalog_source)
 
     @cached_property
     def spec(self) -> DeploymentSpec:
@@ -129,7 +139,7 @@ class Plan:
             "cheapest_fit_price_per_hour": self.cheapest_price,
             "cheaper_fit": self.cheaper_fit,
             "warnings": list(self.warnings),
-            "estimate": ESTIMATE_NOTE,
+            "estimate": self.estimate_note,
         }
 
 
@@ -292,6 +302,7 @@ def plan_profile(
         cheapest=cheapest,
         cheapest_price=_price(cheapest, region),
         warnings=tuple(_warnings(profile, chosen, price_region, today or dt.date.today())),
+        catalog_source=catalog.source,
     )
 
 

@@ -8,17 +8,22 @@ from typing import TextIO
 import numpy as np
 
 from sagefit.core import assumptions as A
+from sagefit.core.catalog import PACKAGED_CATALOG
 from sagefit.cost.schedule import bounds_over_month
 from sagefit.cost.settings import CostSettings
 from sagefit.cost.simulate import MODES, Minutes, ModeResult, ModeSpec, simulate
 from sagefit.cost.traffic import HORIZON_S, Traffic
 from sagefit.core.planner import Plan
 
-ESTIMATE_NOTE = (
-    f"every figure is an estimate from a simulated month; assumptions in {A.SOURCE} "
-    "(`sagefit cost --list-assumptions`, override with --assume NAME=VALUE), "
-    "hardware and prices in sagefit/data/instances.yaml"
-)
+
+def estimate_note(catalog_source: str = PACKAGED_CATALOG) -> str:
+    """The closing note, naming the catalog file the plan's prices came from."""
+    return (f"every figure is an estimate from a simulated month; assumptions in {A.SOURCE} "
+            "(`sagefit cost --list-assumptions`, override with --assume NAME=VALUE), "
+            f"hardware and prices in {catalog_source}")
+
+
+ESTIMATE_NOTE = estimate_note()
 REALTIME_TIMEOUT_S = 60
 """InvokeEndpoint (real-time) waits this long for the container's response."""
 
@@ -245,7 +250,7 @@ def print_estimate(est: CostEstimate, out: TextIO) -> None:
         console.print(HITS_NOTE, markup=False)
     for note in est.notes:
         console.print(f"note: {note}", markup=False)
-    console.print(f"Note: {ESTIMATE_NOTE}.", markup=False)
+    console.print(f"Note: {estimate_note(est.plan.catalog_source)}.", markup=False)
 
 
 def _result_dict(est: CostEstimate, r: ModeResult) -> dict:
@@ -303,5 +308,5 @@ def estimate_to_dict(est: CostEstimate) -> dict:
         "modes": [_result_dict(est, est.results[m]) for m in est.shown],
         "notes": list(est.notes),
         "assumptions": cfg.to_dict(),
-        "estimate": ESTIMATE_NOTE,
+        "estimate": estimate_note(plan.catalog_source),
     }

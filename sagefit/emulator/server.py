@@ -56,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
     from sagefit.core.errors import SagefitError
+    from sagefit.emulator.requirements import require_moto
 
     try:
+        require_moto()  # a plain `pip install sagefit` has no moto: say which extra to install
         check_port(args.port)
     except SagefitError as exc:
         print(f"sagefit: error: {exc}", file=sys.stderr)

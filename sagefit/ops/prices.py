@@ -2,11 +2,15 @@
 
 For each region it asks the Price List API (``pricing:GetProducts``, service code AmazonSageMaker,
 filtered on ``regionCode`` and ``component = Hosting``, every page) for the on-demand price per hour
-of each ``ml.*`` instance, then rewrites the catalog rows in place: the ``price`` mapping,
-``price_source``, ``price_confirmed`` and ``price_date``. Comments and layout are kept (it edits the
-matching text of each row, nothing else), the result is parsed back before it replaces the file, and
-the file is replaced atomically, so a failure never leaves a half-written catalog. An instance the
-API does not list keeps its old price and is reported.
+of each ``ml.*`` instance, then updates the catalog rows: the ``price`` mapping, ``price_source``,
+``price_confirmed`` and ``price_date``. An instance the API does not list keeps its old price and is
+reported.
+
+The catalog written is the user's: the project catalog (``sagefit-catalog.yaml``, started as a copy
+of the packaged one the first time) or ``--catalog PATH``, never the packaged file. The edit is a
+round trip through ruamel.yaml (:mod:`sagefit.ops.catalog_yaml`), so comments, key order and layout
+survive; the result is parsed back before it replaces the file, and the file is replaced atomically,
+so a failure never leaves a half-written catalog.
 
 The Price List API answers from us-east-1 for every region; it needs the ``pricing:GetProducts``
 permission and no other.
@@ -22,15 +26,18 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
 from sagefit.core.atomic import write_atomically
-from sagefit.core.catalog import parse_catalog, read_catalog_file
+from sagefit.core.catalog import PROJECT_CATALOG, packaged_catalog_path, parse_catalog, read_catalog_file
 from sagefit.core.errors import SagefitError
+from sagefit.ops.catalog_yaml import dump_document, load_document
 
 SERVICE_CODE = "AmazonSageMaker"
 COMPONENT = "Hosting"
 PRICING_REGION = "us-east-1"
 SOURCE_NAME = "aws-price-list-api"
-_ROW = re.compile(r"-\s*\{\s*instance_type:\s*(ml\.[\w.-]+)\s*,")
 
 
 def pricing_client() -> Any:
@@ -89,45 +96,6 @@ def fetch_hosting_prices(client: Any, region: str) -> dict[str, Decimal]:
 # --------------------------------------------------------------------------- rewriting the catalog
 
 
-def _row_span(text: str, start: int) -> tuple[int, int]:
-    """(start, end) of the flow mapping that begins at the first ``{`` after ``start``."""
-    open_at = text.index("{", start)
-    depth, i, quote = 0, open_at, None
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\" and quote == '"':
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return open_at, i + 1
-        i += 1
-    raise ValueError("unterminated row")
-
-
-def _format_price(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text if "." in text else text + ".0"
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-_PRICE_MAP = re.compile(r"price:\s*\{([^}]*)\}")
-_SOURCE = re.compile(r'price_source:\s*("(?:[^"\\]|\\.)*"|[^,}\n]+)')
-_CONFIRMED = re.compile(r"price_confirmed:\s*(true|false)")
-_DATE = re.compile(r"price_date:\s*[0-9-]+")
-
-
 @dataclass
 class RowChange:
     instance_type: str
@@ -143,6 +111,7 @@ class RefreshResult:
     regions: tuple[str, ...]
     changes: list[RowChange] = field(default_factory=list)
     written: bool = False
+    created_from: Path | None = None  # the catalog ``path`` was started from, when it did not exist
 
     @property
     def changed(self) -> list[RowChange]:
@@ -157,61 +126,68 @@ class RefreshResult:
         return [c for c in self.changes if c.new is None]
 
 
+def _refresh_row(row: CommentedMap, found: dict[str, dict[str, Decimal]], regions: tuple[str, ...],
+                 today: dt.date) -> list[RowChange]:
+    """Update one instance row in place; only the values that change are replaced, so the row's
+    comments, key order and the text of unchanged prices (``2.80``) stay as the user wrote them."""
+    name = str(row["instance_type"])
+    price = row.get("price")
+    if not isinstance(price, dict):
+        raise SagefitError(f"the catalog row of {name} has no price mapping", "restore the row's price: {...}")
+    changes: list[RowChange] = []
+    refreshed = set()
+    for region in regions:
+        old = float(price[region]) if region in price else None
+        new = found.get(region, {}).get(name)
+        if new is None:
+            changes.append(RowChange(name, region, old, None))
+            continue
+        refreshed.add(region)
+        changes.append(RowChange(name, region, old, float(new)))
+        if old is None or Decimal(str(price[region])) != new:
+            price[region] = float(new)
+    if not refreshed:
+        return changes
+    complete = set(price) <= refreshed
+    if complete:
+        # a date object of its own per row: the dumper writes one object met twice as an anchor and
+        # aliases (`&id001` ... `*id001`), which is valid YAML but not what anyone would write
+        today = dt.date.fromordinal(today.toordinal())
+        row["price_source"] = SOURCE_NAME
+        row["price_confirmed"] = True
+        if "price_date" in row:
+            row["price_date"] = today
+        else:
+            row.insert(list(row).index("price_confirmed") + 1, "price_date", today)
+    else:  # some of its regions were not checked: say which were, keep what the rest rest on
+        old_source = str(row.get("price_source", "unknown"))
+        row["price_source"] = DoubleQuotedScalarString(
+            f"{SOURCE_NAME} ({', '.join(sorted(refreshed))}); earlier: {old_source}")
+    return changes
+
+
 def rewrite_catalog(
     text: str, found: dict[str, dict[str, Decimal]], regions: Iterable[str], today: dt.date
 ) -> tuple[str, list[RowChange]]:
     """The catalog text with each row's prices updated from ``found`` (region -> type -> price)."""
     regions = tuple(regions)
+    document = load_document(text)
     changes: list[RowChange] = []
-    out, pos = [], 0
-    for match in _ROW.finditer(text):
-        name = match.group(1)
-        start, end = _row_span(text, match.start())
-        row = text[start:end]
-        price_match = _PRICE_MAP.search(row)
-        if price_match is None:
-            raise SagefitError(f"the catalog row of {name} has no price mapping", "restore the row's price: {...}")
-        entries: dict[str, str] = {}
-        for part in price_match.group(1).split(","):
-            if part.strip():
-                key, _, value = part.partition(":")
-                entries[key.strip()] = value.strip()
-        refreshed = set()
-        for region in regions:
-            old = float(entries[region]) if region in entries else None
-            new = found.get(region, {}).get(name)
-            if new is None:
-                changes.append(RowChange(name, region, old, None))
-                continue
-            refreshed.add(region)
-            changes.append(RowChange(name, region, old, float(new)))
-            if old is None or Decimal(entries[region]) != new:
-                entries[region] = _format_price(new)
-        if not refreshed:
-            out.append(text[pos:start] + row)
-            pos = end
-            continue
-        mapping = ", ".join(f"{k}: {v}" for k, v in entries.items())
-        row = row[: price_match.start()] + f"price: {{{mapping}}}" + row[price_match.end():]
-        complete = set(entries) <= refreshed
-        source_match = _SOURCE.search(row)
-        if complete:
-            source = SOURCE_NAME
-        else:
-            old_source = source_match.group(1).strip().strip('"') if source_match else "unknown"
-            source = _quote(f"{SOURCE_NAME} ({', '.join(sorted(refreshed))}); earlier: {old_source}")
-        if source_match:
-            row = row[: source_match.start()] + f"price_source: {source}" + row[source_match.end():]
-        if complete:
-            row = _CONFIRMED.sub("price_confirmed: true", row, count=1)
-            if _DATE.search(row):
-                row = _DATE.sub(f"price_date: {today.isoformat()}", row, count=1)
-            else:
-                row = _CONFIRMED.sub(f"price_confirmed: true, price_date: {today.isoformat()}", row, count=1)
-        out.append(text[pos:start] + row)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out), changes
+    for row in document["instances"]:
+        changes += _refresh_row(row, found, regions, today)
+    return dump_document(document, like=text), changes
+
+
+def _check_target(path: Path) -> None:
+    """The installed package is never written: an upgrade would silently undo the refresh, and
+    every other project using the installation would see its prices change."""
+    package = packaged_catalog_path().resolve().parent.parent
+    if Path(path).resolve().is_relative_to(package):
+        raise SagefitError(
+            "the packaged catalog is read-only; refresh a project catalog instead",
+            f"drop --catalog to write ./{PROJECT_CATALOG}, or give a path outside the package",
+            path,
+        )
 
 
 def refresh_catalog(
@@ -220,12 +196,21 @@ def refresh_catalog(
     client: Any | None = None,
     today: dt.date | None = None,
     dry_run: bool = False,
+    start_from: Path | None = None,
 ) -> RefreshResult:
-    """Refresh the prices in the catalog at ``path``; regions default to those it already prices."""
+    """Refresh the prices in the catalog at ``path``; regions default to those it already prices.
+
+    When ``path`` does not exist and ``start_from`` is given (the packaged catalog, for the project
+    catalog's first refresh), the prices are refreshed in a copy of ``start_from``, comments and all,
+    written to ``path``.
+    """
     from sagefit.ops.aws import aws_errors
 
     path = Path(path)
-    text, catalog = read_catalog_file(path)
+    if not dry_run:
+        _check_target(path)
+    created_from = Path(start_from) if start_from is not None and not path.exists() else None
+    text, catalog = read_catalog_file(created_from or path)
     if regions:
         regions = tuple(dict.fromkeys(regions))
         for region in regions:
@@ -250,8 +235,8 @@ def refresh_catalog(
     for change in changes:
         if change.new is not None:
             assert check.get(change.instance_type).price[change.region] == change.new, change
-    result = RefreshResult(path=path, date=today, regions=regions, changes=changes)
-    if not dry_run and new_text != text:
+    result = RefreshResult(path=path, date=today, regions=regions, changes=changes, created_from=created_from)
+    if not dry_run and (created_from is not None or new_text != text):
         write_atomically(path, new_text, "the catalog")
         result.written = True
     return result

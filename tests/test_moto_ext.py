@@ -545,3 +545,19 @@ def test_readme_lists_exactly_what_the_extension_adds():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     missing = [entry for entry in EXTENSIONS if f"- {entry}" not in readme]
     assert missing == []
+    # and nothing more: the bullet list after "from its `EXTENSIONS` list:" is exactly EXTENSIONS
+    listed = readme.split("from its `EXTENSIONS` list:\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert sorted(line.removeprefix("- ") for line in listed) == sorted(EXTENSIONS)
+
+
+def test_extensions_are_collected_from_one_module_per_service():
+    """Each service module says why it exists and lists its own extensions; the package's
+    EXTENSIONS (what the README repeats) is their concatenation, without duplicates."""
+    assert [m.__name__.rsplit(".", 1)[1] for m in moto_ext.SERVICES] == [
+        "sagemaker", "cloudformation", "kms", "autoscaling", "service_quotas"
+    ]
+    for module in moto_ext.SERVICES:
+        assert module.__doc__ and module.EXTENSIONS, module.__name__
+        assert callable(module.install)
+    assert EXTENSIONS == [line for m in moto_ext.SERVICES for line in m.EXTENSIONS]
+    assert len(set(EXTENSIONS)) == len(EXTENSIONS)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -13,7 +15,8 @@ from moto import mock_aws
 
 from sagefit.core import naming
 from sagefit.cli import main
-from sagefit.deploy import resolve_target, start_emulator
+from sagefit.cdk_cli import resolve_target
+from sagefit.emulator.local_target import start_emulator
 from sagefit.core.errors import SagefitError
 from sagefit.ops.aws import RETRIES, AwsSession, aws_errors
 from sagefit.ops.invoke import generated_text, invoke
@@ -293,6 +296,22 @@ def test_auto_target_is_aws_when_credentials_exist(monkeypatch):
     assert resolve_target("local") == "local"
 
 
+def test_the_aws_target_runs_the_cdk_cli_without_moto_or_the_emulator(repo_root):
+    # The path that talks to real AWS must carry no emulator code: cdk_cli never imports moto.
+    code = (
+        "import sys, sagefit.cdk_cli as cdk_cli; calls = []; "
+        "cdk_cli.run_cdk = lambda args, env, what: calls.append(args); "
+        "from sagefit.cli import main; "
+        "assert main(['deploy', 'MistralStack', '--target', 'aws']) == 0; "
+        "assert main(['destroy', 'MistralStack', '--target', 'aws']) == 0; "
+        "assert calls == [['deploy', 'MistralStack'], ['destroy', 'MistralStack']], calls; "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'moto' or m.startswith('sagefit.emulator')); "
+        "assert loaded == [], loaded"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
 def test_emulator_port_clash_is_a_clear_error():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -304,52 +323,52 @@ def test_emulator_port_clash_is_a_clear_error():
 
 @pytest.fixture
 def emulator_state(tmp_path, monkeypatch):
-    """deploy's state file in a temporary folder, and a socket listening where a kept emulator would."""
-    from sagefit import deploy
+    """The local target's state file in a temp folder, and a socket listening where a kept emulator would."""
+    from sagefit.emulator import local_target
 
-    monkeypatch.setattr(deploy, "STATE_FILE", tmp_path / "emulator.json")
-    monkeypatch.setattr(deploy, "LOG_FILE", tmp_path / "emulator.log")
+    monkeypatch.setattr(local_target, "STATE_FILE", tmp_path / "emulator.json")
+    monkeypatch.setattr(local_target, "LOG_FILE", tmp_path / "emulator.log")
     stopped: list[int] = []
-    monkeypatch.setattr(deploy.Emulator, "stop", lambda self: stopped.append(self.port))
+    monkeypatch.setattr(local_target.Emulator, "stop", lambda self: stopped.append(self.port))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(1)
         port = sock.getsockname()[1]
-        deploy.STATE_FILE.write_text(json.dumps({"pid": 4242, "port": port}))
-        yield deploy, port, stopped
+        local_target.STATE_FILE.write_text(json.dumps({"pid": 4242, "port": port}))
+        yield local_target, port, stopped
 
 
 def test_a_kept_emulator_is_found_and_an_unreadable_state_file_ignored(emulator_state):
-    deploy, port, _ = emulator_state
-    kept = deploy.running_emulator()
+    local_target, port, _ = emulator_state
+    kept = local_target.running_emulator()
     assert (kept.pid, kept.port, kept.process) == (4242, port, None)
-    deploy.STATE_FILE.write_text('{"pid": 42')  # cut short
-    assert deploy.running_emulator() is None
-    assert not deploy.STATE_FILE.exists()
+    local_target.STATE_FILE.write_text('{"pid": 42')  # cut short
+    assert local_target.running_emulator() is None
+    assert not local_target.STATE_FILE.exists()
 
 
 def test_deploy_on_another_port_than_the_kept_emulator_is_refused(emulator_state, monkeypatch):
-    deploy, port, stopped = emulator_state
-    before = deploy.STATE_FILE.read_text()
-    monkeypatch.setattr(deploy, "start_emulator", lambda *_: pytest.fail("would orphan the kept emulator"))
+    local_target, port, stopped = emulator_state
+    before = local_target.STATE_FILE.read_text()
+    monkeypatch.setattr(local_target, "start_emulator", lambda *_: pytest.fail("would orphan the kept emulator"))
     with pytest.raises(SagefitError, match=f"runs on port {port}; fix: deploy with PORT={port}"):
-        deploy.deploy_local("MistralStack", REGION, port + 1, keep=False)
-    assert deploy.STATE_FILE.read_text() == before and stopped == []
+        local_target.deploy_local("MistralStack", REGION, port + 1, keep=False)
+    assert local_target.STATE_FILE.read_text() == before and stopped == []
 
 
 def test_a_failed_destroy_keeps_the_emulator_and_its_other_stacks(emulator_state, monkeypatch):
-    deploy, port, stopped = emulator_state
+    local_target, port, stopped = emulator_state
 
     def cdk_fails(args, env, what):
         raise SagefitError(f"`cdk {what}` failed (exit 1)")
 
-    monkeypatch.setattr(deploy, "_cdk", cdk_fails)
+    monkeypatch.setattr(local_target, "run_cdk", cdk_fails)
     with pytest.raises(SagefitError, match="cdk destroy MistralStack"):
-        deploy.destroy_local("MistralStack", REGION)
+        local_target.destroy_local("MistralStack", REGION)
     assert stopped == []
-    monkeypatch.setattr(deploy, "_cdk", lambda *_: None)
-    monkeypatch.setattr(deploy.LocalTarget, "deployed_stacks", lambda self: [])
-    assert deploy.destroy_local("MistralStack", REGION) == []
+    monkeypatch.setattr(local_target, "run_cdk", lambda *_: None)
+    monkeypatch.setattr(local_target.LocalTarget, "deployed_stacks", lambda self: [])
+    assert local_target.destroy_local("MistralStack", REGION) == []
     assert stopped == [port]  # the last stack is gone: the emulator stops
 
 

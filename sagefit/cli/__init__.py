@@ -62,21 +62,23 @@ def _find(args: argparse.Namespace):
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from sagefit import deploy
+    from sagefit import cdk_cli
     from sagefit.core.planner import plan_profile
 
     loaded = _find(args)
     plan_profile(loaded)  # a profile that cannot be served fails here, before any CLI runs
     stack, region = loaded.profile.stack_name, loaded.profile.region
-    target = deploy.resolve_target(args.target)
+    target = cdk_cli.resolve_target(args.target)
     if target == "local":
         from sagefit.emulator.server import check_port
 
         check_port(args.port, "--port")
     if target == "aws":
-        deploy.deploy_aws(stack)
+        cdk_cli.deploy_aws(stack)
         return 0
-    result = deploy.deploy_local(stack, region, args.port, args.keep_emulator)
+    from sagefit.emulator import local_target
+
+    result = local_target.deploy_local(stack, region, args.port, args.keep_emulator)
     print(f"\n{stack} deployed to the LOCAL EMULATOR (moto on {result.emulator_url}).")
     for key, value in sorted(result.outputs.items()):
         print(f"  {key}: {value}")
@@ -94,14 +96,16 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
-    from sagefit import deploy
+    from sagefit import cdk_cli
 
     loaded = _find(args)
     stack, region = loaded.profile.stack_name, loaded.profile.region
-    if deploy.resolve_target(args.target) == "aws":
-        deploy.destroy_aws(stack)
+    if cdk_cli.resolve_target(args.target) == "aws":
+        cdk_cli.destroy_aws(stack)
         return 0
-    remaining = deploy.destroy_local(stack, region)
+    from sagefit.emulator import local_target
+
+    remaining = local_target.destroy_local(stack, region)
     if remaining:
         print(f"{stack} destroyed in the local emulator; it stays up for {', '.join(remaining)}.")
     elif remaining is not None:

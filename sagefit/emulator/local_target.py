@@ -1,11 +1,16 @@
-"""`sagefit deploy` / `sagefit destroy`: the real CDK CLI, against AWS or against the local emulator.
+"""The local deploy target: the real CDK CLI against the emulator on this machine.
 
-With no AWS credentials (or ``--target local``) the stack goes to moto's server on 127.0.0.1, with
-the settings that make the CDK CLI work there: the endpoint URL uses the name ``localhost`` (with the
-IP moto misreads the S3 template URL), deploys use ``--method=direct`` (moto's change sets are
-broken) and the app is synthesized with ``sagefit:localTarget=true`` (no bootstrap-version rule).
-The local target proves the templates create, wire and destroy; it proves nothing about AWS
-capacity, quotas, IAM or the model actually loading.
+With no AWS credentials (or ``--target local``) `sagefit deploy` sends the stack to moto's server on
+127.0.0.1 (:mod:`sagefit.emulator.server`, started here as a child process), with the settings that
+make the CDK CLI work there: the endpoint URL uses the name ``localhost`` (with the IP moto misreads
+the S3 template URL), deploys use ``--method=direct`` (moto's change sets are broken) and the app is
+synthesized with ``sagefit:localTarget=true`` (no bootstrap-version rule).
+
+An emulator kept with ``--keep-emulator`` is remembered in ``.sagefit/emulator.json`` (its pid and
+port) so later deploys reuse it and `sagefit destroy` stops it once its last stack is gone; its log
+goes to ``.sagefit/emulator.log``. moto itself runs only in that child process, so importing this
+module imports no moto. The local target proves the templates create, wire and destroy; it proves
+nothing about AWS capacity, quotas, IAM or the model actually loading.
 """
 
 from __future__ import annotations
@@ -20,40 +25,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-from sagefit.emulator.server import DEFAULT_PORT, LOOPBACK, port_in_use
+from sagefit.cdk_cli import QUIET_NODE, context_args, run_cdk
 from sagefit.core.errors import SagefitError
+from sagefit.emulator.server import DEFAULT_PORT, LOOPBACK, port_in_use
 
 LOCAL_ACCOUNT = "123456789012"
 STATE_FILE = Path(".sagefit/emulator.json")
-CDK = ["npx", "--no-install", "cdk"]
-QUIET_NODE = {
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    "NODE_NO_WARNINGS": "1",
-    "CDK_DISABLE_CLI_TELEMETRY": "true",
-}
-TargetKind = Literal["auto", "local", "aws"]
-
-
-def has_aws_credentials() -> bool:
-    """Whether boto3 would find credentials, without probing the EC2 metadata service."""
-    import botocore.session
-
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    try:
-        return botocore.session.get_session().get_credentials() is not None
-    except Exception:  # noqa: BLE001 - a broken profile means "no usable credentials" here
-        return False
-
-
-def resolve_target(requested: str) -> Literal["local", "aws"]:
-    if requested == "local" or (requested == "auto" and not has_aws_credentials()):
-        return "local"
-    return "aws"
-
-
 LOG_FILE = STATE_FILE.with_name("emulator.log")
+LOCAL_CONTEXT = {"sagefit:localTarget": "true"}
 
 
 @dataclass
@@ -62,7 +43,7 @@ class Emulator:
 
     pid: int
     port: int
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -173,21 +154,6 @@ def local_env(emulator: Emulator, region: str) -> dict[str, str]:
     return env
 
 
-def _cdk(args: list[str], env: dict[str, str], what: str) -> None:
-    if shutil.which("npx") is None:
-        raise SagefitError("npx (Node.js) not found", "install Node.js 20 and run `make setup`")
-    result = subprocess.run([*CDK, *args], env=env)
-    if result.returncode != 0:
-        raise SagefitError(f"`cdk {what}` failed (exit {result.returncode}); its output is above", "fix the cause shown above and run again")
-
-
-LOCAL_CONTEXT = {"sagefit:localTarget": "true"}
-
-
-def _context_args(context: dict[str, str]) -> list[str]:
-    return [arg for key, value in context.items() for arg in ("-c", f"{key}={value}")]
-
-
 class LocalTarget:
     """The CDK CLI pointed at one running emulator: bootstrap, deploy, destroy, inspect."""
 
@@ -199,23 +165,23 @@ class LocalTarget:
         self.outdir = Path(tempfile.mkdtemp(prefix="sagefit-local-cdk-out-"))
 
     def bootstrap(self) -> None:
-        _cdk(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{self.region}", "--output", str(self.outdir),
-              *_context_args(LOCAL_CONTEXT)], self.env, "bootstrap")
+        run_cdk(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{self.region}", "--output", str(self.outdir),
+              *context_args(LOCAL_CONTEXT)], self.env, "bootstrap")
 
     def deploy(self, stack: str, context: dict[str, str] | None = None) -> dict[str, str]:
         """Deploy (create or update) ``stack``; return its outputs."""
         with tempfile.TemporaryDirectory() as tmp:
             outputs_file = Path(tmp) / "outputs.json"
-            _cdk(
+            run_cdk(
                 ["deploy", stack, "--require-approval", "never", "--method=direct", "--output", str(self.outdir),
-                 "--outputs-file", str(outputs_file), *_context_args({**LOCAL_CONTEXT, **(context or {})})],
+                 "--outputs-file", str(outputs_file), *context_args({**LOCAL_CONTEXT, **(context or {})})],
                 self.env,
                 f"deploy {stack}",
             )
             return json.loads(outputs_file.read_text()).get(stack, {})
 
     def destroy(self, stack: str) -> None:
-        _cdk(["destroy", stack, "--force", "--output", str(self.outdir), *_context_args(LOCAL_CONTEXT)],
+        run_cdk(["destroy", stack, "--force", "--output", str(self.outdir), *context_args(LOCAL_CONTEXT)],
              self.env, f"destroy {stack}")
 
     def deployed_stacks(self) -> list[str]:
@@ -231,7 +197,7 @@ class LocalTarget:
     def close(self) -> None:
         shutil.rmtree(self.outdir, ignore_errors=True)
 
-    def client(self, service: str):
+    def client(self, service: str) -> Any:
         import boto3
 
         return boto3.client(service, region_name=self.region, endpoint_url=self.emulator.endpoint_url,
@@ -240,6 +206,8 @@ class LocalTarget:
 
 @dataclass(frozen=True)
 class LocalDeployment:
+    """What a local deploy reports: the stack's outputs and the states the emulator shows."""
+
     outputs: dict[str, str]
     endpoint_status: str
     component_status: str | None
@@ -306,13 +274,3 @@ def destroy_local(stack: str, region: str) -> list[str] | None:
     if not remaining:
         emulator.stop()
     return remaining
-
-
-def deploy_aws(stack: str) -> None:
-    env = {**os.environ, **QUIET_NODE}
-    _cdk(["deploy", stack], env, f"deploy {stack}")
-
-
-def destroy_aws(stack: str) -> None:
-    env = {**os.environ, **QUIET_NODE}
-    _cdk(["destroy", stack], env, f"destroy {stack}")

@@ -1,0 +1,213 @@
+"""CloudFormation in moto: the AWS::SageMaker::InferenceComponent resource, and the explicit names
+of SageMaker resources.
+
+moto 5.2.5's CloudFormation skips ``AWS::SageMaker::InferenceComponent`` with only a warning, and
+ignores the ``ModelName``/``EndpointConfigName``/``EndpointName`` properties, so a stack's outputs
+named an endpoint that did not exist. This module adds the resource (properties, Ref and GetAtt as
+in the CloudFormation resource reference:
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sagemaker-inferencecomponent.html)
+on top of the backend operations of :mod:`.inference_components`, and reports the name properties.
+:func:`install` applies both; call it only through
+:func:`sagefit.emulator.moto_ext.install_moto_extensions`, which makes it run once.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, sagemaker_backends
+
+from sagefit.emulator.moto_ext.inference_components import (
+    NAME_MAX,
+    FakeInferenceComponent,
+    components_of,
+    create_inference_component,
+    update_inference_component,
+)
+
+INFERENCE_COMPONENT_CFN_TYPE = "AWS::SageMaker::InferenceComponent"
+
+EXTENSIONS: list[str] = [
+    "CloudFormation creates, updates and deletes AWS::SageMaker::InferenceComponent "
+    "(Ref is the ARN; GetAtt InferenceComponentName, InferenceComponentArn, InferenceComponentStatus)",
+    "CloudFormation uses the ModelName, EndpointConfigName and EndpointName properties of "
+    "AWS::SageMaker::Model/EndpointConfig/Endpoint as the resource names (moto generated new names)",
+]
+
+
+class InferenceComponentResource:
+    """The class side of moto's CloudFormation interface for an inference component.
+
+    moto calls these on the registered resource class; what they return are plain
+    :class:`FakeInferenceComponent` records from the backend's store, which answer Ref and GetAtt.
+    It is not a ``CloudFormationModel`` itself (that would register the type on import):
+    :func:`_register_cloudformation_model` combines the two at install.
+    """
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "InferenceComponentName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return INFERENCE_COMPONENT_CFN_TYPE
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("InferenceComponentName", "InferenceComponentArn", "InferenceComponentStatus")
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> FakeInferenceComponent:
+        props = cloudformation_json["Properties"]
+        name = props.get("InferenceComponentName") or _generated_name(resource_name)
+        endpoint_name = props.get("EndpointName") or str(props.get("EndpointArn", "")).split("/")[-1]
+        backend = sagemaker_backends[account_id][region_name]
+        return create_inference_component(
+            backend,
+            inference_component_name=name,
+            endpoint_name=endpoint_name,
+            variant_name=props.get("VariantName"),
+            specification=_cfn_specification(props.get("Specification")),
+            specifications=None,
+            runtime_config=_cfn_runtime_config(props.get("RuntimeConfig")),
+            tags=props.get("Tags"),
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: FakeInferenceComponent,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> FakeInferenceComponent:
+        """Update in place when the name stays, otherwise replace (as CloudFormation does when a
+        replacement-requiring property such as the name changes)."""
+        props = cloudformation_json["Properties"]
+        name = props.get("InferenceComponentName") or original_resource.name
+        backend = sagemaker_backends[account_id][region_name]
+        if name == original_resource.name:
+            update_inference_component(
+                backend,
+                inference_component_name=name,
+                specification=_cfn_specification(props.get("Specification")),
+                specifications=None,
+                runtime_config=_cfn_runtime_config(props.get("RuntimeConfig")),
+                deployment_config=props.get("DeploymentConfig"),
+            )
+            return components_of(backend)[name]
+        cls.delete_from_cloudformation_json(
+            original_resource.arn, cloudformation_json, account_id, region_name
+        )
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        """``resource_name`` is the physical id (the ARN). A component that is already gone counts
+        as deleted, as a stack deletion in AWS does not fail on it."""
+        name = resource_name.split("/")[-1]
+        components_of(sagemaker_backends[account_id][region_name]).pop(name, None)
+
+
+def _generated_name(resource_name: str) -> str:
+    """moto names an unnamed resource ``<stack>-<logical id>-<suffix>``, which can exceed the
+    63-character limit; keep the unique suffix and trim the front."""
+    if len(resource_name) <= NAME_MAX:
+        return resource_name
+    return resource_name[-NAME_MAX:].lstrip("-")
+
+
+def _cfn_runtime_config(runtime_config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """CloudFormation hands numbers through as written in the template (sometimes strings), and
+    CopyCount is optional there; without it the copy count is left as it is."""
+    if not runtime_config or runtime_config.get("CopyCount") is None:
+        return None
+    return {"CopyCount": int(runtime_config["CopyCount"])}
+
+
+def _cfn_specification(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Coerce the numeric fields of a CloudFormation Specification to the API's number types."""
+    if spec is None:
+        return None
+    spec = copy.deepcopy(spec)
+    ints = {"MinMemoryRequiredInMb", "MaxMemoryRequiredInMb"}
+    floats = {"NumberOfCpuCoresRequired", "NumberOfAcceleratorDevicesRequired"}
+    requirements = spec.get("ComputeResourceRequirements") or {}
+    for key in list(requirements):
+        if key in ints:
+            requirements[key] = int(requirements[key])
+        elif key in floats:
+            requirements[key] = float(requirements[key])
+    startup = spec.get("StartupParameters") or {}
+    for key in list(startup):
+        startup[key] = int(startup[key])
+    return spec
+
+
+def _patch_cfn_explicit_names() -> None:
+    """moto's SageMaker CloudFormation models report no name property, so a template's
+    ``EndpointName: mistral-7b`` became ``<stack>-<logical id>-<suffix>`` and the stack's
+    outputs named an endpoint that did not exist. Report the property CloudFormation uses."""
+    from moto.sagemaker.models import Model
+
+    names: dict[type, str] = {
+        Model: "ModelName",
+        FakeEndpointConfig: "EndpointConfigName",
+        FakeEndpoint: "EndpointName",
+    }
+    for model_class, property_name in names.items():
+        setattr(model_class, "cloudformation_name_type", staticmethod(_returning(property_name)))
+
+
+def _returning(value: str) -> Callable[[], str]:
+    def constant() -> str:
+        return value
+
+    return constant
+
+
+def _register_cloudformation_model() -> None:
+    """Make AWS::SageMaker::InferenceComponent a moto CloudFormation resource.
+
+    moto maps resource types to the direct subclasses of CloudFormationModel, cached with
+    lru_cache; define the subclass now and clear those caches so a stack created after install
+    (even in a process that already parsed templates) sees the new type.
+    """
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    class InferenceComponentCloudFormationModel(InferenceComponentResource, CloudFormationModel):
+        """moto's CloudFormation entry for AWS::SageMaker::InferenceComponent."""
+
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    registered = parsing.get_model_map().get(INFERENCE_COMPONENT_CFN_TYPE)
+    if registered is not InferenceComponentCloudFormationModel:
+        raise RuntimeError(
+            f"could not register {INFERENCE_COMPONENT_CFN_TYPE} with moto's CloudFormation"
+        )
+
+
+def install() -> None:
+    """Apply this module's :data:`EXTENSIONS` to moto (not idempotent on its own)."""
+    _patch_cfn_explicit_names()
+    _register_cloudformation_model()  # after the name patch: it clears moto's name-map cache

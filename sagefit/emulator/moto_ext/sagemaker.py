@@ -1,0 +1,253 @@
+"""SageMaker in moto: endpoint configs and endpoints in the inference-component shape, and the
+InferenceComponent actions.
+
+sagefit's endpoints put one model per endpoint as an inference component on an endpoint config
+whose production variant names no model (see ``stacks/``). moto 5.2.5 rejects or loses parts of
+that shape: its instance-type list is old, it indexes ``ModelName`` on every variant, it drops
+``ExecutionRoleArn``, ``ManagedInstanceScaling`` and ``RoutingConfig``, and it has no
+``*InferenceComponent*`` action. Each ``_patch_*`` below wraps moto's own functions (it does not
+copy them) and says which; the shapes follow the SageMaker API reference (CreateEndpointConfig,
+DescribeEndpoint's ProductionVariantSummary, the InferenceComponent actions:
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/). :func:`install` applies them; call it
+only through :func:`sagefit.emulator.moto_ext.install_moto_extensions`, which makes it run once.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.sagemaker.models import (
+    FakeEndpoint,
+    FakeEndpointConfig,
+    SageMakerModelBackend,
+)
+from moto.sagemaker.responses import SageMakerResponse
+
+from sagefit.emulator.moto_ext.inference_components import (
+    BACKEND_METHODS,
+    get_component,
+)
+
+EXTENSIONS: list[str] = [
+    "SageMaker endpoint configs accept every instance type in sagefit's catalog "
+    "(sagefit/data/instances.yaml) besides moto's own list; other types are still rejected",
+    "SageMaker endpoint configs accept production variants without ModelName (the "
+    "inference-component shape); ModelName is still checked when given",
+    "SageMaker keeps ExecutionRoleArn on endpoint configs, and ManagedInstanceScaling and "
+    "RoutingConfig on endpoint variants, and returns them from DescribeEndpointConfig/DescribeEndpoint",
+    "SageMaker inference components: Create, Describe, List, Update, UpdateRuntimeConfig and Delete "
+    "InferenceComponent (in-memory, InService at once; endpoint and model must exist)",
+]
+
+# Instance types accepted on top of moto's list; filled from the catalog by install.
+_extra_instance_types: frozenset[str] = frozenset()
+
+
+# --------------------------------------------------------------------------------------------
+# Response handlers, installed as methods of SageMakerResponse. moto dispatches a request to
+# the method named after the action in snake_case, so adding the method wires the action for
+# both mock_aws() and the server.
+# --------------------------------------------------------------------------------------------
+
+
+def _response_create_inference_component(self: SageMakerResponse) -> ActionResult:
+    component = self.sagemaker_backend.create_inference_component(
+        inference_component_name=self._get_param("InferenceComponentName"),
+        endpoint_name=self._get_param("EndpointName"),
+        variant_name=self._get_param("VariantName"),
+        specification=self._get_param("Specification"),
+        specifications=self._get_param("Specifications"),
+        runtime_config=self._get_param("RuntimeConfig"),
+        tags=self._get_param("Tags"),
+    )
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def _response_describe_inference_component(self: SageMakerResponse) -> ActionResult:
+    return ActionResult(
+        self.sagemaker_backend.describe_inference_component(self._get_param("InferenceComponentName"))
+    )
+
+
+def _response_list_inference_components(self: SageMakerResponse) -> ActionResult:
+    components, next_token = self.sagemaker_backend.list_inference_components(
+        sort_by=self._get_param("SortBy"),
+        sort_order=self._get_param("SortOrder"),
+        next_token=self._get_param("NextToken"),
+        max_results=self._get_param("MaxResults"),
+        name_contains=self._get_param("NameContains"),
+        creation_time_before=self._get_param("CreationTimeBefore"),
+        creation_time_after=self._get_param("CreationTimeAfter"),
+        last_modified_time_before=self._get_param("LastModifiedTimeBefore"),
+        last_modified_time_after=self._get_param("LastModifiedTimeAfter"),
+        status_equals=self._get_param("StatusEquals"),
+        endpoint_name_equals=self._get_param("EndpointNameEquals"),
+        variant_name_equals=self._get_param("VariantNameEquals"),
+    )
+    return ActionResult(
+        {"InferenceComponents": [c.summary() for c in components], "NextToken": next_token}
+    )
+
+
+def _response_update_inference_component(self: SageMakerResponse) -> ActionResult:
+    component = self.sagemaker_backend.update_inference_component(
+        inference_component_name=self._get_param("InferenceComponentName"),
+        specification=self._get_param("Specification"),
+        specifications=self._get_param("Specifications"),
+        runtime_config=self._get_param("RuntimeConfig"),
+        deployment_config=self._get_param("DeploymentConfig"),
+    )
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def _response_update_inference_component_runtime_config(self: SageMakerResponse) -> ActionResult:
+    component = self.sagemaker_backend.update_inference_component_runtime_config(
+        inference_component_name=self._get_param("InferenceComponentName"),
+        desired_runtime_config=self._get_param("DesiredRuntimeConfig"),
+    )
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def _response_delete_inference_component(self: SageMakerResponse) -> EmptyResult:
+    self.sagemaker_backend.delete_inference_component(self._get_param("InferenceComponentName"))
+    return EmptyResult()
+
+
+_RESPONSE_METHODS: dict[str, Callable[..., Any]] = {
+    "create_inference_component": _response_create_inference_component,
+    "describe_inference_component": _response_describe_inference_component,
+    "list_inference_components": _response_list_inference_components,
+    "update_inference_component": _response_update_inference_component,
+    "update_inference_component_runtime_config": _response_update_inference_component_runtime_config,
+    "delete_inference_component": _response_delete_inference_component,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Patches to moto's existing endpoint-config / endpoint code
+# --------------------------------------------------------------------------------------------
+
+
+def _patch_instance_types() -> None:
+    """Accept the catalog's instance types too; anything else falls through to moto's check,
+    which keeps moto's list valid and raises its AWS-style ValidationException."""
+    global _extra_instance_types
+    from sagefit.core.catalog import load_catalog
+
+    _extra_instance_types = frozenset(load_catalog().names())
+    original = FakeEndpointConfig.validate_instance_type
+
+    @functools.wraps(original)
+    def validate_instance_type(self: FakeEndpointConfig, instance_type: str) -> None:
+        if instance_type in _extra_instance_types:
+            return
+        original(self, instance_type)
+
+    setattr(FakeEndpointConfig, "validate_instance_type", validate_instance_type)
+
+
+def _patch_model_less_variants() -> None:
+    """moto indexes variant["ModelName"] unconditionally; inference-component variants have no
+    model (the component names it), so only check the variants that do name one."""
+    original = SageMakerModelBackend.validate_production_variants
+
+    @functools.wraps(original)
+    def validate_production_variants(
+        self: SageMakerModelBackend, production_variants: list[dict[str, Any]]
+    ) -> None:
+        original(self, [v for v in production_variants if "ModelName" in v])
+
+    setattr(SageMakerModelBackend, "validate_production_variants", validate_production_variants)
+
+
+def _patch_endpoint_config_role() -> None:
+    """moto's CreateEndpointConfig (API and CloudFormation) drops ExecutionRoleArn, which an
+    inference-component endpoint config carries. Store it on the config after moto creates it;
+    moto's describe turns the ``execution_role_arn`` attribute into ``ExecutionRoleArn``."""
+    original_response = SageMakerResponse.create_endpoint_config
+
+    @functools.wraps(original_response)
+    def create_endpoint_config(self: SageMakerResponse) -> ActionResult:
+        result = original_response(self)
+        role = self._get_param("ExecutionRoleArn")
+        if role:
+            config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
+            config.execution_role_arn = role
+        return result
+
+    setattr(SageMakerResponse, "create_endpoint_config", create_endpoint_config)
+
+    original_cfn = FakeEndpointConfig.__dict__["create_from_cloudformation_json"].__func__
+
+    @functools.wraps(original_cfn)
+    def create_from_cloudformation_json(
+        cls: type[FakeEndpointConfig],
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> FakeEndpointConfig:
+        config = original_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        role = cloudformation_json["Properties"].get("ExecutionRoleArn")
+        if role:
+            config.execution_role_arn = role
+        return config
+
+    patched = classmethod(create_from_cloudformation_json)
+    setattr(FakeEndpointConfig, "create_from_cloudformation_json", patched)
+
+
+def _patch_endpoint_variant_summary() -> None:
+    """DescribeEndpoint's ProductionVariantSummary has ManagedInstanceScaling and RoutingConfig,
+    which moto leaves out; copy them from the endpoint config's variants."""
+    original = FakeEndpoint._process_production_variants
+
+    @functools.wraps(original)
+    def _process_production_variants(
+        self: FakeEndpoint, production_variants: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        summaries = original(self, production_variants)
+        for summary, variant in zip(summaries, production_variants):
+            for key in ("ManagedInstanceScaling", "RoutingConfig"):
+                if key in variant:
+                    summary[key] = copy.deepcopy(variant[key])
+        return summaries
+
+    setattr(FakeEndpoint, "_process_production_variants", _process_production_variants)
+
+
+def _patch_tagging() -> None:
+    """Let AddTags/ListTags/DeleteTags find inference components by ARN (moto's lookup table
+    has no entry for them and would fail with AttributeError)."""
+    original = SageMakerModelBackend._get_resource_from_arn
+
+    @functools.wraps(original)
+    def _get_resource_from_arn(self: SageMakerModelBackend, arn: str) -> Any:
+        resource_type, _, name = arn.split(":")[-1].partition("/")
+        if resource_type == "inference-component":
+            return get_component(self, name)
+        return original(self, arn)
+
+    setattr(SageMakerModelBackend, "_get_resource_from_arn", _get_resource_from_arn)
+
+
+def _install_inference_component_api() -> None:
+    for name, function in BACKEND_METHODS.items():
+        setattr(SageMakerModelBackend, name, function)
+    for name, function in _RESPONSE_METHODS.items():
+        setattr(SageMakerResponse, name, function)
+
+
+def install() -> None:
+    """Apply this module's :data:`EXTENSIONS` to moto (not idempotent on its own)."""
+    _patch_instance_types()
+    _patch_model_less_variants()
+    _patch_endpoint_config_role()
+    _patch_endpoint_variant_summary()
+    _patch_tagging()
+    _install_inference_component_api()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import metadata
 
 from sagefit.core.engines import get_engine
@@ -25,6 +25,27 @@ FAMILIES = ("huggingface-llm", "djl-lmi", "vllm", "sglang")
 SageMaker (``<family>.json`` in sagemaker-core's ``image_uri_config``)."""
 
 
+# (region prefix, partition, DNS suffix), most specific prefix first: the partitions of botocore's
+# data/endpoints.json ("partition", "dnsSuffix", "regionRegex"), which the SDK's ECR host resolver uses.
+PARTITIONS = (
+    ("cn-", "aws-cn", "amazonaws.com.cn"),
+    ("us-gov-", "aws-us-gov", "amazonaws.com"),
+    ("us-isob-", "aws-iso-b", "sc2s.sgov.gov"),
+    ("us-isof-", "aws-iso-f", "csp.hci.ic.gov"),
+    ("us-iso-", "aws-iso", "c2s.ic.gov"),
+    ("eu-isoe-", "aws-iso-e", "cloud.adc-e.uk"),
+    ("eusc-", "aws-eusc", "amazonaws.eu"),
+)
+
+
+def _partition(region: str) -> tuple[str, str]:
+    """(ARN partition, DNS suffix) of ``region``; the commercial partition when no prefix matches."""
+    for prefix, partition, suffix in PARTITIONS:
+        if region.startswith(prefix):
+            return partition, suffix
+    return "aws", "amazonaws.com"
+
+
 @dataclass(frozen=True)
 class ImageUri:
     """A resolved container image and the ECR repository it lives in (for least-privilege pulls)."""
@@ -36,10 +57,13 @@ class ImageUri:
 
     @property
     def repository_arn(self) -> str:
-        return f"arn:aws:ecr:{self.region}:{self.registry_account}:repository/{self.repository}"
+        partition = _partition(self.region)[0]
+        return (
+            f"arn:{partition}:ecr:{self.region}:{self.registry_account}:repository/{self.repository}"
+        )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _config(framework: str) -> dict:
     path = metadata.distribution("sagemaker-core").locate_file(
         f"sagemaker/core/image_uri_config/{framework}.json"
@@ -83,7 +107,7 @@ def resolve_family(
             f"no {family} image published in {region}", "choose another region", field="region"
         )
     repository = spec["repository"]
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    suffix = _partition(region)[1]
     uri = f"{account}.dkr.ecr.{region}.{suffix}/{repository}:{_tag(config, spec)}"
     return ImageUri(uri=uri, registry_account=account, repository=repository, region=region)
 

@@ -128,15 +128,31 @@ class EngineInputs:
 class Engine(Protocol):
     """The rules one serving engine imposes, each sourced in its module."""
 
-    name: str
-    image: ImageFamily
-    overflow: OverflowBehaviour
-    request_format: RequestFormat
-    environment_allowlist: Mapping[str, str]
-    """Every variable ``environment`` may emit, mapped to where the container reads it."""
-    quantization_names: Mapping[str, str | None]
-    """sagefit quantization name -> the value the engine is configured with (None: read from the
-    checkpoint, nothing to set). Names missing here are refused by ``quantization_refusal``."""
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def image(self) -> ImageFamily: ...
+
+    @property
+    def overflow(self) -> OverflowBehaviour: ...
+
+    @property
+    def request_format(self) -> RequestFormat:
+        """``tgi``: /invocations takes ``{"inputs", "parameters"}`` (and OpenAI bodies);
+        ``openai``: OpenAI chat/completion bodies only."""
+        ...
+
+    @property
+    def environment_allowlist(self) -> Mapping[str, str]:
+        """Every variable ``environment`` may emit, mapped to where the container reads it."""
+        ...
+
+    @property
+    def quantization_names(self) -> Mapping[str, str | None]:
+        """sagefit quantization name -> the value the engine is configured with (None: read from
+        the checkpoint, nothing to set). Names missing here are refused by ``quantization_refusal``."""
+        ...
 
     def kv_budget_per_gpu_bytes(
         self,

@@ -20,6 +20,7 @@ from sagefit.core.engines.base import (
     ImageFamily,
     OverflowBehaviour,
     Refusal,
+    RequestFormat,
     largest_accepted_below,
     profiled_kv_budget,
     quantization_refusal_from,
@@ -70,29 +71,35 @@ QUANTIZATION_NAMES: Mapping[str, str | None] = MappingProxyType({
 })
 
 
+TGI_IMAGE = ImageFamily(
+    family="huggingface-llm",
+    default_version="3.3.6",
+    container="Hugging Face LLM DLC (text-generation-inference)",
+    source="sagemaker-core 2.27 image_uri_config/huggingface-llm.json (alias 3.3 -> 3.3.6)",
+)
+
+
+# The router takes a semaphore permit per request with try_acquire_owned and fails at once when
+# none is left (router/src/infer/mod.rs:111-120, InferError::Overloaded "Model is overloaded" at
+# :412); the HTTP layer maps Overloaded to 429 TOO_MANY_REQUESTS (router/src/server.rs:2408).
+TGI_OVERFLOW = OverflowBehaviour(
+    mode="reject",
+    limit_variable="MAX_CONCURRENT_REQUESTS",
+    detail='HTTP 429 "Model is overloaded" once MAX_CONCURRENT_REQUESTS requests are in flight',
+    source=f"{TGI_SRC} router/src/infer/mod.rs:111-120,412; router/src/server.rs:2408",
+)
+
+
 @dataclass(frozen=True)
 class TgiEngine:
     """text-generation-inference's sizing, sharding, quantization and environment rules."""
 
     name: str = "tgi"
-    image: ImageFamily = ImageFamily(
-        family="huggingface-llm",
-        default_version="3.3.6",
-        container="Hugging Face LLM DLC (text-generation-inference)",
-        source="sagemaker-core 2.27 image_uri_config/huggingface-llm.json (alias 3.3 -> 3.3.6)",
-    )
-    # The router takes a semaphore permit per request with try_acquire_owned and fails at once when
-    # none is left (router/src/infer/mod.rs:111-120, InferError::Overloaded "Model is overloaded" at
-    # :412); the HTTP layer maps Overloaded to 429 TOO_MANY_REQUESTS (router/src/server.rs:2408).
-    overflow: OverflowBehaviour = OverflowBehaviour(
-        mode="reject",
-        limit_variable="MAX_CONCURRENT_REQUESTS",
-        detail='HTTP 429 "Model is overloaded" once MAX_CONCURRENT_REQUESTS requests are in flight',
-        source=f"{TGI_SRC} router/src/infer/mod.rs:111-120,412; router/src/server.rs:2408",
-    )
+    image: ImageFamily = TGI_IMAGE
+    overflow: OverflowBehaviour = TGI_OVERFLOW
     # The SageMaker /invocations body is the TGI generate body {"inputs", "parameters"}, or an
     # OpenAI chat/completion body (router/src/sagemaker.rs:15-21, enum SagemakerRequest).
-    request_format: str = "tgi"
+    request_format: RequestFormat = "tgi"
     environment_allowlist: Mapping[str, str] = field(default_factory=lambda: ENVIRONMENT_ALLOWLIST)
     quantization_names: Mapping[str, str | None] = field(default_factory=lambda: QUANTIZATION_NAMES)
 

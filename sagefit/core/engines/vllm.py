@@ -60,6 +60,7 @@ from sagefit.core.engines.base import (
     ImageFamily,
     OverflowBehaviour,
     Refusal,
+    RequestFormat,
     largest_accepted_below,
     profiled_kv_budget,
     quantization_refusal_from,
@@ -130,36 +131,44 @@ QUANTIZATION_FIXES: Mapping[str, str] = MappingProxyType({
 _LMI_DTYPES = {"float16": "fp16", "bfloat16": "bf16"}
 
 
+VLLM_IMAGE = ImageFamily(
+    family="djl-lmi",
+    default_version="0.38.0",
+    container="LMI (DJL Serving, vLLM async mode)",
+    source="sagemaker-core 2.27 image_uri_config/djl-lmi.json (latest -> 0.38.0-lmi29.0.0-cu130)",
+)
+
+
+# vLLM never refuses for concurrency: the scheduler admits at most max_num_seqs running requests
+# and leaves the rest in its waiting queue (vllm/v1/core/sched/scheduler.py, Scheduler.schedule:
+# `if len(self.running) == self.max_num_running_reqs: break`). In front of it DJL Serving queues
+# up to job_queue_size (default 1000, configurations.md:86) and only past that answers with the
+# throttle code, 503 (WorkLoadManager.java:113-121; ConfigManager.java:496-497).
+VLLM_OVERFLOW = OverflowBehaviour(
+    mode="queue",
+    limit_variable="OPTION_MAX_ROLLING_BATCH_SIZE",
+    detail=(
+        "requests past max_num_seqs wait in vLLM's scheduler queue; DJL Serving answers HTTP 503 "
+        "only past job_queue_size (default 1000)"
+    ),
+    source=(
+        f"{VLLM} vllm/v1/core/sched/scheduler.py Scheduler.schedule; {DJL} "
+        "wlm/src/main/java/ai/djl/serving/wlm/WorkLoadManager.java:113-121, "
+        "serving/src/main/java/ai/djl/serving/util/ConfigManager.java:496-497"
+    ),
+)
+
+
 @dataclass(frozen=True)
 class VllmEngine:
     """vLLM's sizing, sharding and quantization rules, configured through the LMI container."""
 
     name: str = "vllm"
-    image: ImageFamily = ImageFamily(
-        family="djl-lmi",
-        default_version="0.38.0",
-        container="LMI (DJL Serving, vLLM async mode)",
-        source="sagemaker-core 2.27 image_uri_config/djl-lmi.json (latest -> 0.38.0-lmi29.0.0-cu130)",
-    )
-    # vLLM never refuses for concurrency: the scheduler admits at most max_num_seqs running requests
-    # and leaves the rest in its waiting queue (vllm/v1/core/sched/scheduler.py, Scheduler.schedule:
-    # `if len(self.running) == self.max_num_running_reqs: break`). In front of it DJL Serving queues
-    # up to job_queue_size (default 1000, configurations.md:86) and only past that answers with the
-    # throttle code, 503 (WorkLoadManager.java:113-121; ConfigManager.java:496-497).
-    overflow: OverflowBehaviour = OverflowBehaviour(
-        mode="queue",
-        limit_variable="OPTION_MAX_ROLLING_BATCH_SIZE",
-        detail=(
-            "requests past max_num_seqs wait in vLLM's scheduler queue; DJL Serving answers HTTP 503 "
-            "only past job_queue_size (default 1000)"
-        ),
-        source=(
-            f"{VLLM} vllm/v1/core/sched/scheduler.py Scheduler.schedule; {DJL} "
-            "wlm/src/main/java/ai/djl/serving/wlm/WorkLoadManager.java:113-121, "
-            "serving/src/main/java/ai/djl/serving/util/ConfigManager.java:496-497"
-        ),
-    )
-    request_format: str = "tgi"
+    image: ImageFamily = VLLM_IMAGE
+    overflow: OverflowBehaviour = VLLM_OVERFLOW
+    # LMI's vLLM handler takes {"inputs", "parameters"} as well as OpenAI bodies
+    # (djl_python/lmi_vllm/vllm_async_service.py:283-317).
+    request_format: RequestFormat = "tgi"
     environment_allowlist: Mapping[str, str] = field(default_factory=lambda: ENVIRONMENT_ALLOWLIST)
     quantization_names: Mapping[str, str | None] = field(default_factory=lambda: QUANTIZATION_NAMES)
 

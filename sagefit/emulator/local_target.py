@@ -29,6 +29,7 @@ from typing import Any
 
 from sagefit.cdk_cli import QUIET_NODE, context_args, run_cdk
 from sagefit.core.errors import SagefitError
+from sagefit.emulator.requirements import require_moto
 from sagefit.emulator.server import DEFAULT_PORT, LOOPBACK, port_in_use
 
 LOCAL_ACCOUNT = "123456789012"
@@ -82,6 +83,7 @@ def start_emulator(port: int = DEFAULT_PORT, timeout_s: float = 60) -> Emulator:
 
     Its log goes to .sagefit/emulator.log (a pipe nobody reads would fill and stall the server).
     """
+    require_moto()
     if port_in_use(port):
         raise SagefitError(
             f"port {port} on {LOOPBACK} is already in use",

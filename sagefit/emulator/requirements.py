@@ -16,7 +16,7 @@ from sagefit.core.errors import SagefitError
 INSTALL = "pip install 'sagefit[local]'"
 
 MOTO_VERSION = "5.2.5"
-"""The moto release sagefit/emulator/moto_ext.py patches (it replaces moto internals by name, so
+"""The moto release sagefit/emulator/moto_ext/ patches (it replaces moto internals by name, so
 another release may not deploy the stacks); pyproject.toml's ``local`` extra pins the same one."""
 
 SERVER_DISTRIBUTIONS = ("flask", "flask-cors")

@@ -11,14 +11,15 @@ takes plain numbers, so it does not depend on profiles or plans. Per GPU of a ``
     sequence reads its own KV cache (``K`` bytes per token), at a fraction ``eta`` of peak bandwidth;
   - ``t_cmp = B * 2 * P / (mu * F)``: the matrix work of ``B`` tokens over ``P`` parameters at a
     fraction ``mu`` of peak dense TFLOPS ``F`` (matters only for large batches);
-  - ``t_ovh = g * (t_fixed + layers * tau_launch + B * t_seq) + layers * tau_ar * log2(tp)``: the
-    host's per-step work (scheduling, Python), one kernel launch chain per layer and per-sequence
-    host work (sampling, stop checks, detokenisation) for each of the ``B`` sequences, scaled by
-    ``g = 1`` for engines that launch kernels one by one from Python and by the fitted ``g < 1`` for
-    engines that replay CUDA graphs or compiled engines; plus two all-reduces per layer whose
-    latency grows with the number of shards (``tau_ar + B * tau_pcie`` per layer and doubling,
-    the second term only without NVLink, where each sequence's activations cross PCIe). This term is why 8 GPUs are nowhere near 8x faster
-    than one for a single stream;
+  - ``t_ovh = g * (t_fixed + layers * tau_launch + B * t_seq)
+    + layers * (tau_ar + [no NVLink] * B * tau_pcie) * log2(tp)`` (second line only when
+    ``tp > 1``): the host's per-step work (scheduling, Python), one kernel launch chain per layer
+    and per-sequence host work (sampling, stop checks, detokenisation), scaled by ``g = 1`` for
+    engines that launch kernels one by one from Python (TGI 1.x) and by the fitted ``g`` for
+    engines that replay CUDA graphs or compiled engines (TensorRT-LLM); plus the two all-reduces
+    per layer, whose latency grows with each doubling of the shards and, over PCIe, with the
+    activations of every sequence. This term is why 8 GPUs are nowhere near 8x faster than one
+    for a single stream;
   - ``t_deq = B * P * kappa`` for weight-only formats below 8 bits (GPTQ/AWQ): dequantisation work
     that the measured kernels did not hide behind memory reads.
 
@@ -28,8 +29,8 @@ takes plain numbers, so it does not depend on profiles or plans. Per GPU of a ``
 * aggregate output tokens/s of ``N`` closed-loop users, each sending ``p`` prompt tokens and
   reading ``o`` output tokens, is ``N * o / (prefill(N * p) + o * step(N, p + o / 2))``: per round
   the GPU runs the users' prefills (batched: one pass over ``N * p`` tokens) and ``o`` batched
-  decode steps. With ``p = 0`` it is the pure
-  batched-decode rate ``N / step(N)``, which at ``N = 1`` equals the single-stream speed.
+  decode steps. With ``p = 0`` it is the pure batched-decode rate ``N / step(N)``, which at
+  ``N = 1`` equals the single-stream speed.
 
 The fitted parameters, the data file hash and the rows used live in :data:`PARAMS`; a test refits
 them from the data file and fails if they drift apart.
@@ -93,7 +94,7 @@ PARAMS = SpeedParams(
     pcie_allreduce_s_per_seq=1.957e-05,
     dequant_s_per_param=7.425e-13,
     fitted_on="2026-11-30",
-    data_sha256="8ef88b54b24d4400678f3b4dca4610558ed69970f9438e6d4f2b7a482a415b9a",
+    data_sha256="85cac145daa335192ec59d1f07d16cefd958dbe37e5fb183c4b9c280c79d8831",
     calibration_rows=(
         "hf-llama-2-13b-float16-g5.12xlarge-tp4-c10",
         "hf-llama-2-13b-float16-g5.12xlarge-tp4-c5",

@@ -6,7 +6,8 @@ Run with `make bench`. Figures are wall-clock medians; they are printed, never a
 * `cdk synth` of an empty app (the jsii floor) and `cdk synth --all`;
 * the `sagefit cost` simulation of a month with 1M requests, in-process (traffic generation plus
   the three scaling modes) and as the whole command;
-* the full `make test` (about two minutes; `BENCH_SKIP_TEST=1` leaves it out).
+* the full `make test` (about two minutes; `BENCH_SKIP_TEST=1` leaves it out);
+* the speed model's accuracy on the held-out published measurements (bench/speed.py).
 
 `BENCH_RUNS` (default 5) sets the runs per figure; the CDK and `make test` rows take fewer.
 """
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import util
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +112,12 @@ def main() -> None:
     for name, seconds, note in rows:
         figure = "      -  " if seconds != seconds else f"{seconds:7.3f} s"
         print(f"{name:<{width}}  {figure}  {note}")
+
+    print()
+    spec = util.spec_from_file_location("bench_speed", ROOT / "bench" / "speed.py")
+    speed = util.module_from_spec(spec)
+    spec.loader.exec_module(speed)
+    speed.main()
 
 
 if __name__ == "__main__":

@@ -58,12 +58,12 @@ def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointSta
 
 def _stack(app: cdk.App, loaded: LoadedProfile, alert_email: str | None, local: bool) -> LlmEndpointStack:
     plan = plan_profile(loaded)
-    profile = loaded.profile
+    spec = plan.spec
     synthesizer = cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=not local)
     return LlmEndpointStack(
         app,
-        profile.stack_name,
+        spec.names.stack,
         LlmEndpointStackProps(plan=plan, alert_email=alert_email),
-        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=profile.region),
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=spec.region),
         synthesizer=synthesizer,
     )

@@ -14,6 +14,7 @@ from functools import lru_cache
 from importlib import metadata
 
 from sagefit.core.errors import SagefitError
+from sagefit.core.spec import DeploymentSpec
 
 FRAMEWORKS = {"tgi": "huggingface-llm", "djl-lmi": "djl-lmi"}
 
@@ -27,9 +28,14 @@ class ImageUri:
     repository: str
     region: str
 
-    @property
-    def repository_arn(self) -> str:
-        return f"arn:aws:ecr:{self.region}:{self.registry_account}:repository/{self.repository}"
+    def repository_arn(self, partition: str) -> str:
+        """The repository's ARN in ``partition`` (a stack passes ``Stack.partition``, the
+        ``AWS::Partition`` pseudo parameter, so the ARN holds in aws-cn and aws-us-gov too).
+
+        Format from the Service Authorization Reference, Amazon ECR resource types:
+        ``arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName}``.
+        """
+        return f"arn:{partition}:ecr:{self.region}:{self.registry_account}:repository/{self.repository}"
 
 
 @lru_cache(maxsize=None)
@@ -39,6 +45,11 @@ def _config(framework: str) -> dict:
     )
     data = json.loads(path.read_text())
     return data.get("inference", data)
+
+
+def image_for(spec: DeploymentSpec) -> ImageUri:
+    """The serving image of a planned deployment: its engine, at its version, in its region."""
+    return resolve_image(spec.container.engine, spec.container.version, spec.region)
 
 
 def resolve_image(container: str, version: str, region: str) -> ImageUri:

@@ -1,9 +1,9 @@
 """The synthesized stacks: what each profile's plan becomes in CloudFormation.
 
 All template tests share one app, synthesized once (fixtures in conftest.py, helpers in
-cdk_fixtures.py). The expected values come from the same pure functions the stacks use
-(sagefit.core.serving, sagefit.core.budget, stacks.images), so a test fails when the stack stops copying the
-plan faithfully, and the fixed literals (names, metric names, thresholds) pin what AWS requires.
+cdk_fixtures.py). The expected values come from the pure functions the plan's deployment spec is
+built from (sagefit.core.serving, sagefit.core.budget, stacks.images), so a test fails when the stack stops
+copying the plan faithfully, and the fixed literals (names, metric names, thresholds) pin what AWS requires.
 """
 
 from __future__ import annotations
@@ -485,7 +485,7 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
 
     pulls = [s for s in statements if "ecr:BatchGetImage" in as_list(s["Action"])]
     assert len(pulls) == 1
-    assert as_list(pulls[0]["Resource"]) == [TGI_REPOSITORY_ARN]
+    assert [render(r) for r in as_list(pulls[0]["Resource"])] == [TGI_REPOSITORY_ARN]
 
     groups = [f"/aws/sagemaker/Endpoints/{profile.name}"]
     if profile.scaling.mode == "scale-to-zero":  # an inference component logs to its own group
@@ -508,7 +508,8 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
 def test_image_repository_arn_is_the_tgi_repository(cdk_plans):
     plan = cdk_plans["MistralStack"]
     image = resolve_image("tgi", serving.container_version(plan), "us-east-1")
-    assert image.repository_arn == TGI_REPOSITORY_ARN
+    assert image.repository_arn("aws") == TGI_REPOSITORY_ARN
+    assert image.repository_arn("aws-cn").startswith("arn:aws-cn:ecr:us-east-1:")
 
 
 # ----------------------------------------------------------------------------- 9. outputs

@@ -9,6 +9,8 @@ so their construct paths (and CloudFormation logical ids) are the endpoint's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import ArnFormat, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -84,21 +86,39 @@ def execution_role(scope: Construct, spec: DeploymentSpec, image: ImageUri, key:
     return role
 
 
+@dataclass(frozen=True)
+class ModelData:
+    """The S3 location of a profile's model artifacts, as IAM resources."""
+
+    bucket: str
+    prefix: str
+    """Key prefix without the trailing slash; empty for the whole bucket."""
+
+    @classmethod
+    def parse(cls, s3_uri: str) -> ModelData:
+        bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
+        return cls(bucket=bucket, prefix=prefix.rstrip("/"))
+
+    def objects_arn(self, partition: str) -> str:
+        """Format from the Service Authorization Reference, Amazon S3 object resource type:
+        ``arn:${Partition}:s3:::${BucketName}/${ObjectName}``."""
+        return f"arn:{partition}:s3:::{self.bucket}/{self.prefix}/*" if self.prefix else \
+            f"arn:{partition}:s3:::{self.bucket}/*"
+
+    def bucket_arn(self, partition: str) -> str:
+        return f"arn:{partition}:s3:::{self.bucket}"
+
+
 def _grant_model_data(role: iam.Role, stack: Stack, s3_uri: str) -> None:
     """Read access to the model artifacts under ``s3_uri`` (a bucket, or a prefix in one)."""
-    bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["s3:GetObject"],
-            resources=[f"arn:{stack.partition}:s3:::{bucket}/{prefix.rstrip('/')}/*"
-                       if prefix else f"arn:{stack.partition}:s3:::{bucket}/*"],
-        )
-    )
+    data = ModelData.parse(s3_uri)
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[data.objects_arn(stack.partition)]))
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["s3:ListBucket"],
-            resources=[f"arn:{stack.partition}:s3:::{bucket}"],
-            conditions={"StringLike": {"s3:prefix": [f"{prefix.rstrip('/')}/*"]}} if prefix else None,
+            resources=[data.bucket_arn(stack.partition)],
+            # ListBucket's s3:prefix condition key (Service Authorization Reference, Amazon S3).
+            conditions={"StringLike": {"s3:prefix": [f"{data.prefix}/*"]}} if data.prefix else None,
         )
     )
 
@@ -119,6 +139,9 @@ def acknowledge_execution_role(role: iam.Role, spec: DeploymentSpec, output_buck
     for group in log_groups(spec):
         arn = f"arn:<AWS::Partition>:logs:{stack.region}:{account}:log-group:{group}:*"
         reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log group; names are set by SageMaker"
+    if spec.container.model_data_s3_uri:
+        objects = ModelData.parse(spec.container.model_data_s3_uri).objects_arn("<AWS::Partition>")
+        reasons[f"Resource::{objects}"] = "read of the model artifacts under the profile's model_data_s3_uri only"
     if output_bucket is not None:
         for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*"):
             reasons[f"Action::{action}"] = "read/write grant on the async output bucket only"

@@ -67,12 +67,12 @@ def _stack(
     app: cdk.App, loaded: LoadedProfile, catalog: Catalog, alert_email: str | None, local: bool
 ) -> LlmEndpointStack:
     plan = plan_profile(loaded, catalog)
-    profile = loaded.profile
+    spec = plan.spec
     synthesizer = cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=not local)
     return LlmEndpointStack(
         app,
-        profile.stack_name,
+        spec.names.stack,
         LlmEndpointStackProps(plan=plan, alert_email=alert_email),
-        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=profile.region),
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=spec.region),
         synthesizer=synthesizer,
     )

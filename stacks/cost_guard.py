@@ -18,19 +18,19 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
-from sagefit.core import naming
-from sagefit.core.budget import budget_thresholds, idle_day_cost_usd, monthly_budget_usd
-from sagefit.core.naming import COST_TAG_KEY
+from sagefit.core.naming import COST_TAG_KEY  # noqa: F401  (stacks.hard_cap imports it from here)
 from stacks.endpoint import LlmEndpoint
 
 
 @dataclass(frozen=True)
 class CostGuardProps:
-    """:param alert_email: subscribed to the alert topic when set (confirm the e-mail AWS sends)."""
+    """:param alert_email: subscribed to the alert topic when set (confirm the e-mail AWS sends).
+
+    The budget's name, limit, thresholds and cost-tag filter are the plan's (``plan.spec``).
+    """
 
     endpoint: LlmEndpoint
     encryption_key: kms.IKey
-    cost_tag_value: str
     alert_email: str | None = None
 
 
@@ -39,11 +39,12 @@ class CostGuard(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: CostGuardProps) -> None:
         super().__init__(scope, construct_id)
-        self.plan = props.endpoint.plan
+        self.spec = spec = props.endpoint.spec
         self.topic = self._topic(props)
-        self.budget_usd = monthly_budget_usd(self.plan)
-        self.budget = self._budget(props)
-        self.idle_alarm = self._idle_alarm(props) if self.plan.profile.scaling.mode == "always-on" else None
+        self.budget_usd = spec.budget.monthly_usd
+        self.budget = self._budget()
+        # Only an always-on endpoint bills while idle; the others scale to zero instead.
+        self.idle_alarm = None if spec.mode.can_scale_to_zero else self._idle_alarm(props)
         self.dashboard = self._dashboard(props)
 
     def _topic(self, props: CostGuardProps) -> sns.Topic:
@@ -72,17 +73,18 @@ class CostGuard(Construct):
             topic.add_subscription(subs.EmailSubscription(props.alert_email))
         return topic
 
-    def _budget(self, props: CostGuardProps) -> budgets.CfnBudget:
+    def _budget(self) -> budgets.CfnBudget:
+        names = self.spec.names
         subscriber = budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=self.topic.topic_arn)
         return budgets.CfnBudget(
             self,
             "MonthlyBudget",
             budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=naming.budget_name(self.plan.profile),
+                budget_name=names.budget,
                 budget_type="COST",
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(amount=self.budget_usd, unit="USD"),
-                cost_filters={"TagKeyValue": [f"user:{COST_TAG_KEY}${props.cost_tag_value}"]},
+                cost_filters={"TagKeyValue": [f"user:{names.cost_tag_key}${names.cost_tag_value}"]},
             ),
             notifications_with_subscribers=[
                 budgets.CfnBudget.NotificationWithSubscribersProperty(
@@ -94,19 +96,19 @@ class CostGuard(Construct):
                     ),
                     subscribers=[subscriber],
                 )
-                for kind, percent in budget_thresholds(self.plan.profile)
+                for kind, percent in self.spec.budget.thresholds
             ],
         )
 
     def _idle_alarm(self, props: CostGuardProps) -> cw.Alarm:
         endpoint = props.endpoint
-        cost = idle_day_cost_usd(self.plan)
+        cost = self.spec.budget.idle_day_usd
         alarm = cw.Alarm(
             self,
             "IdleDayAlarm",
             alarm_description=(
                 f"{endpoint.endpoint_name} served no request for 24 hours while billing "
-                f"{self.plan.instance_type}: an idle day costs about ${cost:,.2f} (estimate). "
+                f"{self.spec.instance_type}: an idle day costs about ${cost:,.2f} (estimate). "
                 "Consider scaling.mode: scale-to-zero."
             ),
             metric=endpoint.metric_invocations(period=Duration.hours(1)),
@@ -120,17 +122,17 @@ class CostGuard(Construct):
 
     def _dashboard(self, props: CostGuardProps) -> cw.Dashboard:
         endpoint = props.endpoint
-        plan = self.plan
+        spec = self.spec
         capacity = (
-            [endpoint.metric_copy_count()] if endpoint.uses_inference_component
-            else [endpoint.metric_backlog_size_per_instance()] if endpoint.mode == "async" else []
+            [endpoint.metric_copy_count()] if spec.mode.uses_inference_component
+            else [endpoint.metric_backlog_size_per_instance()] if spec.mode.is_async else []
         )
         dashboard = cw.Dashboard(self, "Dashboard")
         dashboard.add_widgets(
             cw.TextWidget(
                 markdown=(
-                    f"## {endpoint.endpoint_name}\n{plan.instance_type} x{plan.gpus} GPU, "
-                    f"{plan.profile.scaling.mode}; **${plan.price_per_hour:,.3f}/hour** per instance "
+                    f"## {endpoint.endpoint_name}\n{spec.instance_type} x{spec.container.accelerators} GPU, "
+                    f"{spec.mode}; **${spec.price_per_hour:,.3f}/hour** per instance "
                     f"(estimate), budget ${self.budget_usd:,.2f}/month"
                 ),
                 width=24,

@@ -3,13 +3,17 @@
 The Model and EndpointConfig carry no physical names, so CloudFormation can replace them when the
 plan changes (a new instance type, new token limits) and the endpoint moves to the new config with a
 blue/green update instead of failing on a name clash.
+
+Every name and number comes from the plan's :class:`~sagefit.core.spec.DeploymentSpec`; the
+execution role lives in :mod:`stacks.execution_role`, the async output in
+:mod:`stacks.async_destinations`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, SecretValue, Stack, Token
+from aws_cdk import Duration, SecretValue, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -18,12 +22,11 @@ from aws_cdk import aws_sagemaker as sm
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from sagefit.core import naming, serving
 from sagefit.core.planner import Plan
+from stacks.async_destinations import async_destinations
+from stacks.execution_role import acknowledge_execution_role, execution_role
 from stacks.images import ImageUri
-from stacks.nag import acknowledge
 
-VARIANT_NAME = naming.VARIANT_NAME
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 COMPONENT_NAMESPACE = "/aws/sagemaker/InferenceComponents"
@@ -33,14 +36,15 @@ COMPONENT_NAMESPACE = "/aws/sagemaker/InferenceComponents"
 class LlmEndpointProps:
     """What an endpoint needs: the finished plan, its image and the stack's encryption key.
 
-    :param endpoint_name: defaults to the profile name, so operators find it without CloudFormation.
+    The endpoint's names are the plan's (``plan.spec.names``): `sagefit status`, `invoke`, `resume`
+    and the hard cap find the endpoint by them, so a construct option cannot rename it.
+
     :param rollback_error_threshold: 5XX errors in one minute that roll an update back.
     """
 
     plan: Plan
     image: ImageUri
     encryption_key: kms.IKey
-    endpoint_name: str | None = None
     rollback_error_threshold: int = 5
 
 
@@ -50,21 +54,24 @@ class LlmEndpoint(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: LlmEndpointProps) -> None:
         super().__init__(scope, construct_id)
         self.plan = props.plan
+        self.spec = spec = props.plan.spec
         self.props = props
-        profile = props.plan.profile
-        self.mode = profile.scaling.mode
-        self.endpoint_name = props.endpoint_name or naming.endpoint_name(profile)
-        self.variant_name = VARIANT_NAME
-        self.inference_component_name = naming.inference_component_name(profile)
-        self.uses_inference_component = self.inference_component_name is not None
+        self.mode = spec.mode
+        self.endpoint_name = spec.names.endpoint
+        self.variant_name = spec.names.variant
+        self.inference_component_name = spec.names.inference_component
+        self.uses_inference_component = self.mode.uses_inference_component
         self.output_bucket: s3.Bucket | None = None
         self.success_topic: sns.Topic | None = None
         self.error_topic: sns.Topic | None = None
 
-        self.role = self._role()
-        if self.mode == "async":
-            self._async_destinations()
-        self._acknowledge_role_findings()
+        self.role = execution_role(self, spec, props.image, props.encryption_key)
+        if self.mode.is_async:
+            destinations = async_destinations(self, props.encryption_key, self.role)
+            self.output_bucket = destinations.output_bucket
+            self.success_topic = destinations.success_topic
+            self.error_topic = destinations.error_topic
+        acknowledge_execution_role(self.role, spec, self.output_bucket)
         self.model = self._model()
         self.rollback_alarm = self._rollback_alarm()
         self.endpoint_config = self._endpoint_config()
@@ -80,145 +87,19 @@ class LlmEndpoint(Construct):
         )
 
     # ------------------------------------------------------------------ resources
-    def _role(self) -> iam.Role:
-        """Execution role: ECR pull of one repository, its own logs and metrics, its own key."""
-        stack = Stack.of(self)
-        image = self.props.image
-        role = iam.Role(
-            self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"SageMaker execution role for {self.endpoint_name} (sagefit)",
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                resources=[image.repository_arn],
-            )
-        )
-        role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
-        log_groups = [f"/aws/sagemaker/Endpoints/{self.endpoint_name}"]
-        if self.inference_component_name:
-            log_groups.append(f"/aws/sagemaker/InferenceComponents/{self.inference_component_name}")
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                ],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=f"{group}:*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                    for group in log_groups
-                ],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-            )
-        )
-        s3_uri = self.plan.profile.model.model_data_s3_uri
-        if s3_uri:
-            bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["s3:GetObject"],
-                    resources=[f"arn:{stack.partition}:s3:::{bucket}/{prefix.rstrip('/')}/*"
-                               if prefix else f"arn:{stack.partition}:s3:::{bucket}/*"],
-                )
-            )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["s3:ListBucket"],
-                    resources=[f"arn:{stack.partition}:s3:::{bucket}"],
-                    conditions={"StringLike": {"s3:prefix": [f"{prefix.rstrip('/')}/*"]}} if prefix else None,
-                )
-            )
-        self.props.encryption_key.grant_encrypt_decrypt(role)
-        return role
-
-    def _acknowledge_role_findings(self) -> None:
-        """Accept the wildcards cdk-nag finds in the execution role's policy, each with its reason."""
-        stack = Stack.of(self)
-        region = stack.region
-        role = self.role
-        log_groups = [f"/aws/sagemaker/Endpoints/{self.endpoint_name}"]
-        if self.inference_component_name:
-            log_groups.append(f"/aws/sagemaker/InferenceComponents/{self.inference_component_name}")
-        reasons = {
-            "Resource::*": "ecr:GetAuthorizationToken and cloudwatch:PutMetricData take no resource; "
-            "PutMetricData is limited to /aws/sagemaker/* namespaces by condition",
-            "Action::kms:GenerateDataKey*": "grant on the stack's own key only (async output, topics)",
-            "Action::kms:ReEncrypt*": "grant on the stack's own key only (async output, topics)",
-        }
-        account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
-        for group in log_groups:
-            arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}:*"
-            reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log group; names are set by SageMaker"
-        if self.output_bucket is not None:
-            reasons["Action::s3:Abort*"] = "read/write grant on the async output bucket only"
-            reasons["Action::s3:DeleteObject*"] = "read/write grant on the async output bucket only"
-            reasons["Action::s3:GetBucket*"] = "read/write grant on the async output bucket only"
-            reasons["Action::s3:GetObject*"] = "read/write grant on the async output bucket only"
-            reasons["Action::s3:List*"] = "read/write grant on the async output bucket only"
-            bucket_id = stack.get_logical_id(self.output_bucket.node.default_child)
-            reasons[f"Resource::<{bucket_id}.Arn>/*"] = "objects of the async output bucket only"
-        for finding, reason in reasons.items():
-            acknowledge(role, "AwsSolutions-IAM5", finding, reason)
-
-    def _async_destinations(self) -> None:
-        """Encrypted, retained S3 output and SNS success/error topics for async invocations."""
-        key = self.props.encryption_key
-        access_logs = s3.Bucket(
-            self,
-            "AsyncAccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-        )
-        self.output_bucket = s3.Bucket(
-            self,
-            "AsyncOutput",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="async-output/",
-        )
-        self.output_bucket.grant_read_write(self.role)
-        self.success_topic = sns.Topic(self, "AsyncSuccess", master_key=key, enforce_ssl=True)
-        self.error_topic = sns.Topic(self, "AsyncError", master_key=key, enforce_ssl=True)
-        for topic in (self.success_topic, self.error_topic):
-            topic.grant_publish(self.role)
-
     def _environment(self) -> dict[str, str]:
-        env = serving.container_environment(self.plan)
-        model = self.plan.profile.model
-        if model.gated and model.hf_token_secret:
+        container = self.spec.container
+        env = dict(container.environment)
+        if container.hf_token_secret:
             # A CloudFormation dynamic reference: the token never appears in the template.
-            env[serving.HF_TOKEN_ENV] = SecretValue.secrets_manager(model.hf_token_secret).unsafe_unwrap()
+            env[container.hf_token_env] = SecretValue.secrets_manager(container.hf_token_secret).unsafe_unwrap()
         return env
 
     def _model(self) -> sm.CfnModel:
         container = sm.CfnModel.ContainerDefinitionProperty(
             image=self.props.image.uri,
             environment=self._environment(),
-            model_data_url=self.plan.profile.model.model_data_s3_uri,
+            model_data_url=self.spec.container.model_data_s3_uri,
         )
         model = sm.CfnModel(
             self, "Model", execution_role_arn=self.role.role_arn, primary_container=container
@@ -233,13 +114,13 @@ class LlmEndpoint(Construct):
             resource.node.add_dependency(policy)
 
     def _variant(self) -> sm.CfnEndpointConfig.ProductionVariantProperty:
-        plan = self.plan
-        timeout = serving.startup_timeout_s(plan)
-        scaling = plan.profile.scaling
+        spec = self.spec
+        timeout = spec.container.startup_timeout_s
+        scaling = spec.scaling
         if self.uses_inference_component:
             return sm.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=VARIANT_NAME,
-                instance_type=plan.instance_type,
+                variant_name=self.variant_name,
+                instance_type=spec.instance_type,
                 initial_instance_count=1,
                 managed_instance_scaling=sm.CfnEndpointConfig.ManagedInstanceScalingProperty(
                     status="ENABLED", min_instance_count=0, max_instance_count=scaling.max_capacity
@@ -247,23 +128,23 @@ class LlmEndpoint(Construct):
                 routing_config=sm.CfnEndpointConfig.RoutingConfigProperty(
                     routing_strategy="LEAST_OUTSTANDING_REQUESTS"
                 ),
-                volume_size_in_gb=serving.volume_size_gb(plan),
+                volume_size_in_gb=spec.container.volume_size_gb,
             )
         return sm.CfnEndpointConfig.ProductionVariantProperty(
-            variant_name=VARIANT_NAME,
+            variant_name=self.variant_name,
             model_name=self.model.attr_model_name,
-            instance_type=plan.instance_type,
+            instance_type=spec.instance_type,
             initial_instance_count=max(1, scaling.min_capacity),
             initial_variant_weight=1.0,
             container_startup_health_check_timeout_in_seconds=timeout,
             model_data_download_timeout_in_seconds=timeout,
-            volume_size_in_gb=serving.volume_size_gb(plan),
+            volume_size_in_gb=spec.container.volume_size_gb,
         )
 
     def _endpoint_config(self) -> sm.CfnEndpointConfig:
-        plan = self.plan
+        spec = self.spec
         async_config = None
-        if self.mode == "async":
+        if self.mode.is_async:
             assert self.output_bucket and self.success_topic and self.error_topic
             async_config = sm.CfnEndpointConfig.AsyncInferenceConfigProperty(
                 output_config=sm.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
@@ -276,12 +157,12 @@ class LlmEndpoint(Construct):
                     ),
                 ),
                 client_config=sm.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
-                    max_concurrent_invocations_per_instance=plan.max_concurrent_requests
+                    max_concurrent_invocations_per_instance=spec.max_concurrent_requests
                 ),
             )
         # Instances with local NVMe store reject KmsKeyId (CreateEndpointConfig fails); their
         # instance store is encrypted by the hardware instead.
-        kms_key_id = None if plan.instance.local_nvme else self.props.encryption_key.key_arn
+        kms_key_id = None if spec.local_nvme else self.props.encryption_key.key_arn
         config = sm.CfnEndpointConfig(
             self,
             "Config",
@@ -309,7 +190,7 @@ class LlmEndpoint(Construct):
     def _deployment_config(self) -> sm.CfnEndpoint.DeploymentConfigProperty | None:
         if self.uses_inference_component:
             return None
-        timeout = serving.startup_timeout_s(self.plan)
+        timeout = self.spec.container.startup_timeout_s
         return sm.CfnEndpoint.DeploymentConfigProperty(
             blue_green_update_policy=sm.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                 traffic_routing_configuration=sm.CfnEndpoint.TrafficRoutingConfigProperty(
@@ -324,20 +205,19 @@ class LlmEndpoint(Construct):
         )
 
     def _inference_component(self) -> sm.CfnInferenceComponent:
-        plan = self.plan
-        needs = serving.inference_component_requirements(plan)
-        timeout = serving.startup_timeout_s(plan)
+        container = self.spec.container
+        timeout = container.startup_timeout_s
         component = sm.CfnInferenceComponent(
             self,
             "InferenceComponent",
             inference_component_name=self.inference_component_name,
             endpoint_name=self.endpoint.attr_endpoint_name,
-            variant_name=VARIANT_NAME,
+            variant_name=self.variant_name,
             specification=sm.CfnInferenceComponent.InferenceComponentSpecificationProperty(
                 model_name=self.model.attr_model_name,
                 compute_resource_requirements=sm.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
-                    number_of_accelerator_devices_required=needs.accelerators,
-                    min_memory_required_in_mb=needs.min_memory_mb,
+                    number_of_accelerator_devices_required=container.accelerators,
+                    min_memory_required_in_mb=container.min_memory_mb,
                 ),
                 startup_parameters=sm.CfnInferenceComponent.InferenceComponentStartupParametersProperty(
                     container_startup_health_check_timeout_in_seconds=timeout,
@@ -366,7 +246,7 @@ class LlmEndpoint(Construct):
     def _dimensions(self) -> dict[str, str]:
         if self.inference_component_name:
             return {"InferenceComponentName": self.inference_component_name}
-        return {"EndpointName": self.endpoint_name, "VariantName": VARIANT_NAME}
+        return {"EndpointName": self.endpoint_name, "VariantName": self.variant_name}
 
     def metric(
         self, metric_name: str, *, namespace: str = ENDPOINT_NAMESPACE, statistic: str = "Sum",
@@ -428,7 +308,7 @@ class LlmEndpoint(Construct):
         stack = Stack.of(self)
         arn = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=self.endpoint_name.lower())
         actions = ["sagemaker:InvokeEndpoint"]
-        if self.mode == "async":
+        if self.mode.is_async:
             actions.append("sagemaker:InvokeEndpointAsync")
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[arn])
         if self.output_bucket is not None:

@@ -16,6 +16,7 @@ from importlib import metadata
 
 from sagefit.core.engines import get_engine
 from sagefit.core.errors import SagefitError
+from sagefit.core.spec import DeploymentSpec
 
 FRAMEWORKS = {"tgi": "huggingface-llm", "djl-lmi": "djl-lmi"}
 """Old ``serving.container`` values -> sagemaker-core image family (kept for existing profiles)."""
@@ -56,11 +57,18 @@ class ImageUri:
     region: str
 
     @property
-    def repository_arn(self) -> str:
-        partition = _partition(self.region)[0]
-        return (
-            f"arn:{partition}:ecr:{self.region}:{self.registry_account}:repository/{self.repository}"
-        )
+    def partition(self) -> str:
+        """The partition of the image's region (botocore's partition table)."""
+        return _partition(self.region)[0]
+
+    def repository_arn(self, partition: str) -> str:
+        """The repository's ARN in ``partition`` (a stack passes ``Stack.partition``, the
+        ``AWS::Partition`` pseudo parameter, so the ARN holds in aws-cn and aws-us-gov too).
+
+        Format from the Service Authorization Reference, Amazon ECR resource types:
+        ``arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName}``.
+        """
+        return f"arn:{partition}:ecr:{self.region}:{self.registry_account}:repository/{self.repository}"
 
 
 @cache
@@ -121,3 +129,8 @@ def resolve_engine_image(engine: str, version: str | None, region: str) -> Image
     """The image of serving engine ``engine`` (``vllm``, ``tgi``), at its default version if None."""
     image = get_engine(engine).image
     return resolve_family(image.family, version or image.default_version, region)
+
+
+def image_for(spec: DeploymentSpec) -> ImageUri:
+    """The serving image of a planned deployment: its engine's image family, at its version, in its region."""
+    return resolve_engine_image(spec.container.engine, spec.container.version, spec.region)

@@ -135,6 +135,45 @@ def test_plan_unknown_region_exits_2(capsys, profiles_dir):
     assert len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], "the following arguments are required: COMMAND; fix: see `sagefit --help`"),
+        (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
+        (["plan", "--format", "yaml"], "argument --format: invalid choice: 'yaml'"),
+        (["deploy"], "the following arguments are required: stack; fix: see `sagefit deploy --help`"),
+        (["invoke", "MistralStack", "hi", "--max-new-tokens", "many"], "argument --max-new-tokens: invalid int"),
+        (["prices"], "the following arguments are required: ACTION; fix: see `sagefit prices --help`"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(capsys, argv, expected):
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"sagefit: error: {expected}"), err
+    assert len(err.splitlines()) == 1, err
+
+
+def test_every_cli_function_is_typed():
+    import importlib
+    import inspect
+
+    # sagefit.cli.main is also the package's name for the function, so import the module by path.
+    names = ("common", "cost", "deploy", "main", "operations", "planning", "prices", "render")
+    modules = [importlib.import_module(f"sagefit.cli.{name}") for name in names]
+    untyped = [
+        f"{module.__name__}.{name}"
+        for module in modules
+        for name, func in inspect.getmembers(module, inspect.isfunction)
+        if func.__module__ == module.__name__
+        and (
+            "return" not in func.__annotations__
+            or any(p not in func.__annotations__ for p in inspect.signature(func).parameters)
+        )
+    ]
+    assert untyped == []
+
+
 # --------------------------------------------------------------------------- subprocess
 
 

@@ -24,7 +24,7 @@ def test_the_local_extra_pins_the_version_the_extensions_patch(repo_root):
     assert f'local = [\n    "moto[server]=={requirements.MOTO_VERSION}",\n]' in text
     dev = text.split("\ndev = [\n", 1)[1].split("\n]", 1)[0]
     assert '    "sagefit[local]",' in dev.splitlines()
-    assert text.count('"moto') == 1  # only in the extra: neither a dependency nor a second pin in dev
+    assert text.count('"moto[') == 1  # only in the extra: neither a dependency nor a second pin in dev
 
 
 @pytest.mark.parametrize("versions, message", [

@@ -248,7 +248,7 @@ def test_weights_that_do_not_fit_leave_a_negative_budget():
 )
 def test_image_host_and_repository_arn_follow_the_partition(region, arn_prefix, host):
     image = resolve_family("djl-lmi", "0.38.0", region)
-    assert image.repository_arn.startswith(arn_prefix)
+    assert image.repository_arn(image.partition).startswith(arn_prefix)
     assert image.uri.split("/")[0].endswith(f".{region}.{host}")
 
 

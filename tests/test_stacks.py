@@ -1,9 +1,9 @@
 """The synthesized stacks: what each profile's plan becomes in CloudFormation.
 
 All template tests share one app, synthesized once (fixtures in conftest.py, helpers in
-cdk_fixtures.py). The expected values come from the same pure functions the stacks use
-(sagefit.core.serving, sagefit.core.budget, stacks.images), so a test fails when the stack stops copying the
-plan faithfully, and the fixed literals (names, metric names, thresholds) pin what AWS requires.
+cdk_fixtures.py). The expected values come from the pure functions the plan's deployment spec is
+built from (sagefit.core.serving, sagefit.core.budget, stacks.images), so a test fails when the stack stops
+copying the plan faithfully, and the fixed literals (names, metric names, thresholds) pin what AWS requires.
 """
 
 from __future__ import annotations
@@ -485,7 +485,7 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
 
     pulls = [s for s in statements if "ecr:BatchGetImage" in as_list(s["Action"])]
     assert len(pulls) == 1
-    assert as_list(pulls[0]["Resource"]) == [TGI_REPOSITORY_ARN]
+    assert [render(r) for r in as_list(pulls[0]["Resource"])] == [TGI_REPOSITORY_ARN]
 
     groups = [f"/aws/sagemaker/Endpoints/{profile.name}"]
     if profile.scaling.mode == "scale-to-zero":  # an inference component logs to its own group
@@ -508,7 +508,8 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
 def test_image_repository_arn_is_the_tgi_repository(cdk_plans):
     plan = cdk_plans["MistralStack"]
     image = resolve_image("tgi", serving.container_version(plan), "us-east-1")
-    assert image.repository_arn == TGI_REPOSITORY_ARN
+    assert image.repository_arn("aws") == TGI_REPOSITORY_ARN
+    assert image.repository_arn("aws-cn").startswith("arn:aws-cn:ecr:us-east-1:")
 
 
 # ----------------------------------------------------------------------------- 9. outputs
@@ -565,6 +566,35 @@ def test_context_override_changes_only_its_stack(tmp_path, profiles_dir):
     )
     zephyr = Template.from_stack(stacks["ZephyrStack"])
     zephyr.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {"MaxCapacity": 1})
+
+
+@pytest.mark.parametrize(
+    ("uri", "objects", "prefix"),
+    [
+        ("s3://my-models/mistral/v1/", "arn:aws:s3:::my-models/mistral/v1/*", ["mistral/v1/*"]),
+        ("s3://my-models", "arn:aws:s3:::my-models/*", None),
+    ],
+)
+def test_model_data_in_s3_is_readable_under_its_prefix_only_and_passes_nag(tmp_path, profiles_dir, uri, objects,
+                                                                           prefix):
+    from stacks.application import build_app
+
+    directory = _profiles_copy(tmp_path, profiles_dir, "mistral-7b.yaml")
+    path = directory / "mistral-7b.yaml"
+    path.write_text(path.read_text().replace("model:\n", f"model:\n  model_data_s3_uri: {uri}\n", 1))
+    app = new_app(tmp_path / "out", cdk_context(**{"sagefit:profiles": str(directory)}))  # cdk-nag on
+    (stack,) = build_app(app, base_dir=REPO_ROOT)
+    app.synth()  # raises on an unacknowledged cdk-nag finding
+    template = Template.from_stack(stack).to_json()
+    _, model = only(template, "AWS::SageMaker::Model")
+    assert model["PrimaryContainer"]["ModelDataUrl"] == uri
+    _, statements = _execution_role(template)
+    (read,) = [s for s in statements if as_list(s["Action"]) == ["s3:GetObject"]]
+    assert [render(r) for r in as_list(read["Resource"])] == [objects]
+    (listing,) = [s for s in statements if as_list(s["Action"]) == ["s3:ListBucket"]]
+    assert [render(r) for r in as_list(listing["Resource"])] == ["arn:aws:s3:::my-models"]
+    assert listing.get("Condition") == ({"StringLike": {"s3:prefix": prefix}} if prefix else None)
+    assert "arn:aws:" not in json.dumps(template)
 
 
 def test_bad_context_override_is_a_one_line_error(tmp_path, profiles_dir):

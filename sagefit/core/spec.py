@@ -114,6 +114,8 @@ class DeploymentSpec:
     instance_type: str
     local_nvme: bool
     price_per_hour: float
+    catalog_source: str
+    """The catalog file the instance's figures and price come from."""
     max_concurrent_requests: int
     names: Names
     container: ContainerSpec
@@ -207,6 +209,7 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         instance_type=plan.instance_type,
         local_nvme=plan.instance.local_nvme,
         price_per_hour=plan.price_per_hour,
+        catalog_source=plan.catalog_source,
         max_concurrent_requests=plan.max_concurrent_requests,
         names=names,
         container=container,

@@ -1,0 +1,150 @@
+"""`sagefit preflight`, `status`, `invoke` and `resume`: commands that act on a deployed stack.
+
+boto3 is imported when one of them runs (through :func:`sagefit.cli.common.session`), never when the
+command line loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from sagefit.cli.common import STACK_HELP, add_command, find, load, session
+from sagefit.core.errors import SagefitError
+
+if TYPE_CHECKING:
+    from sagefit.cli.common import SubParsers
+    from sagefit.ops.aws import AwsSession
+    from sagefit.ops.status import StackStatus
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from sagefit.core.planner import plan_profile
+    from sagefit.ops.preflight import preflight
+
+    plan = plan_profile(find(args))
+    report = preflight(plan, session(plan.spec.region))
+    print(f"preflight {report.stack}: {report.instance_type} in {report.region}")
+    for check in report.checks:
+        print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+        if check.fix:
+            print(f"         fix: {check.fix}")
+    for warning in report.warnings:
+        print(f"  [warn] {warning}")
+    print("ready to deploy" if report.ok else "a deploy would fail: fix the checks marked FAIL first")
+    return 0 if report.ok else 1
+
+
+def print_status(status: StackStatus) -> None:
+    print(f"{status.stack}: endpoint {status.endpoint_name}")
+    if status.endpoint_status is None:
+        print("  not deployed (no such endpoint in this account and region)")
+        return
+    reason = f" ({status.failure_reason})" if status.failure_reason else ""
+    print(f"  status: {status.endpoint_status}{reason}")
+    if status.instances is not None:
+        print(f"  instances: {status.instances.current} running, {status.instances.desired} desired"
+              f" ({status.instance_type})")
+    if status.inference_component:
+        copies = status.copies
+        print(f"  inference component {status.inference_component}: "
+              + (f"{copies.current} copies running, {copies.desired} desired" if copies else "missing"))
+    if status.scaled_to_zero:
+        print("  scaled to zero: costs nothing now; the next request wakes it (cold start)")
+    if status.bounds is not None:
+        print(f"  scaling bounds: min {status.bounds.min_capacity}, max {status.bounds.max_capacity}")
+    if status.spend is not None:
+        spend = status.spend
+        over = "  OVER BUDGET" if spend.exceeded else ""
+        forecast = f", forecast ${spend.forecast:,.2f}" if spend.forecast is not None else ""
+        print(f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f}{forecast}{over}")
+    print(f"  alarms in ALARM: {', '.join(status.alarms) if status.alarms else 'none'}")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from sagefit.ops.status import stack_status
+
+    profiles = load(args)
+    if args.stack:
+        from sagefit.core.profiles import find_profile
+
+        profiles = [find_profile(profiles, args.stack)]
+    healthy = True
+    for loaded in profiles:
+        status = stack_status(loaded.profile, session(loaded.profile.region))
+        print_status(status)
+        healthy = healthy and status.healthy
+    return 0 if healthy else 1
+
+
+def stack_output(aws: AwsSession, stack: str, key: str) -> str | None:
+    """One CloudFormation output of ``stack``, or None when the stack or the output is missing."""
+    from botocore.exceptions import ClientError
+
+    from sagefit.ops.aws import aws_errors
+
+    try:
+        with aws_errors(f"reading the outputs of {stack}"):
+            stacks = aws.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except ClientError:
+        return None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])} if stacks else {}
+    return outputs.get(key)
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from sagefit.core.planner import plan_profile
+    from sagefit.ops.invoke import invoke
+
+    if args.max_new_tokens < 1:
+        raise SagefitError(f"{args.max_new_tokens} is not a token count", "give a whole number above 0",
+                           field="--max-new-tokens")
+    plan = plan_profile(find(args))
+    spec = plan.spec
+    aws = session(spec.region)
+    bucket = None
+    if spec.mode.is_async:  # the request goes to S3 first, in the stack's output bucket
+        bucket = stack_output(aws, spec.names.stack, "AsyncOutputBucket")
+    result = invoke(plan, args.prompt, aws, args.max_new_tokens, bucket)
+    if result.text is not None:
+        print(result.text)
+        return 0
+    print(result.message, file=sys.stderr if not result.output_location else sys.stdout)
+    return 0 if result.output_location else 1
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from sagefit.ops.resume import resume
+
+    profile = find(args).profile
+    result = resume(profile, session(profile.region), force=args.force)
+    if not result.ok:
+        print(f"sagefit: {result.refused}", file=sys.stderr)
+        return 1
+    print(f"{result.stack}: resumed")
+    for line in result.restored:
+        print(f"  {line}")
+    if result.spend is not None:
+        spend = result.spend
+        print(f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f} "
+              f"(hard cap at {spend.percent:g}%){'  OVER THE CAP' if spend.reached else ''}")
+    for warning in result.warnings:
+        print(f"  [warn] {warning}")
+    return 0
+
+
+def register(sub: SubParsers) -> None:
+    preflight = add_command(sub, "preflight", cmd_preflight,
+                            "check credentials, region and endpoint quota before a deploy")
+    preflight.add_argument("stack", help=STACK_HELP)
+    status = add_command(sub, "status", cmd_status, "endpoint status, capacity, scaling bounds, spend and alarms")
+    status.add_argument("stack", nargs="?", help="one stack or profile (default: all)")
+    invoke = add_command(sub, "invoke", cmd_invoke, "send a prompt to a deployed endpoint and print the answer")
+    invoke.add_argument("stack", help=STACK_HELP)
+    invoke.add_argument("prompt")
+    invoke.add_argument("--max-new-tokens", type=int, default=128)
+    resume = add_command(sub, "resume", cmd_resume,
+                         "undo the hard cost cap: restore the plan's scaling bounds (and a deleted endpoint)")
+    resume.add_argument("stack", help=STACK_HELP)
+    resume.add_argument("--force", action="store_true", help="resume even while the budget is still exceeded")

@@ -1,0 +1,151 @@
+"""The SageMaker execution role of an `LlmEndpoint`, and the cdk-nag findings it is accepted with.
+
+Kept apart from the endpoint so that what the model container may do is read in one place: pull its
+one image repository, write its own log groups and metrics, use the stack's key (and, for async
+endpoints, the output bucket and the two notification topics, granted by
+:mod:`stacks.async_destinations`). The role and its policy are created in the endpoint's scope,
+so their construct paths (and CloudFormation logical ids) are the endpoint's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from sagefit.core.spec import DeploymentSpec
+from stacks.images import ImageUri
+from stacks.nag import acknowledge
+
+ROLE_ID = "ExecutionRole"
+
+
+def log_groups(spec: DeploymentSpec) -> list[str]:
+    """The log groups SageMaker writes for this endpoint (and its inference component).
+
+    Names from the SageMaker Developer Guide, "Log Amazon SageMaker AI events with Amazon
+    CloudWatch": ``/aws/sagemaker/Endpoints/<endpoint>`` and
+    ``/aws/sagemaker/InferenceComponents/<component>``.
+    """
+    groups = [f"/aws/sagemaker/Endpoints/{spec.names.endpoint}"]
+    if spec.names.inference_component:
+        groups.append(f"/aws/sagemaker/InferenceComponents/{spec.names.inference_component}")
+    return groups
+
+
+def execution_role(scope: Construct, spec: DeploymentSpec, image: ImageUri, key: kms.IKey) -> iam.Role:
+    """Execution role: ECR pull of one repository, its own logs and metrics, its own key."""
+    stack = Stack.of(scope)
+    role = iam.Role(
+        scope,
+        ROLE_ID,
+        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        description=f"SageMaker execution role for {spec.names.endpoint} (sagefit)",
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            resources=[image.repository_arn(stack.partition)],
+        )
+    )
+    role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            resources=[
+                stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=f"{group}:*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+                for group in log_groups(spec)
+            ],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+        )
+    )
+    s3_uri = spec.container.model_data_s3_uri
+    if s3_uri:
+        _grant_model_data(role, stack, s3_uri)
+    key.grant_encrypt_decrypt(role)
+    return role
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """The S3 location of a profile's model artifacts, as IAM resources."""
+
+    bucket: str
+    prefix: str
+    """Key prefix without the trailing slash; empty for the whole bucket."""
+
+    @classmethod
+    def parse(cls, s3_uri: str) -> ModelData:
+        bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
+        return cls(bucket=bucket, prefix=prefix.rstrip("/"))
+
+    def objects_arn(self, partition: str) -> str:
+        """Format from the Service Authorization Reference, Amazon S3 object resource type:
+        ``arn:${Partition}:s3:::${BucketName}/${ObjectName}``."""
+        return f"arn:{partition}:s3:::{self.bucket}/{self.prefix}/*" if self.prefix else \
+            f"arn:{partition}:s3:::{self.bucket}/*"
+
+    def bucket_arn(self, partition: str) -> str:
+        return f"arn:{partition}:s3:::{self.bucket}"
+
+
+def _grant_model_data(role: iam.Role, stack: Stack, s3_uri: str) -> None:
+    """Read access to the model artifacts under ``s3_uri`` (a bucket, or a prefix in one)."""
+    data = ModelData.parse(s3_uri)
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[data.objects_arn(stack.partition)]))
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[data.bucket_arn(stack.partition)],
+            # ListBucket's s3:prefix condition key (Service Authorization Reference, Amazon S3).
+            conditions={"StringLike": {"s3:prefix": [f"{data.prefix}/*"]}} if data.prefix else None,
+        )
+    )
+
+
+def acknowledge_execution_role(role: iam.Role, spec: DeploymentSpec, output_bucket: s3.IBucket | None) -> None:
+    """Accept the wildcards cdk-nag finds in the execution role's policy, each with its reason.
+
+    Call it once every grant is made: the findings name the async output bucket when there is one.
+    """
+    stack = Stack.of(role)
+    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    reasons = {
+        "Resource::*": "ecr:GetAuthorizationToken and cloudwatch:PutMetricData take no resource; "
+        "PutMetricData is limited to /aws/sagemaker/* namespaces by condition",
+        "Action::kms:GenerateDataKey*": "grant on the stack's own key only (async output, topics)",
+        "Action::kms:ReEncrypt*": "grant on the stack's own key only (async output, topics)",
+    }
+    for group in log_groups(spec):
+        arn = f"arn:<AWS::Partition>:logs:{stack.region}:{account}:log-group:{group}:*"
+        reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log group; names are set by SageMaker"
+    if spec.container.model_data_s3_uri:
+        objects = ModelData.parse(spec.container.model_data_s3_uri).objects_arn("<AWS::Partition>")
+        reasons[f"Resource::{objects}"] = "read of the model artifacts under the profile's model_data_s3_uri only"
+    if output_bucket is not None:
+        for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*"):
+            reasons[f"Action::{action}"] = "read/write grant on the async output bucket only"
+        bucket_id = stack.get_logical_id(output_bucket.node.default_child)
+        reasons[f"Resource::<{bucket_id}.Arn>/*"] = "objects of the async output bucket only"
+    for finding, reason in reasons.items():
+        acknowledge(role, "AwsSolutions-IAM5", finding, reason)

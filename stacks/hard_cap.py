@@ -1,10 +1,13 @@
 """`HardCap`: a small Lambda function on the alert topic that stops the spending when the budget runs out.
 
 The function's code is the directory ``sagefit/hardcap`` alone (standard library and boto3 only);
-its logic, and why it acts as it does, is documented in ``sagefit/hardcap/core.py``. Here it gets:
+its logic, and why it acts as it does, is documented in ``sagefit/hardcap/`` (``handler.py`` for the
+flow). Its configuration is the plan's (``plan.spec.hard_cap_settings()``), the same settings
+``sagefit resume`` reads. Here it gets:
 
 - a role with one inline policy scoped to this stack's scalable target, endpoint (or inference
-  component), budget, alert topic, stack key and its own log group; no AWS managed policy;
+  component), budget, alert topic, stack key and its own log group; no AWS managed policy. Every ARN
+  is built with ``Stack.format_arn`` or taken from a resource, so it carries the stack's partition;
 - an encrypted, TLS-only SQS dead-letter queue for notifications it failed on after Lambda's two
   retries, and an alarm on that queue that tells the alert topic;
 - an explicit log group with a retention period, reserved concurrency 1 (no two deliveries race),
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cw
@@ -29,13 +33,13 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 import sagefit.hardcap
-from sagefit.hardcap.core import CapConfig
+from sagefit.hardcap.config import CapConfig
 from stacks.cost_guard import COST_TAG_KEY
 from stacks.endpoint import LlmEndpoint
 from stacks.nag import acknowledge
 
 ASSET_DIR = Path(sagefit.hardcap.__file__).resolve().parent
-"""The Lambda asset: this directory alone (``handler.py``, ``core.py``)."""
+"""The Lambda asset: this directory alone (``handler.py`` and the modules it imports)."""
 ASSET_EXCLUDE = ["__pycache__", "*.pyc"]
 HANDLER = "handler.handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -46,7 +50,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 class HardCapProps:
     """:param topic: the stack's alert topic; the function listens on it and announces on it.
     :param encryption_key: the key the topic is encrypted with (publishing needs it).
-    :param budget_name: the stack's budget, whose notifications the function acts on.
+    :param budget_name: the stack's budget, whose notifications the function acts on; it must be the
+        plan's (``plan.spec.names.budget``), which the function's configuration carries.
     """
 
     endpoint: LlmEndpoint
@@ -64,21 +69,10 @@ class HardCap(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         endpoint = props.endpoint
-        profile = endpoint.plan.profile
-        self.config = CapConfig(
-            stack_name=stack.stack_name,
-            budget_name=props.budget_name,
-            account_id=stack.account,
-            endpoint_name=endpoint.endpoint_name,
-            inference_component_name=endpoint.inference_component_name,
-            scaling_mode=endpoint.mode,
-            variant_name=endpoint.variant_name,
-            min_capacity=profile.scaling.min_capacity or 0,
-            max_capacity=profile.scaling.max_capacity,
-            hard_cap_percent=float(profile.budget.hard_cap_percent),
-            hard_cap_action=profile.budget.hard_cap_action,
-            alert_topic_arn=props.topic.topic_arn,
+        self.config = config = CapConfig.from_settings(
+            endpoint.plan.spec.hard_cap_settings(), account_id=stack.account, alert_topic_arn=props.topic.topic_arn
         )
+        _check_same_resources(config, stack, props)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=props.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
@@ -93,14 +87,14 @@ class HardCap(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"sagefit hard cost cap of {stack.stack_name}: caps {endpoint.endpoint_name} only",
+            description=f"sagefit hard cost cap of {stack.stack_name}: caps {config.endpoint_name} only",
             inline_policies={"HardCap": iam.PolicyDocument(statements=self._statements(props))},
         )
         self.function = lambda_.Function(
             self,
             "Function",
-            description=f"sagefit hard cost cap: stops {endpoint.endpoint_name} spending when "
-            f"{props.budget_name} reaches {profile.budget.hard_cap_percent:g}%",
+            description=f"sagefit hard cost cap: stops {config.endpoint_name} spending when "
+            f"{config.budget_name} reaches {config.hard_cap_percent:g}%",
             runtime=RUNTIME,
             handler=HANDLER,
             code=lambda_.Code.from_asset(str(ASSET_DIR), exclude=ASSET_EXCLUDE),
@@ -119,7 +113,7 @@ class HardCap(Construct):
             "FailedAlarm",
             alarm_description=(
                 f"The sagefit hard cost cap of {stack.stack_name} failed on a notification after Lambda's "
-                f"retries (it is in the dead-letter queue): {endpoint.endpoint_name} may still be spending. "
+                f"retries (it is in the dead-letter queue): {config.endpoint_name} may still be spending. "
                 "Check the function's log group."
             ),
             metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
@@ -139,8 +133,8 @@ class HardCap(Construct):
         ``Role: !GetAtt``, and cfn-lint (W3005) flags the duplicate: keep only the policy."""
         policy = self.role.node.try_find_child("DefaultPolicy")
         assert policy is not None, "the dead-letter queue grant should create the role's default policy"
-        cfn_policy = policy.node.default_child
-        cfn_function = self.function.node.default_child
+        cfn_policy = cast(iam.CfnPolicy, policy.node.default_child)
+        cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(cfn_policy)])
 
     # ------------------------------------------------------------------ permissions
@@ -149,23 +143,10 @@ class HardCap(Construct):
         endpoint = props.endpoint
         config = self.config
         endpoint_arn = stack.format_arn(
-            service="sagemaker", resource="endpoint", resource_name=endpoint.endpoint_name.lower()
+            service="sagemaker", resource="endpoint", resource_name=config.endpoint_name.lower()
         )
         statements = [
-            iam.PolicyStatement(
-                sid="CapThisScalableTarget",
-                actions=["application-autoscaling:RegisterScalableTarget"],
-                # Scalable target ARNs end in an ID Application Auto Scaling generates; the conditions
-                # pin the namespace, the dimension and the stack's tag (the target carries it).
-                resources=[self._scalable_target_arns()],
-                conditions={
-                    "StringEquals": {
-                        "application-autoscaling:service-namespace": "sagemaker",
-                        "application-autoscaling:scalable-dimension": config.dimension,
-                        f"aws:ResourceTag/{COST_TAG_KEY}": stack.stack_name,
-                    }
-                },
-            ),
+            self._this_scalable_target("CapThisScalableTarget", "application-autoscaling:RegisterScalableTarget"),
             iam.PolicyStatement(
                 sid="ReadScalableTargets",
                 actions=["application-autoscaling:DescribeScalableTargets"],
@@ -176,7 +157,7 @@ class HardCap(Construct):
                 actions=["budgets:ViewBudget"],
                 resources=[
                     stack.format_arn(service="budgets", region="", resource="budget",
-                                     resource_name=props.budget_name)
+                                     resource_name=config.budget_name)
                 ],
             ),
             iam.PolicyStatement(sid="Announce", actions=["sns:Publish"], resources=[props.topic.topic_arn]),
@@ -191,7 +172,7 @@ class HardCap(Construct):
                 resources=[self.log_group.log_group_arn],
             ),
         ]
-        if endpoint.uses_inference_component:
+        if config.uses_inference_component:
             # Application Auto Scaling checks these on the caller when the target is registered.
             statements.append(
                 iam.PolicyStatement(
@@ -199,23 +180,48 @@ class HardCap(Construct):
                     actions=["sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"],
                     resources=[
                         stack.format_arn(service="sagemaker", resource="inference-component",
-                                         resource_name=str(endpoint.inference_component_name).lower())
+                                         resource_name=str(config.inference_component_name).lower())
                     ],
                 )
             )
-        else:
-            actions = ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"]
-            if config.deletes_endpoint:
-                actions.append("sagemaker:DeleteEndpoint")
-            statements.append(iam.PolicyStatement(sid="CapThisEndpoint", actions=actions, resources=[endpoint_arn]))
-            statements.append(
-                iam.PolicyStatement(
-                    sid="ReadThisEndpointConfig",
-                    actions=["sagemaker:DescribeEndpointConfig"],
-                    resources=[endpoint.endpoint_config.ref],  # Ref is the config's ARN
-                )
+            return statements
+        actions = ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"]
+        if config.deletes_endpoint:
+            actions.append("sagemaker:DeleteEndpoint")
+            # AWS requires the scalable target deregistered before an endpoint that is one is deleted
+            # (SageMaker Developer Guide, "Delete endpoints configured for auto scaling";
+            # DeregisterScalableTarget, Application Auto Scaling API reference). The action takes the
+            # same resource type and condition keys as RegisterScalableTarget (Service Authorization
+            # Reference, "Actions, resources, and condition keys for AWS Application Auto Scaling").
+            statements.append(self._this_scalable_target(
+                "ReleaseThisScalableTarget", "application-autoscaling:DeregisterScalableTarget"
+            ))
+        statements.append(iam.PolicyStatement(sid="CapThisEndpoint", actions=actions, resources=[endpoint_arn]))
+        statements.append(
+            iam.PolicyStatement(
+                sid="ReadThisEndpointConfig",
+                actions=["sagemaker:DescribeEndpointConfig"],
+                resources=[endpoint.endpoint_config.ref],  # Ref is the config's ARN
             )
+        )
         return statements
+
+    def _this_scalable_target(self, sid: str, action: str) -> iam.PolicyStatement:
+        """``action`` on this stack's scalable target only. Scalable target ARNs end in an ID
+        Application Auto Scaling generates; the conditions pin the namespace, the dimension and the
+        stack's tag (the target carries it)."""
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=[action],
+            resources=[self._scalable_target_arns()],
+            conditions={
+                "StringEquals": {
+                    "application-autoscaling:service-namespace": "sagemaker",
+                    "application-autoscaling:scalable-dimension": self.config.dimension,
+                    f"aws:ResourceTag/{COST_TAG_KEY}": Stack.of(self).stack_name,
+                }
+            },
+        )
 
     def _scalable_target_arns(self) -> str:
         return Stack.of(self).format_arn(
@@ -233,10 +239,28 @@ class HardCap(Construct):
             "Resource::*": "application-autoscaling:DescribeScalableTargets supports no resource-level "
             "permissions (Service Authorization Reference); it only reads",
             f"Resource::arn:<AWS::Partition>:application-autoscaling:{region}:{account}:scalable-target/*":
-            "scalable target ARNs end in an ID Application Auto Scaling generates; RegisterScalableTarget is "
-            "limited by condition to the sagemaker namespace, this endpoint's dimension and this stack's tag",
+            "scalable target ARNs end in an ID Application Auto Scaling generates; RegisterScalableTarget (and "
+            "DeregisterScalableTarget, where the cap deletes the endpoint) is limited by condition to the "
+            "sagemaker namespace, this endpoint's dimension and this stack's tag",
             "Action::kms:GenerateDataKey*": "publishing to the SSE-KMS alert topic needs kms:GenerateDataKey* "
             "and kms:Decrypt; granted on the stack's own key only",
         }
         for finding, reason in reasons.items():
             acknowledge(self.role, "AwsSolutions-IAM5", finding, reason)
+
+
+def _check_same_resources(config: CapConfig, stack: Stack, props: HardCapProps) -> None:
+    """The plan's names must be the ones this stack deploys, or the cap would watch another budget or
+    act on another endpoint."""
+    endpoint = props.endpoint
+    pairs = {
+        "stack name": (config.stack_name, stack.stack_name),
+        "budget name": (config.budget_name, props.budget_name),
+        "endpoint name": (config.endpoint_name, endpoint.endpoint_name),
+        "inference component name": (config.inference_component_name, endpoint.inference_component_name),
+        "variant name": (config.variant_name, endpoint.variant_name),
+    }
+    for what, (planned, deployed) in pairs.items():
+        if planned != deployed:
+            raise ValueError(f"hard cap of {stack.stack_name}: the plan's {what} {planned!r} is not the "
+                             f"deployed {deployed!r}")

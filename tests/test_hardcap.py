@@ -8,6 +8,7 @@ SQS queue subscribed to the alert topic counts what the handler announces.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import os
@@ -20,21 +21,24 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from hardcap_events import alarm_message, budget_notification, sns_event
 from moto import mock_aws
 
-from hardcap_events import alarm_message, budget_notification, sns_event
 from sagefit.core import naming
 from sagefit.core.budget import monthly_budget_usd
-from sagefit.hardcap import core
-from sagefit.hardcap.core import CapConfig, CapFailed, classify, handle_event
-from sagefit.ops.resume import cap_config
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import load_profiles
+from sagefit.hardcap import announce, handler
+from sagefit.hardcap.config import ENV_NAMES, CapConfig, Clients, boto3_clients
+from sagefit.hardcap.decision import Decision, classify
+from sagefit.hardcap.handler import CapFailed, handle_event
+from sagefit.ops.resume import cap_config
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagefit-test"
-HARDCAP_DIR = Path(core.__file__).resolve().parent
+HARDCAP_DIR = Path(handler.__file__).resolve().parent
+ASSET_MODULES = ("handler", "config", "decision", "action", "announce")
 
 
 @pytest.fixture
@@ -60,6 +64,7 @@ class Stack:
         profile = plan.profile
         if budget_changes:
             profile = profile.model_copy(update={"budget": profile.budget.model_copy(update=budget_changes)})
+            plan = dataclasses.replace(plan, profile=profile)
         self.profile = profile
         self.plan = plan
         self.limit = monthly_budget_usd(plan)
@@ -86,7 +91,7 @@ class Stack:
                 RuntimeConfig={"CopyCount": copies},
             )
         topic = _client("sns").create_topic(Name=f"{profile.stack_name}-alerts")["TopicArn"]
-        self.config = dataclasses.replace(cap_config(profile, ACCOUNT), alert_topic_arn=topic)
+        self.config = cap_config(plan, ACCOUNT, alert_topic_arn=topic)
         _client("application-autoscaling").register_scalable_target(
             ServiceNamespace="sagemaker", ResourceId=self.config.resource_id,
             ScalableDimension=self.config.dimension,
@@ -117,12 +122,12 @@ class Stack:
         })
 
     def notify(self, subject: str | None, message: str, attributes: dict[str, Any] | None = None,
-               clients: core.Clients | None = None) -> core.Decision:
+               clients: Clients | None = None) -> Decision:
         (decision,) = handle_event(sns_event(self.config.alert_topic_arn, subject, message, attributes),
                                    self.config, clients=clients, log=self.logs.append)
         return decision
 
-    def notify_budget(self, kind: str = "ACTUAL", percent: float = 100.0, **kwargs: Any) -> core.Decision:
+    def notify_budget(self, kind: str = "ACTUAL", percent: float = 100.0, **kwargs: Any) -> Decision:
         return self.notify(*budget_notification(self.budget_name, kind, percent, self.limit, **kwargs))
 
     def announcements(self) -> list[dict[str, Any]]:
@@ -168,13 +173,13 @@ def test_budget_name_matches_as_a_whole_word_only():
 
 
 def test_config_round_trips_through_the_environment(plans):
-    config = dataclasses.replace(cap_config(plans["MistralStack"].profile, ACCOUNT), alert_topic_arn="arn:aws:sns:x")
+    config = cap_config(plans["MistralStack"], ACCOUNT, alert_topic_arn="arn:aws:sns:x")
     env = config.to_env()
-    assert set(env) == set(core.ENV_NAMES) and all(isinstance(v, str) and v for v in env.values())
+    assert set(env) == set(ENV_NAMES) and all(isinstance(v, str) and v for v in env.values())
     assert CapConfig.from_env(env) == config
     assert (config.resource_id, config.dimension) == (
         "inference-component/mistral-7b-ic", "sagemaker:inference-component:DesiredCopyCount")
-    always_on = cap_config(plans["Llama2x70bStack"].profile, ACCOUNT)
+    always_on = cap_config(plans["Llama2x70bStack"], ACCOUNT)
     assert "SAGEFIT_INFERENCE_COMPONENT_NAME" not in always_on.to_env()
     assert CapConfig.from_env(always_on.to_env()).inference_component_name is None
     assert (always_on.resource_id, always_on.capped_capacity) == ("endpoint/llama2-70b/variant/AllTraffic", 1)
@@ -188,10 +193,10 @@ def test_subjects_fit_sns_limit(plans):
     long_stack = "S" + "x" * 127
     for name in ("MistralStack", "Llama2x70bStack", "Llama2x70bAwqStack"):
         for action in ("scale-to-minimum", "delete-endpoint"):
-            config = dataclasses.replace(cap_config(plans[name].profile, ACCOUNT), stack_name=long_stack,
+            config = dataclasses.replace(cap_config(plans[name], ACCOUNT), stack_name=long_stack,
                                          hard_cap_action=action)
-            subject, message = core.announcement(config, core.Decision("capped", "", long_stack, actions=["x"]))
-            assert len(subject) <= core.SUBJECT_LIMIT
+            subject, message = announce.announcement(config, Decision("capped", "", long_stack, actions=["x"]))
+            assert len(subject) <= announce.SUBJECT_LIMIT
             assert f"sagefit resume {long_stack}" in message
 
 
@@ -200,8 +205,9 @@ def test_the_lambda_asset_imports_only_the_standard_library_and_boto3(tmp_path):
     asset = tmp_path / "asset"
     shutil.copytree(HARDCAP_DIR, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
-    config = cap_config(load_profiles(Path(__file__).resolve().parents[1] / "model_profiles")[0].profile, ACCOUNT)
-    env.update(dataclasses.replace(config, alert_topic_arn="arn:aws:sns:us-east-1:123456789012:t").to_env())
+    loaded = load_profiles(Path(__file__).resolve().parents[1] / "model_profiles")[0]
+    config = cap_config(plan_profile(loaded), ACCOUNT, alert_topic_arn="arn:aws:sns:us-east-1:123456789012:t")
+    env.update(config.to_env())
     env.update(AWS_DEFAULT_REGION=REGION, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
     probe = (
         "import json, sys\n"
@@ -209,7 +215,8 @@ def test_the_lambda_asset_imports_only_the_standard_library_and_boto3(tmp_path):
         "import handler\n"
         "result = handler.handler({'Records': [{'Sns': {'Subject': 'hi', 'Message': 'not money'}}]}, None)\n"
         "banned = sorted(m for m in sys.modules if m.split('.')[0] in ('sagefit', 'pydantic', 'yaml', 'rich', 'aws_cdk'))\n"
-        "print(json.dumps({'result': result, 'banned': banned, 'core': sys.modules['core'].__file__}))\n"
+        f"files = {{name: sys.modules[name].__file__ for name in {ASSET_MODULES!r}}}\n"
+        "print(json.dumps({'result': result, 'banned': banned, 'files': files}))\n"
     )
     run = subprocess.run([sys.executable, "-I", "-c", probe], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=60)
@@ -217,10 +224,71 @@ def test_the_lambda_asset_imports_only_the_standard_library_and_boto3(tmp_path):
     *logs, last = run.stdout.strip().splitlines()
     report = json.loads(last)
     assert report["banned"] == []
-    assert report["core"] == str(asset / "core.py")
+    assert report["files"] == {name: str(asset / f"{name}.py") for name in ASSET_MODULES}
     assert report["result"]["decisions"][0]["outcome"] == "ignored"
     (log,) = [json.loads(line) for line in logs]
     assert log["outcome"] == "ignored" and log["component"] == "sagefit-hard-cap"
+
+
+def test_the_config_comes_from_the_plans_settings_and_is_checked(plans):
+    """One constructor for the stack and resume; no scaling-mode string, only what the mode implies."""
+    plan = plans["Llama2x70bAwqStack"]  # async: a variant whose cap holds zero
+    config = cap_config(plan, ACCOUNT, alert_topic_arn="arn:aws:sns:x")
+    settings = plan.spec.hard_cap_settings()
+    assert {k: getattr(config, k) for k in settings} == settings
+    assert (config.cap_hold, config.capped_capacity, config.uses_inference_component) == ("zero", 0, False)
+    assert not any("MODE" in name for name in ENV_NAMES)
+    assert not hasattr(config, "scaling_mode")
+    with pytest.raises(ValueError, match="missing \\['dimension'\\]"):
+        CapConfig.from_settings({k: v for k, v in settings.items() if k != "dimension"}, account_id=ACCOUNT,
+                                alert_topic_arn="")
+    with pytest.raises(ValueError, match="unknown \\['scaling_mode'\\]"):
+        CapConfig.from_settings({**settings, "scaling_mode": "async"}, account_id=ACCOUNT, alert_topic_arn="")
+    env = config.to_env()
+    with pytest.raises(ValueError, match="unknown cap hold 'nothing'"):
+        CapConfig.from_env({**env, "SAGEFIT_CAP_HOLD": "nothing"})
+    with pytest.raises(ValueError, match="unknown scalable dimension"):
+        CapConfig.from_env({**env, "SAGEFIT_SCALABLE_DIMENSION": "sagemaker:variant:DesiredProvisionedConcurrency"})
+    with pytest.raises(ValueError, match="capped capacity 1 contradicts cap hold 'zero'"):
+        CapConfig.from_env({**env, "SAGEFIT_CAPPED_CAPACITY": "1"})
+    with pytest.raises(ValueError, match="not a number"):
+        CapConfig.from_env({**env, "SAGEFIT_MIN_CAPACITY": "one"})
+    copies = {**env, "SAGEFIT_SCALABLE_DIMENSION": "sagemaker:inference-component:DesiredCopyCount"}
+    with pytest.raises(ValueError, match="needs the inference component name"):
+        CapConfig.from_env(copies)
+
+
+def test_one_not_found_rule_for_the_cap_status_and_resume():
+    from sagefit.hardcap.action import not_found
+    from sagefit.ops import aws, resume, status
+
+    assert aws.not_found is not_found and resume.not_found is not_found and status.not_found is not_found
+
+    def error(code: str, message: str) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": message}}, "Op")
+
+    assert not_found(error("ValidationException", "Could not find endpoint \"x\"."))
+    assert not_found(error("ValidationException", "Stack with id X does not exist"))
+    assert not_found(error("ObjectNotFoundException", "No scalable target registered"))
+    assert not_found(error("NotFoundException", "Unable to get budget: the budget doesn't exist."))
+    assert not_found(error("ResourceNotFoundException", ""))
+    assert not not_found(error("ValidationException", "MaxCapacity must be >= 1"))
+    assert not not_found(error("AccessDeniedException", "User is not authorized; resource not found in policy"))
+
+
+def test_every_hardcap_module_imports_only_the_standard_library_boto3_and_its_siblings():
+    """The Lambda runtime has the standard library and boto3/botocore; the asset is this directory."""
+    siblings = {path.stem for path in HARDCAP_DIR.glob("*.py")}
+    assert set(ASSET_MODULES) <= siblings
+    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore"} | siblings
+    for path in sorted(HARDCAP_DIR.glob("*.py")):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(str(node.module).split(".")[0])
+        assert imported <= allowed, f"{path.name} imports {sorted(imported - allowed)}"
 
 
 # ----------------------------------------------------------------------------- scale-to-zero
@@ -241,7 +309,7 @@ def test_own_notification_over_the_cap_scales_the_component_to_zero_once(aws, pl
     assert "minimum 0, maximum 0" in text
     assert f"${stack.limit + 12.5:,.2f} actual spend" in text and f"budget of ${stack.limit:,.2f}" in text
     assert "sagefit resume MistralStack" in text
-    assert announced["MessageAttributes"][core.SOURCE_ATTRIBUTE]["Value"] == core.SOURCE_VALUE
+    assert announced["MessageAttributes"][announce.SOURCE_ATTRIBUTE]["Value"] == announce.SOURCE_VALUE
     (line,) = capsys.readouterr().out.strip().splitlines()
     logged = json.loads(line)
     assert logged["outcome"] == "capped" and logged["stack"] == "MistralStack" and logged["announced"] is True
@@ -304,7 +372,7 @@ def test_its_own_announcement_is_ignored(aws, plans):
     stack = Stack(plans["MistralStack"])
     stack.set_spend(stack.limit * 2)
     subject, message = budget_notification(stack.budget_name)
-    attributes = {core.SOURCE_ATTRIBUTE: {"Type": "String", "Value": core.SOURCE_VALUE}}
+    attributes = {announce.SOURCE_ATTRIBUTE: {"Type": "String", "Value": announce.SOURCE_VALUE}}
     decision = stack.notify(subject, message, attributes)
     assert decision.outcome == "ignored" and "own announcement" in decision.reason
     assert stack.copies() == 1
@@ -328,7 +396,7 @@ def test_already_at_zero_still_locks_the_target_then_holds(aws, plans):
 def test_a_refused_maximum_of_zero_falls_back_to_suspending_scale_out(aws, plans):
     stack = Stack(plans["MistralStack"])
     stack.set_spend(stack.limit * 1.1)
-    real = core.boto3_clients()
+    real = boto3_clients()
 
     class RefusesZeroMaximum:
         def __init__(self, client: Any) -> None:
@@ -361,7 +429,7 @@ def test_a_refused_maximum_of_zero_falls_back_to_suspending_scale_out(aws, plans
 def test_a_failed_action_is_announced_logged_and_raised_for_a_retry(aws, plans):
     stack = Stack(plans["MistralStack"])
     stack.set_spend(stack.limit * 1.1)
-    real = core.boto3_clients()
+    real = boto3_clients()
 
     class Denied:
         def __init__(self, client: Any) -> None:
@@ -446,3 +514,86 @@ def test_delete_endpoint_keeps_model_config_and_deletes_only_the_endpoint(aws, p
     again = stack.notify_budget()
     assert again.outcome == "already-capped" and "does not exist" in again.reason
     assert len(stack.announcements()) == 1
+
+
+class Recorder:
+    """Every boto3 call the handler makes, in order, passed on to moto."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self._real = boto3_clients()
+
+    def __call__(self, service: str) -> Any:
+        recorder, client = self, self._real(service)
+
+        class Recording:
+            def __getattr__(self, name: str) -> Any:
+                method = getattr(client, name)
+                if not callable(method):
+                    return method
+
+                def call(**kwargs: Any) -> Any:
+                    recorder.calls.append((service, name, kwargs))
+                    return method(**kwargs)
+
+                return call
+
+        return Recording()
+
+    def writes(self) -> list[str]:
+        return [name for _, name, _ in self.calls if not name.startswith(("describe_", "list_", "get_"))]
+
+
+def test_delete_endpoint_deregisters_the_scalable_target_first(aws, plans):
+    """AWS: an endpoint that is a scalable target is deregistered before it is deleted
+    (DeregisterScalableTarget, Application Auto Scaling API reference)."""
+    stack = Stack(plans["Llama2x70bStack"], hard_cap_action="delete-endpoint")
+    stack.set_spend(stack.limit * 1.05)
+    calls = Recorder()
+    decision = stack.notify(*budget_notification(stack.budget_name), clients=calls)
+    assert decision.outcome == "capped"
+    assert calls.writes() == ["deregister_scalable_target", "delete_endpoint", "publish"]
+    (deregister,) = [kwargs for _, name, kwargs in calls.calls if name == "deregister_scalable_target"]
+    assert deregister == {"ServiceNamespace": "sagemaker", "ResourceId": "endpoint/llama2-70b/variant/AllTraffic",
+                          "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
+    assert decision.actions == [
+        "scalable target endpoint/llama2-70b/variant/AllTraffic deregistered (AWS requires it before the endpoint "
+        "is deleted; its scaling policies and scheduled actions went with it)",
+        "endpoint llama2-70b deleted (model, endpoint config and stack kept)",
+    ]
+    assert _client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[stack.config.resource_id])["ScalableTargets"] == []
+    assert "deregistered" in stack.announcements()[0]["Message"]
+
+
+def test_a_retry_after_deregistering_only_deletes(aws, plans):
+    """Deregistered, then the deletion failed: the retry finds no target and deletes the endpoint."""
+    stack = Stack(plans["Llama2x70bStack"], hard_cap_action="delete-endpoint")
+    stack.set_spend(stack.limit * 1.05)
+    _client("application-autoscaling").deregister_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=stack.config.resource_id, ScalableDimension=stack.config.dimension)
+    calls = Recorder()
+    assert stack.notify(*budget_notification(stack.budget_name), clients=calls).outcome == "capped"
+    assert calls.writes() == ["delete_endpoint", "publish"]
+
+
+def test_restore_tags_a_target_it_registers_again_and_only_then(aws, plans):
+    """The cap's role may change only targets with the stack's tag: resume re-creates it tagged."""
+    from sagefit.hardcap.action import restore_target
+
+    stack = Stack(plans["Llama2x70bStack"])
+    tags = {"sagefit:stack": "Llama2x70bStack"}
+    calls = Recorder()
+    restore_target(stack.config, calls, tags=tags)
+    (first,) = [kwargs for _, name, kwargs in calls.calls if name == "register_scalable_target"]
+    assert "Tags" not in first  # it exists and keeps its own tags
+    _client("application-autoscaling").deregister_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=stack.config.resource_id, ScalableDimension=stack.config.dimension)
+    calls = Recorder()
+    done = restore_target(stack.config, calls, tags=tags)
+    (second,) = [kwargs for _, name, kwargs in calls.calls if name == "register_scalable_target"]
+    assert second["Tags"] == tags
+    assert (second["MinCapacity"], second["MaxCapacity"]) == (stack.config.min_capacity, stack.config.max_capacity)
+    assert "(the plan's); dynamic and scheduled scaling resumed" in done.actions[0]
+    assert stack.target()["SuspendedState"] == {
+        "DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}

@@ -21,12 +21,13 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from moto import mock_aws
-
 from hardcap_events import budget_notification, sns_event
+from moto import mock_aws
 from moto_replay import ACCOUNT, REGION, bootstrap, deploy
+
 from sagefit.cli import main
 
+ASSET_MODULES = ("handler", "config", "decision", "action", "announce")
 SUSPENDED = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
 RESUMED = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}
 
@@ -58,12 +59,13 @@ def asset_handler(monkeypatch):
 
     def load(asset_dir: Path) -> Any:
         monkeypatch.syspath_prepend(str(asset_dir))
-        for name in ("handler", "core"):
+        for name in ASSET_MODULES:
             sys.modules.pop(name, None)
         module = importlib.import_module("handler")
-        loaded.extend(["handler", "core"])
+        loaded.extend(ASSET_MODULES)
         assert Path(module.__file__).parent == asset_dir
-        assert Path(sys.modules["core"].__file__).parent == asset_dir
+        for name in ASSET_MODULES:
+            assert Path(sys.modules[name].__file__).parent == asset_dir, name
         return module
 
     yield load
@@ -146,8 +148,10 @@ def test_llama2_70b_hard_cap_end_to_end(deployed, profiles_dir, capsys):
     stack = deployed("Llama2x70bStack")
     scaling = stack.plan.profile.scaling
     env = stack.environment
-    assert (env["SAGEFIT_STACK_NAME"], env["SAGEFIT_BUDGET_NAME"], env["SAGEFIT_SCALING_MODE"]) == (
-        "Llama2x70bStack", "sagefit-Llama2x70bStack", "always-on")
+    assert (env["SAGEFIT_STACK_NAME"], env["SAGEFIT_BUDGET_NAME"], env["SAGEFIT_CAP_HOLD"]) == (
+        "Llama2x70bStack", "sagefit-Llama2x70bStack", "minimum")  # always-on: the cap holds the minimum
+    assert (env["SAGEFIT_RESOURCE_ID"], env["SAGEFIT_SCALABLE_DIMENSION"], env["SAGEFIT_CAPPED_CAPACITY"]) == (
+        "endpoint/llama2-70b/variant/AllTraffic", "sagemaker:variant:DesiredInstanceCount", str(scaling.min_capacity))
     assert env["SAGEFIT_ALERT_TOPIC_ARN"] == stack.topic and env["SAGEFIT_ACCOUNT_ID"] == ACCOUNT
     subscriptions = _client("sns").list_subscriptions_by_topic(TopicArn=stack.topic)["Subscriptions"]
     assert {"lambda": stack.function_arn}.items() <= {s["Protocol"]: s["Endpoint"] for s in subscriptions}.items()
@@ -227,6 +231,9 @@ def test_deleted_always_on_endpoint_is_recreated_from_the_stacks_config(deployed
     with pytest.raises(sm.exceptions.ClientError):
         sm.describe_endpoint(EndpointName="llama2-70b")
     assert sm.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+    # Deregistered first, as AWS requires before an endpoint that is a scalable target is deleted.
+    assert _client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=["endpoint/llama2-70b/variant/AllTraffic"])["ScalableTargets"] == []
     model = sm.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0]["ModelName"]
     assert sm.describe_model(ModelName=model)["ModelName"] == model
     assert _client("cloudformation").describe_stacks(StackName="Llama2x70bStack")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
@@ -243,4 +250,6 @@ def test_deleted_always_on_endpoint_is_recreated_from_the_stacks_config(deployed
     assert endpoint["EndpointStatus"] == "InService" and endpoint["EndpointConfigName"] == config_name
     tags = sm.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]
     assert {"Key": "sagefit:stack", "Value": "Llama2x70bStack"} in tags
-    assert stack.target()["SuspendedState"] == RESUMED
+    assert stack.target()["SuspendedState"] == RESUMED  # registered again with the plan's bounds
+    assert (stack.target()["MinCapacity"], stack.target()["MaxCapacity"]) == (
+        stack.plan.spec.scaling.min_capacity, stack.plan.spec.scaling.max_capacity)

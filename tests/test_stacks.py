@@ -713,7 +713,7 @@ def test_hard_cap_only_where_the_profile_asks(tpl, cdk_plans):
 
 @hard_capped_stacks
 def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name, tpl, cdk_plans):
-    from sagefit.hardcap.core import ENV_NAMES
+    from sagefit.hardcap.config import ENV_NAMES
     from stacks.hard_cap import RUNTIME
 
     plan = cdk_plans[name]
@@ -739,7 +739,8 @@ def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name
                for s in queue_policy["PolicyDocument"]["Statement"])
 
     env = function["Environment"]["Variables"]
-    ic = profile.scaling.mode == "scale-to-zero"
+    ic = profile.scaling.mode.uses_inference_component
+    scaling = plan.spec.scaling
     assert set(env) == set(ENV_NAMES) - (set() if ic else {"SAGEFIT_INFERENCE_COMPONENT_NAME"})
     component = {"SAGEFIT_INFERENCE_COMPONENT_NAME": f"{profile.name}-ic"} if ic else {}
     assert env == {
@@ -748,10 +749,15 @@ def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name
         "SAGEFIT_BUDGET_NAME": f"sagefit-{name}",
         "SAGEFIT_ACCOUNT_ID": {"Ref": "AWS::AccountId"},
         "SAGEFIT_ENDPOINT_NAME": profile.name,
-        "SAGEFIT_SCALING_MODE": profile.scaling.mode,
         "SAGEFIT_VARIANT_NAME": "AllTraffic",
+        "SAGEFIT_RESOURCE_ID": (f"inference-component/{profile.name}-ic" if ic
+                                else f"endpoint/{profile.name}/variant/AllTraffic"),
+        "SAGEFIT_SCALABLE_DIMENSION": ("sagemaker:inference-component:DesiredCopyCount" if ic
+                                       else "sagemaker:variant:DesiredInstanceCount"),
+        "SAGEFIT_CAP_HOLD": profile.scaling.mode.cap_hold.value,
         "SAGEFIT_MIN_CAPACITY": str(profile.scaling.min_capacity),
         "SAGEFIT_MAX_CAPACITY": str(profile.scaling.max_capacity),
+        "SAGEFIT_CAPPED_CAPACITY": str(scaling.capped_capacity),
         "SAGEFIT_HARD_CAP_PERCENT": "100",
         "SAGEFIT_HARD_CAP_ACTION": "scale-to-minimum",
         "SAGEFIT_ALERT_TOPIC_ARN": {"Ref": topic_id},
@@ -785,7 +791,7 @@ def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
 
     by_action = {a: s for s in statements for a in as_list(s["Action"])}
     account = r"(<account>|\d{12})"
-    ic = profile.scaling.mode == "scale-to-zero"
+    ic = profile.scaling.mode.uses_inference_component
     expected = {
         "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
         "budgets:ViewBudget", "sns:Publish", "kms:GenerateDataKey*", "kms:Decrypt",
@@ -794,6 +800,15 @@ def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
          {"sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:DescribeEndpointConfig"})
     assert set(actions) == expected
     assert "sagemaker:DeleteEndpoint" not in actions  # only with hard_cap_action: delete-endpoint
+    assert "application-autoscaling:DeregisterScalableTarget" not in actions  # the same
+
+    # Every ARN carries the stack's partition (format_arn or a resource's own ARN), never "arn:aws:".
+    assert "arn:aws:" not in json.dumps(statements)
+    for statement in statements:
+        for resource in as_list(statement["Resource"]):
+            assert resource == "*" or not isinstance(resource, str), resource
+            if isinstance(resource, dict) and "Fn::Join" in resource:
+                assert {"Ref": "AWS::Partition"} in resource["Fn::Join"][1], resource
 
     # Only DescribeScalableTargets (no resource-level permissions in AWS) has Resource "*".
     wide = [s for s in statements if "*" in as_list(s["Resource"])]
@@ -839,7 +854,7 @@ def test_hard_cap_asset_is_the_hardcap_directory_alone(name, cdk_synth):
     assert source["packaging"] == "zip"
     asset = cdk_synth.outdir / source["path"]
     files = sorted(p.relative_to(asset).as_posix() for p in asset.rglob("*"))
-    assert files == ["__init__.py", "core.py", "handler.py"]
+    assert files == ["__init__.py", "action.py", "announce.py", "config.py", "decision.py", "handler.py"]
 
 
 def test_delete_endpoint_action_and_a_lower_cap_threshold(tmp_path, profiles_dir):
@@ -859,6 +874,20 @@ def test_delete_endpoint_action_and_a_lower_cap_threshold(tmp_path, profiles_dir
     _, _, statements = _hard_cap_role(template)
     (delete,) = [s for s in statements if "sagemaker:DeleteEndpoint" in as_list(s["Action"])]
     assert re.fullmatch(r"arn:aws:sagemaker:us-east-1:(<account>|\d{12}):endpoint/llama2-70b", render(delete["Resource"]))
+    # AWS requires the scalable target deregistered before the endpoint is deleted: the role may do it,
+    # on this stack's target only, conditioned exactly as RegisterScalableTarget is.
+    (register,) = [s for s in statements if "application-autoscaling:RegisterScalableTarget" in as_list(s["Action"])]
+    (deregister,) = [s for s in statements
+                     if "application-autoscaling:DeregisterScalableTarget" in as_list(s["Action"])]
+    assert as_list(deregister["Action"]) == ["application-autoscaling:DeregisterScalableTarget"]
+    assert deregister["Resource"] == register["Resource"]
+    assert deregister["Condition"] == register["Condition"] == {"StringEquals": {
+        "application-autoscaling:service-namespace": "sagemaker",
+        "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+        "aws:ResourceTag/sagefit:stack": "Llama2x70bStack",
+    }}
+    assert "arn:aws:" not in json.dumps(statements)
+    assert "arn:aws:" not in (REPO_ROOT / "stacks" / "hard_cap.py").read_text()  # partition-aware ARNs only
     _, function = only(template, "AWS::Lambda::Function")
     env = function["Environment"]["Variables"]
     assert (env["SAGEFIT_HARD_CAP_ACTION"], env["SAGEFIT_HARD_CAP_PERCENT"]) == ("delete-endpoint", "90")

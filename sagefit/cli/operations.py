@@ -115,10 +115,11 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from sagefit.core.planner import plan_profile
     from sagefit.ops.resume import resume
 
-    profile = find(args).profile
-    result = resume(profile, session(profile.region), force=args.force)
+    plan = plan_profile(find(args))  # the same plan, so the same bounds and names, the stack deployed
+    result = resume(plan, session(plan.spec.region), force=args.force)
     if not result.ok:
         print(f"sagefit: {result.refused}", file=sys.stderr)
         return 1

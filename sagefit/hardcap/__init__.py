@@ -2,13 +2,17 @@
 
 This directory is, on its own, the code of the stack's hard-cap Lambda function (the asset is this
 directory alone, handler ``handler.handler``). Its modules therefore import only the standard library
-and boto3/botocore (which the Lambda runtime provides), never the rest of sagefit, and ``handler``
-imports ``core`` relatively when it can and as a top-level module when it cannot, so that they work
-both as ``sagefit.hardcap.core`` (tests, the stacks) and as the top-level modules ``core`` and
-``handler`` (in Lambda).
+and boto3/botocore (which the Lambda runtime provides), never the rest of sagefit (a test checks
+every module). Each imports its siblings relatively when it can and as top-level modules when it
+cannot, so they work both as ``sagefit.hardcap.<module>`` (tests, the stacks, ``sagefit resume`` and
+``sagefit status``) and as the top-level modules of the Lambda asset.
 
-- :mod:`core`: the configuration (environment variables set by the stack), the decision (is this the
-  stack's own budget notification, and is the actual spend really over the cap?), the actions and the
-  announcement.
-- :mod:`handler`: the Lambda entry point.
+- :mod:`config`: what the function knows about its stack (``CapConfig``, built from the plan's
+  ``hard_cap_settings()``, carried in environment variables) and the boto3 client factory.
+- :mod:`decision`: is this the stack's own budget notification, is the actual spend really over the
+  cap (Budgets API), and what is still to do.
+- :mod:`action`: capacity reads and writes on Application Auto Scaling and SageMaker, shared with
+  ``sagefit resume`` and ``sagefit status``: cap, restore, set the count, deregister, delete.
+- :mod:`announce`: the announcements on the alert topic.
+- :mod:`handler`: the Lambda entry point and the flow, record by record.
 """

@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from sagefit.core.errors import SagefitError
+from sagefit.hardcap.action import error_code, not_found
+
+__all__ = ["RETRIES", "AwsSession", "aws_errors", "error_code", "not_found"]
 
 RETRIES = {"mode": "adaptive", "total_max_attempts": 8}
 
@@ -39,9 +42,8 @@ class AwsSession:
         return self._clients[service]
 
 
-def error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return response.get("Error", {}).get("Code", "")
+# ``error_code`` and ``not_found`` live in the hard cap's Lambda asset, which cannot import sagefit.ops;
+# the operations use the same functions, so "no such resource" has one meaning everywhere.
 
 
 @contextmanager

@@ -1,11 +1,14 @@
 """`sagefit resume`: undo the hard cost cap, restoring what the plan says.
 
 The hard cap (sagefit/hardcap) suspends the stack's scalable target and holds it at zero (or at the
-minimum for always-on endpoints, or deletes an always-on endpoint when the profile opts in). Resume
-puts back the plan's scaling bounds with scale-out and schedules no longer suspended, and recreates a
-deleted endpoint from the endpoint config the CloudFormation stack still holds, under the stack's
-endpoint name and with its cost-allocation tag: exactly the resource the stack defines, so
-CloudFormation stays consistent and a later `cdk deploy` updates it as usual. (A plain `cdk deploy`
+minimum for always-on endpoints, or, when the profile opts in, deregisters an always-on endpoint's
+scalable target and deletes the endpoint). Resume reads the same configuration the cap has (the plan's
+``hard_cap_settings()``) and writes through the same functions (:mod:`sagefit.hardcap.action`): it
+puts back the plan's scaling bounds with scale-out and schedules no longer suspended (registering the
+target again, with the stack's tag, if it was deregistered), and recreates a deleted endpoint from
+the endpoint config the CloudFormation stack still holds, under the stack's endpoint name and with
+its cost-allocation tag: exactly the resource the stack defines, so CloudFormation stays consistent
+and a later `cdk deploy` updates it as usual. (A plain `cdk deploy`
 would not bring it back: CloudFormation sees no change in the template and leaves a resource deleted
 behind its back deleted.)
 
@@ -20,20 +23,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sagefit.core import naming
 from sagefit.core.errors import SagefitError
-from sagefit.hardcap.core import CapConfig, Spend, read_spend
-from sagefit.core.naming import COST_TAG_KEY
-from sagefit.ops.aws import AwsSession, aws_errors, error_code
-from sagefit.ops.status import _not_found
-from sagefit.core.profiles import Profile
+from sagefit.core.planner import Plan
+from sagefit.hardcap.action import (
+    Done,
+    read_capacity,
+    read_endpoint,
+    restore_target,
+    set_capacity,
+)
+from sagefit.hardcap.config import CapConfig
+from sagefit.hardcap.decision import Spend, read_spend
+from sagefit.ops.aws import AwsSession, aws_errors, not_found
 
 ENDPOINT_CONFIG_TYPE = "AWS::SageMaker::EndpointConfig"
-RESUMED_SUSPENSION = {
-    "DynamicScalingInSuspended": False,
-    "DynamicScalingOutSuspended": False,
-    "ScheduledScalingSuspended": False,
-}
 
 
 @dataclass
@@ -48,23 +51,15 @@ class ResumeResult:
     def ok(self) -> bool:
         return self.refused is None
 
+    def add(self, done: Done) -> None:
+        self.restored += done.actions
+        self.warnings += done.notes
 
-def cap_config(profile: Profile, account_id: str = "") -> CapConfig:
-    """The hard cap's view of the profile: the same target, dimension and bounds the stack gives it."""
-    return CapConfig(
-        stack_name=profile.stack_name,
-        budget_name=naming.budget_name(profile),
-        account_id=account_id,
-        endpoint_name=naming.endpoint_name(profile),
-        inference_component_name=naming.inference_component_name(profile),
-        scaling_mode=profile.scaling.mode,
-        variant_name=naming.VARIANT_NAME,
-        min_capacity=profile.scaling.min_capacity or 0,
-        max_capacity=profile.scaling.max_capacity,
-        hard_cap_percent=float(profile.budget.hard_cap_percent),
-        hard_cap_action=profile.budget.hard_cap_action,
-        alert_topic_arn="",
-    )
+
+def cap_config(plan: Plan, account_id: str, alert_topic_arn: str = "") -> CapConfig:
+    """The hard cap's configuration, from the same plan settings the stack gives the function."""
+    return CapConfig.from_settings(plan.spec.hard_cap_settings(), account_id=account_id,
+                                   alert_topic_arn=alert_topic_arn)
 
 
 def _spend(session: AwsSession, config: CapConfig) -> Spend | None:
@@ -74,21 +69,14 @@ def _spend(session: AwsSession, config: CapConfig) -> Spend | None:
     try:
         return read_spend(config, session.client)
     except ClientError as exc:
-        if error_code(exc) == "NotFoundException":
+        if not_found(exc):
             return None
         raise
 
 
 def _endpoint_exists(session: AwsSession, name: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    try:
-        status = session.client("sagemaker").describe_endpoint(EndpointName=name)["EndpointStatus"]
-    except ClientError as exc:
-        if _not_found(exc):
-            return False
-        raise
-    return status != "Deleting"
+    endpoint = read_endpoint(session.client, name)
+    return endpoint is not None and endpoint.get("EndpointStatus") != "Deleting"
 
 
 def stack_endpoint_config(session: AwsSession, stack: str) -> str | None:
@@ -106,7 +94,7 @@ def stack_endpoint_config(session: AwsSession, stack: str) -> str | None:
             if r.get("ResourceType") == ENDPOINT_CONFIG_TYPE and r.get("PhysicalResourceId")
         ]
     except ClientError as exc:
-        if "does not exist" in str(exc):
+        if not_found(exc):  # "Stack with id X does not exist"
             return None
         raise
     if not physical:
@@ -120,9 +108,9 @@ def stack_endpoint_config(session: AwsSession, stack: str) -> str | None:
     return None
 
 
-def _recreate_endpoint(session: AwsSession, profile: Profile, result: ResumeResult, wait_delay_s: int) -> bool:
-    stack = profile.stack_name
-    endpoint = naming.endpoint_name(profile)
+def _recreate_endpoint(session: AwsSession, plan: Plan, result: ResumeResult, wait_delay_s: int) -> bool:
+    names = plan.spec.names
+    stack, endpoint = names.stack, names.endpoint
     config = stack_endpoint_config(session, stack)
     if config is None:
         result.refused = (f"{stack}: endpoint {endpoint} does not exist and no endpoint config was found in the "
@@ -130,7 +118,8 @@ def _recreate_endpoint(session: AwsSession, profile: Profile, result: ResumeResu
         return False
     sagemaker = session.client("sagemaker")
     sagemaker.create_endpoint(
-        EndpointName=endpoint, EndpointConfigName=config, Tags=[{"Key": COST_TAG_KEY, "Value": stack}]
+        EndpointName=endpoint, EndpointConfigName=config,
+        Tags=[{"Key": names.cost_tag_key, "Value": names.cost_tag_value}],
     )
     print(f"{stack}: recreating endpoint {endpoint} from the stack's endpoint config {config}; waiting until it "
           "is InService (a large model takes a while)...", flush=True)
@@ -146,79 +135,55 @@ def _recreate_endpoint(session: AwsSession, profile: Profile, result: ResumeResu
         raise SagefitError(f"{stack}: the recreated endpoint {endpoint} did not come InService ({reason})",
                            f"see `sagefit status {stack}` and the endpoint's FailureReason") from None
     result.restored.append(
-        f"endpoint {endpoint} recreated from the stack's endpoint config {config}, with the {COST_TAG_KEY} tag: "
-        "the same resource the stack defines, so CloudFormation stays consistent"
+        f"endpoint {endpoint} recreated from the stack's endpoint config {config}, with the {names.cost_tag_key} "
+        "tag: the same resource the stack defines, so CloudFormation stays consistent"
     )
     return True
 
 
-def _restore_target(session: AwsSession, config: CapConfig, result: ResumeResult) -> None:
-    scaling = session.client("application-autoscaling")
-    key = {"ServiceNamespace": "sagemaker", "ResourceId": config.resource_id, "ScalableDimension": config.dimension}
-    scaling.register_scalable_target(
-        **key, MinCapacity=config.min_capacity, MaxCapacity=config.max_capacity, SuspendedState=RESUMED_SUSPENSION
-    )
-    result.restored.append(
-        f"scalable target {config.resource_id}: minimum {config.min_capacity}, maximum {config.max_capacity} "
-        "(the plan's); dynamic and scheduled scaling resumed"
-    )
-    policies = scaling.describe_scaling_policies(
+def _restore_target(session: AwsSession, plan: Plan, config: CapConfig, result: ResumeResult) -> None:
+    """The plan's bounds, nothing suspended; a target the cap deregistered comes back with the stack's tag
+    (the cap's role may only change targets that carry it)."""
+    names = plan.spec.names
+    result.add(restore_target(config, session.client, tags={names.cost_tag_key: names.cost_tag_value}))
+    policies = session.client("application-autoscaling").describe_scaling_policies(
         ServiceNamespace="sagemaker", ResourceId=config.resource_id, ScalableDimension=config.dimension
     )["ScalingPolicies"]
     if not policies:
         result.warnings.append(
-            f"the scalable target {config.resource_id} has no scaling policies (Application Auto Scaling removes "
-            "them when an endpoint is deleted by a caller allowed to deregister targets): capacity stays at the "
-            f"minimum until they exist again; `cdk destroy` and `cdk deploy` of {config.stack_name} recreate them"
+            f"the scalable target {config.resource_id} has no scaling policies (Application Auto Scaling deletes "
+            "them when the target is deregistered, as the hard cap does before it deletes an endpoint): capacity "
+            f"stays at the minimum until they exist again; `cdk destroy` and `cdk deploy` of {config.stack_name} "
+            "recreate them"
         )
 
 
 def _restore_capacity(session: AwsSession, config: CapConfig, result: ResumeResult) -> None:
-    sagemaker = session.client("sagemaker")
-    wanted = config.min_capacity
-    if config.uses_inference_component:
-        from botocore.exceptions import ClientError
-
-        try:
-            component = sagemaker.describe_inference_component(InferenceComponentName=config.inference_component_name)
-        except ClientError as exc:
-            if not _not_found(exc):
-                raise
-            result.warnings.append(f"inference component {config.inference_component_name} does not exist: "
-                                   f"deploy the stack again (sagefit deploy {config.stack_name})")
-            return
-        runtime = component.get("RuntimeConfig") or {}
-        copies = int(runtime.get("DesiredCopyCount", runtime.get("CurrentCopyCount", 0)))
-        if copies < wanted:
-            sagemaker.update_inference_component_runtime_config(
-                InferenceComponentName=config.inference_component_name, DesiredRuntimeConfig={"CopyCount": wanted}
-            )
-            result.restored.append(f"inference component {config.inference_component_name}: {wanted} copies (the minimum)")
-        elif copies == 0:
-            result.restored.append(f"inference component {config.inference_component_name}: stays at 0 copies; "
-                                   "the next request wakes it (cold start)")
+    """At least the plan's minimum running; a target at zero stays there until a request wakes it."""
+    capacity = read_capacity(config, session.client)
+    if capacity is None:
+        what = (f"inference component {config.inference_component_name}" if config.uses_inference_component
+                else f"endpoint {config.endpoint_name}")
+        result.warnings.append(f"{what} does not exist: deploy the stack again (sagefit deploy {config.stack_name})")
         return
-    endpoint = sagemaker.describe_endpoint(EndpointName=config.endpoint_name)
-    variant = next((v for v in endpoint.get("ProductionVariants", []) if v.get("VariantName") == config.variant_name), {})
-    instances = int(variant.get("DesiredInstanceCount", variant.get("CurrentInstanceCount", 0)) or 0)
-    if instances < wanted:
-        sagemaker.update_endpoint_weights_and_capacities(
-            EndpointName=config.endpoint_name,
-            DesiredWeightsAndCapacities=[{"VariantName": config.variant_name, "DesiredInstanceCount": wanted}],
-        )
-        result.restored.append(f"endpoint {config.endpoint_name}: {wanted} instance(s) (the minimum)")
-    elif instances == 0:
+    wanted = config.min_capacity
+    if capacity.desired < wanted:
+        result.restored.append(f"{set_capacity(config, session.client, wanted)} (the minimum)")
+    elif capacity.desired == 0 and config.uses_inference_component:
+        result.restored.append(f"inference component {config.inference_component_name}: stays at 0 copies; "
+                               "the next request wakes it (cold start)")
+    elif capacity.desired == 0:
         result.restored.append(f"endpoint {config.endpoint_name}: stays at 0 instances; the next queued request "
                                "wakes it (cold start)")
 
 
-def resume(profile: Profile, session: AwsSession, force: bool = False, wait_delay_s: int = 30) -> ResumeResult:
+def resume(plan: Plan, session: AwsSession, force: bool = False, wait_delay_s: int = 30) -> ResumeResult:
     """Restore the plan's scaling bounds (and a deleted endpoint); refuse over budget unless ``force``."""
-    stack = profile.stack_name
+    stack = plan.spec.names.stack
     result = ResumeResult(stack=stack)
     with aws_errors(f"resuming {stack}"):
         account = session.client("sts").get_caller_identity()["Account"]
-        config = cap_config(profile, account)
+        config = cap_config(plan, account)
         result.spend = spend = _spend(session, config)
         if spend is None:
             result.warnings.append(f"no budget {config.budget_name} found: the spend was not checked")
@@ -238,8 +203,8 @@ def resume(profile: Profile, session: AwsSession, force: bool = False, wait_dela
                 result.refused = (f"{stack}: endpoint {config.endpoint_name} is not deployed (the hard cap never "
                                   f"deletes it in this mode); deploy it: sagefit deploy {stack}")
                 return result
-            if not _recreate_endpoint(session, profile, result, wait_delay_s):
+            if not _recreate_endpoint(session, plan, result, wait_delay_s):
                 return result
-        _restore_target(session, config, result)
+        _restore_target(session, plan, config, result)
         _restore_capacity(session, config, result)
     return result

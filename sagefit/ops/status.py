@@ -1,18 +1,26 @@
-"""`sagefit status`: what a deployed stack is doing and spending right now."""
+"""`sagefit status`: what a deployed stack is doing and spending right now.
+
+Endpoint, copies and scalable target are read with the same functions the hard cap and `sagefit
+resume` use (:mod:`sagefit.hardcap.action`), so all three see a missing resource and a capacity alike.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from sagefit.core import naming
-from sagefit.ops.aws import AwsSession, aws_errors, error_code
+from sagefit.core.modes import scalable_resource_id
 from sagefit.core.profiles import Profile
+from sagefit.hardcap.action import (
+    Capacity,
+    component_capacity,
+    read_endpoint,
+    read_target,
+    variant_capacity,
+)
+from sagefit.ops.aws import AwsSession, aws_errors, not_found
 
-
-@dataclass(frozen=True)
-class Capacity:
-    current: int
-    desired: int
+__all__ = ["Bounds", "Capacity", "Spend", "StackStatus", "stack_status"]
 
 
 @dataclass(frozen=True)
@@ -58,62 +66,29 @@ class StackStatus:
         return self.endpoint_status == "InService" and spend_ok
 
 
-def _not_found(exc: Exception) -> bool:
-    return error_code(exc) in ("ValidationException", "ResourceNotFoundException", "NotFoundException") and (
-        "not find" in str(exc).lower() or "not found" in str(exc).lower() or "does not exist" in str(exc).lower()
-    )
-
-
 def _endpoint(session: AwsSession, status: StackStatus) -> None:
-    from botocore.exceptions import ClientError
-
-    sagemaker = session.client("sagemaker")
-    try:
-        endpoint = sagemaker.describe_endpoint(EndpointName=status.endpoint_name)
-    except ClientError as exc:
-        if _not_found(exc):
-            return
-        raise
+    endpoint = read_endpoint(session.client, status.endpoint_name)
+    if endpoint is None:
+        return
     status.endpoint_status = endpoint["EndpointStatus"]
     status.failure_reason = endpoint.get("FailureReason")
-    variants = endpoint.get("ProductionVariants", [])
-    if variants:
-        variant = variants[0]
-        status.instances = Capacity(
-            int(variant.get("CurrentInstanceCount", 0)), int(variant.get("DesiredInstanceCount", 0))
-        )
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    status.instances = variant_capacity(endpoint, naming.VARIANT_NAME)
+    config = session.client("sagemaker").describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     status.instance_type = next(
         (v.get("InstanceType") for v in config.get("ProductionVariants", [])), None
     )
 
 
 def _component(session: AwsSession, status: StackStatus) -> None:
-    from botocore.exceptions import ClientError
-
-    try:
-        component = session.client("sagemaker").describe_inference_component(
-            InferenceComponentName=status.inference_component
-        )
-    except ClientError as exc:
-        if _not_found(exc):
-            return
-        raise
-    runtime = component.get("RuntimeConfig", {})
-    status.copies = Capacity(int(runtime.get("CurrentCopyCount", 0)), int(runtime.get("DesiredCopyCount", 0)))
+    status.copies = component_capacity(session.client, str(status.inference_component))
 
 
-def _bounds(session: AwsSession, status: StackStatus) -> None:
-    if status.inference_component:
-        resource, dimension = f"inference-component/{status.inference_component}", "sagemaker:inference-component:DesiredCopyCount"
-    else:
-        resource = f"endpoint/{status.endpoint_name}/variant/{naming.VARIANT_NAME}"
-        dimension = "sagemaker:variant:DesiredInstanceCount"
-    targets = session.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=dimension
-    )["ScalableTargets"]
-    if targets:
-        status.bounds = Bounds(int(targets[0]["MinCapacity"]), int(targets[0]["MaxCapacity"]))
+def _bounds(session: AwsSession, profile: Profile, status: StackStatus) -> None:
+    mode = profile.scaling.mode
+    resource_id = scalable_resource_id(mode, status.endpoint_name, naming.VARIANT_NAME, status.inference_component)
+    target = read_target(session.client, resource_id, mode.scalable_dimension)
+    if target is not None:
+        status.bounds = Bounds(int(target["MinCapacity"]), int(target["MaxCapacity"]))
 
 
 def _spend(session: AwsSession, profile: Profile, status: StackStatus) -> None:
@@ -125,7 +100,7 @@ def _spend(session: AwsSession, profile: Profile, status: StackStatus) -> None:
             AccountId=account, BudgetName=naming.budget_name(profile)
         )["Budget"]
     except ClientError as exc:
-        if error_code(exc) == "NotFoundException":
+        if not_found(exc):
             return
         raise
     spend = budget.get("CalculatedSpend", {})
@@ -155,7 +130,7 @@ def stack_status(profile: Profile, session: AwsSession) -> StackStatus:
             return status
         if status.inference_component:
             _component(session, status)
-        _bounds(session, status)
+        _bounds(session, profile, status)
         _spend(session, profile, status)
         _alarms(session, profile, status)
     return status

@@ -1,0 +1,170 @@
+"""What the hard cap knows about its stack, and how it reaches AWS.
+
+The plan decides everything (``DeploymentSpec.hard_cap_settings()`` in sagefit/core/spec.py): which
+scalable target to hold, on which dimension, at which capacity. The stack copies those settings into
+the function's environment, and ``sagefit resume`` builds the same :class:`CapConfig` from the same
+settings, so the two never disagree. Nothing here knows about scaling modes: the cap only needs the
+behaviour a mode implies (``cap_hold``, ``capped_capacity``, the dimension), which the spec hands over.
+
+Standard library and boto3/botocore only: part of the Lambda asset (see ``__init__.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+DIMENSIONS = (COPY_DIMENSION, VARIANT_DIMENSION)
+"""Application Auto Scaling's SageMaker dimensions (RegisterScalableTarget API reference, ScalableDimension)."""
+CAP_HOLDS = ("zero", "minimum")
+"""``zero``: nothing runs under the cap; ``minimum``: a real-time variant cannot go below 1 instance."""
+ACTIONS = ("scale-to-minimum", "delete-endpoint")
+
+_ENV = {
+    "stack_name": "SAGEFIT_STACK_NAME",
+    "budget_name": "SAGEFIT_BUDGET_NAME",
+    "account_id": "SAGEFIT_ACCOUNT_ID",
+    "endpoint_name": "SAGEFIT_ENDPOINT_NAME",
+    "inference_component_name": "SAGEFIT_INFERENCE_COMPONENT_NAME",
+    "variant_name": "SAGEFIT_VARIANT_NAME",
+    "resource_id": "SAGEFIT_RESOURCE_ID",
+    "dimension": "SAGEFIT_SCALABLE_DIMENSION",
+    "cap_hold": "SAGEFIT_CAP_HOLD",
+    "min_capacity": "SAGEFIT_MIN_CAPACITY",
+    "max_capacity": "SAGEFIT_MAX_CAPACITY",
+    "capped_capacity": "SAGEFIT_CAPPED_CAPACITY",
+    "hard_cap_percent": "SAGEFIT_HARD_CAP_PERCENT",
+    "hard_cap_action": "SAGEFIT_HARD_CAP_ACTION",
+    "alert_topic_arn": "SAGEFIT_ALERT_TOPIC_ARN",
+}
+ENV_NAMES = tuple(_ENV.values())
+_OPTIONAL = {"inference_component_name"}
+_INTS = {"min_capacity", "max_capacity", "capped_capacity"}
+_FLOATS = {"hard_cap_percent"}
+
+
+@dataclass(frozen=True)
+class CapConfig:
+    """The stack's names, its scalable target and the state the cap holds it in."""
+
+    stack_name: str
+    budget_name: str
+    account_id: str
+    endpoint_name: str
+    inference_component_name: str | None
+    variant_name: str
+    resource_id: str
+    dimension: str
+    cap_hold: str
+    min_capacity: int
+    max_capacity: int
+    capped_capacity: int
+    hard_cap_percent: float
+    hard_cap_action: str
+    alert_topic_arn: str
+
+    # ---- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, object], *, account_id: str, alert_topic_arn: str) -> CapConfig:
+        """The one constructor the stack and ``sagefit resume`` share: the plan's settings plus what
+        only exists at deploy time (values may be CDK tokens in the stack)."""
+        deploy_time = {"account_id", "alert_topic_arn"}
+        expected = {f.name for f in fields(cls)} - deploy_time
+        if set(settings) != expected:
+            raise ValueError(
+                f"hard cap: settings keys differ from CapConfig's: missing {sorted(expected - set(settings))}, "
+                f"unknown {sorted(set(settings) - expected)}"
+            )
+        values: dict[str, Any] = dict(settings)
+        for name in _INTS:
+            values[name] = int(values[name])  # type: ignore[call-overload]
+        for name in _FLOATS:
+            values[name] = float(values[name])  # type: ignore[arg-type]
+        hold = values["cap_hold"]
+        values["cap_hold"] = str(getattr(hold, "value", hold))  # a str-valued enum is fine too
+        config = cls(**values, account_id=account_id, alert_topic_arn=alert_topic_arn)
+        config.check()
+        return config
+
+    def to_env(self) -> dict[str, str]:
+        """The Lambda environment (values may be CDK tokens when the stack renders them)."""
+        env = {}
+        for attr, name in _ENV.items():
+            value = getattr(self, attr)
+            if value is None:
+                continue  # only the inference component name is optional
+            env[name] = f"{value:g}" if isinstance(value, float) else str(value)
+        return env
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CapConfig:
+        """Read and check the environment the stack set; a bad value fails every invocation loudly."""
+        missing = [name for attr, name in _ENV.items() if name not in env and attr not in _OPTIONAL]
+        if missing:
+            raise ValueError(f"hard cap: missing environment variables {', '.join(missing)}")
+        values: dict[str, Any] = {attr: env.get(name) for attr, name in _ENV.items()}
+        values["inference_component_name"] = values["inference_component_name"] or None
+        try:
+            for attr in _INTS:
+                values[attr] = int(values[attr])
+            for attr in _FLOATS:
+                values[attr] = float(values[attr])
+        except ValueError as exc:
+            raise ValueError(f"hard cap: a number in the environment is not a number ({exc})") from None
+        config = cls(**values)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Raise ValueError when the values contradict each other or name something unknown."""
+        if self.cap_hold not in CAP_HOLDS:
+            raise ValueError(f"hard cap: unknown cap hold {self.cap_hold!r} (one of {', '.join(CAP_HOLDS)})")
+        if self.hard_cap_action not in ACTIONS:
+            raise ValueError(f"hard cap: unknown action {self.hard_cap_action!r} (one of {', '.join(ACTIONS)})")
+        if self.dimension not in DIMENSIONS:
+            raise ValueError(f"hard cap: unknown scalable dimension {self.dimension!r}")
+        if self.uses_inference_component and not self.inference_component_name:
+            raise ValueError("hard cap: the copy-count dimension needs the inference component name")
+        wanted = 0 if self.cap_hold == "zero" else self.min_capacity
+        if self.capped_capacity != wanted:
+            raise ValueError(f"hard cap: capped capacity {self.capped_capacity} contradicts cap hold "
+                             f"{self.cap_hold!r} (expected {wanted})")
+
+    # ---- behaviour -------------------------------------------------------------------------
+    @property
+    def uses_inference_component(self) -> bool:
+        """The target is an inference component's copy count (else an endpoint variant's instances)."""
+        return self.dimension == COPY_DIMENSION
+
+    @property
+    def holds_minimum(self) -> bool:
+        """The cap cannot reach zero: it holds the minimum, and the endpoint keeps billing."""
+        return self.cap_hold == "minimum"
+
+    @property
+    def deletes_endpoint(self) -> bool:
+        """Only where the minimum still bills does deleting the endpoint stop the spending."""
+        return self.holds_minimum and self.hard_cap_action == "delete-endpoint"
+
+
+Clients = Callable[[str], Any]
+"""A boto3 client factory by service name (``AwsSession.client`` in sagefit.ops has this shape)."""
+
+
+def boto3_clients() -> Clients:
+    """A client factory with adaptive retries, one client per service."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "adaptive", "total_max_attempts": 6})
+    cache: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in cache:
+            cache[service] = boto3.client(service, config=config)
+        return cache[service]
+
+    return client

@@ -81,6 +81,21 @@ def test_service_time_is_prefill_plus_decode_at_the_plans_speed(awq):
     assert settings.scale_in_delay_s == IDLE
 
 
+def test_targets_come_from_the_plans_spec_for_every_mode(profiles_dir):
+    from sagefit.core.modes import ScalingMode
+
+    for profile in load_profiles(profiles_dir):
+        plan = plan_profile(profile)
+        scaling, settings = plan.spec.scaling, resolve(plan)
+        assert settings.realtime_target == scaling.invocations_target == serving.invocations_per_minute_target(plan)
+        assert settings.async_target == scaling.backlog_target == serving.async_backlog_target(plan)
+        assert settings.slots == scaling.slots
+        # the profile's own mode simulates exactly the target its stack renders
+        assert settings.target_for(plan.spec.mode) == scaling.target_value == scaling.target_for(plan.spec.mode)
+        for mode in ScalingMode:
+            assert settings.target_for(mode) == scaling.target_for(mode)
+
+
 def test_scaling_figures_are_the_stacks_own():
     values = {a.name: a.value for a in A.COST_ASSUMPTIONS}
     assert values["scale_in_cooldown_s"] == A.SCALE_IN_COOLDOWN_S == 600

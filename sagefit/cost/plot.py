@@ -22,7 +22,8 @@ from sagefit.core.atomic import write_atomically
 from sagefit.cost.report import REALTIME_TIMEOUT_S, run_modes
 from sagefit.cost.settings import CostSettings
 from sagefit.cost.simulate import MODES
-from sagefit.cost.traffic import HORIZON_S, TrafficSpec
+from sagefit.cost.arrivals import HORIZON_S
+from sagefit.cost.traffic_spec import TrafficSpec
 from sagefit.core.errors import SagefitError
 from sagefit.core.planner import Plan
 

@@ -11,7 +11,7 @@ from sagefit.core import assumptions as A
 from sagefit.cost.schedule import bounds_over_month
 from sagefit.cost.settings import CostSettings
 from sagefit.cost.simulate import MODES, Minutes, ModeResult, ModeSpec, simulate
-from sagefit.cost.traffic import HORIZON_S, Traffic
+from sagefit.cost.arrivals import HORIZON_S, Traffic
 from sagefit.core.planner import Plan
 
 ESTIMATE_NOTE = (

@@ -4,7 +4,8 @@ The simulator is fast, hand-tuned code (per-minute buckets, skipped idle stretch
 changes one float anywhere changes a bill. Each case here runs the real command on pinned inputs (the
 profiles, the catalog and the trace under tests/data/cost_golden/, so neither a seed-profile edit nor a
 price refresh moves them) and compares the printed JSON text, byte for byte, with the output recorded
-in tests/data/cost_golden/expected/.
+in tests/data/cost_golden/expected/. The printed JSON rounds to cents, so each case's unrounded
+results (expected/raw/) and the --plot sweep's bills are recorded too.
 
 Cases: every seed profile (as copied) plus two that reach the paths the seeds do not (an always-on
 fleet of 2-3 instances that target tracking scales, and an async endpoint switched off at weekends),
@@ -17,6 +18,7 @@ A deliberate change to the simulation or its report regenerates the record with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import sys
@@ -103,6 +105,36 @@ def run_sweep(profile: str, traffic: str) -> str:
     }, indent=1) + "\n"
 
 
+def run_raw(argv: list[str]) -> str:
+    """Every mode's unrounded ModeResult for ``argv`` (the JSON above rounds to cents and tenths)."""
+    from sagefit.core.catalog import load_catalog_file
+    from sagefit.core.planner import plan_profile
+    from sagefit.core.profiles import load_profile
+    from sagefit.cost.report import run_modes
+    from sagefit.cost.settings import parse_overrides, resolve
+    from sagefit.cost.traffic import parse_traffic
+
+    profile, *rest = argv
+    options: dict[str, list[str]] = {}
+    flags = set()
+    i = 0
+    while i < len(rest):
+        if rest[i] == "--ignore-schedules":
+            flags.add(rest[i])
+            i += 1
+            continue
+        options.setdefault(rest[i], []).append(rest[i + 1].replace(TRACE_TOKEN, str(TRACE)))
+        i += 2
+    plan = plan_profile(load_profile(PROFILES / f"{profile}.yaml"), load_catalog_file(CATALOG))
+    settings = resolve(plan, parse_overrides(options.get("--assume", [])))
+    seed = int(options.get("--seed", ["0"])[0])
+    traffic = parse_traffic(options["--traffic"][0], plan.profile.time_zone).generate(seed)
+    modes = options.get("--mode", ["always-on", "scale-to-zero", "async"])
+    results = run_modes(plan, traffic, settings, modes, schedules="--ignore-schedules" not in flags)
+    return json.dumps({str(mode): {k: (str(v) if k == "mode" else v) for k, v in dataclasses.asdict(r).items()}
+                       for mode, r in results.items()}, indent=1) + "\n"
+
+
 CASES = cases()
 
 
@@ -110,6 +142,12 @@ CASES = cases()
 def test_cost_json_is_unchanged(name: str) -> None:
     expected = (EXPECTED / f"{name}.json").read_text()
     assert run_case(CASES[name]) == expected
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_unrounded_results_are_unchanged(name: str) -> None:
+    expected = (EXPECTED / "raw" / f"{name}.json").read_text()
+    assert run_raw(CASES[name]) == expected
 
 
 @pytest.mark.parametrize("name", sorted(SWEEPS))
@@ -120,6 +158,7 @@ def test_plot_sweep_is_unchanged(name: str) -> None:
 
 def test_every_recorded_case_is_still_run() -> None:
     assert {p.stem for p in EXPECTED.glob("*.json")} == set(CASES) | set(SWEEPS)
+    assert {p.stem for p in (EXPECTED / "raw").glob("*.json")} == set(CASES)
 
 
 if __name__ == "__main__":  # pragma: no cover - regenerates the record on purpose
@@ -128,6 +167,9 @@ if __name__ == "__main__":  # pragma: no cover - regenerates the record on purpo
     for name, argv in CASES.items():
         (EXPECTED / f"{name}.json").write_text(run_case(argv))
         print(f"wrote {name}")
+    (EXPECTED / "raw").mkdir(exist_ok=True)
+    for name, argv in CASES.items():
+        (EXPECTED / "raw" / f"{name}.json").write_text(run_raw(argv))
     for name, (profile, traffic) in SWEEPS.items():
         (EXPECTED / f"{name}.json").write_text(run_sweep(profile, traffic))
         print(f"wrote {name}")

@@ -12,9 +12,10 @@ import pytest
 
 from sagefit.core import assumptions as A
 from sagefit.core import serving
+from sagefit.core.modes import ScalingMode
 from sagefit.cost.report import estimate, mode_spec, run_modes, service_times
 from sagefit.cost.settings import resolve
-from sagefit.cost.simulate import MODES, simulate
+from sagefit.cost.simulate import simulate
 from sagefit.cost.traffic import HORIZON_S, Traffic, month_start, parse_traffic
 from sagefit.core.planner import Plan, plan_profile
 from sagefit.core.profiles import find_profile, load_profile, load_profiles
@@ -82,8 +83,6 @@ def test_service_time_is_prefill_plus_decode_at_the_plans_speed(awq):
 
 
 def test_targets_come_from_the_plans_spec_for_every_mode(profiles_dir):
-    from sagefit.core.modes import ScalingMode
-
     for profile in load_profiles(profiles_dir):
         plan = plan_profile(profile)
         scaling, settings = plan.spec.scaling, resolve(plan)
@@ -267,7 +266,7 @@ def test_a_schedule_the_simulation_cannot_read_is_left_out_with_a_note(expressio
 def test_a_few_hundred_requests_a_month_on_the_quantized_70b(awq, weekend_awq):
     traffic = parse_traffic("monthly:300").generate(0)
     est = estimate(awq, traffic, resolve(awq))
-    always_on, s2z, asy = (est.results[m] for m in MODES)
+    always_on, s2z, asy = (est.results[m] for m in ScalingMode)
     assert round(always_on.cost, 2) == 5274.96
     for r in (s2z, asy):
         assert r.cost < 0.15 * always_on.cost
@@ -286,7 +285,7 @@ def test_a_few_hundred_requests_a_month_on_the_quantized_70b(awq, weekend_awq):
 def test_a_million_requests_run(awq):
     traffic = parse_traffic("monthly:1M").generate(0)
     settings = resolve(awq, {"output_tokens": 256})
-    results = run_modes(awq, traffic, settings, MODES, schedules=False)
+    results = run_modes(awq, traffic, settings, ScalingMode, schedules=False)
     for mode, r in results.items():
         assert r.requests == 1_000_000
         assert r.unfinished == 0, mode

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from sagefit.core.errors import EXIT_USAGE, SagefitError
+from sagefit.core.modes import ScalingMode
 
 DEFAULT_PROFILES = Path("model_profiles")
 
@@ -368,7 +369,7 @@ def _parser() -> argparse.ArgumentParser:
         help="monthly:N | business-hours:N/day | steady:R/s | burst:rate=R/h,busy=3h,idle=2d | trace:FILE.csv "
              "(default: monthly:300)",
     )
-    cost.add_argument("--mode", choices=("always-on", "scale-to-zero", "async", "all"), default="all")
+    cost.add_argument("--mode", choices=(*ScalingMode.names(), "all"), default="all")
     cost.add_argument("--format", choices=("table", "json"), default="table")
     cost.add_argument("--plot", type=Path, metavar="FILE.png", help="write monthly cost against request volume")
     cost.add_argument("--assume", action="append", default=[], metavar="NAME=VALUE",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 from sagefit.core import assumptions as A
 from sagefit.core.errors import SagefitError

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from sagefit.cost.arrivals import HORIZON_S
 from sagefit.cost.report import BASELINE, REALTIME_TIMEOUT_S, run_modes, with_baseline
 from sagefit.cost.settings import CostSettings
 from sagefit.cost.traffic_spec import TrafficSpec
+
+if TYPE_CHECKING:  # matplotlib is optional (sagefit[plot]) and imported only when plotting
+    from matplotlib.figure import Figure
 
 COLORS: dict[ScalingMode, str] = {
     ScalingMode.ALWAYS_ON: "#444444", ScalingMode.SCALE_TO_ZERO: "#1f77b4", ScalingMode.ASYNC: "#d62728",
@@ -175,7 +178,7 @@ def sweep(
     return Sweep(grid, costs, tuple(crossovers), current, over_from)
 
 
-def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep):
+def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep) -> Figure:
     """The matplotlib Figure (no pyplot state), with the crossovers marked and annotated."""
     from matplotlib.figure import Figure
 
@@ -232,7 +235,7 @@ def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep)
     return fig
 
 
-def write_png(fig, path: Path) -> None:
+def write_png(fig: Figure, path: Path) -> None:
     """Render ``fig`` in memory, then replace ``path`` with it in one rename."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -245,7 +248,7 @@ def write_png(fig, path: Path) -> None:
 def plot(
     path: Path, plan: Plan, spec: TrafficSpec, settings: CostSettings,
     modes: Iterable[ScalingMode | str] = tuple(ScalingMode), seed: int = 0, schedules: bool = True,
-) -> tuple[Any, Sweep]:
+) -> tuple[Figure, Sweep]:
     """Sweep, draw and write the PNG; returns (figure, sweep)."""
     try:
         import matplotlib

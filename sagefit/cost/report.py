@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
@@ -15,6 +15,9 @@ from sagefit.cost.arrivals import HORIZON_S, Traffic
 from sagefit.cost.schedule import bounds_over_month
 from sagefit.cost.settings import CostSettings
 from sagefit.cost.simulate import Minutes, ModeResult, ModeSpec, simulate
+
+if TYPE_CHECKING:  # rich is imported only when a table is printed
+    from rich.table import Table
 
 ESTIMATE_NOTE = (
     f"every figure is an estimate from a simulated month; assumptions in {A.SOURCE} "
@@ -216,7 +219,8 @@ def header_lines(est: CostEstimate) -> list[str]:
     return lines
 
 
-def cost_table(est: CostEstimate):
+def cost_table(est: CostEstimate) -> Table:
+    """The table of every shown mode's month (rich, imported here: JSON output never needs it)."""
     from rich.table import Table
 
     table = Table(title="cost for the month (estimate)", show_lines=False)

@@ -12,9 +12,10 @@ import pytest
 
 from sagefit.core import assumptions as A
 from sagefit.core import serving
+from sagefit.core.modes import ScalingMode
 from sagefit.cost.report import estimate, mode_spec, run_modes, service_times
 from sagefit.cost.settings import resolve
-from sagefit.cost.simulate import MODES, simulate
+from sagefit.cost.simulate import simulate
 from sagefit.cost.traffic import HORIZON_S, Traffic, month_start, parse_traffic
 from sagefit.core.planner import Plan, plan_profile
 from sagefit.core.profiles import find_profile, load_profile, load_profiles
@@ -79,6 +80,19 @@ def test_service_time_is_prefill_plus_decode_at_the_plans_speed(awq):
     assert settings.service_s(3072, 1024) == pytest.approx(3072 / 1500 + 1024 / awq.fit.decode_tokens_per_s)
     assert settings.slots == serving.concurrency_slots(awq) == 8
     assert settings.scale_in_delay_s == IDLE
+
+
+def test_targets_come_from_the_plans_spec_for_every_mode(profiles_dir):
+    for profile in load_profiles(profiles_dir):
+        plan = plan_profile(profile)
+        scaling, settings = plan.spec.scaling, resolve(plan)
+        assert settings.realtime_target == scaling.invocations_target == serving.invocations_per_minute_target(plan)
+        assert settings.async_target == scaling.backlog_target == serving.async_backlog_target(plan)
+        assert settings.slots == scaling.slots
+        # the profile's own mode simulates exactly the target its stack renders
+        assert settings.target_for(plan.spec.mode) == scaling.target_value == scaling.target_for(plan.spec.mode)
+        for mode in ScalingMode:
+            assert settings.target_for(mode) == scaling.target_for(mode)
 
 
 def test_scaling_figures_are_the_stacks_own():
@@ -260,7 +274,7 @@ def test_a_schedule_the_simulation_cannot_read_is_left_out_with_a_note(expressio
 def test_a_few_hundred_requests_a_month_on_the_quantized_70b(awq, weekend_awq):
     traffic = parse_traffic("monthly:300").generate(0)
     est = estimate(awq, traffic, resolve(awq))
-    always_on, s2z, asy = (est.results[m] for m in MODES)
+    always_on, s2z, asy = (est.results[m] for m in ScalingMode)
     assert round(always_on.cost, 2) == 5274.96
     for r in (s2z, asy):
         assert r.cost < 0.15 * always_on.cost
@@ -279,7 +293,7 @@ def test_a_few_hundred_requests_a_month_on_the_quantized_70b(awq, weekend_awq):
 def test_a_million_requests_run(awq):
     traffic = parse_traffic("monthly:1M").generate(0)
     settings = resolve(awq, {"output_tokens": 256})
-    results = run_modes(awq, traffic, settings, MODES, schedules=False)
+    results = run_modes(awq, traffic, settings, ScalingMode, schedules=False)
     for mode, r in results.items():
         assert r.requests == 1_000_000
         assert r.unfinished == 0, mode

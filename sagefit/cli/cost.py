@@ -56,14 +56,13 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from sagefit.core.profiles import find_profile
     from sagefit.cost.report import estimate, estimate_to_dict, print_estimate
     from sagefit.cost.settings import resolve
-    from sagefit.cost.simulate import MODES
     from sagefit.cost.traffic import parse_traffic
 
     chosen = catalog(args)
     plan = plan_profile(find_profile(load(args, chosen), args.profile), chosen)
     spec = parse_traffic(args.traffic, plan.profile.time_zone)
     settings = resolve(plan, overrides)
-    modes = MODES if args.mode == ALL_MODES else (args.mode,)
+    modes = tuple(ScalingMode) if args.mode == ALL_MODES else (ScalingMode(args.mode),)
     schedules = not args.ignore_schedules
     est = estimate(plan, spec.generate(args.seed), settings, modes, seed=args.seed, schedules=schedules)
     plotted = None

@@ -72,6 +72,11 @@ class ScalingSpec:
     schedules: tuple[ScheduledCapacity, ...]
     target_value: float
     """Invocations per minute per instance (or copy); for async, backlog per instance."""
+    invocations_target: float
+    """The real-time target (invocations per minute per instance), whatever this profile's mode:
+    ``sagefit cost`` simulates every mode of the same plan, so it needs both targets."""
+    backlog_target: float
+    """The async target (ApproximateBacklogSizePerInstance), whatever this profile's mode."""
     slots: int
     """Requests one instance (or copy) serves at once."""
     request_seconds: float
@@ -80,6 +85,10 @@ class ScalingSpec:
     scale_out_cooldown_s: int
     wake_period_s: int
     wake_evaluation_periods: int
+
+    def target_for(self, mode: ScalingMode) -> float:
+        """The target-tracking value the stack would render if the profile ran in ``mode``."""
+        return self.backlog_target if mode.is_async else self.invocations_target
 
     @property
     def capped_capacity(self) -> int:
@@ -176,6 +185,8 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         min_memory_mb=needs.min_memory_mb,
     )
     bounds = profile.scaling
+    invocations_target = serving.invocations_per_minute_target(plan)
+    backlog_target = serving.async_backlog_target(plan)
     scaling = ScalingSpec(
         mode=mode,
         resource_id=scalable_resource_id(mode, names.endpoint, names.variant, names.inference_component),
@@ -183,9 +194,9 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         min_capacity=bounds.min_capacity if bounds.min_capacity is not None else mode.default_min_capacity,
         max_capacity=bounds.max_capacity,
         schedules=bounds.schedules,
-        target_value=(
-            serving.async_backlog_target(plan) if mode.is_async else serving.invocations_per_minute_target(plan)
-        ),
+        target_value=backlog_target if mode.is_async else invocations_target,
+        invocations_target=invocations_target,
+        backlog_target=backlog_target,
         slots=serving.concurrency_slots(plan),
         request_seconds=serving.request_seconds(plan),
         scale_in_cooldown_s=A.SCALE_IN_COOLDOWN_S,

@@ -13,34 +13,47 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sagefit.core.atomic import write_atomically
-from sagefit.cost.report import REALTIME_TIMEOUT_S, run_modes
-from sagefit.cost.settings import CostSettings
-from sagefit.cost.simulate import MODES
-from sagefit.cost.traffic import HORIZON_S, TrafficSpec
 from sagefit.core.errors import SagefitError
+from sagefit.core.modes import ScalingMode
 from sagefit.core.planner import Plan
+from sagefit.cost.arrivals import HORIZON_S
+from sagefit.cost.report import BASELINE, REALTIME_TIMEOUT_S, run_modes, with_baseline
+from sagefit.cost.settings import CostSettings
+from sagefit.cost.traffic_spec import TrafficSpec
 
-COLORS = {"always-on": "#444444", "scale-to-zero": "#1f77b4", "async": "#d62728"}
-STYLES = {
-    "always-on": {"color": COLORS["always-on"], "linewidth": 2.5, "marker": "o", "markersize": 3},
-    "scale-to-zero": {"color": COLORS["scale-to-zero"], "linewidth": 4, "alpha": 0.55, "marker": "s",
-                      "markersize": 5},
-    "async": {"color": COLORS["async"], "linewidth": 1.8, "linestyle": "--", "marker": "o", "markersize": 3},
+if TYPE_CHECKING:  # matplotlib is optional (sagefit[plot]) and imported only when plotting
+    from matplotlib.figure import Figure
+
+COLORS: dict[ScalingMode, str] = {
+    ScalingMode.ALWAYS_ON: "#444444", ScalingMode.SCALE_TO_ZERO: "#1f77b4", ScalingMode.ASYNC: "#d62728",
+}
+STYLES: dict[ScalingMode, dict[str, Any]] = {
+    ScalingMode.ALWAYS_ON: {"color": COLORS[ScalingMode.ALWAYS_ON], "linewidth": 2.5, "marker": "o",
+                            "markersize": 3},
+    ScalingMode.SCALE_TO_ZERO: {"color": COLORS[ScalingMode.SCALE_TO_ZERO], "linewidth": 4, "alpha": 0.55,
+                                "marker": "s", "markersize": 5},
+    ScalingMode.ASYNC: {"color": COLORS[ScalingMode.ASYNC], "linewidth": 1.8, "linestyle": "--", "marker": "o",
+                        "markersize": 3},
 }
 
 
 @dataclass(frozen=True)
 class Crossover:
-    mode: str
+    """Where always-on becomes the better buy for ``mode``."""
+
+    mode: ScalingMode
     volume: float
     cost: float
-    kind: str  # "crossing": the curve crosses always-on; "break-even": the saving drops below the share
+    kind: str
+    """"crossing": the curve crosses always-on; "break-even": the saving drops below the share."""
 
     def label(self, share: float) -> str:
         if self.kind == "crossing":
@@ -50,8 +63,10 @@ class Crossover:
 
 @dataclass(frozen=True)
 class Sweep:
+    """Each mode's bill over a grid of monthly volumes of one traffic pattern."""
+
     volumes: np.ndarray
-    costs: dict[str, np.ndarray]
+    costs: dict[ScalingMode, np.ndarray]
     crossovers: tuple[Crossover, ...]
     current_volume: float
     over_capacity_from: float | None = None  # from this volume on, some mode cannot keep up
@@ -95,7 +110,7 @@ def volume_grid(plan: Plan, settings: CostSettings, current: float, points: int 
     return np.unique(np.round(np.append(grid, current if current >= 1 else []))).astype(float)
 
 
-def find_crossover(mode: str, volumes: np.ndarray, cost: np.ndarray, base: np.ndarray, share: float) -> Crossover | None:
+def find_crossover(mode: ScalingMode, volumes: np.ndarray, cost: np.ndarray, base: np.ndarray, share: float) -> Crossover | None:
     """Where always-on becomes the better buy for ``mode``: its cost reaches always-on's, or else its
     saving drops below ``share``; None when neither happens over ``volumes``."""
     if not volumes.size:
@@ -105,18 +120,22 @@ def find_crossover(mode: str, volumes: np.ndarray, cost: np.ndarray, base: np.nd
         i = int(above[0])
         if i == 0:
             return Crossover(mode, float(volumes[0]), float(cost[0]), "crossing")
-        return Crossover(mode, *_interpolate(volumes, cost - base, cost, i), "crossing")
+        volume, at_cost = _interpolate(volumes, cost - base, cost, i)
+        return Crossover(mode, volume, at_cost, "crossing")
     saving = (base - cost) / np.where(base > 0, base, 1)
     small = np.flatnonzero(saving < share)
     if small.size:
         i = int(small[0])
         if i == 0:
             return Crossover(mode, float(volumes[0]), float(cost[0]), "break-even")
-        return Crossover(mode, *_interpolate(volumes, saving - share, cost, i, rising=False), "break-even")
+        volume, at_cost = _interpolate(volumes, saving - share, cost, i, rising=False)
+        return Crossover(mode, volume, at_cost, "break-even")
     return None
 
 
-def _interpolate(volumes, f, cost, i, rising=True):
+def _interpolate(
+    volumes: np.ndarray, f: np.ndarray, cost: np.ndarray, i: int, rising: bool = True
+) -> tuple[float, float]:
     """Where ``f`` passes 0 between points i-1 and i (log-linear in volume)."""
     a, b = f[i - 1], f[i]
     frac = 0.0 if a == b else a / (a - b)
@@ -127,12 +146,13 @@ def _interpolate(volumes, f, cost, i, rising=True):
 
 
 def sweep(
-    plan: Plan, spec: TrafficSpec, settings: CostSettings, modes: tuple[str, ...] = MODES, seed: int = 0,
-    volumes: np.ndarray | None = None, schedules: bool = True,
+    plan: Plan, spec: TrafficSpec, settings: CostSettings, modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
+    seed: int = 0, volumes: np.ndarray | None = None, schedules: bool = True,
 ) -> Sweep:
+    """Bill ``modes`` (and the always-on baseline) over a grid of volumes; mark where always-on wins."""
     current = spec.expected_volume()
     grid = volume_grid(plan, settings, current) if volumes is None else np.asarray(volumes, dtype=float)
-    wanted = ("always-on",) + tuple(m for m in modes if m != "always-on")
+    wanted = with_baseline(modes)
     costs = {m: np.zeros(grid.size) for m in wanted}
     over = np.zeros(grid.size, dtype=bool)
     for i, volume in enumerate(grid):
@@ -142,14 +162,14 @@ def sweep(
             r = results[mode]
             costs[mode][i] = r.cost
             if r.requests and (r.unfinished / r.requests > OVERLOAD_SHARE
-                               or (mode != "async" and r.queue_wait_p95_s > REALTIME_TIMEOUT_S)):
+                               or (mode.is_realtime and r.queue_wait_p95_s > REALTIME_TIMEOUT_S)):
                 over[i] = True
     first_over = int(np.argmax(over)) if over.any() else grid.size
     share = settings["breakeven_saving"]
     crossovers = []
     for mode in wanted[1:]:
         # only where every mode keeps up: past that, unserved requests make bills incomparable
-        found = find_crossover(mode, grid[:first_over], costs[mode][:first_over], costs["always-on"][:first_over], share)
+        found = find_crossover(mode, grid[:first_over], costs[mode][:first_over], costs[BASELINE][:first_over], share)
         if found is not None:
             crossovers.append(found)
     over_from = None
@@ -158,19 +178,19 @@ def sweep(
     return Sweep(grid, costs, tuple(crossovers), current, over_from)
 
 
-def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep):
+def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep) -> Figure:
     """The matplotlib Figure (no pyplot state), with the crossovers marked and annotated."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 6), dpi=110)
     ax = fig.add_subplot(1, 1, 1)
-    own = plan.profile.scaling.mode
+    own = plan.spec.mode
     for mode, cost in result.costs.items():
-        label = f"{mode} (profile)" if mode == own else mode
+        label = f"{mode} (profile)" if mode is own else str(mode)
         ax.plot(result.volumes, cost, label=label, **STYLES[mode])
     share = settings["breakeven_saving"]
     marked = {c.mode for c in result.crossovers}
-    unmarked = [m for m in result.costs if m != "always-on" and m not in marked]
+    unmarked = [str(m) for m in result.costs if m is not BASELINE and m not in marked]
     if unmarked:
         ax.text(0.985, 0.03, f"{' and '.join(unmarked)}: always-on never becomes the better buy in this range\n"
                 f"(the saving stays above {share:.0%} of always-on)", transform=ax.transAxes, ha="right",
@@ -215,7 +235,7 @@ def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep)
     return fig
 
 
-def write_png(fig, path: Path) -> None:
+def write_png(fig: Figure, path: Path) -> None:
     """Render ``fig`` in memory, then replace ``path`` with it in one rename."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -226,9 +246,9 @@ def write_png(fig, path: Path) -> None:
 
 
 def plot(
-    path: Path, plan: Plan, spec: TrafficSpec, settings: CostSettings, modes: tuple[str, ...] = MODES,
-    seed: int = 0, schedules: bool = True,
-):
+    path: Path, plan: Plan, spec: TrafficSpec, settings: CostSettings,
+    modes: Iterable[ScalingMode | str] = tuple(ScalingMode), seed: int = 0, schedules: bool = True,
+) -> tuple[Figure, Sweep]:
     """Sweep, draw and write the PNG; returns (figure, sweep)."""
     try:
         import matplotlib

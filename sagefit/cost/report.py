@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
 from sagefit.core import assumptions as A
 from sagefit.core.catalog import PACKAGED_CATALOG
+from sagefit.core.modes import ScalingMode
+from sagefit.core.planner import Plan
+from sagefit.cost.arrivals import HORIZON_S, Traffic
 from sagefit.cost.schedule import bounds_over_month
 from sagefit.cost.settings import CostSettings
-from sagefit.cost.simulate import MODES, Minutes, ModeResult, ModeSpec, simulate
-from sagefit.cost.traffic import HORIZON_S, Traffic
-from sagefit.core.planner import Plan
+from sagefit.cost.simulate import Minutes, ModeResult, ModeSpec, simulate
+
+if TYPE_CHECKING:  # rich is imported only when a table is printed
+    from rich.table import Table
 
 
 def estimate_note(catalog_source: str = PACKAGED_CATALOG) -> str:
@@ -26,51 +31,59 @@ def estimate_note(catalog_source: str = PACKAGED_CATALOG) -> str:
 ESTIMATE_NOTE = estimate_note()
 REALTIME_TIMEOUT_S = 60
 """InvokeEndpoint (real-time) waits this long for the container's response."""
+BASELINE = ScalingMode.ALWAYS_ON
+"""The mode every saving is measured against: it is always simulated, whatever ``--mode`` asks for."""
+
+
+def with_baseline(modes: Iterable[ScalingMode | str]) -> tuple[ScalingMode, ...]:
+    """``modes`` as ScalingMode members (the command line passes their spellings), the baseline first."""
+    wanted = [ScalingMode(m) for m in modes]
+    return (BASELINE, *(m for m in wanted if m is not BASELINE))
 
 
 @dataclass(frozen=True)
 class CostEstimate:
+    """Every simulated mode's month, the modes asked for, and the notes that qualify the figures."""
+
     plan: Plan
     traffic: Traffic
     settings: CostSettings
-    results: dict[str, ModeResult]
-    shown: tuple[str, ...]
+    results: dict[ScalingMode, ModeResult]
+    shown: tuple[ScalingMode, ...]
     seed: int
     notes: tuple[str, ...]
     max_service_s: float
 
     @property
     def always_on(self) -> ModeResult:
-        return self.results["always-on"]
+        return self.results[BASELINE]
 
-    def saving(self, mode: str) -> tuple[float, float] | None:
+    def saving(self, mode: ScalingMode) -> tuple[float, float] | None:
         """(USD, share) saved against always-on; None for always-on itself."""
-        if mode == "always-on":
+        if mode is BASELINE:
             return None
         base = self.always_on.cost
         usd = base - self.results[mode].cost
         return usd, (usd / base if base else 0.0)
 
 
-def mode_spec(plan: Plan, mode: str, traffic: Traffic, schedules: bool = True) -> ModeSpec:
-    """The plan's instance under ``mode``, with the profile's bounds and schedules.
+def mode_spec(plan: Plan, mode: ScalingMode | str, traffic: Traffic, schedules: bool = True) -> ModeSpec:
+    """The plan's instance under ``mode``, with the profile's bounds and schedules (from ``plan.spec``).
 
-    Always-on keeps at least one instance (the profile's minimum when it is always-on); the other
-    modes start from the profile's minimum when the profile scales to zero, else from 0. Every mode
-    keeps the profile's maximum. ``schedules=False`` leaves the profile's scheduled actions out.
+    A mode keeps the profile's minimum when the profile's mode shares its floor (both can scale to
+    zero, or neither can), else it starts from its own floor: always-on keeps at least one instance,
+    the others may start from 0. Every mode keeps the profile's maximum. ``schedules=False`` leaves the
+    profile's scheduled actions out.
     """
-    scaling = plan.profile.scaling
-    own_min = scaling.min_capacity or 0
-    if mode == "always-on":
-        floor = 1
-        low = max(1, own_min) if scaling.mode == "always-on" else 1
-    else:
-        floor = 0
-        low = own_min if scaling.mode != "always-on" else 0
+    mode = ScalingMode(mode)
+    scaling = plan.spec.scaling
+    floor = mode.min_capacity_floor
+    same_floor = mode.can_scale_to_zero == scaling.mode.can_scale_to_zero
+    low = max(floor, scaling.min_capacity) if same_floor else floor
     high = max(scaling.max_capacity, low)
     scheduled = scaling.schedules if schedules else ()
     bounds = bounds_over_month(low, high, scheduled, traffic.start, HORIZON_S, floor)
-    return ModeSpec(mode=mode, bounds=bounds, price_per_hour=plan.price_per_hour)
+    return ModeSpec(mode=mode, bounds=bounds, price_per_hour=plan.spec.price_per_hour)
 
 
 def service_times(traffic: Traffic, settings: CostSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,12 +100,13 @@ def service_times(traffic: Traffic, settings: CostSettings) -> tuple[np.ndarray,
 
 
 def run_modes(
-    plan: Plan, traffic: Traffic, settings: CostSettings, modes: tuple[str, ...] = MODES, schedules: bool = True
-) -> dict[str, ModeResult]:
+    plan: Plan, traffic: Traffic, settings: CostSettings, modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
+    schedules: bool = True,
+) -> dict[ScalingMode, ModeResult]:
     """Simulate ``modes`` (always-on is always included: it is the baseline of every saving)."""
     _, _, service = service_times(traffic, settings)
     view = Minutes(traffic.arrivals, service, HORIZON_S)
-    wanted = ("always-on",) + tuple(m for m in modes if m != "always-on")
+    wanted = with_baseline(modes)
     return {
         mode: simulate(traffic.arrivals, service, mode_spec(plan, mode, traffic, schedules), settings, HORIZON_S, view)
         for mode in wanted
@@ -100,9 +114,11 @@ def run_modes(
 
 
 def estimate(
-    plan: Plan, traffic: Traffic, settings: CostSettings, modes: tuple[str, ...] = MODES, seed: int = 0,
-    schedules: bool = True,
+    plan: Plan, traffic: Traffic, settings: CostSettings, modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
+    seed: int = 0, schedules: bool = True,
 ) -> CostEstimate:
+    """Simulate the month for ``modes`` (and the always-on baseline) and gather the notes to print."""
+    modes = tuple(ScalingMode(m) for m in modes)
     t_in, t_out, service = service_times(traffic, settings)
     results = run_modes(plan, traffic, settings, modes, schedules)
     notes = list(traffic.notes)
@@ -125,7 +141,7 @@ def estimate(
                 seen.add(note)
                 notes.append(f"{mode}: {note}")
     max_service = float(service.max()) if service.size else 0.0
-    shown = tuple(m for m in MODES if m in modes)
+    shown = tuple(m for m in ScalingMode if m in modes)
     for mode in shown:
         notes.extend(_mode_notes(plan, results[mode], max_service))
     notes.extend(f"plan: {w}" for w in plan.warnings)
@@ -144,7 +160,7 @@ def _mode_notes(plan: Plan, r: ModeResult, max_service: float) -> list[str]:
     if r.unfinished:
         notes.append(f"{r.mode}: {r.unfinished:,} requests are still queued when the month ends: the traffic "
                      f"exceeds what {scaling.max_capacity} instance(s) serve (raise scaling.max_capacity)")
-    if r.mode != "async" and r.requests and max_service + r.queue_wait_p95_s > REALTIME_TIMEOUT_S:
+    if r.mode.is_realtime and r.requests and max_service + r.queue_wait_p95_s > REALTIME_TIMEOUT_S:
         notes.append(f"{r.mode}: requests need up to {max_service:.0f} s of decode plus {r.queue_wait_p95_s:.0f} s "
                      f"queueing (p95), beyond InvokeEndpoint's {REALTIME_TIMEOUT_S} s: stream responses, "
                      "shorten outputs, or use async")
@@ -208,7 +224,8 @@ def header_lines(est: CostEstimate) -> list[str]:
     return lines
 
 
-def cost_table(est: CostEstimate):
+def cost_table(est: CostEstimate) -> Table:
+    """The table of every shown mode's month (rich, imported here: JSON output never needs it)."""
     from rich.table import Table
 
     table = Table(title="cost for the month (estimate)", show_lines=False)
@@ -220,13 +237,13 @@ def cost_table(est: CostEstimate):
         ("saving vs\nalways-on", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    own = est.plan.profile.scaling.mode
+    own = est.plan.spec.mode
     for mode in est.shown:
         r = est.results[mode]
         saving = est.saving(mode)
         per_1k = r.cost_per_1k
         table.add_row(
-            f"{mode}{' (profile)' if mode == own else ''}",
+            f"{mode}{' (profile)' if mode is own else ''}",
             f"{r.instance_hours:,.1f}",
             _money(r.cost),
             "-" if per_1k is None else _money(per_1k),
@@ -258,17 +275,16 @@ def _result_dict(est: CostEstimate, r: ModeResult) -> dict:
     latency = r.cold_start_latency_s
     return {
         "mode": r.mode,
-        "profile_mode": r.mode == est.plan.profile.scaling.mode,
+        "profile_mode": r.mode is est.plan.spec.mode,
         "instance_hours": round(r.instance_hours, 3),
         "cost_usd": round(r.cost, 2),
         "cost_per_1k_requests_usd": None if r.cost_per_1k is None else round(r.cost_per_1k, 2),
         "cold_starts": r.cold_starts,
         "wakeups": r.wakeups,
         "cold_start_requests": r.cold_start_requests,
-        "cold_start_handling": {"always-on": None, "scale-to-zero": "failed and retried",
-                                "async": "queued"}[r.mode],
+        "cold_start_handling": r.mode.cold_start_handling,
         "cold_start_added_latency_s": None if latency is None else {
-            "p50": round(latency[0], 1), "p95": round(latency[1], 1), "max": round(latency[2], 1)},
+            "p50": round(latency.p50, 1), "p95": round(latency.p95, 1), "max": round(latency.max, 1)},
         "queue_wait_p95_s": round(r.queue_wait_p95_s, 1),
         "failed_requests": r.failed,
         "expired_requests": r.expired,

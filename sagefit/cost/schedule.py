@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sagefit.core.profiles import ScheduledCapacity
@@ -33,12 +34,27 @@ class Unsupported(ValueError):
     """A schedule expression the simulation does not evaluate."""
 
 
+class CapacityBounds(NamedTuple):
+    """MinCapacity and MaxCapacity of the scalable target."""
+
+    min_capacity: int
+    max_capacity: int
+
+
+class ScheduledBounds(NamedTuple):
+    """A scheduled action taking effect: the new bounds from ``at_s`` (seconds from the month start)."""
+
+    at_s: float
+    min_capacity: int
+    max_capacity: int
+
+
 @dataclass(frozen=True)
 class Bounds:
-    """Capacity bounds from t=0: ``changes`` are (seconds from the month start, min, max)."""
+    """Capacity bounds from t=0: those in force at the start, then each scheduled change in time order."""
 
-    initial: tuple[int, int]
-    changes: tuple[tuple[float, int, int], ...]
+    initial: CapacityBounds
+    changes: tuple[ScheduledBounds, ...]
     notes: tuple[str, ...] = ()
 
 
@@ -150,9 +166,9 @@ def bounds_over_month(
             events.append((t - origin, order, scheduled.min_capacity, scheduled.max_capacity, scheduled.name))
     events.sort()
 
-    def clamp(lo: int, hi: int) -> tuple[int, int]:
+    def clamp(lo: int, hi: int) -> CapacityBounds:
         lo = max(lo, floor)
-        return lo, max(hi, lo, floor)
+        return CapacityBounds(lo, max(hi, lo, floor))
 
     initial = clamp(min_capacity, max_capacity)
     changes = []
@@ -164,7 +180,7 @@ def bounds_over_month(
         if t <= 0:
             initial = bounds
         elif t < horizon_s:
-            changes.append((t, *bounds))
+            changes.append(ScheduledBounds(t, *bounds))
     if clamped:
         notes.append(f"schedule(s) {', '.join(sorted(clamped))} held at {floor} instance(s) at least "
                      "(this mode cannot go lower)")

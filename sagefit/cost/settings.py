@@ -1,18 +1,20 @@
 """The figures one cost simulation runs with: sagefit/core/assumptions.py, plus `--assume` overrides.
 
 Everything here is resolved for one plan: the cold start of its instance and model, the service time
-of a request at its decode speed, and the delays of the scaling policy its stack renders.
+of a request at its decode speed, and the delays of the scaling policy its stack renders. The scaling
+figures (slots, targets) are read from ``plan.spec``, the same values the stack renders, so the
+simulation cannot drift from the deployed policy.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 from sagefit.core import assumptions as A
-from sagefit.core import serving
 from sagefit.core.errors import SagefitError
+from sagefit.core.modes import ScalingMode
 from sagefit.core.planner import Plan
 
 ASSUMPTIONS = {a.name: a for a in A.COST_ASSUMPTIONS}
@@ -90,13 +92,20 @@ class CostSettings:
     decode_tokens_per_s: float
     slots: int
     realtime_target: float
+    """Invocations per minute per instance (plan.spec.scaling.invocations_target)."""
     async_target: float
+    """Backlog per instance (plan.spec.scaling.backlog_target)."""
     overrides: dict[str, float] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> float:
         value = self.values[name]
         assert value is not None, name
         return value
+
+    def target_for(self, mode: ScalingMode) -> float:
+        """The target-tracking value of ``mode``: every mode of one plan is simulated, not only the
+        profile's, so both targets are kept."""
+        return self.async_target if mode.is_async else self.realtime_target
 
     @property
     def scale_in_delay_s(self) -> float:
@@ -133,6 +142,7 @@ def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettin
         load_s=weights_gb / float(values["model_load_gb_s"]),  # type: ignore[arg-type]
         weights_gb=weights_gb,
     )
+    scaling = plan.spec.scaling
     input_tokens = int(values["input_tokens"] or plan.max_input_tokens)
     output_tokens = int(values["output_tokens"] or plan.max_total_tokens - plan.max_input_tokens)
     return CostSettings(
@@ -141,9 +151,9 @@ def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettin
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         decode_tokens_per_s=plan.fit.decode_tokens_per_s,
-        slots=serving.concurrency_slots(plan),
-        realtime_target=serving.invocations_per_minute_target(plan),
-        async_target=serving.async_backlog_target(plan),
+        slots=scaling.slots,
+        realtime_target=scaling.invocations_target,
+        async_target=scaling.backlog_target,
         overrides=overrides,
     )
 

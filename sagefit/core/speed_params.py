@@ -17,7 +17,7 @@ from dataclasses import dataclass
 #   eager    - every kernel launched from Python each step: TGI 1.x (CUDA graphs arrived as an
 #              experiment in TGI 1.4.1, commit 0d794af6, and became the default in TGI 2.0, commit
 #              99874eae "Add cuda graphs sizes and make it default"), vLLM before CUDA-graph
-#              capture (2023).
+#              capture (vllm-project/vllm pull request #1926, merged December 2023).
 #   graphs   - decode replays captured CUDA graphs but scheduling, sampling and detokenising run in
 #              the same loop: vLLM's V0 engine (<= 0.7) and TGI 2.x/3.x (CUDA graphs by default,
 #              launcher flag --cuda-graphs, docs/source/reference/launcher.md; Python model server
@@ -25,7 +25,9 @@ from dataclasses import dataclass
 #              data file, so "tgi" borrows the vLLM V0 multiple; bench/speed.py says so.
 #   async    - vLLM's V1 engine (>= 0.8, the default since 0.8.0): a separate engine-core process
 #              and a persistent batch keep the host work off the GPU's critical path. LMI v15+
-#              (container "djl-lmi" in sagefit) runs it.
+#              runs it (AWS ML blog "Supercharge your LLM performance with Amazon SageMaker Large
+#              Model Inference container v15", 2025-04: vLLM 0.8.4, V1 the default engine), so the
+#              container "djl-lmi" in sagefit (0.36.0) maps here.
 #   compiled - TensorRT-LLM: a compiled engine driven by a C++ runtime.
 ENGINES = {
     "tgi-1": "eager",
@@ -124,7 +126,7 @@ PARAMS = SpeedParams(
     pcie_allreduce_s_per_seq=2.728e-05,
     dequant_s_per_param=7.781e-13,
     fitted_on="2026-11-30",
-    data_sha256="e09b290e8a25e6caf40efd8cc5626686b29fcbb20200b06d7647143539f6d724",
+    data_sha256="44e6079583eb72753a361b5e0dad9571d8ed4f44f2a102e664cecafe61dc2064",
     calibration_rows=(
         "hf-llama-2-13b-float16-g5.12xlarge-tp4-c10",
         "hf-llama-2-13b-float16-g5.12xlarge-tp4-c5",

@@ -11,181 +11,88 @@ takes plain numbers, so it does not depend on profiles or plans. Per GPU of a ``
     sequence reads its own KV cache (``K`` bytes per token), at a fraction ``eta`` of peak bandwidth;
   - ``t_cmp = B * 2 * P / (mu * F)``: the matrix work of ``B`` tokens over ``P`` parameters at a
     fraction ``mu`` of peak dense TFLOPS ``F`` (matters only for large batches);
-  - ``t_ovh = g * (t_fixed + layers * tau_launch + B * t_seq)
-    + layers * (tau_ar + [no NVLink] * B * tau_pcie) * log2(tp)`` (second line only when
-    ``tp > 1``): the host's per-step work (scheduling, Python), one kernel launch chain per layer
-    and per-sequence host work (sampling, stop checks, detokenisation), scaled by ``g = 1`` for
-    engines that launch kernels one by one from Python (TGI 1.x) and by the fitted ``g`` for
-    engines that replay CUDA graphs or compiled engines (TensorRT-LLM); plus the two all-reduces
-    per layer, whose latency grows with each doubling of the shards and, over PCIe, with the
-    activations of every sequence. This term is why 8 GPUs are nowhere near 8x faster than one
-    for a single stream;
+  - ``t_ovh = g_e * (t_fixed + B * t_seq) + layers * log2(tp) * (tau_ar + [PCIe] * B * tau_pcie)``
+    (the all-reduce part only when ``tp > 1``): the host's per-step work (scheduling, kernel
+    launches, Python) and per-sequence host work (sampling, stop checks, detokenisation), scaled by
+    the engine's multiple ``g_e`` of TGI 1.x's host work (see :data:`ENGINES`: 1 for engines that
+    launch kernels one by one from Python, a fitted multiple for each family that replays CUDA
+    graphs or runs a compiled engine); plus the two all-reduces per layer, whose latency ``tau_ar``
+    grows with each doubling of the shards and, over PCIe, with the activations of every sequence;
+    ``tau_ar`` takes one of three values: NCCL over NVLink (eager engines), an engine's own
+    all-reduce kernel over NVLink (every other engine), NCCL over PCIe (every engine). This term
+    is why 8 GPUs are nowhere near 8x faster than one for a single stream;
   - ``t_deq = B * P * kappa`` for weight-only formats below 8 bits (GPTQ/AWQ): dequantisation work
     that the measured kernels did not hide behind memory reads.
 
 * single-stream decode speed is ``1 / step`` at ``B = 1``;
-* time to first token (one prefill pass over ``p`` prompt tokens) is
-  ``max(2 * P * p / (mu * F), W / (eta * BW)) + t_ovh + P * kappa``;
+* time to first token (admitting the request, then one prefill pass over ``p`` prompt tokens) is
+  ``g_e * t_req + max((2 * P * p + 2 * layers * d * p^2) / (mu * F), W / (eta * BW)) + t_ovh + P * kappa``,
+  where ``t_req`` is the host work of taking a request in (tokenising, scheduling, first output)
+  and the ``p^2`` term is causal attention over a prompt of width ``d`` (heads x head size), which
+  dominates very long prompts;
 * aggregate output tokens/s of ``N`` closed-loop users, each sending ``p`` prompt tokens and
   reading ``o`` output tokens, is ``N * o / (prefill(N * p) + o * step(N, p + o / 2))``: per round
-  the GPU runs the users' prefills (batched: one pass over ``N * p`` tokens) and ``o`` batched
-  decode steps. With ``p = 0`` it is the pure batched-decode rate ``N / step(N)``, which at
+  the engine admits the users' requests and runs their prefills (batched: one pass over ``N * p``
+  tokens) and ``o`` batched decode steps. With ``p = 0`` it is the pure batched-decode rate ``N / step(N)``, which at
   ``N = 1`` equals the single-stream speed.
 
-The fitted parameters, the data file hash and the rows used live in :data:`PARAMS`; a test refits
-them from the data file and fails if they drift apart.
+The fitted parameters, the data file hash and the rows used live in :data:`PARAMS`
+(:mod:`sagefit.core.speed_params`); a test refits them from the data file and fails if they drift
+apart. Every function takes ``engine`` (a key of :data:`ENGINES`, default ``"vllm"``); the old
+``graphs`` flag still works and means TensorRT-LLM (True) or TGI 1.x (False).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from sagefit.core.speed_params import DEFAULT_ENGINE, ENGINES, FREE_NAMES, PARAMS, SpeedParams, engine_family
+
+__all__ = [
+    "DEFAULT_ENGINE", "ENGINES", "FREE_NAMES", "PARAMS", "SpeedParams", "decode_step_s", "decode_tokens_per_s",
+    "engine_family", "step_overhead_s", "throughput_tokens_per_s", "time_to_first_token_s",
+]
 
 GB = 1e9
 TERA = 1e12
 
-
-@dataclass(frozen=True)
-class SpeedParams:
-    """The model's free parameters and where their values came from."""
-
-    bandwidth_efficiency: float
-    """``eta``: share of peak memory bandwidth a decode step achieves."""
-    compute_efficiency: float
-    """``mu``: share of peak dense tensor TFLOPS achieved by prefill and large batched steps."""
-    step_fixed_s: float
-    """``t_fixed``: host work per forward pass of an engine that launches kernels eagerly (TGI 1.x)."""
-    launch_s: float
-    """``tau_launch``: per-layer kernel launch cost per forward pass of an eager engine."""
-    per_sequence_s: float
-    """``t_seq``: host work per sequence per step of an eager engine (sampling, stop checks, detokenising)."""
-    graphs_scale: float
-    """``g``: share of that host overhead left when the engine replays CUDA graphs (TensorRT-LLM)."""
-    allreduce_s: float
-    """``tau_ar``: per-layer all-reduce latency per doubling of the tensor-parallel degree."""
-    pcie_allreduce_s_per_seq: float
-    """``tau_pcie``: extra per-layer, per-doubling all-reduce time per sequence without NVLink."""
-    dequant_s_per_param: float
-    """``kappa``: seconds per parameter per sequence a 4-bit weight-only kernel spends unpacking."""
-    fitted_on: str
-    """Date of the fit (ISO)."""
-    data_sha256: str
-    """SHA-256 of sagefit/data/speed_measurements.yaml when the fit ran."""
-    calibration_rows: tuple[str, ...]
-    """Ids of the rows the fit used (every row whose ``split`` is ``calibration``)."""
-
-    def free(self) -> tuple[float, ...]:
-        """The fitted numbers, in the order :mod:`sagefit.core.speed_fit` optimises them."""
-        return (self.bandwidth_efficiency, self.compute_efficiency, self.step_fixed_s, self.launch_s,
-                self.per_sequence_s, self.graphs_scale, self.allreduce_s, self.pcie_allreduce_s_per_seq,
-                self.dequant_s_per_param)
+LEGACY_GRAPHS = {True: "trtllm", False: "tgi-1"}
+"""What the old ``graphs`` flag meant: the two engines the first data file had."""
 
 
-# Fitted by `python -m sagefit.core.speed_fit` on the calibration rows; tests/test_speed.py refits
-# and compares, so edit the data file and rerun the fit rather than these numbers.
-PARAMS = SpeedParams(
-    bandwidth_efficiency=0.9853,
-    compute_efficiency=0.5624,
-    step_fixed_s=0.000337,
-    launch_s=0.0001321,
-    per_sequence_s=1.813e-05,
-    graphs_scale=0.892,
-    allreduce_s=0.0001507,
-    pcie_allreduce_s_per_seq=1.957e-05,
-    dequant_s_per_param=7.425e-13,
-    fitted_on="2026-11-30",
-    data_sha256="85cac145daa335192ec59d1f07d16cefd958dbe37e5fb183c4b9c280c79d8831",
-    calibration_rows=(
-        "hf-llama-2-13b-float16-g5.12xlarge-tp4-c10",
-        "hf-llama-2-13b-float16-g5.12xlarge-tp4-c5",
-        "hf-llama-2-13b-float16-g5.12xlarge-tp4-single",
-        "hf-llama-2-13b-float16-g5.48xlarge-tp8-c10",
-        "hf-llama-2-13b-float16-g5.48xlarge-tp8-c5",
-        "hf-llama-2-13b-float16-p4d.24xlarge-tp8-c10",
-        "hf-llama-2-13b-float16-p4d.24xlarge-tp8-c5",
-        "hf-llama-2-13b-float16-p4d.24xlarge-tp8-single",
-        "hf-llama-2-13b-gptq-g5.12xlarge-tp4-c10",
-        "hf-llama-2-13b-gptq-g5.12xlarge-tp4-c5",
-        "hf-llama-2-13b-gptq-g5.12xlarge-tp4-single",
-        "hf-llama-2-13b-gptq-g5.2xlarge-tp1-c10",
-        "hf-llama-2-13b-gptq-g5.2xlarge-tp1-c5",
-        "hf-llama-2-13b-gptq-g5.2xlarge-tp1-single",
-        "hf-llama-2-70b-float16-g5.48xlarge-tp8-c10",
-        "hf-llama-2-70b-float16-g5.48xlarge-tp8-c5",
-        "hf-llama-2-70b-float16-p4d.24xlarge-tp8-c10",
-        "hf-llama-2-70b-float16-p4d.24xlarge-tp8-c5",
-        "hf-llama-2-70b-gptq-g5.12xlarge-tp4-c10",
-        "hf-llama-2-70b-gptq-g5.12xlarge-tp4-c5",
-        "hf-llama-2-70b-gptq-g5.12xlarge-tp4-single",
-        "hf-llama-2-70b-gptq-g5.48xlarge-tp8-c10",
-        "hf-llama-2-70b-gptq-g5.48xlarge-tp8-c5",
-        "hf-llama-2-70b-gptq-g5.48xlarge-tp8-single",
-        "hf-llama-2-70b-gptq-p4d.24xlarge-tp8-c10",
-        "hf-llama-2-70b-gptq-p4d.24xlarge-tp8-c5",
-        "hf-llama-2-70b-gptq-p4d.24xlarge-tp8-single",
-        "hf-llama-2-7b-float16-g5.12xlarge-tp4-c10",
-        "hf-llama-2-7b-float16-g5.12xlarge-tp4-c5",
-        "hf-llama-2-7b-float16-g5.2xlarge-tp1-c10",
-        "hf-llama-2-7b-float16-g5.2xlarge-tp1-c5",
-        "hf-llama-2-7b-float16-g5.2xlarge-tp1-single",
-        "hf-llama-2-7b-float16-g5.48xlarge-tp8-c10",
-        "hf-llama-2-7b-float16-g5.48xlarge-tp8-c5",
-        "hf-llama-2-7b-float16-g5.48xlarge-tp8-single",
-        "hf-llama-2-7b-float16-p4d.24xlarge-tp8-c10",
-        "hf-llama-2-7b-float16-p4d.24xlarge-tp8-c5",
-        "hf-llama-2-7b-float16-p4d.24xlarge-tp8-single",
-        "hf-llama-2-7b-gptq-g5.2xlarge-tp1-c10",
-        "hf-llama-2-7b-gptq-g5.2xlarge-tp1-c5",
-        "trt-h100-vs-a100-gpt-j-6b-a100-tp1-c64-in128-out128",
-        "trt-h100-vs-a100-gpt-j-6b-a100-tp1-single-in128-outNone",
-        "trt-h100-vs-a100-gpt-j-6b-h100-tp1-c64-in128-out128",
-        "trt-h100-vs-a100-gpt-j-6b-h100-tp1-single-in128-outNone",
-        "trt-perf-v0.6-gpt-j-6b-a100-tp1-c60-in2048-out128",
-        "trt-perf-v0.6-gpt-j-6b-a100-tp1-ttft-in128-out1",
-        "trt-perf-v0.6-gpt-j-6b-h100-tp1-c120-in128-out2048",
-        "trt-perf-v0.6-gpt-j-6b-h100-tp1-c64-in2048-out128",
-        "trt-perf-v0.6-gpt-j-6b-h100-tp1-ttft-in128-out1",
-        "trt-perf-v0.6-gpt-j-6b-l40s-tp1-c32-in2048-out128",
-        "trt-perf-v0.6-gpt-j-6b-l40s-tp1-c64-in128-out128",
-        "trt-perf-v0.6-gpt-j-6b-l40s-tp1-c64-in128-out2048",
-        "trt-perf-v0.6-gpt-j-6b-l40s-tp1-ttft-in128-out1",
-        "trt-perf-v0.6-llama-2-70b-a100-tp4-ttft-in128-out1",
-        "trt-perf-v0.6-llama-2-70b-a100-tp4-ttft-in2048-out1",
-        "trt-perf-v0.6-llama-2-70b-h100-tp2-c1024-in128-out128",
-        "trt-perf-v0.6-llama-2-70b-h100-tp2-c64-in2048-out2048",
-        "trt-perf-v0.6-llama-2-70b-h100-tp4-c480-in128-out2048",
-        "trt-perf-v0.6-llama-2-70b-h100-tp4-ttft-in128-out1",
-        "trt-perf-v0.6-llama-2-70b-h100-tp4-ttft-in2048-out1",
-        "trt-perf-v0.6-llama-2-7b-a100-tp1-c384-in128-out128",
-        "trt-perf-v0.6-llama-2-7b-a100-tp1-c60-in128-out2048",
-        "trt-perf-v0.6-llama-2-7b-a100-tp1-ttft-in2048-out1",
-        "trt-perf-v0.6-llama-2-7b-h100-tp1-c112-in128-out2048",
-        "trt-perf-v0.6-llama-2-7b-h100-tp1-c768-in128-out128",
-        "trt-perf-v0.6-llama-2-7b-h100-tp1-c80-in2048-out128",
-        "trt-perf-v0.6-llama-2-7b-h100-tp1-ttft-in2048-out1",
-        "trt-perf-v0.6-llama-2-7b-l40s-tp1-c32-in2048-out128",
-        "trt-perf-v0.6-llama-2-7b-l40s-tp1-c64-in128-out128",
-        "trt-perf-v0.6-llama-2-7b-l40s-tp1-ttft-in128-out1",
-        "trt-perf-v0.6-llama-2-7b-l40s-tp1-ttft-in2048-out1",
-    ),
-)
+def _engine(engine: str, graphs: bool | None) -> str:
+    """The engine a call means: ``graphs`` (the old flag) wins when a caller still passes it."""
+    return LEGACY_GRAPHS[bool(graphs)] if graphs is not None else engine
 
 
 def step_overhead_s(
     layers: int,
     tp: int,
-    graphs: bool = True,
+    graphs: bool | None = None,
     params: SpeedParams = PARAMS,
     sequences: int = 1,
     nvlink: bool = False,
+    *,
+    engine: str = DEFAULT_ENGINE,
 ) -> float:
-    """Fixed cost of one forward pass over ``sequences``: host work, kernel launches, all-reduces."""
-    host = params.step_fixed_s + layers * params.launch_s + sequences * params.per_sequence_s
-    if graphs:
-        host *= params.graphs_scale
+    """Fixed cost of one forward pass over ``sequences``: host work, kernel launches, all-reduces.
+
+    ``graphs`` is the old engine switch (True: TensorRT-LLM, False: TGI 1.x); new callers pass ``engine``.
+    """
+    engine = _engine(engine, graphs)
+    host = params.host_scale(engine) * (params.step_fixed_s + sequences * params.per_sequence_s)
     if tp == 1:
         return host
-    per_layer = params.allreduce_s + (0.0 if nvlink else sequences * params.pcie_allreduce_s_per_seq)
+    # Over NVLink/NVSwitch the CUDA-graph engines run their own one-shot all-reduce kernels (vLLM:
+    # vllm/distributed/device_communicators/custom_all_reduce.py; TensorRT-LLM: its allreduce
+    # plugin), eager engines call NCCL. Over PCIe every engine ends up in NCCL: vLLM turns its
+    # kernel off there ("Custom allreduce is disabled because it's not supported on more than two
+    # PCIe-only GPUs"), and each sequence's activations cross the bus.
+    if nvlink:
+        eager = engine_family(engine) == "eager"
+        per_layer = params.allreduce_nccl_nvlink_s if eager else params.allreduce_custom_s
+    else:
+        per_layer = params.allreduce_pcie_s + sequences * params.pcie_allreduce_s_per_seq
     return host + layers * per_layer * math.log2(tp)
 
 
@@ -201,9 +108,10 @@ def decode_step_s(
     active_params: float = 0.0,
     tflops: float = 0.0,
     weight_bits: float = 16,
-    graphs: bool = True,
+    graphs: bool | None = None,
     nvlink: bool = False,
     params: SpeedParams = PARAMS,
+    engine: str = DEFAULT_ENGINE,
 ) -> float:
     """Seconds for one decode step of ``batch`` sequences holding ``context_tokens`` each.
 
@@ -217,7 +125,8 @@ def decode_step_s(
     if tflops > 0 and params_per_gpu > 0:
         t_cmp = batch * 2 * params_per_gpu / (params.compute_efficiency * tflops * TERA)
     t_deq = batch * params_per_gpu * params.dequant_s_per_param if weight_bits < 8 else 0.0
-    return max(t_mem, t_cmp) + step_overhead_s(layers, tp, graphs, params, batch, nvlink) + t_deq
+    overhead = step_overhead_s(layers, tp, graphs, params, batch, nvlink, engine=engine)
+    return max(t_mem, t_cmp) + overhead + t_deq
 
 
 def decode_tokens_per_s(
@@ -232,15 +141,16 @@ def decode_tokens_per_s(
     active_params: float = 0.0,
     tflops: float = 0.0,
     weight_bits: float = 16,
-    graphs: bool = True,
+    graphs: bool | None = None,
     nvlink: bool = False,
     params: SpeedParams = PARAMS,
+    engine: str = DEFAULT_ENGINE,
 ) -> float:
     """Tokens per second one stream sees while ``batch`` streams decode together."""
     return 1.0 / decode_step_s(
         bandwidth_gb_s, tp, weight_bytes_per_gpu, kv_bytes_per_token_per_gpu, context_tokens, batch,
         layers=layers, active_params=active_params, tflops=tflops, weight_bits=weight_bits,
-        graphs=graphs, nvlink=nvlink, params=params,
+        graphs=graphs, nvlink=nvlink, params=params, engine=engine,
     )
 
 
@@ -254,20 +164,29 @@ def time_to_first_token_s(
     weight_bytes_per_gpu: float,
     layers: int,
     weight_bits: float = 16,
-    graphs: bool = True,
+    graphs: bool | None = None,
     nvlink: bool = False,
     params: SpeedParams = PARAMS,
+    engine: str = DEFAULT_ENGINE,
+    attention_dim: float = 0.0,
+    sequences: int = 1,
 ) -> float:
-    """Seconds from the start of a request's prefill to its first token (no queueing, no network).
+    """Seconds from the start of a prefill to its first token (no queueing, no network).
 
     A prefill is one forward pass: compute-bound for long prompts, weight-read-bound for short
-    ones, plus the same per-layer overheads as a decode step.
+    ones, plus the same per-layer overheads as a decode step. ``attention_dim`` (heads x head size)
+    adds causal attention's ``2 * layers * d * p^2`` FLOPs per prompt; 0 leaves it out. A batched
+    prefill of ``sequences`` prompts shares ``prompt_tokens`` (their total) evenly.
     """
     params_per_gpu = active_params / tp
-    t_cmp = 2 * params_per_gpu * prompt_tokens / (params.compute_efficiency * tflops * TERA)
+    per_prompt = prompt_tokens / sequences
+    flops = 2 * params_per_gpu * prompt_tokens + sequences * 2 * layers * attention_dim * per_prompt ** 2 / tp
+    t_cmp = flops / (params.compute_efficiency * tflops * TERA)
     t_mem = weight_bytes_per_gpu / (params.bandwidth_efficiency * bandwidth_gb_s * GB)
     t_deq = params_per_gpu * params.dequant_s_per_param if weight_bits < 8 else 0.0
-    return max(t_cmp, t_mem) + step_overhead_s(layers, tp, graphs, params, 1, nvlink) + t_deq
+    admit = sequences * params.host_scale(_engine(engine, graphs)) * params.request_s
+    overhead = step_overhead_s(layers, tp, graphs, params, 1, nvlink, engine=engine)
+    return admit + max(t_cmp, t_mem) + overhead + t_deq
 
 
 def throughput_tokens_per_s(
@@ -283,9 +202,11 @@ def throughput_tokens_per_s(
     output_tokens: float = 256.0,
     *,
     weight_bits: float = 16,
-    graphs: bool = True,
+    graphs: bool | None = None,
     nvlink: bool = False,
     params: SpeedParams = PARAMS,
+    engine: str = DEFAULT_ENGINE,
+    attention_dim: float = 0.0,
 ) -> float:
     """Aggregate output tokens/s of ``concurrency`` users who each send a request as soon as the last ends.
 
@@ -301,11 +222,12 @@ def throughput_tokens_per_s(
         prefill = time_to_first_token_s(
             tflops, tp, active_params, concurrency * prompt_tokens, bandwidth_gb_s=bandwidth_gb_s,
             weight_bytes_per_gpu=weight_bytes_per_gpu, layers=layers, weight_bits=weight_bits,
-            graphs=graphs, nvlink=nvlink, params=params,
+            graphs=graphs, nvlink=nvlink, params=params, engine=engine, attention_dim=attention_dim,
+            sequences=concurrency,
         )
     step = decode_step_s(
         bandwidth_gb_s, tp, weight_bytes_per_gpu, kv_bytes_per_token_per_gpu,
         prompt_tokens + output_tokens / 2, concurrency, layers=layers, active_params=active_params,
-        tflops=tflops, weight_bits=weight_bits, graphs=graphs, nvlink=nvlink, params=params,
+        tflops=tflops, weight_bits=weight_bits, graphs=graphs, nvlink=nvlink, params=params, engine=engine,
     )
     return concurrency * output_tokens / (prefill + output_tokens * step)

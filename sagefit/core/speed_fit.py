@@ -2,34 +2,39 @@
 
 The fit minimises the sum of squared log ratios (predicted / measured) over the rows whose
 ``split`` is ``calibration``, one term per row, with a damped Gauss-Newton (Levenberg-Marquardt)
-search over the logarithms of the nine parameters, so every parameter stays positive and a factor
+search over the logarithms of the thirteen parameters, so every parameter stays positive and a factor
 of two off counts the same whether too fast or too slow. numpy only (scipy is not a dependency);
 the search is deterministic, so a refit of the same file gives the same numbers.
 
 Run ``python -m sagefit.core.speed_fit`` to print the fitted values in the form ``PARAMS`` in
-``sagefit/core/speed.py`` takes.
+``sagefit/core/speed_params.py`` takes, or with ``--write`` to replace that block in place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from sagefit.core import speed as S
 from sagefit.core.speed_data import Row, data_sha256, load_rows, predict
 
-START = (0.7, 0.5, 5e-3, 1e-4, 1e-3, 0.2, 5e-5, 1e-6, 1e-13)
-"""Starting point: rules of thumb for eta, mu, host step, launch, per sequence, graphs share,
-all-reduce, PCIe all-reduce per sequence and dequant."""
+START = (0.7, 0.5, 5e-3, 1e-4, 1e-2, 0.5, 0.3, 0.2, 5e-5, 2e-5, 5e-5, 1e-6, 1e-13)
+"""Starting point: rules of thumb for eta, mu, host step, per sequence, per request, the host-work
+multiples of the CUDA-graph, vLLM V1 and TensorRT-LLM engine families, NCCL all-reduce over NVLink,
+the engines' own all-reduce over NVLink, NCCL over PCIe, PCIe all-reduce per sequence and dequant
+(the order of :data:`sagefit.core.speed.FREE_NAMES`)."""
 ITERATIONS = 200
 
 
 def _params(log_values: np.ndarray, rows: list[Row] | None = None, date: str = "", sha: str = "") -> S.SpeedParams:
-    v = [float(math.exp(x)) for x in log_values]
+    values = {name: float(math.exp(x)) for name, x in zip(S.FREE_NAMES, log_values, strict=True)}
     ids = tuple(r.id for r in rows) if rows is not None else ()
-    return S.SpeedParams(*v, fitted_on=date, data_sha256=sha, calibration_rows=ids)
+    return S.SpeedParams(**values, fitted_on=date, data_sha256=sha, calibration_rows=ids)
 
 
 def residuals(log_values: np.ndarray, rows: list[Row]) -> np.ndarray:
@@ -81,20 +86,27 @@ def rounded(params: S.SpeedParams, digits: int = 4) -> tuple[float, ...]:
     return tuple(float(f"{v:.{digits}g}") for v in params.free())
 
 
-def main() -> None:
-    params = fit()
-    names = ("bandwidth_efficiency", "compute_efficiency", "step_fixed_s", "launch_s", "per_sequence_s",
-             "graphs_scale", "allreduce_s", "pcie_allreduce_s_per_seq", "dequant_s_per_param")
-    print("PARAMS = SpeedParams(")
-    for name, value in zip(names, rounded(params)):
-        print(f"    {name}={value!r},")
-    print(f'    fitted_on="{params.fitted_on}",')
-    print(f'    data_sha256="{params.data_sha256}",')
-    print("    calibration_rows=(")
-    for rid in params.calibration_rows:
-        print(f'        "{rid}",')
-    print("    ),")
-    print(")")
+def params_block(params: S.SpeedParams) -> str:
+    """``params`` as the ``PARAMS = SpeedParams(...)`` block of sagefit/core/speed_params.py."""
+    lines = ["PARAMS = SpeedParams("]
+    lines += [f"    {name}={value!r}," for name, value in zip(S.FREE_NAMES, rounded(params), strict=True)]
+    lines += [f'    fitted_on="{params.fitted_on}",', f'    data_sha256="{params.data_sha256}",']
+    lines += ["    calibration_rows=("]
+    lines += [f'        "{rid}",' for rid in params.calibration_rows]
+    lines += ["    ),", ")"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    block = params_block(fit())
+    if "--write" not in args:
+        print(block, end="")
+        return
+    path = Path(S.__file__).with_name("speed_params.py")
+    text = path.read_text()
+    path.write_text(re.sub(r"^PARAMS = SpeedParams\(.*?^\)\n", lambda _: block, text, flags=re.S | re.M))
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ class EndpointScaling(Construct):
         }
 
     def _track(self, endpoint: LlmEndpoint) -> None:
-        """Track backlog per instance (async) or invocations per instance or copy (real time)."""
+        """Track backlog per instance (async), concurrent requests per copy (inference components) or
+        invocations per instance (real-time variants)."""
         scaling = self.spec.scaling
         if scaling.mode.is_async:
             self.target.scale_to_track_metric(
@@ -89,11 +90,19 @@ class EndpointScaling(Construct):
                 **self._cooldowns(),
             )
             return
-        metric = (
-            appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY
-            if scaling.mode.uses_inference_component
-            else appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE
-        )
+        if scaling.mode.tracks_concurrency:
+            # Requests in flight per copy, sampled every 10 s: long LLM requests make per-minute
+            # invocation counts lag the load (ScalingMode.tracks_concurrency says where this comes from).
+            self.target.scale_to_track_metric(
+                "ConcurrencyTracking",
+                target_value=scaling.target_value,
+                predefined_metric=(
+                    appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_CONCURRENT_REQUESTS_PER_COPY_HIGH_RESOLUTION
+                ),
+                **self._cooldowns(),
+            )
+            return
+        metric = appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE
         self.target.scale_to_track_metric(
             "InvocationTracking",
             target_value=scaling.target_value,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -244,7 +245,10 @@ def test_cli_plot_writes_a_png_and_reports_the_crossover(capsys, two_instance_pr
                           "--mode", "scale-to-zero", "--plot", str(out_png))
     assert code == 0, err
     assert out_png.read_bytes()[:8] == PNG_MAGIC
-    assert f"plot: wrote {out_png}" in out and "scale-to-zero: saves < 5% above ~" in out
+    assert f"plot: wrote {out_png}" in out
+    # the crossover: where always-on turns cheaper, or (if the curves never cross) where the saving
+    # falls under the breakeven share
+    assert re.search(r"scale-to-zero: (always-on cheaper|saves < 5%) above ~[\d.]+k?/month", out), out
     assert [p.name for p in out_png.parent.iterdir()] == ["cost.png"]  # no temporary file left behind
 
 

@@ -25,7 +25,7 @@ def test_every_stack_scales_with_the_simulated_numbers(cdk_synth, cdk_plans):
         for config in tracking:
             assert config["ScaleInCooldown"] == A.SCALE_IN_COOLDOWN_S == settings["scale_in_cooldown_s"]
             assert config["ScaleOutCooldown"] == A.SCALE_OUT_COOLDOWN_S == settings["scale_out_cooldown_s"]
-            target = settings.async_target if plan.spec.mode.is_async else settings.realtime_target
+            target = settings.target_for(plan.spec.mode)
             assert config["TargetValue"] == target == settings.target_for(plan.spec.mode)
         steps = [p["StepScalingPolicyConfiguration"] for p in policies if p["PolicyType"] == "StepScaling"]
         wakes = [a for a in _of_type(template, "AWS::CloudWatch::Alarm") if a.get("MetricName") in WAKE_METRICS]

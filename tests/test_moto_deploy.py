@@ -147,8 +147,10 @@ def test_scale_to_zero_wiring_through_the_apis(deployed, name):
     assert (target["MinCapacity"], target["MaxCapacity"]) == (0, plan.profile.scaling.max_capacity)
     policies = _policies(resource)
     tracking = policies["TargetTrackingScaling"]["TargetTrackingScalingPolicyConfiguration"]
-    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerInferenceComponentInvocationsPerCopy"
-    assert tracking["TargetValue"] == serving.invocations_per_minute_target(plan)
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+    )
+    assert tracking["TargetValue"] == plan.spec.scaling.concurrency_target == serving.concurrency_per_copy_target(plan)
     step = policies["StepScaling"]
     wake = _alarm_on("NoCapacityInvocationFailures", name)
     assert wake["AlarmActions"] == [step["PolicyARN"]]

@@ -112,10 +112,15 @@ def test_container_limits_follow_the_fit(seed_plans):
     plan = seed_plans["mistral-7b"]
     assert plan.max_input_tokens == 7168
     assert plan.max_total_tokens == 8192
-    assert plan.max_batch_total_tokens == 46_080  # hand-worked in test_sizing
-    # TGI default max_input + 50 = 7,218, inside the 46,080-token budget
-    assert plan.max_batch_prefill_tokens == 7218
+    assert plan.max_batch_total_tokens == 44_032  # hand-worked in test_sizing
     assert plan.max_concurrent_requests == 4
+    assert plan.engine == "vllm"
+    # the engine is told the limits the sizing rests on, and nothing it would not read
+    env = plan.spec.container.environment
+    assert env["OPTION_MAX_MODEL_LEN"] == "8192"
+    assert env["OPTION_MAX_ROLLING_BATCH_SIZE"] == "4"
+    assert env["OPTION_TENSOR_PARALLEL_DEGREE"] == "1"
+    assert "MAX_BATCH_TOTAL_TOKENS" not in env and "OPTION_MAX_ROLLING_BATCH_PREFILL_TOKENS" not in env
 
 
 def test_seed_plan_flags_queueing_when_kv_holds_fewer_than_target(seed_plans):
@@ -265,7 +270,7 @@ def test_t4_and_inferentia_are_never_chosen(plan_dict, base_profile_dict, catalo
 @pytest.mark.parametrize(
     "pinned", ["ml.g4dn.xlarge", "ml.g4dn.12xlarge", "ml.inf2.xlarge", "ml.inf2.48xlarge"]
 )
-def test_pinning_t4_or_inferentia_for_tgi_is_refused(plan_dict, base_profile_dict, pinned):
+def test_pinning_t4_or_inferentia_for_a_cuda_engine_is_refused(plan_dict, base_profile_dict, pinned):
     raw = _tiny_model(base_profile_dict)
     raw["serving"]["instance_type"] = pinned
     with pytest.raises(SagefitError) as excinfo:
@@ -273,7 +278,7 @@ def test_pinning_t4_or_inferentia_for_tgi_is_refused(plan_dict, base_profile_dic
     message = str(excinfo.value)
     assert "serving.instance_type" in message
     assert pinned in message
-    assert "cannot run the tgi container" in message
+    assert "cannot run the vllm engine" in message
     assert "use ml.g6.xlarge" in message
 
 
@@ -288,7 +293,7 @@ def test_cheaper_fit_reported_for_a_dearer_pin(seed_plans):
 
 
 def test_no_cheaper_fit_when_the_pin_is_the_cheapest(seed_plans, plan_dict, base_profile_dict):
-    assert seed_plans["llama2-70b"].cheaper_fit is None  # p4d is the cheapest at >= 25 tok/s
+    assert seed_plans["llama2-70b"].cheaper_fit is None  # p4d is the cheapest at >= 20 tok/s
     base_profile_dict["serving"]["instance_type"] = "ml.g5.xlarge"
     plan = plan_dict(base_profile_dict)
     assert plan.instance_type == "ml.g5.xlarge"
@@ -362,3 +367,82 @@ def test_plan_all_keeps_profile_order(profiles_dir):
     loaded: list[LoadedProfile] = load_profiles(profiles_dir)
     plans = plan_all(loaded)
     assert [p.profile.name for p in plans] == [item.profile.name for item in loaded]
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def _one_kv_head_on_four_gpus(raw: dict[str, Any], engine: str) -> dict[str, Any]:
+    raw = _tiny_model(raw)
+    raw["model"]["architecture"]["kv_heads"] = 1  # multi-query attention
+    raw["serving"]["engine"] = engine
+    raw["serving"]["instance_type"] = "ml.g5.12xlarge"  # 4 x A10G
+    raw["serving"]["tensor_parallel_degree"] = 4
+    return raw
+
+
+def test_one_kv_head_on_four_gpus_is_vllms_to_replicate(plan_dict, base_profile_dict):
+    plan = plan_dict(_one_kv_head_on_four_gpus(base_profile_dict, "vllm"))
+    assert (plan.instance_type, plan.gpus, plan.engine) == ("ml.g5.12xlarge", 4, "vllm")
+    # every shard keeps the one KV head: 2 x 16 layers x 1 x 128 x 2 bytes per token per GPU
+    assert plan.fit.kv_bytes_per_token_per_gpu == 8_192
+    assert plan.spec.container.environment["OPTION_TENSOR_PARALLEL_DEGREE"] == "4"
+
+
+def test_one_kv_head_on_four_gpus_is_refused_by_tgi_with_the_fix(plan_dict, base_profile_dict):
+    with pytest.raises(SagefitError) as caught:
+        plan_dict(_one_kv_head_on_four_gpus(base_profile_dict, "tgi"))
+    error = caught.value
+    assert error.field == "serving.tensor_parallel_degree"
+    assert "cannot replicate" in error.problem
+    assert error.fix == "use engine vllm (it replicates KV heads), or tensor_parallel_degree 1"
+    assert len(str(error).splitlines()) == 1
+
+
+@pytest.mark.parametrize("quantization", ["eetq", "bitsandbytes", "bitsandbytes-fp4"])
+def test_a_quantization_vllm_cannot_run_is_refused_before_sizing(plan_dict, base_profile_dict, quantization):
+    raw = _tiny_model(base_profile_dict)
+    raw["model"]["quantization"] = quantization
+    with pytest.raises(SagefitError) as caught:
+        plan_dict(raw)
+    assert caught.value.field == "model.quantization"
+    assert "engine vllm cannot run" in caught.value.problem and caught.value.fix
+    raw["serving"]["engine"] = "tgi"  # TGI runs all three
+    assert plan_dict(raw).engine == "tgi"
+
+
+def test_the_legacy_container_key_still_plans_with_a_warning(plan_dict, base_profile_dict):
+    raw = _tiny_model(base_profile_dict)
+    raw["serving"]["container"] = "djl-lmi"
+    plan = plan_dict(raw)
+    assert plan.engine == "vllm"
+    assert any("serving.container: djl-lmi is deprecated" in w for w in plan.warnings)
+    raw["serving"]["container"] = "tgi"
+    plan = plan_dict(raw)
+    assert plan.engine == "tgi"
+    assert any("maintenance mode" in w for w in plan.warnings)
+    assert any("HTTP 429" in w for w in plan.warnings)  # TGI rejects past its concurrency limit
+
+
+def test_a_container_and_engine_that_disagree_are_refused(plan_dict, base_profile_dict):
+    raw = _tiny_model(base_profile_dict)
+    raw["serving"]["container"] = "tgi"
+    raw["serving"]["engine"] = "vllm"
+    with pytest.raises(SagefitError) as caught:
+        plan_dict(raw)
+    assert caught.value.field == "serving.container"
+
+
+@pytest.mark.parametrize("engine", ["vllm", "tgi"])
+def test_every_variable_an_engine_gets_is_one_it_reads(plan_dict, base_profile_dict, engine):
+    from sagefit.core.engines import get_engine
+
+    for quantization in ("none", "awq", "gptq", "bitsandbytes-nf4"):
+        raw = _tiny_model(yaml.safe_load(yaml.safe_dump(base_profile_dict)))
+        raw["serving"]["engine"] = engine
+        raw["model"]["quantization"] = quantization
+        raw["model"]["revision"] = "0123abc"
+        env = plan_dict(raw).spec.container.environment
+        allowed = get_engine(engine).environment_allowlist
+        assert set(env) <= set(allowed), set(env) - set(allowed)
+        assert env["HF_MODEL_ID"] == raw["model"]["hf_model_id"]

@@ -43,7 +43,8 @@ def test_seed_profiles_load(profiles_dir):
     # min_capacity defaults: 0 for scale-to-zero, explicit 1 for always-on
     assert by_name["zephyr-7b"].scaling.min_capacity == 0
     assert by_name["llama2-70b"].scaling.min_capacity == 1
-    assert by_name["zephyr-7b"].serving.container == "tgi"
+    assert by_name["zephyr-7b"].serving.engine_name == "vllm"  # the default engine
+    assert all(p.serving.container is None for p in by_name.values())  # no seed uses the deprecated key
 
 
 def test_always_on_defaults_min_capacity_to_one(write_profile, base_profile_dict):

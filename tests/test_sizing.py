@@ -1,9 +1,10 @@
 """The sizing math against numbers worked out by hand in each test (never by calling the code).
 
-Constants used below, from sagefit/core/assumptions.py and sagefit/data/instances.yaml:
-  GPU_MEMORY_UTILIZATION 0.90, ACTIVATION_RESERVE_GIB 1, BANDWIDTH_EFFICIENCY 0.5,
-  TENSOR_PARALLEL_EFFICIENCY 0.85, KV_BLOCK_TOKENS 256;
-  A10G 22888 MiB at 600 GB/s; A100 40GB 40960 MiB at 1555 GB/s.
+Constants used below, from sagefit/core/engines, sagefit/core/assumptions.py and
+sagefit/data/instances.yaml:
+  vLLM gpu_memory_utilization 0.90; activation peak 1 GiB; non-PyTorch memory 0.25 GiB, plus 0.5 GiB
+  when sharded; KV_BLOCK_TOKENS 256; A10G 22888 MiB at 600 GB/s; A100 40GB 40960 MiB at 1555 GB/s.
+Speed is the calibrated model's (tests/test_speed.py); here only what the sizing feeds it is checked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sagefit.core import speed
+from sagefit.core.engines import TGI, VLLM_ENGINE
 from sagefit.core.profiles import Architecture, Profile
 from sagefit.core.sizing import (
     best_fit_on,
@@ -131,40 +134,46 @@ def test_weight_bytes_for_a_parameter_subset():
 
 def test_falcon_7b_allows_only_tp_1_even_on_8_gpus():
     # 71 heads: 8, 4 and 2 do not divide 71
-    assert valid_tp_degrees(FALCON_7B, 8) == [1]
-    assert valid_tp_degrees(FALCON_7B, 1) == [1]
+    for engine in (VLLM_ENGINE, TGI):
+        assert valid_tp_degrees(FALCON_7B, 8, engine) == [1]
+        assert valid_tp_degrees(FALCON_7B, 1, engine) == [1]
 
 
 def test_llama2_70b_tp_degrees_by_gpu_count():
     # 64 heads, 8 KV heads: 8, 4, 2, 1 all divide both
-    assert valid_tp_degrees(LLAMA2_70B, 8) == [8, 4, 2, 1]
-    assert valid_tp_degrees(LLAMA2_70B, 4) == [4, 2, 1]
-    assert valid_tp_degrees(LLAMA2_70B, 2) == [2, 1]
-    assert valid_tp_degrees(LLAMA2_70B, 1) == [1]
+    for engine in (VLLM_ENGINE, TGI):
+        assert valid_tp_degrees(LLAMA2_70B, 8, engine) == [8, 4, 2, 1]
+        assert valid_tp_degrees(LLAMA2_70B, 4, engine) == [4, 2, 1]
+        assert valid_tp_degrees(LLAMA2_70B, 2, engine) == [2, 1]
+        assert valid_tp_degrees(LLAMA2_70B, 1, engine) == [1]
 
 
 def test_40_heads_40_kv_heads_on_8_gpus():
     # 40 % 8 == 0, 40 % 4 == 0, 40 % 2 == 0
-    assert valid_tp_degrees(LLAMA2_13B, 8) == [8, 4, 2, 1]
+    assert valid_tp_degrees(LLAMA2_13B, 8, VLLM_ENGINE) == [8, 4, 2, 1]
+    assert valid_tp_degrees(LLAMA2_13B, 8, TGI) == [8, 4, 2, 1]
 
 
 def test_degree_neither_dividing_nor_multiple_of_kv_heads_is_excluded():
     arch = LLAMA2_13B.model_copy(update={"attention_heads": 48, "kv_heads": 12})
     # tp 8: 48 % 8 == 0, but 12 % 8 == 4 and 8 % 12 == 8 -> excluded
     # tp 4: 12 % 4 == 0 -> kept; 2 and 1 kept
-    assert valid_tp_degrees(arch, 8) == [4, 2, 1]
+    assert valid_tp_degrees(arch, 8, VLLM_ENGINE) == [4, 2, 1]
+    assert valid_tp_degrees(arch, 8, TGI) == [4, 2, 1]
 
 
 def test_degree_that_is_a_multiple_of_kv_heads_is_allowed():
     arch = LLAMA2_13B.model_copy(update={"attention_heads": 32, "kv_heads": 2})
-    # tp 8: 2 % 8 != 0 but 8 % 2 == 0 (each shard keeps a KV replica) -> kept
-    assert valid_tp_degrees(arch, 8) == [8, 4, 2, 1]
+    # tp 8: 2 % 8 != 0 but 8 % 2 == 0: vLLM keeps a KV replica on each shard -> kept
+    assert valid_tp_degrees(arch, 8, VLLM_ENGINE) == [8, 4, 2, 1]
+    # TGI divides the KV heads by the shard count and cannot replicate them -> only 2 and 1
+    assert valid_tp_degrees(arch, 8, TGI) == [2, 1]
 
 
 def test_tp_degrees_never_exceed_gpu_count():
     # 12 chips (inf2.48xlarge): only the fixed degrees 8, 4, 2, 1 exist
-    assert valid_tp_degrees(LLAMA2_70B, 12) == [8, 4, 2, 1]
-    assert valid_tp_degrees(LLAMA2_70B, 3) == [2, 1]
+    assert valid_tp_degrees(LLAMA2_70B, 12, VLLM_ENGINE) == [8, 4, 2, 1]
+    assert valid_tp_degrees(LLAMA2_70B, 3, VLLM_ENGINE) == [2, 1]
 
 
 # --------------------------------------------------------------------------- KV bytes
@@ -184,22 +193,24 @@ def test_kv_bytes_llama2_70b_total_and_per_gpu():
     # total: 2 x 80 x 8 x 128 x 2 = 327,680
     assert kv_bytes_per_token(LLAMA2_70B, "float16") == 327_680
     # tp 8: 8 kv heads / 8 = 1 per GPU -> 2 x 80 x 1 x 128 x 2 = 40,960
-    assert kv_bytes_per_token_per_gpu(LLAMA2_70B, "float16", 8) == 40_960
+    assert kv_bytes_per_token_per_gpu(LLAMA2_70B, "float16", 8, VLLM_ENGINE) == 40_960
     # tp 4: 2 per GPU -> 81,920
-    assert kv_bytes_per_token_per_gpu(LLAMA2_70B, "float16", 4) == 81_920
+    assert kv_bytes_per_token_per_gpu(LLAMA2_70B, "float16", 4, VLLM_ENGINE) == 81_920
+    assert kv_bytes_per_token_per_gpu(LLAMA2_70B, "float16", 4, TGI) == 81_920
 
 
 def test_kv_bytes_falcon_7b_single_kv_head():
     # 2 x 32 x 1 x 64 x 2 = 8,192
-    assert kv_bytes_per_token_per_gpu(FALCON_7B, "bfloat16", 1) == 8_192
+    assert kv_bytes_per_token_per_gpu(FALCON_7B, "bfloat16", 1, VLLM_ENGINE) == 8_192
 
 
 def test_kv_heads_are_replicated_when_fewer_than_shards():
     arch = LLAMA2_13B.model_copy(update={"attention_heads": 32, "kv_heads": 2})
-    # ceil(2 / 8) = 1 head per GPU, not 0: 2 x 40 x 1 x 128 x 2 = 20,480
-    assert kv_bytes_per_token_per_gpu(arch, "float16", 8) == 20_480
+    # vLLM: max(1, 2 // 8) = 1 head per GPU, not 0: 2 x 40 x 1 x 128 x 2 = 20,480
+    assert kv_bytes_per_token_per_gpu(arch, "float16", 8, VLLM_ENGINE) == 20_480
     # Falcon's one KV head at tp 2 (were it allowed): still one full head per shard
-    assert kv_bytes_per_token_per_gpu(FALCON_7B, "bfloat16", 2) == 8_192
+    assert kv_bytes_per_token_per_gpu(FALCON_7B, "bfloat16", 2, VLLM_ENGINE) == 8_192
+    assert kv_bytes_per_token_per_gpu(FALCON_7B, "bfloat16", 2, TGI) == 8_192
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -210,71 +221,94 @@ def test_evaluate_mistral_7b_on_g5_2xlarge(profiles_dir, catalog):
     fit = evaluate(profile, catalog.get("ml.g5.2xlarge"), 1)
 
     # device: 22,888 MiB = 22,888 x 1,048,576 = 23,999,807,488 bytes
-    # usable: 23,999,807,488 x 0.90 - 1,073,741,824 = 21,599,826,739.2 - 1,073,741,824 = 20,526,084,915.2
-    usable = 20_526_084_915.2
+    # vLLM: 23,999,807,488 x 0.90 = 21,599,826,739.2, less 1 GiB activation peak (1,073,741,824) and
+    #   0.25 GiB non-PyTorch memory (268,435,456) = 20,257,649,459.2 for weights and KV cache
+    usable = 20_257_649_459.2
     # weights: 7,241,732,096 x 2 = 14,483,464,192
     weights = 14_483_464_192
-    # KV budget: 20,526,084,915.2 - 14,483,464,192 = 6,042,620,723.2
-    budget = 6_042_620_723.2
-    # tokens: floor(6,042,620,723.2 / 131,072) = 46,101 (131,072 x 46,101 = 6,042,607,872)
-    # rounded down to 256: 46,101 - 46,101 % 256 (= 21) = 46,080 = 180 x 256
-    # full-length requests: 46,080 // 8,192 = 5 (5 x 8,192 = 40,960)
-    assert fit.tp == 1
+    # KV budget: 20,257,649,459.2 - 14,483,464,192 = 5,774,185,267.2
+    budget = 5_774_185_267.2
+    # tokens: floor(5,774,185,267.2 / 131,072) = 44,053; rounded down to 256: 44,053 - 21 = 44,032
+    # full-length requests: 44,032 // 8,192 = 5 (5 x 8,192 = 40,960)
+    assert (fit.tp, fit.engine) == (1, "vllm")
     assert fit.weights_bytes == weights
     assert fit.weights_per_gpu_bytes == weights
     assert fit.usable_per_gpu_bytes == pytest.approx(usable, rel=1e-12)
     assert fit.kv_budget_per_gpu_bytes == pytest.approx(budget, rel=1e-12)
     assert fit.kv_bytes_per_token_per_gpu == 131_072
-    assert fit.max_batch_total_tokens == 46_080
+    assert fit.max_batch_total_tokens == 44_032
     assert fit.full_length_requests == 5
     assert fit.max_total_tokens == 8192
     assert fit.fits_memory is True
     assert fit.shortfall_per_gpu_bytes == 0.0
 
-    # decode: 600e9 x 0.5 = 3e11 B/s over weights + KV of a half-full 8,192-token context
-    # read per token: 14,483,464,192 + 131,072 x 4,096 (= 536,870,912) = 15,020,335,104 bytes
-    # 3e11 / 15,020,335,104 = 19.9729... tokens/s
-    expected_speed = 600e9 * 0.5 / (14_483_464_192 + 131_072 * 8192 / 2)
-    assert fit.decode_tokens_per_s == pytest.approx(expected_speed, rel=1e-6)
-    assert fit.decode_tokens_per_s == pytest.approx(19.9729, abs=1e-4)
+    # speed: the calibrated model fed one A10G (600 GB/s, 125 TFLOPS, no NVLink), the whole bf16
+    # model per GPU, 32 layers, and a request of 7,168 prompt + 1,024 output tokens (mean context
+    # 7,168 + 512 = 7,680), four at once
+    decode = speed.decode_tokens_per_s(
+        600, 1, 14_483_464_192, 131_072, 7_680, 1, layers=32, active_params=7_241_732_096, tflops=125,
+        weight_bits=16, nvlink=False, engine="vllm",
+    )
+    assert fit.decode_tokens_per_s == pytest.approx(decode, rel=1e-12)
+    throughput = speed.throughput_tokens_per_s(
+        600, 125, 1, 14_483_464_192, 131_072, 7_241_732_096, 32, 4, 7_168, 1_024,
+        weight_bits=16, nvlink=False, engine="vllm",
+    )
+    assert fit.speed.throughput_tokens_per_s == pytest.approx(throughput, rel=1e-12)
+    assert fit.speed.concurrency == 4
+    # four requests share the GPU: more in aggregate than one alone, less for each
+    assert fit.speed.per_request_tokens_per_s < fit.decode_tokens_per_s < fit.speed.throughput_tokens_per_s
 
 
 def test_evaluate_llama2_70b_fp16_on_p4d_at_tp_8(profiles_dir, catalog):
     profile = _profile(profiles_dir, "llama2-70b")
     fit = evaluate(profile, catalog.get("ml.p4d.24xlarge"), 8)
 
-    # device: 40,960 MiB = 42,949,672,960 bytes; x 0.9 = 38,654,705,664; - 1 GiB = 37,580,963,840
-    assert fit.usable_per_gpu_bytes == pytest.approx(37_580_963_840, rel=1e-12)
+    # device: 40,960 MiB = 42,949,672,960 bytes; x 0.9 = 38,654,705,664; - 1 GiB - 0.75 GiB (non-PyTorch
+    # memory when sharded: 1,879,048,192) = 36,775,657,472
+    assert fit.usable_per_gpu_bytes == pytest.approx(36_775_657_472, rel=1e-12)
     # weights: 68,976,648,192 x 2 = 137,953,296,384; / 8 = 17,244,162,048 per GPU
     assert fit.weights_bytes == 137_953_296_384
     assert fit.weights_per_gpu_bytes == 17_244_162_048
-    # budget: 37,580,963,840 - 17,244,162,048 = 20,336,801,792
-    assert fit.kv_budget_per_gpu_bytes == pytest.approx(20_336_801_792, rel=1e-12)
-    # tokens: floor(20,336,801,792 / 40,960) = 496,503; 496,503 % 256 = 119 -> 496,384
-    assert fit.max_batch_total_tokens == 496_384
-    # 496,384 // 4,096 = 121
-    assert fit.full_length_requests == 121
-    # decode: 8 x 1,555e9 x 0.5 x 0.85 = 5.287e12 B/s
-    # read: 137,953,296,384 + 327,680 x 2,048 (= 671,088,640) = 138,624,385,024 -> 38.139 tokens/s
-    expected_speed = 8 * 1555e9 * 0.5 * 0.85 / (137_953_296_384 + 327_680 * 4096 / 2)
-    assert fit.decode_tokens_per_s == pytest.approx(expected_speed, rel=1e-6)
-    assert fit.decode_tokens_per_s == pytest.approx(38.139, abs=1e-3)
+    # budget: 36,775,657,472 - 17,244,162,048 = 19,531,495,424
+    assert fit.kv_budget_per_gpu_bytes == pytest.approx(19_531_495_424, rel=1e-12)
+    # tokens: floor(19,531,495,424 / 40,960) = 476,843; 476,843 % 256 = 171 -> 476,672
+    assert fit.max_batch_total_tokens == 476_672
+    # 476,672 // 4,096 = 116
+    assert fit.full_length_requests == 116
+    # A100s talk over NVLink: the speed model is told so
+    decode = speed.decode_tokens_per_s(
+        1555, 8, 17_244_162_048, 40_960, 2_048 + 1_024, 1, layers=80, active_params=68_976_648_192,
+        tflops=312, weight_bits=16, nvlink=True, engine="vllm",
+    )
+    assert fit.decode_tokens_per_s == pytest.approx(decode, rel=1e-12)
+
+
+def test_tgi_and_vllm_leave_the_kv_cache_different_memory(profiles_dir, catalog):
+    vllm = evaluate(_profile(profiles_dir, "mistral-7b"), catalog.get("ml.g5.2xlarge"), 1)
+    raw = yaml.safe_load((profiles_dir / "mistral-7b.yaml").read_text())
+    raw["serving"]["engine"] = "tgi"
+    tgi = evaluate(Profile.model_validate(raw), catalog.get("ml.g5.2xlarge"), 1)
+    # TGI: CUDA_MEMORY_FRACTION 1.0 x TGI_WIGGLE_ROOM 0.90 x device: the same 90% share as vLLM here,
+    # less the same warm-up peak and CUDA context
+    assert tgi.engine == "tgi"
+    assert tgi.kv_budget_per_gpu_bytes == pytest.approx(vllm.kv_budget_per_gpu_bytes, rel=1e-12)
 
 
 def test_fp16_llama2_13b_does_not_fit_one_a10g(profiles_dir, catalog):
     profile = _profile(profiles_dir, "llama2-13b", quantization="none")
     fit = evaluate(profile, catalog.get("ml.g5.2xlarge"), 1)
 
-    # weights 13,015,864,320 x 2 = 26,031,728,640 > 20,526,084,915.2 usable
+    # weights 13,015,864,320 x 2 = 26,031,728,640 > 20,257,649,459.2 for weights and KV cache
     assert fit.weights_bytes == 26_031_728_640
     assert fit.fits_memory is False
     assert fit.max_batch_total_tokens == 0
     assert fit.full_length_requests == 0
     # shortfall: weights + 4,096 x 819,200 (2 x 40 x 40 x 128 x 2) - usable
-    #   26,031,728,640 + 3,355,443,200 - 20,526,084,915.2 = 8,861,086,924.8
+    #   26,031,728,640 + 3,355,443,200 - 20,257,649,459.2 = 9,129,522,380.8
     assert fit.kv_bytes_per_token_per_gpu == 819_200
     assert fit.shortfall_per_gpu_bytes > 0
-    assert fit.shortfall_per_gpu_bytes == pytest.approx(8_861_086_924.8, rel=1e-9)
+    assert fit.shortfall_per_gpu_bytes == pytest.approx(9_129_522_380.8, rel=1e-9)
 
 
 def test_awq_llama2_13b_fits_one_a10g(profiles_dir, catalog):
@@ -283,9 +317,9 @@ def test_awq_llama2_13b_fits_one_a10g(profiles_dir, catalog):
     # embeddings 2 x 32,000 x 5,120 = 327,680,000 x 2 bytes = 655,360,000
     # rest 12,688,184,320 x 133/256 = 49,563,220 x 133 = 6,591,908,260 -> weights 7,247,268,260
     assert fit.weights_bytes == pytest.approx(7_247_268_260, rel=1e-12)
-    # budget 20,526,084,915.2 - 7,247,268,260 = 13,278,816,655.2; / 819,200 -> 16,209 tokens
-    # 16,209 - 16,209 % 256 (= 81) = 16,128; // 4,096 = 3
-    assert fit.max_batch_total_tokens == 16_128
+    # budget 20,257,649,459.2 - 7,247,268,260 = 13,010,381,199.2; / 819,200 -> 15,881 tokens
+    # 15,881 - 15,881 % 256 (= 9) = 15,872; // 4,096 = 3
+    assert fit.max_batch_total_tokens == 15_872
     assert fit.full_length_requests == 3
     assert fit.fits_memory is True
 

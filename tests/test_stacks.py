@@ -36,15 +36,14 @@ from aws_cdk.assertions import Capture, Match, Template
 
 from sagefit.core import serving
 from sagefit.core.budget import idle_day_cost_usd, monthly_budget_usd
+from sagefit.core.engines import get_engine
 from sagefit.core.errors import SagefitError
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import load_profiles
-from stacks.images import resolve_image
+from stacks.images import resolve_engine_image, resolve_image
 
 COST_TAG = "sagefit:stack"
-IMAGE_PATTERN = re.compile(
-    r"^763104351884\.dkr\.ecr\.us-east-1\.amazonaws\.com/huggingface-pytorch-tgi-inference:\S+$"
-)
+IMAGE_PATTERN = re.compile(r"^763104351884\.dkr\.ecr\.us-east-1\.amazonaws\.com/djl-inference:\S+$")  # LMI
 TGI_REPOSITORY_ARN = "arn:aws:ecr:us-east-1:763104351884:repository/huggingface-pytorch-tgi-inference"
 
 every_stack = pytest.mark.parametrize("name", STACK_NAMES)
@@ -105,13 +104,16 @@ def test_model_environment_is_the_plans_plus_a_secret_reference(name, tpl, cdk_p
         assert token is None
     text = json.dumps(tpl(name))
     assert "hf_" not in text, "a literal Hugging Face token (hf_...) is in the template"
+    # every variable in the template, the token included, is one the engine's container reads
+    allowed = get_engine(plan.engine).environment_allowlist
+    assert set(props["PrimaryContainer"]["Environment"]) <= set(allowed)
 
 
 @every_stack
-def test_model_image_is_the_resolved_tgi_image(name, tpl, cdk_plans):
+def test_model_image_is_the_resolved_engine_image(name, tpl, cdk_plans):
     plan = cdk_plans[name]
     profile = plan.profile
-    expected = resolve_image(profile.serving.container, serving.container_version(plan), profile.region)
+    expected = resolve_engine_image(plan.engine, serving.container_version(plan), profile.region)
     _, props = only(tpl(name), "AWS::SageMaker::Model")
     image = props["PrimaryContainer"]["Image"]
     assert image == expected.uri
@@ -197,9 +199,9 @@ def test_scale_to_zero_scales_copies_and_wakes_on_no_capacity_failures(name, tpl
     assert tracking["ScalingTargetId"] == {"Ref": target_id}
     config = tracking["TargetTrackingScalingPolicyConfiguration"]
     assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
-        "SageMakerInferenceComponentInvocationsPerCopy"
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
     )
-    assert config["TargetValue"] == serving.invocations_per_minute_target(plan)
+    assert config["TargetValue"] == plan.spec.scaling.concurrency_target == serving.concurrency_per_copy_target(plan)
 
     steps = policies_of_type(template, "StepScaling")
     assert len(steps) == 1
@@ -485,10 +487,11 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
 
     pulls = [s for s in statements if "ecr:BatchGetImage" in as_list(s["Action"])]
     assert len(pulls) == 1
-    assert [render(r) for r in as_list(pulls[0]["Resource"])] == [TGI_REPOSITORY_ARN]
+    image = resolve_engine_image(cdk_plans[name].engine, None, "us-east-1")
+    assert [render(r) for r in as_list(pulls[0]["Resource"])] == [image.repository_arn("aws")]
 
     groups = [f"/aws/sagemaker/Endpoints/{profile.name}"]
-    if profile.scaling.mode == "scale-to-zero":  # an inference component logs to its own group
+    if profile.scaling.mode.uses_inference_component:  # an inference component logs to its own group
         groups.append(f"/aws/sagemaker/InferenceComponents/{profile.name}-ic")
     account = r"(<account>|\d{12})"  # a token unless CDK_DEFAULT_ACCOUNT is set
     allowed = re.compile(
@@ -505,9 +508,8 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
     assert not [a for a in actions if a.endswith(":*")]
 
 
-def test_image_repository_arn_is_the_tgi_repository(cdk_plans):
-    plan = cdk_plans["MistralStack"]
-    image = resolve_image("tgi", serving.container_version(plan), "us-east-1")
+def test_image_repository_arn_is_the_tgi_repository():
+    image = resolve_engine_image("tgi", None, "us-east-1")
     assert image.repository_arn("aws") == TGI_REPOSITORY_ARN
     assert image.repository_arn("aws-cn").startswith("arn:aws-cn:ecr:us-east-1:")
 
@@ -659,13 +661,13 @@ def test_resolved_images_match_the_sagemaker_sdk(profiles_dir):
         profile = plan.profile
         version = serving.container_version(plan)
         expected = image_uris.retrieve(
-            framework="huggingface-llm",
+            framework=get_engine(plan.engine).image.family,
             region=profile.region,
             version=version,
             image_scope="inference",
             instance_type=plan.instance_type,
         )
-        assert resolve_image(profile.serving.container, version, profile.region).uri == expected, profile.name
+        assert resolve_engine_image(plan.engine, version, profile.region).uri == expected, profile.name
 
 
 def test_unknown_image_version_is_a_sagefit_error():

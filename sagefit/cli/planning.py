@@ -35,6 +35,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     profiles = load(args)
     for loaded in profiles:
         plan_profile(loaded)
+        for note in loaded.profile.serving.deprecations():
+            print(f"sagefit: warning: {loaded.path}: {note}", file=sys.stderr)
     print(f"{len(profiles)} profiles valid in {args.profiles}")
     return 0
 

@@ -28,30 +28,40 @@ def _cheaper_cell(plan: Plan) -> str:
     cheaper = plan.cheaper_fit
     if cheaper is None:
         return "-"
-    note = "" if plan.cheapest.instance.price_confirmed else " (price unconfirmed)"
+    caveats = plan.cheaper_fit_unconfirmed
+    note = f" ({' and '.join(caveats)} unconfirmed)" if caveats else ""
     return f"{cheaper}\n${plan.cheapest_price:,.2f}/h{note}"
+
+
+def _speed_cell(plan: Plan) -> str:
+    speed = plan.fit.speed
+    return (
+        f"{speed.decode_tokens_per_s:.1f} tok/s alone\nTTFT {speed.time_to_first_token_s:.2f} s"
+        f"\n{speed.throughput_tokens_per_s:.0f} tok/s x{speed.concurrency}"
+    )
 
 
 def plans_table(plans: list[Plan]) -> Table:
     table = Table(title="sagefit plan", show_lines=True)
-    table.add_column("profile / stack")
-    table.add_column("instance")
+    table.add_column("profile / stack", no_wrap=True)
+    table.add_column("instance", no_wrap=True)
     table.add_column("fit (per GPU)")
     table.add_column("limits")
-    table.add_column("decode tok/s\n(estimate)", justify="right")
+    table.add_column("speed\n(estimate)", justify="right")
     table.add_column("$/hour", justify="right")
     table.add_column("$/month\nalways-on", justify="right")
     table.add_column("cheaper fit")
     for plan in plans:
         profile = plan.profile
         table.add_row(
-            f"{profile.name}\n{profile.stack_name} ({profile.scaling.mode})",
+            f"{profile.name}\n{profile.stack_name}\n({profile.scaling.mode})",
             f"{plan.instance_type}\n{plan.gpus} x {plan.instance.accelerator.name}"
-            f"\n{profile.model.quantization if profile.model.quantization != 'none' else profile.model.dtype}",
+            f"\n{profile.model.quantization if profile.model.quantization != 'none' else profile.model.dtype}"
+            f" on {plan.engine}",
             _fit_cell(plan),
             f"total {plan.max_total_tokens} tok/request\nbatch {plan.max_batch_total_tokens} tok"
             f"\n{plan.fit.full_length_requests} full-length at once\nmax {plan.max_concurrent_requests} concurrent",
-            f"{plan.fit.decode_tokens_per_s:.1f}",
+            _speed_cell(plan),
             f"{plan.price_per_hour:,.3f}",
             f"{plan.monthly_cost_always_on:,.2f}",
             _cheaper_cell(plan),

@@ -12,29 +12,19 @@ from dataclasses import dataclass
 HOURS_PER_MONTH = 744
 """A 31-day month, the convention of the figures sagefit reproduces ($7.09/h -> $5,274.96)."""
 
-GPU_MEMORY_UTILIZATION = 0.90
-"""Share of device memory the server may fill with weights, KV cache and activations.
-
-vLLM and DJL LMI default ``gpu_memory_utilization`` to 0.9 (JumpStart uses 0.95 on g5/g6.48xlarge);
-the remaining 10% covers the CUDA context, NCCL buffers and allocator fragmentation.
-"""
-
 ACTIVATION_RESERVE_GIB = 1.0
-"""Per-GPU workspace for prefill activations, held back from the KV budget (rule of thumb; TGI measures
-the real figure during warm-up and sizes MAX_BATCH_TOTAL_TOKENS from what is left). Assumption with no
-primary source, recorded 2026-11-26."""
-
-BANDWIDTH_EFFICIENCY = 0.5
-"""Share of peak memory bandwidth that single-stream decode achieves (memory-bound decode commonly
-reaches 50-70% of peak; the low end is used so the speed floor is not met on paper only). Assumption
-with no primary source cited, recorded 2026-11-26."""
-
-TENSOR_PARALLEL_EFFICIENCY = 0.85
-"""Extra factor on decode speed when a model is sharded over several GPUs (all-reduce per layer).
-Assumption with no primary source cited, recorded 2026-11-26."""
+"""Per-GPU peak of the engine's start-up profiling pass (vLLM's profile_run, TGI's warm-up), held back
+from the KV budget; the engines measure the real figure at start-up. Rule of thumb with no primary
+source, recorded 2026-11-26."""
 
 KV_BLOCK_TOKENS = 256
-"""MAX_BATCH_TOTAL_TOKENS is rounded down to a multiple of this, so it stays inside the budget."""
+"""The planned KV-cache token capacity is rounded down to a multiple of this (vLLM allocates blocks of
+16 tokens, TGI pages; 256 keeps the estimate on the safe side of either)."""
+
+UNKNOWN_ACCELERATOR_TFLOPS = 100.0
+"""Peak dense bf16 TFLOPS assumed for a GPU the speed data's accelerator table does not list (a user
+catalog may add one): below every listed SageMaker GPU (A10G 125, L4 121), so its prefill and
+throughput estimates err slow. Assumption, recorded 2026-11-30."""
 
 PRICE_MAX_AGE_DAYS = 90
 """Catalog prices older than this trigger a warning in `sagefit plan`."""
@@ -196,8 +186,9 @@ COST_ASSUMPTIONS: tuple[Assumption, ...] = (
         integer=True,
     ),
     Assumption(
-        "prefill_tokens_per_s", 1500, "tokens/s",
-        "assumption: prompt processing per request, compute-bound; small next to decode",
+        "prefill_tokens_per_s", None, "tokens/s",
+        "the plan's time to first token for its prompt length (sagefit.core.performance, calibrated on "
+        "published measurements; `make bench` prints its error)",
     ),
     # ---- presentation
     Assumption(

@@ -50,6 +50,13 @@ class ScalingMode(str, Enum):
         return self is ScalingMode.SCALE_TO_ZERO
 
     @property
+    def tracks_concurrency(self) -> bool:
+        """Inference components target-track SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution:
+        requests in flight follow LLM load, where per-minute invocation counts lag behind long requests
+        (AWS's LLM scale-to-zero notebook, aws-samples/sagemaker-genai-hosting-examples, uses it)."""
+        return self.uses_inference_component
+
+    @property
     def is_async(self) -> bool:
         """Requests go through S3 and a queue; the endpoint answers with an output location."""
         return self is ScalingMode.ASYNC

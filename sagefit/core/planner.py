@@ -14,6 +14,7 @@ from functools import cached_property
 
 from sagefit.core import assumptions as A
 from sagefit.core.catalog import GIB, PACKAGED_CATALOG, Catalog, InstanceType, load_catalog
+from sagefit.core.engines import get_engine
 from sagefit.core.errors import SagefitError
 from sagefit.core.profiles import LoadedProfile, Profile
 from sagefit.core.sizing import Fit, best_fit_on
@@ -29,9 +30,9 @@ def estimate_note(catalog_source: str = PACKAGED_CATALOG) -> str:
 
 ESTIMATE_NOTE = estimate_note()
 
-# Accelerator kinds each serving container can run on. Inferentia2 needs a Neuron-compiled model
-# and its own container, so the CUDA containers never land there.
-CONTAINER_ACCELERATORS = {"tgi": {"cuda"}, "djl-lmi": {"cuda"}}
+ENGINE_ACCELERATORS = {"vllm": {"cuda"}, "tgi": {"cuda"}}
+"""Accelerator kinds each engine's SageMaker image runs on. Inferentia2 needs a Neuron-compiled model
+and its own container, so the CUDA images never land there."""
 
 MIN_COMPUTE_CAPABILITY = 8.0
 """Flash/paged attention and the AWQ/GPTQ kernels in TGI and vLLM need Ampere (8.0) or newer: on a T4
@@ -87,14 +88,14 @@ class Plan:
         return self.fit.max_batch_total_tokens
 
     @property
-    def max_batch_prefill_tokens(self) -> int:
-        """TGI's default (max input + 50), kept inside the batch token budget."""
-        return min(self.max_input_tokens + 50, self.max_batch_total_tokens)
+    def max_concurrent_requests(self) -> int:
+        """Requests the engine runs at once (vLLM's max_num_seqs, TGI's MAX_CONCURRENT_REQUESTS): the
+        profile's target concurrency. Past it vLLM queues and TGI answers HTTP 429."""
+        return self.profile.serving.target_concurrency
 
     @property
-    def max_concurrent_requests(self) -> int:
-        """The profile's target concurrency: TGI queues beyond what the KV budget holds at once."""
-        return self.profile.serving.target_concurrency
+    def engine(self) -> str:
+        return self.fit.engine
 
     @property
     def monthly_cost_always_on(self) -> float:
@@ -108,6 +109,18 @@ class Plan:
             return self.cheapest.instance.instance_type
         return None
 
+    @property
+    def cheaper_fit_unconfirmed(self) -> list[str]:
+        """What the cheaper fit rests on that no primary source confirmed (price, memory, bandwidth):
+        a recommendation to move there says so."""
+        if self.cheaper_fit is None:
+            return []
+        instance = self.cheapest.instance
+        acc = instance.accelerator
+        flags = [("price", instance.price_confirmed), ("memory", acc.memory_confirmed),
+                 ("bandwidth", acc.bandwidth_confirmed)]
+        return [name for name, confirmed in flags if not confirmed]
+
     def to_dict(self) -> dict:
         """The machine-readable view printed by ``sagefit plan --format json``."""
         fit = self.fit
@@ -116,6 +129,7 @@ class Plan:
             "stack_name": self.profile.stack_name,
             "region": self.profile.region,
             "scaling_mode": self.profile.scaling.mode.value,
+            "engine": self.engine,
             "instance_type": self.instance_type,
             "accelerator": fit.instance.accelerator.name,
             "gpus": self.gpus,
@@ -128,26 +142,28 @@ class Plan:
             "max_input_tokens": self.max_input_tokens,
             "max_total_tokens": self.max_total_tokens,
             "max_batch_total_tokens": self.max_batch_total_tokens,
-            "max_batch_prefill_tokens": self.max_batch_prefill_tokens,
             "max_concurrent_requests": self.max_concurrent_requests,
             "full_length_requests": fit.full_length_requests,
             "decode_tokens_per_s": round(fit.decode_tokens_per_s, 1),
+            "time_to_first_token_s": round(fit.speed.time_to_first_token_s, 3),
+            "throughput_tokens_per_s": round(fit.speed.throughput_tokens_per_s, 1),
             "price_per_hour": self.price_per_hour,
             "price_region": self.price_region,
             "monthly_cost_always_on": self.monthly_cost_always_on,
             "cheapest_fit": self.cheapest.instance.instance_type,
             "cheapest_fit_price_per_hour": self.cheapest_price,
             "cheaper_fit": self.cheaper_fit,
+            "cheaper_fit_unconfirmed": self.cheaper_fit_unconfirmed,
             "warnings": list(self.warnings),
             "estimate": self.estimate_note,
         }
 
 
 def _candidates(profile: Profile, catalog: Catalog) -> list[Fit]:
-    kinds = CONTAINER_ACCELERATORS[profile.serving.container]
+    kinds = ENGINE_ACCELERATORS[profile.serving.engine_name]
     fits = []
     for instance in catalog.instances:
-        if not _runs_container(instance, kinds):
+        if not _runs_engine(instance, kinds):
             continue
         fit = best_fit_on(profile, instance)
         if fit is not None:
@@ -155,11 +171,26 @@ def _candidates(profile: Profile, catalog: Catalog) -> list[Fit]:
     return fits
 
 
-def _runs_container(instance: InstanceType, kinds: set[str]) -> bool:
+def _runs_engine(instance: InstanceType, kinds: set[str]) -> bool:
     acc = instance.accelerator
     if acc.kind not in kinds:
         return False
     return acc.kind != "cuda" or (acc.compute_capability or 0) >= MIN_COMPUTE_CAPABILITY
+
+
+def _check_engine(loaded: LoadedProfile) -> None:
+    """Refuse what the engine cannot run at all, with its fix, before any sizing."""
+    profile = loaded.profile
+    engine = get_engine(profile.serving.engine_name)
+    refusal = engine.quantization_refusal(profile.model.quantization)
+    if refusal is not None:
+        raise refusal.error(str(loaded.path), "model.quantization")
+    tp = profile.serving.tensor_parallel_degree
+    arch = profile.model.architecture
+    if tp is not None:
+        refusal = engine.tp_refusal(arch.attention_heads, arch.kv_heads, tp)
+        if refusal is not None:
+            raise refusal.error(str(loaded.path), "serving.tensor_parallel_degree")
 
 
 def _meets_floor(profile: Profile, fit: Fit) -> bool:
@@ -214,10 +245,10 @@ def _pinned_fit(loaded: LoadedProfile, fits: list[Fit], cheapest: Fit, catalog: 
     instance = catalog.get(pinned)
     fit = next((f for f in fits if f.instance.instance_type == pinned), None)
     suggestion = f"use {cheapest.instance.instance_type}, the cheapest that fits, or remove the pin"
-    container = profile.serving.container
-    if not _runs_container(instance, CONTAINER_ACCELERATORS[container]):
+    engine = profile.serving.engine_name
+    if not _runs_engine(instance, ENGINE_ACCELERATORS[engine]):
         raise SagefitError(
-            f"{pinned} cannot run the {container} container: its {instance.accelerator.name} is "
+            f"{pinned} cannot run the {engine} engine: its {instance.accelerator.name} is "
             f"not a CUDA GPU with compute capability {MIN_COMPUTE_CAPABILITY} or newer",
             suggestion,
             loaded.path,
@@ -273,9 +304,16 @@ def _warnings(profile: Profile, fit: Fit, price_region: str, today: dt.date) -> 
     if fit.full_length_requests < profile.serving.target_concurrency:
         notes.append(
             f"at full length only {fit.full_length_requests} of {profile.serving.target_concurrency} "
-            "concurrent requests fit in the KV cache at once; the rest queue"
+            "concurrent requests fit in the KV cache at once; the engine makes the rest wait"
         )
-    return notes
+    overflow = get_engine(fit.engine).overflow
+    if overflow.mode == "reject":
+        notes.append(
+            f"engine {fit.engine} answers HTTP 429 to request {profile.serving.target_concurrency + 1} "
+            f"and beyond while {profile.serving.target_concurrency} run ({overflow.limit_variable}); "
+            "callers must retry"
+        )
+    return [*profile.serving.deprecations(), *notes]
 
 
 def plan_profile(
@@ -284,6 +322,7 @@ def plan_profile(
     """Plan one profile, or raise :class:`SagefitError` saying why it cannot be served."""
     catalog = catalog or load_catalog()
     profile = loaded.profile
+    _check_engine(loaded)
     fits = _candidates(profile, catalog)
     usable = [f for f in fits if f.fits_memory and _meets_floor(profile, f)]
     if not usable:

@@ -35,6 +35,7 @@ Quantization = Literal[
     "none", "bitsandbytes", "eetq", "awq", "gptq", "bitsandbytes-nf4", "bitsandbytes-fp4"
 ]
 Container = Literal["tgi", "djl-lmi"]
+EngineName = Literal["vllm", "tgi"]
 
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -99,7 +100,12 @@ class ModelSpec(_Strict):
 class Serving(_Strict):
     """How the serving container runs: limits per request, load, and hardware pins."""
 
-    container: Container = "tgi"
+    engine: EngineName | None = Field(
+        default=None, description="Serving engine: vllm (default, through the LMI container) or tgi (legacy)."
+    )
+    container: Container | None = Field(
+        default=None, description="Deprecated: the container name of earlier profiles (tgi, djl-lmi)."
+    )
     container_version: str | None = None
     max_input_tokens: PositiveInt
     max_total_tokens: PositiveInt
@@ -107,6 +113,44 @@ class Serving(_Strict):
     min_decode_tokens_per_s: PositiveFloat | None = None
     instance_type: str | None = None
     tensor_parallel_degree: Literal[1, 2, 4, 8] | None = None
+
+    @model_validator(mode="after")
+    def _one_engine(self) -> Serving:
+        from sagefit.core.engines import LEGACY_CONTAINERS
+
+        if self.engine and self.container and LEGACY_CONTAINERS[self.container] != self.engine:
+            raise FieldProblem(
+                "serving.container",
+                f"serving.container {self.container} runs engine {LEGACY_CONTAINERS[self.container]}, "
+                f"not serving.engine {self.engine}",
+                "remove serving.container (deprecated) and keep serving.engine",
+            )
+        return self
+
+    @property
+    def engine_name(self) -> str:
+        """The engine this profile runs: serving.engine, the engine its legacy container ran, or vllm."""
+        from sagefit.core.engines import DEFAULT_ENGINE, LEGACY_CONTAINERS
+
+        if self.engine is not None:
+            return self.engine
+        if self.container is not None:
+            return LEGACY_CONTAINERS[self.container]
+        return DEFAULT_ENGINE
+
+    def deprecations(self) -> list[str]:
+        """What `plan` and `validate` warn about: the legacy container key and the retiring engine."""
+        notes = []
+        if self.container is not None:
+            notes.append(
+                f"serving.container: {self.container} is deprecated; write serving.engine: {self.engine_name}"
+            )
+        if self.engine_name == "tgi":
+            notes.append(
+                "engine tgi is in maintenance mode upstream (text-generation-inference README, December "
+                "2025); serving.engine: vllm is the default and what new deployments should use"
+            )
+        return notes
 
     @model_validator(mode="after")
     def _token_order(self) -> Serving:

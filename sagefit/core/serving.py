@@ -12,14 +12,13 @@ import math
 from dataclasses import dataclass
 
 from sagefit.core.catalog import GIB
+from sagefit.core.engines import Engine, EngineInputs, get_engine
 
 if TYPE_CHECKING:
     from sagefit.core.planner import Plan
 
-DEFAULT_CONTAINER_VERSIONS = {"tgi": "3.3.6", "djl-lmi": "0.36.0"}
-"""Project defaults, the newest TGI and a recent DJL LMI in sagemaker-core 2.27's image config."""
-
 HF_TOKEN_ENV = "HF_TOKEN"
+"""Both engines' containers read the Hub token from HF_TOKEN (see each engine's allow-list)."""
 
 # Startup: observed recommendations run from 300 s (7B-13B, HF notebooks) through 900 s (Llama-3-70B
 # on p4d, HF) and 1200 s (JumpStart Llama-3.1-70B) to 1800 s (DJL LMI's model-loading default).
@@ -31,58 +30,35 @@ STARTUP_MAX_S = 1800
 TARGET_UTILIZATION = 0.7
 
 
+def engine_of(plan: Plan) -> Engine:
+    return get_engine(plan.fit.engine)
+
+
 def container_version(plan: Plan) -> str:
-    serving = plan.profile.serving
-    return serving.container_version or DEFAULT_CONTAINER_VERSIONS[serving.container]
-
-
-def _tgi_environment(plan: Plan) -> dict[str, str]:
-    model = plan.profile.model
-    env = {
-        "HF_MODEL_ID": model.hf_model_id,
-        "SM_NUM_GPUS": str(plan.gpus),
-        "MAX_INPUT_TOKENS": str(plan.max_input_tokens),
-        "MAX_TOTAL_TOKENS": str(plan.max_total_tokens),
-        "MAX_BATCH_TOTAL_TOKENS": str(plan.max_batch_total_tokens),
-        "MAX_BATCH_PREFILL_TOKENS": str(plan.max_batch_prefill_tokens),
-        "MAX_CONCURRENT_REQUESTS": str(plan.max_concurrent_requests),
-    }
-    if model.revision:
-        env["HF_MODEL_REVISION"] = model.revision
-    if model.quantization != "none":
-        env["HF_MODEL_QUANTIZE"] = model.quantization
-    else:
-        env["DTYPE"] = model.dtype
-    return env
-
-
-def _djl_environment(plan: Plan) -> dict[str, str]:
-    model = plan.profile.model
-    env = {
-        "HF_MODEL_ID": model.hf_model_id,
-        "OPTION_ROLLING_BATCH": "vllm",
-        "OPTION_TENSOR_PARALLEL_DEGREE": str(plan.gpus),
-        "OPTION_MAX_MODEL_LEN": str(plan.max_total_tokens),
-        "OPTION_MAX_ROLLING_BATCH_SIZE": str(plan.max_concurrent_requests),
-    }
-    if model.revision:
-        env["OPTION_REVISION"] = model.revision
-    if model.quantization in ("bitsandbytes",):
-        env["OPTION_QUANTIZE"] = "bitsandbytes"
-    if model.quantization == "none":
-        env["OPTION_DTYPE"] = {"float16": "fp16", "bfloat16": "bf16"}[model.dtype]
-    return env
+    """The profile's pinned image version, or the engine's default in sagemaker-core's image config."""
+    return plan.profile.serving.container_version or engine_of(plan).image.default_version
 
 
 def container_environment(plan: Plan) -> dict[str, str]:
-    """Environment for the serving container; the Hugging Face token is added by the stack.
+    """Exactly what the engine reads, from the plan; the Hugging Face token is added by the stack.
 
-    Pre-quantized AWQ/GPTQ checkpoints are named to TGI with HF_MODEL_QUANTIZE; DJL LMI (vLLM) reads
-    the method from the checkpoint's config, so it is only set there for bitsandbytes.
+    Each variable and where the engine reads it is listed in the engine's ``ENVIRONMENT_ALLOWLIST``
+    (:mod:`sagefit.core.engines`). The KV-cache token budget is not passed: both engines measure
+    their own at start-up (vLLM always; TGI 3.x ignores MAX_BATCH_TOTAL_TOKENS for flash-attention
+    models), so the planned figure is an estimate for sizing, not a setting.
     """
-    if plan.profile.serving.container == "djl-lmi":
-        return _djl_environment(plan)
-    return _tgi_environment(plan)
+    model = plan.profile.model
+    inputs = EngineInputs(
+        model_id=model.hf_model_id,
+        tensor_parallel_degree=plan.gpus,
+        max_input_tokens=plan.max_input_tokens,
+        max_total_tokens=plan.max_total_tokens,
+        max_concurrent_requests=plan.max_concurrent_requests,
+        dtype=model.dtype,
+        quantization=model.quantization,
+        revision=model.revision,
+    )
+    return engine_of(plan).environment(inputs)
 
 
 def startup_timeout_s(plan: Plan) -> int:
@@ -117,16 +93,18 @@ def inference_component_requirements(plan: Plan) -> ComputeRequirements:
     )
 
 
-def request_seconds(plan: Plan) -> float:
-    """How long one request generating the full output budget takes at the estimated speed."""
-    new_tokens = plan.max_total_tokens - plan.max_input_tokens
-    return new_tokens / plan.fit.decode_tokens_per_s
-
-
 def concurrency_slots(plan: Plan) -> int:
     """Requests one instance (or copy) decodes at once: full-length requests the KV cache holds,
-    capped by MAX_CONCURRENT_REQUESTS; the rest queue in the container."""
+    capped by the engine's concurrency limit (past it vLLM queues, TGI answers HTTP 429)."""
     return max(1, min(plan.fit.full_length_requests, plan.max_concurrent_requests))
+
+
+def request_seconds(plan: Plan) -> float:
+    """How long one full-length request takes while the instance runs its planned concurrency:
+    time to first token, then the output at the per-request share of the batched throughput."""
+    speed = plan.fit.speed
+    new_tokens = plan.max_total_tokens - plan.max_input_tokens
+    return speed.time_to_first_token_s + new_tokens / speed.per_request_tokens_per_s
 
 
 def invocations_per_minute_target(plan: Plan) -> float:
@@ -137,6 +115,12 @@ def invocations_per_minute_target(plan: Plan) -> float:
     """
     per_minute = concurrency_slots(plan) * 60 / request_seconds(plan)
     return round(max(1.0, per_minute * TARGET_UTILIZATION), 1)
+
+
+def concurrency_per_copy_target(plan: Plan) -> float:
+    """Target-tracking value on concurrent requests per inference-component copy: the requests one
+    copy runs at once (:func:`concurrency_slots`) at TARGET_UTILIZATION, at least one."""
+    return round(max(1.0, concurrency_slots(plan) * TARGET_UTILIZATION), 1)
 
 
 def async_backlog_target(plan: Plan) -> float:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 
 from sagefit.core import assumptions as A
 from sagefit.core import budget, naming, serving
+from sagefit.core.engines import get_engine
 from sagefit.core.modes import CapHold, ScalingMode, scalable_resource_id
+from sagefit.core.performance import SpeedFigures
 from sagefit.core.profiles import HardCapAction, ScheduledCapacity
 
 if TYPE_CHECKING:
@@ -71,6 +73,9 @@ class ScalingSpec:
     max_capacity: int
     schedules: tuple[ScheduledCapacity, ...]
     target_value: float
+    """What the profile's mode target-tracks: concurrent requests per copy (inference components),
+    invocations per minute per instance (real-time variants), or backlog per instance (async)."""
+    concurrency_target: float
     """Invocations per minute per instance (or copy); for async, backlog per instance."""
     invocations_target: float
     """The real-time target (invocations per minute per instance), whatever this profile's mode:
@@ -88,6 +93,8 @@ class ScalingSpec:
 
     def target_for(self, mode: ScalingMode) -> float:
         """The target-tracking value the stack would render if the profile ran in ``mode``."""
+        if mode.tracks_concurrency:
+            return self.concurrency_target
         return self.backlog_target if mode.is_async else self.invocations_target
 
     @property
@@ -126,6 +133,10 @@ class DeploymentSpec:
     catalog_source: str
     """The catalog file the instance's figures and price come from."""
     max_concurrent_requests: int
+    overflow: str
+    """What the engine does past ``max_concurrent_requests``: ``queue`` (vLLM) or ``reject`` (TGI, 429)."""
+    speed: SpeedFigures
+    """Single-stream decode, time to first token and throughput at the planned concurrency (estimates)."""
     names: Names
     container: ContainerSpec
     scaling: ScalingSpec
@@ -173,7 +184,7 @@ def build_spec(plan: Plan) -> DeploymentSpec:
     )
     needs = serving.inference_component_requirements(plan)
     container = ContainerSpec(
-        engine=profile.serving.container,
+        engine=plan.engine,
         version=serving.container_version(plan),
         environment=MappingProxyType(serving.container_environment(plan)),
         hf_token_secret=profile.model.hf_token_secret if profile.model.gated else None,
@@ -186,6 +197,7 @@ def build_spec(plan: Plan) -> DeploymentSpec:
     )
     bounds = profile.scaling
     invocations_target = serving.invocations_per_minute_target(plan)
+    concurrency_target = serving.concurrency_per_copy_target(plan)
     backlog_target = serving.async_backlog_target(plan)
     scaling = ScalingSpec(
         mode=mode,
@@ -194,7 +206,10 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         min_capacity=bounds.min_capacity if bounds.min_capacity is not None else mode.default_min_capacity,
         max_capacity=bounds.max_capacity,
         schedules=bounds.schedules,
-        target_value=backlog_target if mode.is_async else invocations_target,
+        target_value=(
+            concurrency_target if mode.tracks_concurrency else backlog_target if mode.is_async else invocations_target
+        ),
+        concurrency_target=concurrency_target,
         invocations_target=invocations_target,
         backlog_target=backlog_target,
         slots=serving.concurrency_slots(plan),
@@ -222,6 +237,8 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         price_per_hour=plan.price_per_hour,
         catalog_source=plan.catalog_source,
         max_concurrent_requests=plan.max_concurrent_requests,
+        overflow=get_engine(plan.engine).overflow.mode,
+        speed=plan.fit.speed,
         names=names,
         container=container,
         scaling=scaling,

@@ -37,6 +37,8 @@ class ModeResult:
     cold_start_requests: int
     cold_start_latency_s: Latency | None
     failed: int
+    rejected: int
+    """Requests the engine answered with HTTP 429 (TGI past MAX_CONCURRENT_REQUESTS); vLLM queues them."""
     expired: int
     unfinished: int
     queue_wait_p95_s: float

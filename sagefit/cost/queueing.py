@@ -66,9 +66,15 @@ class RequestQueue:
 class Server:
     """What the requests of one mode go through: admitted, served, queued, failed or expired."""
 
-    def __init__(self, view: Minutes, slots: int, realtime: bool, ttl_s: float) -> None:
+    def __init__(
+        self, view: Minutes, slots: int, realtime: bool, ttl_s: float, reject_limit: int | None = None
+    ) -> None:
         self.view = view
         self.slots = slots
+        self.reject_limit = reject_limit
+        """Requests one instance holds (running and waiting in the container) before the engine answers
+        HTTP 429; None for engines that queue (vLLM)."""
+        self.rejected = 0
         self.minute_capacity = slots * 60.0
         self.realtime = realtime
         self.ttl_s = ttl_s
@@ -107,15 +113,30 @@ class Server:
                 self.failed_minutes[m] = True
             else:
                 invoked = self.realtime and ready_start > 0
+                if invoked and self.reject_limit is not None:
+                    c, work = self._reject_over_limit(c, work, ready_start)
                 if invoked:
                     admitted = c
-                queue.push(Batch(m, work, c, invoked))
+                if c:
+                    queue.push(Batch(m, work, c, invoked))
         if ready_end and queue.batches:
             started, served = self._serve(t0, t1, ready_start, ready_end, ready)
             admitted += started
         if not self.realtime:
             self._expire(t1)
         return admitted, served
+
+    def _reject_over_limit(self, c: int, work: float, ready: int) -> tuple[int, float]:
+        """A rejecting engine (TGI) answers 429 to arrivals once its instances hold ``reject_limit``
+        requests each: those beyond the limit, counting the ones already waiting, never enter
+        (router/src/infer/mod.rs, "Model is overloaded"). Per-minute fluid model: within a minute
+        arrivals are spread out, so only a standing queue makes the engine refuse."""
+        room = self.reject_limit * ready - self.queue.requests  # type: ignore[operator]
+        if c <= room:
+            return c, work
+        kept = room if room > 0 else 0
+        self.rejected += c - kept
+        return kept, work * kept / c
 
     def _serve(self, t0: float, t1: float, ready_start: int, ready_end: int, ready: list[float]) -> tuple[int, float]:
         """Work the queue with the minute's capacity; returns (requests started uninvoked, slot-s served)."""

@@ -95,7 +95,7 @@ def service_times(traffic: Traffic, settings: CostSettings) -> tuple[np.ndarray,
         t_in = np.where(np.isnan(traffic.tokens_in), t_in, traffic.tokens_in)
     if traffic.tokens_out is not None:
         t_out = np.where(np.isnan(traffic.tokens_out), t_out, traffic.tokens_out)
-    service = t_in / settings["prefill_tokens_per_s"] + t_out / settings.decode_tokens_per_s
+    service = t_in / settings.prefill_tokens_per_s + t_out / settings.decode_tokens_per_s
     return t_in, t_out, service
 
 
@@ -154,6 +154,10 @@ def _mode_notes(plan: Plan, r: ModeResult, max_service: float) -> list[str]:
     if r.failed:
         notes.append(f"{r.mode}: {r.failed:,} requests failed for good: they arrived while a schedule held "
                      "max capacity at 0, and a real-time endpoint cannot queue them")
+    if r.rejected:
+        notes.append(f"{r.mode}: {r.rejected:,} requests were refused with HTTP 429: engine {plan.engine} "
+                     f"rejects past {plan.max_concurrent_requests} concurrent requests per instance instead of "
+                     "queueing (raise serving.target_concurrency or scaling.max_capacity, or use engine vllm)")
     if r.expired:
         notes.append(f"{r.mode}: {r.expired:,} requests expired in the S3 queue, older than "
                      f"async_request_ttl_s before an instance could take them")
@@ -287,6 +291,7 @@ def _result_dict(est: CostEstimate, r: ModeResult) -> dict:
             "p50": round(latency.p50, 1), "p95": round(latency.p95, 1), "max": round(latency.max, 1)},
         "queue_wait_p95_s": round(r.queue_wait_p95_s, 1),
         "failed_requests": r.failed,
+        "rejected_requests": r.rejected,
         "expired_requests": r.expired,
         "unfinished_requests": r.unfinished,
         "peak_instances": r.peak_instances,

@@ -90,11 +90,14 @@ class CostSettings:
     input_tokens: int
     output_tokens: int
     decode_tokens_per_s: float
+    """What each request sees while the instance runs its planned concurrency (plan.spec.speed)."""
+    prefill_tokens_per_s: float
     slots: int
-    realtime_target: float
-    """Invocations per minute per instance (plan.spec.scaling.invocations_target)."""
-    async_target: float
-    """Backlog per instance (plan.spec.scaling.backlog_target)."""
+    reject_limit: int | None
+    """Requests an instance holds at once before the engine answers 429 (TGI), or None: it queues (vLLM)."""
+    targets: dict[ScalingMode, float]
+    """Each mode's target-tracking value (plan.spec.scaling.target_for): every mode of one plan is
+    simulated, not only the profile's."""
     overrides: dict[str, float] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> float:
@@ -103,9 +106,7 @@ class CostSettings:
         return value
 
     def target_for(self, mode: ScalingMode) -> float:
-        """The target-tracking value of ``mode``: every mode of one plan is simulated, not only the
-        profile's, so both targets are kept."""
-        return self.async_target if mode.is_async else self.realtime_target
+        return self.targets[mode]
 
     @property
     def scale_in_delay_s(self) -> float:
@@ -114,7 +115,7 @@ class CostSettings:
 
     def service_s(self, tokens_in: float, tokens_out: float) -> float:
         """Seconds one request occupies a slot: prompt processing plus decode at the plan's speed."""
-        return tokens_in / self["prefill_tokens_per_s"] + tokens_out / self.decode_tokens_per_s
+        return tokens_in / self.prefill_tokens_per_s + tokens_out / self.decode_tokens_per_s
 
     def to_dict(self) -> dict:
         out = {}
@@ -123,6 +124,7 @@ class CostSettings:
             out[spec.name] = {"value": value, "unit": spec.unit, "source": spec.source,
                               "overridden": spec.name in self.overrides}
         out["instance_provisioning_s"]["value"] = self.cold_start.provisioning_s
+        out["prefill_tokens_per_s"]["value"] = round(self.prefill_tokens_per_s, 1)
         out["input_tokens"]["value"] = self.input_tokens
         out["output_tokens"]["value"] = self.output_tokens
         return out
@@ -142,7 +144,11 @@ def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettin
         load_s=weights_gb / float(values["model_load_gb_s"]),  # type: ignore[arg-type]
         weights_gb=weights_gb,
     )
-    scaling = plan.spec.scaling
+    spec = plan.spec
+    scaling = spec.scaling
+    prefill = values["prefill_tokens_per_s"]
+    if prefill is None:  # the plan's time to first token, for its own prompt length
+        prefill = plan.max_input_tokens / spec.speed.time_to_first_token_s
     input_tokens = int(values["input_tokens"] or plan.max_input_tokens)
     output_tokens = int(values["output_tokens"] or plan.max_total_tokens - plan.max_input_tokens)
     return CostSettings(
@@ -150,10 +156,11 @@ def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettin
         cold_start=cold,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        decode_tokens_per_s=plan.fit.decode_tokens_per_s,
+        decode_tokens_per_s=spec.speed.per_request_tokens_per_s,
+        prefill_tokens_per_s=float(prefill),
         slots=scaling.slots,
-        realtime_target=scaling.invocations_target,
-        async_target=scaling.backlog_target,
+        reject_limit=spec.max_concurrent_requests if spec.overflow == "reject" else None,
+        targets={mode: scaling.target_for(mode) for mode in ScalingMode},
         overrides=overrides,
     )
 

@@ -87,7 +87,11 @@ class _Month:
         self.zero_ok = mode.can_scale_to_zero
         self.fleet = Fleet(settings.cold_start.total_s)
         self.limits = Limits(spec.bounds, minutes.count)
-        self.server = Server(minutes, settings.slots, self.realtime, settings["async_request_ttl_s"])
+        self.concurrency = mode.tracks_concurrency
+        self.server = Server(
+            minutes, settings.slots, self.realtime, settings["async_request_ttl_s"],
+            settings.reject_limit if self.realtime else None,
+        )
         self.tracking = TargetTracking(settings, settings.target_for(mode))
         self.wakeups = 0
 
@@ -116,7 +120,7 @@ class _Month:
             admitted, served = server.minute(m, t0, t1, ready_start, ready_end, limits.hi, fleet.ready)
             # 3. the target-tracking datapoint
             if ready_end:
-                metric = (admitted if realtime else server.queue.requests + served / 60.0) / ready_end
+                metric = self._metric(admitted, served) / ready_end
                 tracking.observe(t1, ready_end, metric, fleet, limits)
             else:
                 tracking.reset()
@@ -130,6 +134,20 @@ class _Month:
             m = self._idle(m, t1)
         fleet.close(self.horizon)
         return self._result()
+
+    def _metric(self, admitted: int, served: float) -> float:
+        """The minute's target-tracking datapoint over all instances, as the stack's metric counts it.
+
+        Concurrent requests (inference components): the mean of busy slots (slot-seconds served / 60)
+        plus the requests waiting in the container. Invocations (real-time variants): requests accepted.
+        Backlog (async): requests queued plus those being served.
+        """
+        queued = self.server.queue.requests
+        if self.concurrency:
+            return served / 60.0 + queued
+        if self.realtime:
+            return float(admitted)
+        return queued + served / 60.0
 
     def _wake(self) -> None:
         """The wake alarm's step sets exact capacity 1, so re-invocations while the instance starts
@@ -179,6 +197,7 @@ class _Month:
             cold_start_requests=int(times.cold.sum()),
             cold_start_latency_s=times.cold_start_latency(),
             failed=int(server.failed),
+            rejected=int(server.rejected),
             expired=int(server.expired),
             unfinished=int(server.queue.requests),
             queue_wait_p95_s=times.warm_wait_p95(),

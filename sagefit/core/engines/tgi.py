@@ -41,6 +41,10 @@ TGI_WIGGLE_ROOM = 0.90
 # entrypoint translates four names (sagemaker-entrypoint.sh:3-19); the launcher reads the rest from
 # its clap arguments declared with `env` (launcher/src/main.rs, struct Args).
 ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType({
+    "HF_TOKEN": (
+        "the stack adds it for gated models (a Secrets Manager reference): text-generation-inference "
+        "docs/source/basic_tutorials/gated_model_access.md (\"set the HF_TOKEN environment variable\")"
+    ),
     "HF_MODEL_ID": f"{TGI_SRC} sagemaker-entrypoint.sh:3-7 (exported as MODEL_ID)",
     "HF_MODEL_REVISION": f"{TGI_SRC} sagemaker-entrypoint.sh:9-11 (exported as REVISION)",
     "SM_NUM_GPUS": f"{TGI_SRC} sagemaker-entrypoint.sh:13-15 (exported as NUM_SHARD)",

@@ -77,6 +77,10 @@ default ``0.9``). LMI passes ``OPTION_GPU_MEMORY_UTILIZATION`` through unchanged
 # as `OPTION_<X>` -> `option.<x>` (serving/docs/lmi/deployment_guide/configurations.md:111-114;
 # wlm/.../ModelInfo.java:900); VllmRbProperties maps them to vLLM engine arguments.
 ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType({
+    "HF_TOKEN": (
+        "the stack adds it for gated models (a Secrets Manager reference): LMI downloads Hub models with "
+        "huggingface_hub, whose get_token() reads HF_TOKEN (huggingface_hub/utils/_auth.py)"
+    ),
     "HF_MODEL_ID": f"{DJL} serving/src/main/java/ai/djl/serving/util/ModelStore.java:128",
     "OPTION_REVISION": (
         f"{DJL} configurations.md:89; properties_manager/vllm_rb_properties.py:221 (-> revision)"

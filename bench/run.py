@@ -87,14 +87,26 @@ def main() -> None:
     total, sim, requests = cost_in_process(runs)
     rows.append((f"cost: simulate a month of {requests:,} requests, 3 modes", sim, "in-process"))
     rows.append((f"cost: generate {COST_TRAFFIC} traffic + simulate", total, "in-process"))
-    rows.append((f"sagefit cost {COST_PROFILE} --traffic {COST_TRAFFIC}",
-                 wall([sagefit, "cost", COST_PROFILE, "--traffic", COST_TRAFFIC], runs), "whole command"))
+    rows.append(
+        (
+            f"sagefit cost {COST_PROFILE} --traffic {COST_TRAFFIC}",
+            wall([sagefit, "cost", COST_PROFILE, "--traffic", COST_TRAFFIC], runs),
+            "whole command",
+        )
+    )
 
     cdk_runs = max(1, runs // 2)
     with tempfile.TemporaryDirectory() as out:
         empty = [
-            "npx", "--no-install", "cdk", "synth", "--quiet", "-o", out,
-            "--app", f"{sys.executable} bench/empty_app.py",
+            "npx",
+            "--no-install",
+            "cdk",
+            "synth",
+            "--quiet",
+            "-o",
+            out,
+            "--app",
+            f"{sys.executable} bench/empty_app.py",
         ]
         rows.append(("cdk synth, empty app", wall(empty, cdk_runs), "jsii floor"))
         full = ["npx", "--no-install", "cdk", "synth", "--all", "--quiet", "-o", out]
@@ -105,8 +117,10 @@ def main() -> None:
     else:
         rows.append(("make test (whole suite)", wall(["make", "test"], 1), "one run"))
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
     width = max(len(name) for name, _, _ in rows)
     print(f"{'what':<{width}}  {'median':>9}  note")
     for name, seconds, note in rows:

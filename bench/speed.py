@@ -53,8 +53,10 @@ def old_rule(row: D.Row) -> float:
 
 def main() -> int:
     rows = [r for r in D.load_rows() if r.split == "holdout"]
-    print(f"speed model, fitted {PARAMS.fitted_on} on {len(PARAMS.calibration_rows)} calibration rows; "
-          f"{len(rows)} held-out rows")
+    print(
+        f"speed model, fitted {PARAMS.fitted_on} on {len(PARAMS.calibration_rows)} calibration rows; "
+        f"{len(rows)} held-out rows"
+    )
     width = max(len(r.id) for r in rows)
     met = True
     for metric in D.METRICS:
@@ -69,18 +71,24 @@ def main() -> int:
             ratios.append(predicted / row.value)
             print(f"  {row.id:<{width}}  {predicted:10.4g}  {row.value:10.4g}  {ratios[-1]:5.2f}")
         median, worst, within = summary(ratios)
-        print(f"  median ratio {median:.2f}, worst x{worst:.2f}, within x{TARGET_FACTOR}: "
-              f"{within:.0%} ({sum(1 for r in ratios if factor(r) <= TARGET_FACTOR)}/{len(ratios)})")
+        print(
+            f"  median ratio {median:.2f}, worst x{worst:.2f}, within x{TARGET_FACTOR}: "
+            f"{within:.0%} ({sum(1 for r in ratios if factor(r) <= TARGET_FACTOR)}/{len(ratios)})"
+        )
         if metric in SCORED:
             scale = [1 if metric == "single_stream_tokens_per_s" else r.concurrency for r in group]
             o_median, o_worst, o_within = summary([k * old_rule(r) / r.value for k, r in zip(scale, group)])
-            print(f"  previous rule on the same rows: median ratio {o_median:.2f}, worst x{o_worst:.2f}, "
-                  f"within x{TARGET_FACTOR}: {o_within:.0%}")
+            print(
+                f"  previous rule on the same rows: median ratio {o_median:.2f}, worst x{o_worst:.2f}, "
+                f"within x{TARGET_FACTOR}: {o_within:.0%}"
+            )
         if metric in SCORED:
             ok = within >= TARGET_SHARE and worst <= WORST_ALLOWED
             met = met and ok
-            print(f"  target ({TARGET_SHARE:.0%} within x{TARGET_FACTOR}, none worse than x{WORST_ALLOWED}): "
-                  f"{'met' if ok else 'NOT met'}")
+            print(
+                f"  target ({TARGET_SHARE:.0%} within x{TARGET_FACTOR}, none worse than x{WORST_ALLOWED}): "
+                f"{'met' if ok else 'NOT met'}"
+            )
     print(f"\nspeed target {'met' if met else 'NOT met'} on the held-out single-stream and throughput rows")
     return 0
 

@@ -124,8 +124,11 @@ class CostGuard(Construct):
         endpoint = props.endpoint
         spec = self.spec
         capacity = (
-            [endpoint.metric_copy_count()] if spec.mode.uses_inference_component
-            else [endpoint.metric_backlog_size_per_instance()] if spec.mode.is_async else []
+            [endpoint.metric_copy_count()]
+            if spec.mode.uses_inference_component
+            else [endpoint.metric_backlog_size_per_instance()]
+            if spec.mode.is_async
+            else []
         )
         dashboard = cw.Dashboard(self, "Dashboard")
         dashboard.add_widgets(

@@ -102,8 +102,11 @@ class ModelData:
     def objects_arn(self, partition: str) -> str:
         """Format from the Service Authorization Reference, Amazon S3 object resource type:
         ``arn:${Partition}:s3:::${BucketName}/${ObjectName}``."""
-        return f"arn:{partition}:s3:::{self.bucket}/{self.prefix}/*" if self.prefix else \
-            f"arn:{partition}:s3:::{self.bucket}/*"
+        return (
+            f"arn:{partition}:s3:::{self.bucket}/{self.prefix}/*"
+            if self.prefix
+            else f"arn:{partition}:s3:::{self.bucket}/*"
+        )
 
     def bucket_arn(self, partition: str) -> str:
         return f"arn:{partition}:s3:::{self.bucket}"

@@ -156,8 +156,7 @@ class HardCap(Construct):
                 sid="ReadBudget",
                 actions=["budgets:ViewBudget"],
                 resources=[
-                    stack.format_arn(service="budgets", region="", resource="budget",
-                                     resource_name=config.budget_name)
+                    stack.format_arn(service="budgets", region="", resource="budget", resource_name=config.budget_name)
                 ],
             ),
             iam.PolicyStatement(sid="Announce", actions=["sns:Publish"], resources=[props.topic.topic_arn]),
@@ -179,8 +178,11 @@ class HardCap(Construct):
                     sid="CapThisInferenceComponent",
                     actions=["sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"],
                     resources=[
-                        stack.format_arn(service="sagemaker", resource="inference-component",
-                                         resource_name=str(config.inference_component_name).lower())
+                        stack.format_arn(
+                            service="sagemaker",
+                            resource="inference-component",
+                            resource_name=str(config.inference_component_name).lower(),
+                        )
                     ],
                 )
             )
@@ -193,9 +195,11 @@ class HardCap(Construct):
             # DeregisterScalableTarget, Application Auto Scaling API reference). The action takes the
             # same resource type and condition keys as RegisterScalableTarget (Service Authorization
             # Reference, "Actions, resources, and condition keys for AWS Application Auto Scaling").
-            statements.append(self._this_scalable_target(
-                "ReleaseThisScalableTarget", "application-autoscaling:DeregisterScalableTarget"
-            ))
+            statements.append(
+                self._this_scalable_target(
+                    "ReleaseThisScalableTarget", "application-autoscaling:DeregisterScalableTarget"
+                )
+            )
         statements.append(iam.PolicyStatement(sid="CapThisEndpoint", actions=actions, resources=[endpoint_arn]))
         statements.append(
             iam.PolicyStatement(
@@ -238,8 +242,7 @@ class HardCap(Construct):
         reasons = {
             "Resource::*": "application-autoscaling:DescribeScalableTargets supports no resource-level "
             "permissions (Service Authorization Reference); it only reads",
-            f"Resource::arn:<AWS::Partition>:application-autoscaling:{region}:{account}:scalable-target/*":
-            "scalable target ARNs end in an ID Application Auto Scaling generates; RegisterScalableTarget (and "
+            f"Resource::arn:<AWS::Partition>:application-autoscaling:{region}:{account}:scalable-target/*": "scalable target ARNs end in an ID Application Auto Scaling generates; RegisterScalableTarget (and "
             "DeregisterScalableTarget, where the cap deletes the endpoint) is limited by condition to the "
             "sagemaker namespace, this endpoint's dimension and this stack's tag",
             "Action::kms:GenerateDataKey*": "publishing to the SSE-KMS alert topic needs kms:GenerateDataKey* "
@@ -262,5 +265,6 @@ def _check_same_resources(config: CapConfig, stack: Stack, props: HardCapProps) 
     }
     for what, (planned, deployed) in pairs.items():
         if planned != deployed:
-            raise ValueError(f"hard cap of {stack.stack_name}: the plan's {what} {planned!r} is not the "
-                             f"deployed {deployed!r}")
+            raise ValueError(
+                f"hard cap of {stack.stack_name}: the plan's {what} {planned!r} is not the deployed {deployed!r}"
+            )

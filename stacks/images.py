@@ -73,9 +73,7 @@ class ImageUri:
 
 @cache
 def _config(framework: str) -> dict:
-    path = metadata.distribution("sagemaker-core").locate_file(
-        f"sagemaker/core/image_uri_config/{framework}.json"
-    )
+    path = metadata.distribution("sagemaker-core").locate_file(f"sagemaker/core/image_uri_config/{framework}.json")
     data = json.loads(path.read_text())
     return data.get("inference", data)
 
@@ -95,9 +93,7 @@ def _tag(config: dict, spec: dict) -> str:
     return "-".join(part for part in (spec["tag_prefix"], processor, py, container) if part)
 
 
-def resolve_family(
-    family: str, version: str, region: str, field: str = "serving.container_version"
-) -> ImageUri:
+def resolve_family(family: str, version: str, region: str, field: str = "serving.container_version") -> ImageUri:
     """The image URI the SDK would give for image family ``family`` at ``version`` in ``region``."""
     config = _config(family)
     version = config.get("version_aliases", {}).get(version, version)
@@ -111,9 +107,7 @@ def resolve_family(
         )
     account = spec["registries"].get(region)
     if account is None:
-        raise SagefitError(
-            f"no {family} image published in {region}", "choose another region", field="region"
-        )
+        raise SagefitError(f"no {family} image published in {region}", "choose another region", field="region")
     repository = spec["repository"]
     suffix = _partition(region)[1]
     uri = f"{account}.dkr.ecr.{region}.{suffix}/{repository}:{_tag(config, spec)}"

@@ -33,7 +33,10 @@ def add_command(sub: SubParsers, name: str, func: Command, help_: str) -> argpar
     cmd = sub.add_parser(name, help=help_, description=help_)
     cmd.set_defaults(func=func)
     cmd.add_argument(
-        "--profiles", type=Path, default=DEFAULT_PROFILES, metavar="DIR",
+        "--profiles",
+        type=Path,
+        default=DEFAULT_PROFILES,
+        metavar="DIR",
         help="directory of model profiles (default: model_profiles)",
     )
     return cmd

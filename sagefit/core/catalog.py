@@ -179,8 +179,9 @@ def read_catalog_file(path: Path) -> tuple[str, Catalog]:
         raise
     except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SagefitError(f"not a valid instance catalog ({reason})",
-                           "start from sagefit/data/instances.yaml", path) from None
+        raise SagefitError(
+            f"not a valid instance catalog ({reason})", "start from sagefit/data/instances.yaml", path
+        ) from None
 
 
 def parse_catalog(text: str, source: Path | str = PACKAGED_CATALOG) -> Catalog:

@@ -23,8 +23,9 @@ from sagefit.core.spec import DeploymentSpec, build_spec
 def estimate_note(catalog_source: str = PACKAGED_CATALOG) -> str:
     """What a plan's figures rest on, naming the catalog file it was planned from (the packaged one
     or the user's project catalog), so a surprising price can be traced to its file."""
-    return (f"fit, decode speed and cost are estimates; assumptions in {A.SOURCE}, "
-            f"hardware and prices in {catalog_source}")
+    return (
+        f"fit, decode speed and cost are estimates; assumptions in {A.SOURCE}, hardware and prices in {catalog_source}"
+    )
 
 
 ESTIMATE_NOTE = estimate_note()
@@ -261,9 +262,7 @@ def _warnings(profile: Profile, fit: Fit, price_region: str, today: dt.date) -> 
     if not (acc.memory_confirmed and acc.bandwidth_confirmed):
         notes.append(f"{acc.name} memory or bandwidth figure is unconfirmed")
     if price_region != profile.region:
-        notes.append(
-            f"no {profile.region} price in the catalog; showing the {price_region} list price"
-        )
+        notes.append(f"no {profile.region} price in the catalog; showing the {price_region} list price")
     age = (today - instance.price_as_of).days
     if age > A.PRICE_MAX_AGE_DAYS:
         notes.append(
@@ -278,9 +277,7 @@ def _warnings(profile: Profile, fit: Fit, price_region: str, today: dt.date) -> 
     return notes
 
 
-def plan_profile(
-    loaded: LoadedProfile, catalog: Catalog | None = None, today: dt.date | None = None
-) -> Plan:
+def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: dt.date | None = None) -> Plan:
     """Plan one profile, or raise :class:`SagefitError` saying why it cannot be served."""
     catalog = catalog or load_catalog()
     profile = loaded.profile
@@ -306,9 +303,7 @@ def plan_profile(
     )
 
 
-def plan_all(
-    profiles: list[LoadedProfile], catalog: Catalog | None = None, region: str | None = None
-) -> list[Plan]:
+def plan_all(profiles: list[LoadedProfile], catalog: Catalog | None = None, region: str | None = None) -> list[Plan]:
     """Plan every profile; ``region`` overrides each profile's own region."""
     catalog = catalog or load_catalog()
     plans = []

@@ -31,9 +31,7 @@ from sagefit.core import aws_rules
 from sagefit.core.profile_errors import FieldProblem, describe_error
 
 Dtype = Literal["float16", "bfloat16"]
-Quantization = Literal[
-    "none", "bitsandbytes", "eetq", "awq", "gptq", "bitsandbytes-nf4", "bitsandbytes-fp4"
-]
+Quantization = Literal["none", "bitsandbytes", "eetq", "awq", "gptq", "bitsandbytes-nf4", "bitsandbytes-fp4"]
 Container = Literal["tgi", "djl-lmi"]
 
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
@@ -64,9 +62,7 @@ class Architecture(_Strict):
     @model_validator(mode="after")
     def _heads_consistent(self) -> Architecture:
         if self.kv_heads > self.attention_heads or self.attention_heads % self.kv_heads:
-            raise ValueError(
-                f"kv_heads ({self.kv_heads}) must divide attention_heads ({self.attention_heads})"
-            )
+            raise ValueError(f"kv_heads ({self.kv_heads}) must divide attention_heads ({self.attention_heads})")
         if self.active_parameters is not None and self.active_parameters > self.parameters:
             raise ValueError("active_parameters cannot exceed parameters")
         return self
@@ -77,9 +73,7 @@ class ModelSpec(_Strict):
 
     hf_model_id: str = Field(pattern=_HF_ID.pattern)
     revision: str | None = None
-    gated: bool = Field(
-        default=False, description="Needs a Hugging Face token (read from Secrets Manager)."
-    )
+    gated: bool = Field(default=False, description="Needs a Hugging Face token (read from Secrets Manager).")
     hf_token_secret: str | None = Field(
         default=None, description="Secrets Manager secret name holding the Hugging Face token."
     )
@@ -112,8 +106,7 @@ class Serving(_Strict):
     def _token_order(self) -> Serving:
         if self.max_input_tokens >= self.max_total_tokens:
             raise ValueError(
-                f"max_input_tokens ({self.max_input_tokens}) must be below "
-                f"max_total_tokens ({self.max_total_tokens})"
+                f"max_input_tokens ({self.max_input_tokens}) must be below max_total_tokens ({self.max_total_tokens})"
             )
         return self
 
@@ -174,9 +167,7 @@ class Scaling(_Strict):
             raise ValueError(f"max_capacity ({self.max_capacity}) is below min_capacity ({minimum})")
         for scheduled in self.schedules:
             if scheduled.min_capacity < floor:
-                raise ValueError(
-                    f"schedule {scheduled.name}: always-on needs min_capacity >= 1 at all times"
-                )
+                raise ValueError(f"schedule {scheduled.name}: always-on needs min_capacity >= 1 at all times")
         object.__setattr__(self, "min_capacity", minimum)
         return self
 
@@ -224,12 +215,24 @@ class Profile(_Strict):
 
         component = naming.inference_component_name(self)
         for rule, value, field, fix in (
-            (aws_rules.STACK_NAME, self.stack_name, "stack_name",
-             "start with a letter; use letters, digits and hyphens only"),
-            (aws_rules.ENDPOINT_NAME, naming.endpoint_name(self), "name",
-             "use lowercase letters, digits and hyphens, ending in a letter or digit"),
-            (aws_rules.INFERENCE_COMPONENT_NAME, component, "name",
-             "shorten the profile name to 60 characters or fewer (its inference component is NAME-ic)"),
+            (
+                aws_rules.STACK_NAME,
+                self.stack_name,
+                "stack_name",
+                "start with a letter; use letters, digits and hyphens only",
+            ),
+            (
+                aws_rules.ENDPOINT_NAME,
+                naming.endpoint_name(self),
+                "name",
+                "use lowercase letters, digits and hyphens, ending in a letter or digit",
+            ),
+            (
+                aws_rules.INFERENCE_COMPONENT_NAME,
+                component,
+                "name",
+                "shorten the profile name to 60 characters or fewer (its inference component is NAME-ic)",
+            ),
             (aws_rules.BUDGET_NAME, naming.budget_name(self), "stack_name", "shorten stack_name"),
         ):
             problem = rule.problem(value) if value is not None else None
@@ -242,15 +245,12 @@ class Profile(_Strict):
         ctx = self.model.architecture.context_length
         if self.serving.max_total_tokens > ctx:
             raise ValueError(
-                f"serving.max_total_tokens ({self.serving.max_total_tokens}) exceeds the model's "
-                f"context_length ({ctx})"
+                f"serving.max_total_tokens ({self.serving.max_total_tokens}) exceeds the model's context_length ({ctx})"
             )
         tp = self.serving.tensor_parallel_degree
         heads = self.model.architecture.attention_heads
         if tp is not None and heads % tp:
-            raise ValueError(
-                f"serving.tensor_parallel_degree {tp} does not divide the {heads} attention heads"
-            )
+            raise ValueError(f"serving.tensor_parallel_degree {tp} does not divide the {heads} attention heads")
         return self
 
 
@@ -288,13 +288,9 @@ def parse_profile(text: str, path: Path, catalog: Catalog | None = None) -> Prof
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         reason = getattr(exc, "problem", None) or "malformed YAML"
-        raise SagefitError(
-            f"malformed YAML at {where}: {reason}", "fix the YAML syntax there", path
-        ) from None
+        raise SagefitError(f"malformed YAML at {where}: {reason}", "fix the YAML syntax there", path) from None
     if not isinstance(raw, dict):
-        raise SagefitError(
-            "the profile must be a YAML mapping of fields", "start from model_profiles/*.yaml", path
-        )
+        raise SagefitError("the profile must be a YAML mapping of fields", "start from model_profiles/*.yaml", path)
     try:
         profile = Profile.model_validate(raw)
     except ValidationError as exc:

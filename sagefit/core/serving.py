@@ -112,9 +112,7 @@ def inference_component_requirements(plan: Plan) -> ComputeRequirements:
     Half the host memory mirrors JumpStart's ``min_memory_mb`` convention and leaves room for the
     SageMaker agents on the instance.
     """
-    return ComputeRequirements(
-        accelerators=plan.gpus, min_memory_mb=plan.instance.host_memory_gib * 1024 // 2
-    )
+    return ComputeRequirements(accelerators=plan.gpus, min_memory_mb=plan.instance.host_memory_gib * 1024 // 2)
 
 
 def request_seconds(plan: Plan) -> float:

@@ -99,9 +99,7 @@ class Fit:
         return max(0.0, needed - self.usable_per_gpu_bytes)
 
 
-def decode_tokens_per_s(
-    instance: InstanceType, tp: int, read_bytes_per_token: float
-) -> float:
+def decode_tokens_per_s(instance: InstanceType, tp: int, read_bytes_per_token: float) -> float:
     """Single-stream decode speed bound by memory bandwidth (an estimate)."""
     bandwidth = tp * instance.accelerator.bandwidth_gb_s * 1e9 * A.BANDWIDTH_EFFICIENCY
     if tp > 1:

@@ -76,9 +76,17 @@ class SpeedParams:
 
     def free(self) -> tuple[float, ...]:
         """The fitted numbers, in the order :mod:`sagefit.core.speed_fit` optimises them."""
-        return (self.bandwidth_efficiency, self.compute_efficiency, self.step_fixed_s, self.launch_s,
-                self.per_sequence_s, self.graphs_scale, self.allreduce_s, self.pcie_allreduce_s_per_seq,
-                self.dequant_s_per_param)
+        return (
+            self.bandwidth_efficiency,
+            self.compute_efficiency,
+            self.step_fixed_s,
+            self.launch_s,
+            self.per_sequence_s,
+            self.graphs_scale,
+            self.allreduce_s,
+            self.pcie_allreduce_s_per_seq,
+            self.dequant_s_per_param,
+        )
 
 
 # Fitted by `python -m sagefit.core.speed_fit` on the calibration rows; tests/test_speed.py refits
@@ -238,9 +246,19 @@ def decode_tokens_per_s(
 ) -> float:
     """Tokens per second one stream sees while ``batch`` streams decode together."""
     return 1.0 / decode_step_s(
-        bandwidth_gb_s, tp, weight_bytes_per_gpu, kv_bytes_per_token_per_gpu, context_tokens, batch,
-        layers=layers, active_params=active_params, tflops=tflops, weight_bits=weight_bits,
-        graphs=graphs, nvlink=nvlink, params=params,
+        bandwidth_gb_s,
+        tp,
+        weight_bytes_per_gpu,
+        kv_bytes_per_token_per_gpu,
+        context_tokens,
+        batch,
+        layers=layers,
+        active_params=active_params,
+        tflops=tflops,
+        weight_bits=weight_bits,
+        graphs=graphs,
+        nvlink=nvlink,
+        params=params,
     )
 
 
@@ -299,13 +317,31 @@ def throughput_tokens_per_s(
     prefill = 0.0
     if prompt_tokens > 0:
         prefill = time_to_first_token_s(
-            tflops, tp, active_params, concurrency * prompt_tokens, bandwidth_gb_s=bandwidth_gb_s,
-            weight_bytes_per_gpu=weight_bytes_per_gpu, layers=layers, weight_bits=weight_bits,
-            graphs=graphs, nvlink=nvlink, params=params,
+            tflops,
+            tp,
+            active_params,
+            concurrency * prompt_tokens,
+            bandwidth_gb_s=bandwidth_gb_s,
+            weight_bytes_per_gpu=weight_bytes_per_gpu,
+            layers=layers,
+            weight_bits=weight_bits,
+            graphs=graphs,
+            nvlink=nvlink,
+            params=params,
         )
     step = decode_step_s(
-        bandwidth_gb_s, tp, weight_bytes_per_gpu, kv_bytes_per_token_per_gpu,
-        prompt_tokens + output_tokens / 2, concurrency, layers=layers, active_params=active_params,
-        tflops=tflops, weight_bits=weight_bits, graphs=graphs, nvlink=nvlink, params=params,
+        bandwidth_gb_s,
+        tp,
+        weight_bytes_per_gpu,
+        kv_bytes_per_token_per_gpu,
+        prompt_tokens + output_tokens / 2,
+        concurrency,
+        layers=layers,
+        active_params=active_params,
+        tflops=tflops,
+        weight_bits=weight_bits,
+        graphs=graphs,
+        nvlink=nvlink,
+        params=params,
     )
     return concurrency * output_tokens / (prefill + output_tokens * step)

@@ -97,16 +97,30 @@ def load_rows(text: str | None = None) -> list[Row]:
         kv_heads = math.ceil(model["kv_heads"] / tp)
         flops = accelerators[item["gpu"]]
         tflops = flops["tflops_fp8"] if fmt == "fp8" else flops["tflops_bf16"]
-        rows.append(Row(
-            id=item["id"], metric=item["metric"], value=float(item["value"]), split=item["split"],
-            gpu=item["gpu"], tp=tp, engine_mode=item["engine_mode"],
-            includes_prefill=bool(item.get("includes_prefill", False)),
-            input_tokens=float(item["input_tokens"] or 0), output_tokens=item.get("output_tokens"),
-            concurrency=int(item["concurrency"]), layers=int(model["layers"]), params=float(model["params"]),
-            weight_bits=WEIGHT_BITS[fmt], weight_bytes_per_gpu=_weight_bytes(model, fmt) / tp,
-            kv_bytes_per_token_per_gpu=2 * model["layers"] * kv_heads * model["head_dim"] * item["kv_bytes"],
-            bandwidth_gb_s=bandwidth[item["gpu"]], tflops=float(tflops), nvlink=bool(flops["nvlink"]), raw=item,
-        ))
+        rows.append(
+            Row(
+                id=item["id"],
+                metric=item["metric"],
+                value=float(item["value"]),
+                split=item["split"],
+                gpu=item["gpu"],
+                tp=tp,
+                engine_mode=item["engine_mode"],
+                includes_prefill=bool(item.get("includes_prefill", False)),
+                input_tokens=float(item["input_tokens"] or 0),
+                output_tokens=item.get("output_tokens"),
+                concurrency=int(item["concurrency"]),
+                layers=int(model["layers"]),
+                params=float(model["params"]),
+                weight_bits=WEIGHT_BITS[fmt],
+                weight_bytes_per_gpu=_weight_bytes(model, fmt) / tp,
+                kv_bytes_per_token_per_gpu=2 * model["layers"] * kv_heads * model["head_dim"] * item["kv_bytes"],
+                bandwidth_gb_s=bandwidth[item["gpu"]],
+                tflops=float(tflops),
+                nvlink=bool(flops["nvlink"]),
+                raw=item,
+            )
+        )
     return rows
 
 
@@ -115,15 +129,39 @@ def predict(row: Row, params: S.SpeedParams = S.PARAMS) -> float:
     common = dict(weight_bits=row.weight_bits, graphs=row.graphs, nvlink=row.nvlink, params=params)
     if row.metric == "ttft_s":
         return S.time_to_first_token_s(
-            row.tflops, row.tp, row.params, row.input_tokens, bandwidth_gb_s=row.bandwidth_gb_s,
-            weight_bytes_per_gpu=row.weight_bytes_per_gpu, layers=row.layers, **common)
+            row.tflops,
+            row.tp,
+            row.params,
+            row.input_tokens,
+            bandwidth_gb_s=row.bandwidth_gb_s,
+            weight_bytes_per_gpu=row.weight_bytes_per_gpu,
+            layers=row.layers,
+            **common,
+        )
     if row.metric == "single_stream_tokens_per_s" and not row.includes_prefill:
         return S.decode_tokens_per_s(
-            row.bandwidth_gb_s, row.tp, row.weight_bytes_per_gpu, row.kv_bytes_per_token_per_gpu,
-            row.input_tokens + (row.output_tokens or 0) / 2, 1, layers=row.layers, **common)
+            row.bandwidth_gb_s,
+            row.tp,
+            row.weight_bytes_per_gpu,
+            row.kv_bytes_per_token_per_gpu,
+            row.input_tokens + (row.output_tokens or 0) / 2,
+            1,
+            layers=row.layers,
+            **common,
+        )
     return S.throughput_tokens_per_s(
-        row.bandwidth_gb_s, row.tflops, row.tp, row.weight_bytes_per_gpu, row.kv_bytes_per_token_per_gpu,
-        row.params, row.layers, row.concurrency, row.input_tokens, float(row.output_tokens or 0), **common)
+        row.bandwidth_gb_s,
+        row.tflops,
+        row.tp,
+        row.weight_bytes_per_gpu,
+        row.kv_bytes_per_token_per_gpu,
+        row.params,
+        row.layers,
+        row.concurrency,
+        row.input_tokens,
+        float(row.output_tokens or 0),
+        **common,
+    )
 
 
 def holdout_ids(rows: list[Row]) -> set[str]:

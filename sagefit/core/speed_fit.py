@@ -83,8 +83,17 @@ def rounded(params: S.SpeedParams, digits: int = 4) -> tuple[float, ...]:
 
 def main() -> None:
     params = fit()
-    names = ("bandwidth_efficiency", "compute_efficiency", "step_fixed_s", "launch_s", "per_sequence_s",
-             "graphs_scale", "allreduce_s", "pcie_allreduce_s_per_seq", "dequant_s_per_param")
+    names = (
+        "bandwidth_efficiency",
+        "compute_efficiency",
+        "step_fixed_s",
+        "launch_s",
+        "per_sequence_s",
+        "graphs_scale",
+        "allreduce_s",
+        "pcie_allreduce_s_per_seq",
+        "dequant_s_per_param",
+    )
     print("PARAMS = SpeedParams(")
     for name, value in zip(names, rounded(params)):
         print(f"    {name}={value!r},")

@@ -28,7 +28,8 @@ def parse_overrides(items: Iterable[str]) -> dict[str, float]:
         name = name.strip()
         if not sep or not name:
             raise SagefitError(
-                f"cannot read {item!r}", "write --assume NAME=VALUE, e.g. --assume container_start_s=60",
+                f"cannot read {item!r}",
+                "write --assume NAME=VALUE, e.g. --assume container_start_s=60",
                 field="--assume",
             )
         if name not in ASSUMPTIONS:
@@ -40,18 +41,22 @@ def parse_overrides(items: Iterable[str]) -> dict[str, float]:
             value = float(raw)
         except ValueError:
             raise SagefitError(
-                f"{name}: {raw.strip()!r} is not a number", f"give {name} a number in {spec.unit}",
+                f"{name}: {raw.strip()!r} is not a number",
+                f"give {name} a number in {spec.unit}",
                 field="--assume",
             ) from None
         if not value > 0 or value != value or value == float("inf"):
-            raise SagefitError(f"{name}: {raw.strip()} must be above 0", f"give {name} a positive number",
-                               field="--assume")
+            raise SagefitError(
+                f"{name}: {raw.strip()} must be above 0", f"give {name} a positive number", field="--assume"
+            )
         if spec.integer and value != int(value):
-            raise SagefitError(f"{name}: {raw.strip()} must be a whole number", f"use a whole number of {spec.unit}",
-                               field="--assume")
+            raise SagefitError(
+                f"{name}: {raw.strip()} must be a whole number", f"use a whole number of {spec.unit}", field="--assume"
+            )
         if name == "breakeven_saving" and value >= 1:
-            raise SagefitError(f"{name}: {raw.strip()} must be a share below 1", "use e.g. 0.05 for 5%",
-                               field="--assume")
+            raise SagefitError(
+                f"{name}: {raw.strip()} must be a share below 1", "use e.g. 0.05 for 5%", field="--assume"
+            )
         overrides[name] = value
     return overrides
 
@@ -120,8 +125,12 @@ class CostSettings:
         out = {}
         for spec in A.COST_ASSUMPTIONS:
             value = self.values[spec.name]
-            out[spec.name] = {"value": value, "unit": spec.unit, "source": spec.source,
-                              "overridden": spec.name in self.overrides}
+            out[spec.name] = {
+                "value": value,
+                "unit": spec.unit,
+                "source": spec.source,
+                "overridden": spec.name in self.overrides,
+            }
         out["instance_provisioning_s"]["value"] = self.cold_start.provisioning_s
         out["input_tokens"]["value"] = self.input_tokens
         out["output_tokens"]["value"] = self.output_tokens
@@ -136,7 +145,9 @@ def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettin
     weights_gb = plan.fit.weights_bytes / 1e9
     provisioning = values["instance_provisioning_s"]
     cold = ColdStart(
-        provisioning_s=float(provisioning if provisioning is not None else A.instance_provisioning_s(plan.instance_type)),
+        provisioning_s=float(
+            provisioning if provisioning is not None else A.instance_provisioning_s(plan.instance_type)
+        ),
         container_start_s=float(values["container_start_s"]),  # type: ignore[arg-type]
         download_s=weights_gb / float(values["model_download_gb_s"]),  # type: ignore[arg-type]
         load_s=weights_gb / float(values["model_load_gb_s"]),  # type: ignore[arg-type]

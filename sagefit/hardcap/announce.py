@@ -68,21 +68,27 @@ def _consequences(config: CapConfig) -> list[str]:
     refuses = "It refuses while the budget is still exceeded unless you add --force."
     if config.deletes_endpoint:
         return [
-            ("The endpoint stops billing once its deletion completes. Its model, its endpoint config and "
-             "the CloudFormation stack were kept."),
+            (
+                "The endpoint stops billing once its deletion completes. Its model, its endpoint config and "
+                "the CloudFormation stack were kept."
+            ),
             "",
             undo,
-            ("It recreates the endpoint under its name from the endpoint config the stack holds (a plain "
-             "`cdk deploy` sees no change and would not recreate it) and registers the scaling bounds from "
-             f"the plan again. {refuses}"),
+            (
+                "It recreates the endpoint under its name from the endpoint config the stack holds (a plain "
+                "`cdk deploy` sees no change and would not recreate it) and registers the scaling bounds from "
+                f"the plan again. {refuses}"
+            ),
         ]
     if config.holds_minimum:
         return [
-            (f"IMPORTANT: an always-on endpoint cannot go below {config.capped_capacity} instance(s), so "
-             f"{config.endpoint_name} KEEPS BILLING until it is deleted. Only deleting it stops the spending: "
-             f"aws sagemaker delete-endpoint --endpoint-name {config.endpoint_name} (the model, endpoint config "
-             "and stack stay), or set budget.hard_cap_action: delete-endpoint in the profile and redeploy "
-             "so the cap deletes it next time."),
+            (
+                f"IMPORTANT: an always-on endpoint cannot go below {config.capped_capacity} instance(s), so "
+                f"{config.endpoint_name} KEEPS BILLING until it is deleted. Only deleting it stops the spending: "
+                f"aws sagemaker delete-endpoint --endpoint-name {config.endpoint_name} (the model, endpoint config "
+                "and stack stay), or set budget.hard_cap_action: delete-endpoint in the profile and redeploy "
+                "so the cap deletes it next time."
+            ),
             "",
             undo,
             f"It restores the scaling bounds from the plan (and recreates the endpoint if you deleted it). {refuses}",

@@ -130,8 +130,10 @@ class CapConfig:
             raise ValueError("hard cap: the copy-count dimension needs the inference component name")
         wanted = 0 if self.cap_hold == "zero" else self.min_capacity
         if self.capped_capacity != wanted:
-            raise ValueError(f"hard cap: capped capacity {self.capped_capacity} contradicts cap hold "
-                             f"{self.cap_hold!r} (expected {wanted})")
+            raise ValueError(
+                f"hard cap: capped capacity {self.capped_capacity} contradicts cap hold "
+                f"{self.cap_hold!r} (expected {wanted})"
+            )
 
     # ---- behaviour -------------------------------------------------------------------------
     @property

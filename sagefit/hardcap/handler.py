@@ -104,8 +104,9 @@ def handle_record(record: Mapping[str, Any], config: CapConfig, clients: Clients
     steps = pending_steps(config, state)
     if not steps:
         decision.outcome = "already-capped"
-        decision.reason = ("the endpoint does not exist (deleted, or not deployed)" if not state.exists
-                           else "the cap already holds")
+        decision.reason = (
+            "the endpoint does not exist (deleted, or not deployed)" if not state.exists else "the cap already holds"
+        )
         return decision
     try:
         for step in steps:
@@ -123,8 +124,12 @@ def handle_record(record: Mapping[str, Any], config: CapConfig, clients: Clients
     return decision
 
 
-def handle_event(event: Mapping[str, Any], config: CapConfig, clients: Clients | None = None,
-                 log: Callable[[Mapping[str, Any]], None] = emit) -> list[Decision]:
+def handle_event(
+    event: Mapping[str, Any],
+    config: CapConfig,
+    clients: Clients | None = None,
+    log: Callable[[Mapping[str, Any]], None] = emit,
+) -> list[Decision]:
     """Handle every SNS record of a Lambda event; log each decision as JSON."""
     clients = clients or boto3_clients()
     decisions = []
@@ -135,9 +140,15 @@ def handle_event(event: Mapping[str, Any], config: CapConfig, clients: Clients |
             log(failed.decision.entry())
             raise
         except Exception as exc:
-            log({"component": "sagefit-hard-cap", "stack": config.stack_name, "outcome": "failed",
-                 "reason": f"{type(exc).__name__}: {exc}",
-                 "message_id": (record.get("Sns") or {}).get("MessageId")})
+            log(
+                {
+                    "component": "sagefit-hard-cap",
+                    "stack": config.stack_name,
+                    "outcome": "failed",
+                    "reason": f"{type(exc).__name__}: {exc}",
+                    "message_id": (record.get("Sns") or {}).get("MessageId"),
+                }
+            )
             raise
         log(decision.entry())
         decisions.append(decision)

@@ -133,9 +133,7 @@ def preflight(plan: Plan, session: AwsSession) -> PreflightReport:
         + f"; the deploy needs {start}"
     )
     ok = quota.value >= needed
-    report.checks.append(
-        Check("endpoint quota", ok, detail, "" if ok else _quota_fix(session.region, quota, needed))
-    )
+    report.checks.append(Check("endpoint quota", ok, detail, "" if ok else _quota_fix(session.region, quota, needed)))
     peak = others + profile.scaling.max_capacity
     if ok and quota.value < peak:
         report.warnings.append(
@@ -143,4 +141,3 @@ def preflight(plan: Plan, session: AwsSession) -> PreflightReport:
             f"of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
         )
     return report
-

@@ -38,8 +38,7 @@ def install() -> None:
         cloudformation_json = copy.deepcopy(cloudformation_json)
         props = cloudformation_json.get("Properties", {})
         props["Tags"] = [
-            {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
-            for tag in props.get("Tags", [])
+            {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag for tag in props.get("Tags", [])
         ]
         return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 

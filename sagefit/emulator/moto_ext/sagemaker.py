@@ -68,9 +68,7 @@ def _response_create_inference_component(self: SageMakerResponse) -> ActionResul
 
 
 def _response_describe_inference_component(self: SageMakerResponse) -> ActionResult:
-    return ActionResult(
-        self.sagemaker_backend.describe_inference_component(self._get_param("InferenceComponentName"))
-    )
+    return ActionResult(self.sagemaker_backend.describe_inference_component(self._get_param("InferenceComponentName")))
 
 
 def _response_list_inference_components(self: SageMakerResponse) -> ActionResult:
@@ -88,9 +86,7 @@ def _response_list_inference_components(self: SageMakerResponse) -> ActionResult
         endpoint_name_equals=self._get_param("EndpointNameEquals"),
         variant_name_equals=self._get_param("VariantNameEquals"),
     )
-    return ActionResult(
-        {"InferenceComponents": [c.summary() for c in components], "NextToken": next_token}
-    )
+    return ActionResult({"InferenceComponents": [c.summary() for c in components], "NextToken": next_token})
 
 
 def _response_update_inference_component(self: SageMakerResponse) -> ActionResult:
@@ -156,9 +152,7 @@ def _patch_model_less_variants() -> None:
     original = SageMakerModelBackend.validate_production_variants
 
     @functools.wraps(original)
-    def validate_production_variants(
-        self: SageMakerModelBackend, production_variants: list[dict[str, Any]]
-    ) -> None:
+    def validate_production_variants(self: SageMakerModelBackend, production_variants: list[dict[str, Any]]) -> None:
         original(self, [v for v in production_variants if "ModelName" in v])
 
     setattr(SageMakerModelBackend, "validate_production_variants", validate_production_variants)

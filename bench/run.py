@@ -52,11 +52,11 @@ def wall(cmd: list[str], runs: int) -> float:
 def cost_in_process(runs: int) -> tuple[float, float, int]:
     """Median seconds to generate the month's traffic and simulate all three modes, and the requests."""
     sys.path.insert(0, str(ROOT))
+    from sagefit.core.planner import plan_profile
+    from sagefit.core.profiles import find_profile, load_profiles
     from sagefit.cost.report import estimate
     from sagefit.cost.settings import resolve
     from sagefit.cost.traffic import parse_traffic
-    from sagefit.core.planner import plan_profile
-    from sagefit.core.profiles import find_profile, load_profiles
 
     plan = plan_profile(find_profile(load_profiles(ROOT / "model_profiles"), COST_PROFILE))
     settings = resolve(plan)

@@ -77,7 +77,9 @@ def main() -> int:
         )
         if metric in SCORED:
             scale = [1 if metric == "single_stream_tokens_per_s" else r.concurrency for r in group]
-            o_median, o_worst, o_within = summary([k * old_rule(r) / r.value for k, r in zip(scale, group)])
+            o_median, o_worst, o_within = summary(
+                [k * old_rule(r) / r.value for k, r in zip(scale, group, strict=True)]
+            )
             print(
                 f"  previous rule on the same rows: median ratio {o_median:.2f}, worst x{o_worst:.2f}, "
                 f"within x{TARGET_FACTOR}: {o_within:.0%}"

@@ -33,7 +33,7 @@ def has_aws_credentials() -> bool:
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     try:
         return botocore.session.get_session().get_credentials() is not None
-    except Exception:  # noqa: BLE001 - a broken profile means "no usable credentials" here
+    except Exception:  # a broken profile means "no usable credentials" here
         return False
 
 

@@ -16,7 +16,7 @@ flow). Its configuration is the plan's (``plan.spec.hard_cap_settings()``), the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -59,7 +59,7 @@ class HardCapProps:
     encryption_key: kms.IKey
     budget_name: str
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
-    timeout: Duration = Duration.seconds(60)
+    timeout: Duration = field(default_factory=lambda: Duration.seconds(60))
 
 
 class HardCap(Construct):
@@ -239,12 +239,13 @@ class HardCap(Construct):
         stack = Stack.of(self)
         account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
         region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+        scalable_targets = f"arn:<AWS::Partition>:application-autoscaling:{region}:{account}:scalable-target/*"
         reasons = {
             "Resource::*": "application-autoscaling:DescribeScalableTargets supports no resource-level "
             "permissions (Service Authorization Reference); it only reads",
-            f"Resource::arn:<AWS::Partition>:application-autoscaling:{region}:{account}:scalable-target/*": "scalable target ARNs end in an ID Application Auto Scaling generates; RegisterScalableTarget (and "
-            "DeregisterScalableTarget, where the cap deletes the endpoint) is limited by condition to the "
-            "sagemaker namespace, this endpoint's dimension and this stack's tag",
+            f"Resource::{scalable_targets}": "scalable target ARNs end in an ID Application Auto Scaling generates; "
+            "RegisterScalableTarget (and DeregisterScalableTarget, where the cap deletes the endpoint) is limited "
+            "by condition to the sagemaker namespace, this endpoint's dimension and this stack's tag",
             "Action::kms:GenerateDataKey*": "publishing to the SSE-KMS alert topic needs kms:GenerateDataKey* "
             "and kms:Decrypt; granted on the stack's own key only",
         }

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from sagefit.cli import cost, deploy, operations, planning, prices
 from sagefit.core.errors import EXIT_USAGE, SagefitError

@@ -179,8 +179,8 @@ SCHEDULE_SOURCE = f"{AAS_API}/API_PutScheduledAction.html (Schedule)"
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _AT = re.compile(r"at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)")
 _CRON = re.compile(r"cron\((.*)\)")
-_MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-_DAYS = "SUN MON TUE WED THU FRI SAT".split()
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 # (name, low, high, names allowed, special tokens allowed) for the six cron fields, as the
 # Application Auto Scaling user guide ("Schedule recurring scaling actions using cron expressions")
 # lists them: minutes, hours, day-of-month, month, day-of-week, year.
@@ -205,7 +205,7 @@ def _cron_token_ok(token: str, low: int, high: int, names: tuple[str, ...], spec
     if token == "*":
         return True
     if token in ("?", "L", "LW"):
-        return token in ("?", "L") and token in special or (token == "LW" and "W" in special)
+        return (token in ("?", "L") and token in special) or (token == "LW" and "W" in special)
     if token.endswith("W") and "W" in special:  # nearest weekday to a day of the month
         return _cron_value(token[:-1], low, high, names)
     if token.endswith("L") and "#" in special:  # last such weekday of the month
@@ -240,7 +240,7 @@ def schedule_problem(expression: str) -> str | None:
         match = _AT.fullmatch(expression)
         if match is None:
             return "an at expression is at(yyyy-mm-ddThh:mm:ss)"
-        year, month, day, hour, minute, second = (int(g) for g in match.groups())
+        _year, month, day, hour, minute, second = (int(g) for g in match.groups())
         if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 59):
             return "the at expression's date or time is out of range"
         return None

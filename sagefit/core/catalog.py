@@ -115,7 +115,7 @@ class Catalog(BaseModel):
 
 def _load_yaml(text: str) -> dict:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader either way
+    return yaml.load(text, Loader=loader)
 
 
 def packaged_catalog_path() -> Path:

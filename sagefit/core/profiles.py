@@ -24,10 +24,10 @@ from pydantic import (
     model_validator,
 )
 
+from sagefit.core import aws_rules
 from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.modes import ScalingMode
-from sagefit.core import aws_rules
 from sagefit.core.profile_errors import FieldProblem, describe_error
 
 Dtype = Literal["float16", "bfloat16"]

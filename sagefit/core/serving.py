@@ -6,10 +6,9 @@ the template and the tests can check them without synthesizing anything.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sagefit.core.catalog import GIB
 

@@ -71,7 +71,7 @@ def data_sha256(text: str | None = None) -> str:
 
 def load_raw(text: str | None = None) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(data_text() if text is None else text, Loader=loader)  # noqa: S506 - safe loader
+    return yaml.load(data_text() if text is None else text, Loader=loader)
 
 
 def _weight_bytes(model: dict[str, Any], fmt: str) -> float:

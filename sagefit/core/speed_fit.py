@@ -95,7 +95,7 @@ def main() -> None:
         "dequant_s_per_param",
     )
     print("PARAMS = SpeedParams(")
-    for name, value in zip(names, rounded(params)):
+    for name, value in zip(names, rounded(params), strict=True):
         print(f"    {name}={value!r},")
     print(f'    fitted_on="{params.fitted_on}",')
     print(f'    data_sha256="{params.data_sha256}",')

@@ -9,8 +9,8 @@ simulation cannot drift from the deployed policy.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from sagefit.core import assumptions as A
 from sagefit.core.errors import SagefitError

@@ -8,8 +8,9 @@ instead of failing. The same code path serves AWS and the local emulator: only t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from sagefit.core.errors import SagefitError
 from sagefit.hardcap.action import error_code, not_found

@@ -11,6 +11,7 @@ ruamel always writes one on a single line, which is why the packaged catalog kee
 from __future__ import annotations
 
 import io
+import itertools
 import re
 
 from ruamel.yaml import YAML
@@ -28,7 +29,7 @@ def _mapping_indent(text: str) -> int | None:
     differently (sequences under 2 + 2, price mappings under 2) would be re-indented without this.
     """
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    for line, following in zip(lines, lines[1:]):
+    for line, following in itertools.pairwise(lines):
         match = _BLOCK_KEY.match(line)
         if match is None:
             continue

@@ -13,9 +13,9 @@ import uuid
 from dataclasses import dataclass
 
 from sagefit.core import naming
+from sagefit.core.planner import Plan
 from sagefit.ops.aws import AwsSession, aws_errors
 from sagefit.ops.status import stack_status
-from sagefit.core.planner import Plan
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sagefit.core import naming
-from sagefit.ops.aws import AwsSession, aws_errors
 from sagefit.core.planner import Plan
+from sagefit.ops.aws import AwsSession, aws_errors
 
 ACTIVE_STATUSES = {"InService", "Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
 

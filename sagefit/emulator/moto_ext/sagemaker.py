@@ -206,7 +206,7 @@ def _patch_endpoint_variant_summary() -> None:
         self: FakeEndpoint, production_variants: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         summaries = original(self, production_variants)
-        for summary, variant in zip(summaries, production_variants):
+        for summary, variant in zip(summaries, production_variants, strict=True):
             for key in ("ManagedInstanceScaling", "RoutingConfig"):
                 if key in variant:
                     summary[key] = copy.deepcopy(variant[key])

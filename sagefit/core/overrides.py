@@ -50,5 +50,5 @@ def apply_overrides(loaded: LoadedProfile, overrides: dict[str, Any], catalog: C
                 ) from None
         target[path[-1]] = value
     source = f"{loaded.path} (with -c overrides)"
-    profile = parse_profile(yaml.safe_dump(data), source, catalog)  # type: ignore[arg-type]
+    profile = parse_profile(yaml.safe_dump(data), source, catalog)
     return LoadedProfile(path=loaded.path, profile=profile)

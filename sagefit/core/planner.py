@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from sagefit.core import assumptions as A
 from sagefit.core.catalog import GIB, PACKAGED_CATALOG, Catalog, InstanceType, load_catalog
@@ -109,7 +110,7 @@ class Plan:
             return self.cheapest.instance.instance_type
         return None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The machine-readable view printed by ``sagefit plan --format json``."""
         fit = self.fit
         return {
@@ -208,10 +209,9 @@ def _nothing_fits(loaded: LoadedProfile, fits: list[Fit]) -> SagefitError:
     )
 
 
-def _pinned_fit(loaded: LoadedProfile, fits: list[Fit], cheapest: Fit, catalog: Catalog) -> Fit:
+def _pinned_fit(loaded: LoadedProfile, pinned: str, fits: list[Fit], cheapest: Fit, catalog: Catalog) -> Fit:
     """Check the profile's pinned instance; refuse it with what would fit instead."""
     profile = loaded.profile
-    pinned = profile.serving.instance_type
     instance = catalog.get(pinned)
     fit = next((f for f in fits if f.instance.instance_type == pinned), None)
     suggestion = f"use {cheapest.instance.instance_type}, the cheapest that fits, or remove the pin"
@@ -288,8 +288,9 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
     region = profile.region
     cheapest = min(usable, key=lambda f: (_price(f, region), -f.decode_tokens_per_s))
     chosen = cheapest
-    if profile.serving.instance_type:
-        chosen = _pinned_fit(loaded, fits, cheapest, catalog)
+    pinned = profile.serving.instance_type
+    if pinned:
+        chosen = _pinned_fit(loaded, pinned, fits, cheapest, catalog)
     price, price_region = chosen.instance.price_in(region)
     return Plan(
         profile=profile,

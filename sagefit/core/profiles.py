@@ -8,16 +8,18 @@ up front so that a mistake surfaces as one line naming the file, the field and t
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PositiveFloat,
     PositiveInt,
     ValidationError,
@@ -153,14 +155,32 @@ class Scaling(_Strict):
     """Capacity bounds; ``min_capacity`` defaults to 1 for always-on and 0 otherwise."""
 
     mode: ScalingMode = ScalingMode.SCALE_TO_ZERO
-    min_capacity: int | None = Field(default=None, ge=0)
+    min_capacity: int = Field(default=0, ge=0)
     max_capacity: PositiveInt = 1
     schedules: tuple[ScheduledCapacity, ...] = ()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _mode_default_minimum(cls, data: Any, handler: ModelWrapValidatorHandler[Scaling]) -> Scaling:
+        """A left-out (or null) ``min_capacity`` is the mode's default, so the field is an int once
+        validated. Left out, it stays unset for ``model_dump(exclude_unset=True)``, so an override of
+        the mode (``sagefit.core.overrides``) derives it again."""
+        if not isinstance(data, dict) or data.get("min_capacity") is not None:
+            return handler(data)
+        left_out = "min_capacity" not in data
+        data = {key: value for key, value in data.items() if key != "min_capacity"}
+        # An unknown mode is the mode field's error to report; the 0 default then adds no second one.
+        with contextlib.suppress(ValueError):
+            data["min_capacity"] = ScalingMode(data.get("mode", ScalingMode.SCALE_TO_ZERO)).default_min_capacity
+        scaling = handler(data)
+        if left_out:
+            scaling.model_fields_set.discard("min_capacity")
+        return scaling
 
     @model_validator(mode="after")
     def _bounds(self) -> Scaling:
         floor = self.mode.min_capacity_floor
-        minimum = floor if self.min_capacity is None else self.min_capacity
+        minimum = self.min_capacity
         if minimum < floor:
             raise ValueError("always-on needs min_capacity >= 1 (use scale-to-zero to reach 0)")
         if self.max_capacity < max(minimum, 1):
@@ -168,7 +188,6 @@ class Scaling(_Strict):
         for scheduled in self.schedules:
             if scheduled.min_capacity < floor:
                 raise ValueError(f"schedule {scheduled.name}: always-on needs min_capacity >= 1 at all times")
-        object.__setattr__(self, "min_capacity", minimum)
         return self
 
 
@@ -263,7 +282,7 @@ class LoadedProfile(BaseModel):
     profile: Profile
 
 
-def _check_catalog(profile: Profile, path: Path, catalog: Catalog) -> None:
+def _check_catalog(profile: Profile, path: Path | str, catalog: Catalog) -> None:
     if profile.region not in catalog.regions:
         close = difflib.get_close_matches(profile.region, catalog.regions, n=1)
         hint = f"did you mean {close[0]}?" if close else "use a region where SageMaker runs"
@@ -280,8 +299,10 @@ def _check_catalog(profile: Profile, path: Path, catalog: Catalog) -> None:
         )
 
 
-def parse_profile(text: str, path: Path, catalog: Catalog | None = None) -> Profile:
-    """Validate one profile's YAML text; raise :class:`SagefitError` on the first problem."""
+def parse_profile(text: str, path: Path | str, catalog: Catalog | None = None) -> Profile:
+    """Validate one profile's YAML text; raise :class:`SagefitError` on the first problem.
+
+    ``path`` only names the source in errors: a file, or where the text came from (overrides)."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -16,7 +16,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
@@ -70,14 +70,15 @@ def data_sha256(text: str | None = None) -> str:
 
 
 def load_raw(text: str | None = None) -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(data_text() if text is None else text, Loader=loader)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a safe loader either way
+    raw: dict[str, Any] = yaml.load(data_text() if text is None else text, Loader=loader)
+    return raw
 
 
 def _weight_bytes(model: dict[str, Any], fmt: str) -> float:
     """Bytes of all weights; quantizers leave the embeddings and lm_head in fp16."""
     params = float(model["params"])
-    embeddings = model["vocab"] * model["hidden"] * (1 if model.get("tied_embeddings") else 2)
+    embeddings: float = model["vocab"] * model["hidden"] * (1 if model.get("tied_embeddings") else 2)
     if fmt == "float16":
         return params * 2
     return (params - embeddings) * WEIGHT_BITS[fmt] / 8 + embeddings * 2
@@ -124,9 +125,18 @@ def load_rows(text: str | None = None) -> list[Row]:
     return rows
 
 
+class _Shared(TypedDict):
+    """The keyword arguments every speed function takes from a row alike."""
+
+    weight_bits: float
+    graphs: bool
+    nvlink: bool
+    params: S.SpeedParams
+
+
 def predict(row: Row, params: S.SpeedParams = S.PARAMS) -> float:
     """The model's figure for ``row``'s metric, in the row's unit."""
-    common = dict(weight_bits=row.weight_bits, graphs=row.graphs, nvlink=row.nvlink, params=params)
+    common = _Shared(weight_bits=row.weight_bits, graphs=row.graphs, nvlink=row.nvlink, params=params)
     if row.metric == "ttft_s":
         return S.time_to_first_token_s(
             row.tflops,
@@ -169,7 +179,7 @@ def holdout_ids(rows: list[Row]) -> set[str]:
     strata: dict[tuple[str, str], list[str]] = {}
     for row in rows:
         strata.setdefault((row.gpu, row.metric), []).append(row.id)
-    held = set()
+    held: set[str] = set()
     for ids in strata.values():
         held.update(rid for i, rid in enumerate(sorted(ids)) if i % 3 == 1)
     return held

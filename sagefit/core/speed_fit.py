@@ -27,9 +27,11 @@ ITERATIONS = 200
 
 
 def _params(log_values: np.ndarray, rows: list[Row] | None = None, date: str = "", sha: str = "") -> S.SpeedParams:
-    v = [float(math.exp(x)) for x in log_values]
+    eta, mu, t_fixed, launch, t_seq, g, ar, pcie, kappa = (float(math.exp(x)) for x in log_values)
     ids = tuple(r.id for r in rows) if rows is not None else ()
-    return S.SpeedParams(*v, fitted_on=date, data_sha256=sha, calibration_rows=ids)
+    return S.SpeedParams(
+        eta, mu, t_fixed, launch, t_seq, g, ar, pcie, kappa, fitted_on=date, data_sha256=sha, calibration_rows=ids
+    )
 
 
 def residuals(log_values: np.ndarray, rows: list[Row]) -> np.ndarray:

@@ -34,7 +34,6 @@ from constructs import Construct
 
 import sagefit.hardcap
 from sagefit.hardcap.config import CapConfig
-from stacks.cost_guard import COST_TAG_KEY
 from stacks.endpoint import LlmEndpoint
 from stacks.nag import acknowledge
 
@@ -73,6 +72,7 @@ class HardCap(Construct):
             endpoint.plan.spec.hard_cap_settings(), account_id=stack.account, alert_topic_arn=props.topic.topic_arn
         )
         _check_same_resources(config, stack, props)
+        self.cost_tag_key = endpoint.plan.spec.names.cost_tag_key
         self.log_group = logs.LogGroup(
             self, "Logs", retention=props.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
@@ -222,7 +222,7 @@ class HardCap(Construct):
                 "StringEquals": {
                     "application-autoscaling:service-namespace": "sagemaker",
                     "application-autoscaling:scalable-dimension": self.config.dimension,
-                    f"aws:ResourceTag/{COST_TAG_KEY}": Stack.of(self).stack_name,
+                    f"aws:ResourceTag/{self.cost_tag_key}": Stack.of(self).stack_name,
                 }
             },
         )

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-try:  # imported as sagefit.hardcap.action (tests, sagefit.ops)
+if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.action (tests, sagefit.ops)
     from .config import CapConfig, Clients
-except ImportError:  # a top-level module in the Lambda asset
-    from config import CapConfig, Clients  # type: ignore[no-redef,import-not-found]
+else:  # a top-level module in the Lambda asset
+    from config import CapConfig, Clients
 
 NAMESPACE = "sagemaker"
 
@@ -97,7 +97,8 @@ def read_target(clients: Clients, resource_id: str, dimension: str) -> dict[str,
 def read_endpoint(clients: Clients, endpoint_name: str) -> dict[str, Any] | None:
     """DescribeEndpoint's answer, or None when there is no such endpoint."""
     try:
-        return clients("sagemaker").describe_endpoint(EndpointName=endpoint_name)
+        endpoint: dict[str, Any] = clients("sagemaker").describe_endpoint(EndpointName=endpoint_name)
+        return endpoint
     except ClientError as exc:
         if not_found(exc):
             return None

@@ -10,16 +10,16 @@ Standard library and boto3/botocore only: part of the Lambda asset (see ``__init
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-try:  # imported as sagefit.hardcap.announce (tests, sagefit.ops)
+if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.announce (tests, sagefit.ops)
     from .config import CapConfig, Clients
     from .decision import Decision
-except ImportError:  # a top-level module in the Lambda asset
-    from config import CapConfig, Clients  # type: ignore[no-redef,import-not-found]
-    from decision import Decision  # type: ignore[no-redef,import-not-found]
+else:  # a top-level module in the Lambda asset
+    from config import CapConfig, Clients
+    from decision import Decision
 
 SOURCE_ATTRIBUTE = "sagefit-source"
 """Message attribute on everything this function publishes, so it never acts on its own messages."""

@@ -21,14 +21,14 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-try:  # imported as sagefit.hardcap.decision (tests, sagefit.ops)
+if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.decision (tests, sagefit.ops)
     from .action import State
     from .config import CapConfig, Clients
-except ImportError:  # a top-level module in the Lambda asset
-    from action import State  # type: ignore[no-redef,import-not-found]
-    from config import CapConfig, Clients  # type: ignore[no-redef,import-not-found]
+else:  # a top-level module in the Lambda asset
+    from action import State
+    from config import CapConfig, Clients
 
 STEPS = ("target", "capacity", "deregister", "delete")
 """What the cap may have to do, in the order it does it."""

@@ -25,11 +25,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-try:  # imported as sagefit.hardcap.handler (tests, tooling)
+if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.handler (tests, tooling)
     from .action import (
         Done,
         cap_capacity,
@@ -41,10 +41,10 @@ try:  # imported as sagefit.hardcap.handler (tests, tooling)
         read_state,
     )
     from .announce import announce, announce_failure, is_own
-    from .config import CapConfig, Clients, boto3_clients
+    from .config import CapConfig, Clients
     from .decision import IGNORED, Decision, classify, pending_steps, read_spend
-except ImportError:  # top-level modules in the Lambda asset (this directory alone)
-    from action import (  # type: ignore[no-redef,import-not-found]
+else:  # top-level modules in the Lambda asset (this directory alone)
+    from action import (
         Done,
         cap_capacity,
         cap_target,
@@ -54,9 +54,9 @@ except ImportError:  # top-level modules in the Lambda asset (this directory alo
         error_message,
         read_state,
     )
-    from announce import announce, announce_failure, is_own  # type: ignore[no-redef,import-not-found]
-    from config import CapConfig, Clients, boto3_clients  # type: ignore[no-redef,import-not-found]
-    from decision import (  # type: ignore[no-redef,import-not-found]
+    from announce import announce, announce_failure, is_own
+    from config import CapConfig, Clients
+    from decision import (
         IGNORED,
         Decision,
         classify,
@@ -122,6 +122,22 @@ def handle_record(record: Mapping[str, Any], config: CapConfig, clients: Clients
     decision.reason = "actual spend reached the hard cap"
     announce(config, clients, decision)
     return decision
+
+
+def boto3_clients() -> Clients:
+    """A client factory with adaptive retries, one client per service."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "adaptive", "total_max_attempts": 6})
+    cache: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in cache:
+            cache[service] = boto3.client(service, config=config)
+        return cache[service]
+
+    return client
 
 
 def handle_event(

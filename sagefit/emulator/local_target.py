@@ -199,7 +199,8 @@ class LocalTarget:
                 self.env,
                 f"deploy {stack}",
             )
-            return json.loads(outputs_file.read_text()).get(stack, {})
+            outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
+            return outputs.get(stack, {})
 
     def destroy(self, stack: str) -> None:
         run_cdk(

@@ -159,7 +159,8 @@ class FakeInferenceComponent:
 def components_of(backend: SageMakerModelBackend) -> dict[str, FakeInferenceComponent]:
     """The backend's components, created on first use so backends that existed before
     install (a running server) get one too."""
-    return backend.__dict__.setdefault(_STORE_ATTR, {})
+    store: dict[str, FakeInferenceComponent] = backend.__dict__.setdefault(_STORE_ATTR, {})
+    return store
 
 
 def _ic_arn(backend: SageMakerModelBackend, name: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from typing import Any
 
 EXTENSIONS: list[str] = [
@@ -24,11 +25,12 @@ def install() -> None:
     Translate before moto's own handler runs."""
     from moto.kms.models import Key
 
-    original = Key.__dict__["create_from_cloudformation_json"].__func__
+    original: Callable[..., Key] = Key.__dict__["create_from_cloudformation_json"].__func__
 
     @functools.wraps(original)
     def create_from_cloudformation_json(
         cls: type[Key],
+        /,
         resource_name: str,
         cloudformation_json: Any,
         account_id: str,

@@ -129,6 +129,7 @@ def main() -> None:
 
     print()
     spec = util.spec_from_file_location("bench_speed", ROOT / "bench" / "speed.py")
+    assert spec is not None and spec.loader is not None, "bench/speed.py is a Python file"
     speed = util.module_from_spec(spec)
     spec.loader.exec_module(speed)
     speed.main()

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
+from typing import Any
 
 from sagefit.core.engines import get_engine
 from sagefit.core.errors import SagefitError
@@ -72,13 +73,14 @@ class ImageUri:
 
 
 @cache
-def _config(framework: str) -> dict:
+def _config(framework: str) -> dict[str, Any]:
     path = metadata.distribution("sagemaker-core").locate_file(f"sagemaker/core/image_uri_config/{framework}.json")
-    data = json.loads(path.read_text())
-    return data.get("inference", data)
+    data: dict[str, Any] = json.loads(path.read_text())
+    inference: dict[str, Any] = data.get("inference", data)
+    return inference
 
 
-def _tag(config: dict, spec: dict) -> str:
+def _tag(config: dict[str, Any], spec: dict[str, Any]) -> str:
     """The SDK's tag rule for a GPU inference image (``image_uris.retrieve`` + ``_format_tag``).
 
     ``tag_prefix``, then the processor (``gpu``) when the family lists processors and the version

@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns its exit status (2 for a user error, with a one-line message)."""
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        status: int = args.func(args)
+        return status
     except SagefitError as exc:
         print(f"sagefit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -250,17 +250,17 @@ def cost_table(est: CostEstimate) -> Table:
 
     table = Table(title="cost for the month (estimate)", show_lines=False)
     table.add_column("mode", no_wrap=True)
-    for name, justify in (
-        ("instance-h", "right"),
-        ("$/month", "right"),
-        ("$/1k requests", "right"),
-        ("cold starts", "right"),
-        ("requests hitting\na cold start*", "right"),
-        ("their added latency\np50 / p95 / max", "right"),
-        ("queue wait\np95 (others)", "right"),
-        ("saving vs\nalways-on", "right"),
+    for name in (
+        "instance-h",
+        "$/month",
+        "$/1k requests",
+        "cold starts",
+        "requests hitting\na cold start*",
+        "their added latency\np50 / p95 / max",
+        "queue wait\np95 (others)",
+        "saving vs\nalways-on",
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify="right")
     own = est.plan.spec.mode
     for mode in est.shown:
         r = est.results[mode]
@@ -294,7 +294,7 @@ def print_estimate(est: CostEstimate, out: TextIO) -> None:
     console.print(f"Note: {estimate_note(est.plan.catalog_source)}.", markup=False)
 
 
-def _result_dict(est: CostEstimate, r: ModeResult) -> dict:
+def _result_dict(est: CostEstimate, r: ModeResult) -> dict[str, Any]:
     saving = est.saving(r.mode)
     latency = r.cold_start_latency_s
     return {
@@ -320,7 +320,7 @@ def _result_dict(est: CostEstimate, r: ModeResult) -> dict:
     }
 
 
-def estimate_to_dict(est: CostEstimate) -> dict:
+def estimate_to_dict(est: CostEstimate) -> dict[str, Any]:
     plan, cfg = est.plan, est.settings
     return {
         "profile": plan.profile.name,

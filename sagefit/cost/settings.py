@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sagefit.core import assumptions as A
 from sagefit.core.errors import SagefitError
@@ -75,7 +76,7 @@ class ColdStart:
     def total_s(self) -> float:
         return self.provisioning_s + self.container_start_s + self.download_s + self.load_s
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, float]:
         return {
             "total_s": round(self.total_s, 1),
             "provisioning_s": round(self.provisioning_s, 1),
@@ -121,8 +122,8 @@ class CostSettings:
         """Seconds one request occupies a slot: prompt processing plus decode at the plan's speed."""
         return tokens_in / self["prefill_tokens_per_s"] + tokens_out / self.decode_tokens_per_s
 
-    def to_dict(self) -> dict:
-        out = {}
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         for spec in A.COST_ASSUMPTIONS:
             value = self.values[spec.name]
             out[spec.name] = {
@@ -137,6 +138,14 @@ class CostSettings:
         return out
 
 
+def _figure(values: dict[str, float | None], name: str) -> float:
+    """An assumption that always has a value (only provisioning and the token counts may be None,
+    meaning: take the plan's)."""
+    value = values[name]
+    assert value is not None, name
+    return float(value)
+
+
 def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettings:
     """The simulation's figures for ``plan``: assumption defaults, the plan's own, then overrides."""
     overrides = dict(overrides or {})
@@ -148,9 +157,9 @@ def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettin
         provisioning_s=float(
             provisioning if provisioning is not None else A.instance_provisioning_s(plan.instance_type)
         ),
-        container_start_s=float(values["container_start_s"]),  # type: ignore[arg-type]
-        download_s=weights_gb / float(values["model_download_gb_s"]),  # type: ignore[arg-type]
-        load_s=weights_gb / float(values["model_load_gb_s"]),  # type: ignore[arg-type]
+        container_start_s=_figure(values, "container_start_s"),
+        download_s=weights_gb / _figure(values, "model_download_gb_s"),
+        load_s=weights_gb / _figure(values, "model_load_gb_s"),
         weights_gb=weights_gb,
     )
     scaling = plan.spec.scaling

@@ -53,7 +53,8 @@ def _round_trip(text: str) -> YAML:
 
 def load_document(text: str) -> CommentedMap:
     """The catalog as editable, comment-carrying data."""
-    return _round_trip(text).load(text)
+    document: CommentedMap = _round_trip(text).load(text)
+    return document
 
 
 def dump_document(document: CommentedMap, like: str) -> str:

@@ -53,7 +53,7 @@ def pricing_client() -> Any:
     )
 
 
-def _on_demand_hourly(product: dict) -> Decimal | None:
+def _on_demand_hourly(product: dict[str, Any]) -> Decimal | None:
     for term in product.get("terms", {}).get("OnDemand", {}).values():
         for dim in term.get("priceDimensions", {}).values():
             if str(dim.get("unit", "")).lower() not in ("hrs", "hours", "hour"):

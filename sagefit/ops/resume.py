@@ -104,8 +104,9 @@ def stack_endpoint_config(session: AwsSession, stack: str) -> str | None:
     sagemaker = session.client("sagemaker")
     for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=name):
         for config in page["EndpointConfigs"]:
-            if config["EndpointConfigName"].lower() == name.lower():
-                return config["EndpointConfigName"]
+            config_name: str = config["EndpointConfigName"]
+            if config_name.lower() == name.lower():
+                return config_name
     return None
 
 

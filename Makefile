@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export NODE_NO_WARNINGS := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: setup test deploy destroy synth plan bench clean
+.PHONY: setup check test deploy destroy synth plan bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed
 
-test: setup
+# Lint, format, types and layering (contracts in pyproject.toml); `make test` runs them first.
+# tests/ is left out of ruff until its reorganisation into folders lands.
+check: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check sagefit stacks bench app.py
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: check
 	$(PY) -m pytest
 
 plan: setup
@@ -48,4 +56,4 @@ bench: setup
 	$(PY) bench/run.py
 
 clean:
-	rm -rf cdk.out .pytest_cache .sagefit
+	rm -rf cdk.out .pytest_cache .sagefit .mypy_cache .ruff_cache .import_linter_cache

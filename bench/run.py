@@ -52,11 +52,11 @@ def wall(cmd: list[str], runs: int) -> float:
 def cost_in_process(runs: int) -> tuple[float, float, int]:
     """Median seconds to generate the month's traffic and simulate all three modes, and the requests."""
     sys.path.insert(0, str(ROOT))
+    from sagefit.core.planner import plan_profile
+    from sagefit.core.profiles import find_profile, load_profiles
     from sagefit.cost.report import estimate
     from sagefit.cost.settings import resolve
     from sagefit.cost.traffic import parse_traffic
-    from sagefit.core.planner import plan_profile
-    from sagefit.core.profiles import find_profile, load_profiles
 
     plan = plan_profile(find_profile(load_profiles(ROOT / "model_profiles"), COST_PROFILE))
     settings = resolve(plan)
@@ -87,14 +87,26 @@ def main() -> None:
     total, sim, requests = cost_in_process(runs)
     rows.append((f"cost: simulate a month of {requests:,} requests, 3 modes", sim, "in-process"))
     rows.append((f"cost: generate {COST_TRAFFIC} traffic + simulate", total, "in-process"))
-    rows.append((f"sagefit cost {COST_PROFILE} --traffic {COST_TRAFFIC}",
-                 wall([sagefit, "cost", COST_PROFILE, "--traffic", COST_TRAFFIC], runs), "whole command"))
+    rows.append(
+        (
+            f"sagefit cost {COST_PROFILE} --traffic {COST_TRAFFIC}",
+            wall([sagefit, "cost", COST_PROFILE, "--traffic", COST_TRAFFIC], runs),
+            "whole command",
+        )
+    )
 
     cdk_runs = max(1, runs // 2)
     with tempfile.TemporaryDirectory() as out:
         empty = [
-            "npx", "--no-install", "cdk", "synth", "--quiet", "-o", out,
-            "--app", f"{sys.executable} bench/empty_app.py",
+            "npx",
+            "--no-install",
+            "cdk",
+            "synth",
+            "--quiet",
+            "-o",
+            out,
+            "--app",
+            f"{sys.executable} bench/empty_app.py",
         ]
         rows.append(("cdk synth, empty app", wall(empty, cdk_runs), "jsii floor"))
         full = ["npx", "--no-install", "cdk", "synth", "--all", "--quiet", "-o", out]
@@ -105,8 +117,10 @@ def main() -> None:
     else:
         rows.append(("make test (whole suite)", wall(["make", "test"], 1), "one run"))
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
     width = max(len(name) for name, _, _ in rows)
     print(f"{'what':<{width}}  {'median':>9}  note")
     for name, seconds, note in rows:
@@ -115,6 +129,7 @@ def main() -> None:
 
     print()
     spec = util.spec_from_file_location("bench_speed", ROOT / "bench" / "speed.py")
+    assert spec is not None and spec.loader is not None, "bench/speed.py is a Python file"
     speed = util.module_from_spec(spec)
     spec.loader.exec_module(speed)
     speed.main()

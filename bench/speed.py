@@ -55,8 +55,10 @@ def line(label: str, ratios: list[float], verdict: bool = False) -> str:
     """One summary line: median, worst, share within the target factor (and the verdict if asked)."""
     median, worst, within = summary(ratios)
     hits = sum(1 for r in ratios if factor(r) <= TARGET_FACTOR)
-    text = (f"{label}: median ratio {median:.2f}, worst x{worst:.2f}, within x{TARGET_FACTOR}: "
-            f"{within:.0%} ({hits}/{len(ratios)})")
+    text = (
+        f"{label}: median ratio {median:.2f}, worst x{worst:.2f}, within x{TARGET_FACTOR}: "
+        f"{within:.0%} ({hits}/{len(ratios)})"
+    )
     if verdict:
         text += f" -> {'met' if meets(ratios) else 'NOT met'}"
     return text
@@ -81,8 +83,10 @@ def by_engine(rows: Iterable[D.Row], ratios: dict[str, float]) -> dict[str, list
 def main() -> int:
     rows = [r for r in D.load_rows() if r.split == "holdout"]
     ratios = {r.id: D.predict(r) / r.value for r in rows}
-    print(f"speed model, fitted {PARAMS.fitted_on} on {len(PARAMS.calibration_rows)} calibration rows; "
-          f"{len(rows)} held-out rows")
+    print(
+        f"speed model, fitted {PARAMS.fitted_on} on {len(PARAMS.calibration_rows)} calibration rows; "
+        f"{len(rows)} held-out rows"
+    )
     width = max(len(r.id) for r in rows)
     for metric in D.METRICS:
         group = sorted((r for r in rows if r.metric == metric), key=lambda r: r.id)
@@ -91,8 +95,10 @@ def main() -> int:
         print(f"\n{metric} ({UNITS[metric]})")
         print(f"  {'row':<{width}}  {'engine':<8}  {'predicted':>10}  {'measured':>10}  ratio")
         for row in group:
-            print(f"  {row.id:<{width}}  {row.engine:<8}  {D.predict(row):10.4g}  {row.value:10.4g}  "
-                  f"{ratios[row.id]:5.2f}")
+            print(
+                f"  {row.id:<{width}}  {row.engine:<8}  {D.predict(row):10.4g}  {row.value:10.4g}  "
+                f"{ratios[row.id]:5.2f}"
+            )
         print("  " + line("all engines", [ratios[r.id] for r in group]))
         for engine, values in by_engine(group, ratios).items():
             print("    " + line(engine, values))
@@ -102,16 +108,21 @@ def main() -> int:
             print("  " + line("previous rule on the same rows", old))
 
     scored = [r for r in rows if r.metric in SCORED]
-    print(f"\nsingle-stream + throughput, the target ({TARGET_SHARE:.0%} within x{TARGET_FACTOR}, "
-          f"none worse than x{WORST_ALLOWED})")
+    print(
+        f"\nsingle-stream + throughput, the target ({TARGET_SHARE:.0%} within x{TARGET_FACTOR}, "
+        f"none worse than x{WORST_ALLOWED})"
+    )
     print("  " + line("all engines", [ratios[r.id] for r in scored], verdict=True))
     for engine, values in by_engine(scored, ratios).items():
         print("    " + line(engine, values, verdict=True))
     held = {r.engine for r in scored}
     for engine in sorted(set(ENGINES) - held):
         siblings = sorted(e for e in held if engine_family(e) == engine_family(engine))
-        borrowed = f"it shares the {engine_family(engine)} family's fit with {', '.join(siblings)}" if siblings \
+        borrowed = (
+            f"it shares the {engine_family(engine)} family's fit with {', '.join(siblings)}"
+            if siblings
             else "its family has no held-out rows either"
+        )
         print(f"    {engine}: no held-out rows; {borrowed}")
     met = meets([ratios[r.id] for r in scored])
     print(f"\nspeed target {'met' if met else 'NOT met'} on the held-out single-stream and throughput rows")

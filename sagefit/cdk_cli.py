@@ -33,7 +33,7 @@ def has_aws_credentials() -> bool:
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     try:
         return botocore.session.get_session().get_credentials() is not None
-    except Exception:  # noqa: BLE001 - a broken profile means "no usable credentials" here
+    except Exception:  # a broken profile means "no usable credentials" here
         return False
 
 
@@ -50,7 +50,10 @@ def run_cdk(args: list[str], env: dict[str, str], what: str) -> None:
         raise SagefitError("npx (Node.js) not found", "install Node.js 20 and run `make setup`")
     result = subprocess.run([*CDK, *args], env=env, check=False)
     if result.returncode != 0:
-        raise SagefitError(f"`cdk {what}` failed (exit {result.returncode}); its output is above", "fix the cause shown above and run again")
+        raise SagefitError(
+            f"`cdk {what}` failed (exit {result.returncode}); its output is above",
+            "fix the cause shown above and run again",
+        )
 
 
 def context_args(context: dict[str, str]) -> list[str]:

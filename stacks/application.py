@@ -36,7 +36,7 @@ def _flag(value: Any, default: bool) -> bool:
 
 def _overrides(context: dict[str, Any], stack_name: str) -> dict[str, Any]:
     prefix = f"{PREFIX}{stack_name}:"
-    return {key[len(prefix):]: value for key, value in context.items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: value for key, value in context.items() if key.startswith(prefix)}
 
 
 def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointStack]:

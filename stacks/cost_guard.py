@@ -18,7 +18,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
-from sagefit.core.naming import COST_TAG_KEY  # noqa: F401  (stacks.hard_cap imports it from here)
 from stacks.endpoint import LlmEndpoint
 
 
@@ -124,8 +123,11 @@ class CostGuard(Construct):
         endpoint = props.endpoint
         spec = self.spec
         capacity = (
-            [endpoint.metric_copy_count()] if spec.mode.uses_inference_component
-            else [endpoint.metric_backlog_size_per_instance()] if spec.mode.is_async else []
+            [endpoint.metric_copy_count()]
+            if spec.mode.uses_inference_component
+            else [endpoint.metric_backlog_size_per_instance()]
+            if spec.mode.is_async
+            else []
         )
         dashboard = cw.Dashboard(self, "Dashboard")
         dashboard.add_widgets(

@@ -82,9 +82,7 @@ class LlmEndpoint(Construct):
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             deployment_config=self._deployment_config(),
         )
-        self.inference_component = (
-            self._inference_component() if self.uses_inference_component else None
-        )
+        self.inference_component = self._inference_component() if self.uses_inference_component else None
 
     # ------------------------------------------------------------------ resources
     def _environment(self) -> dict[str, str]:
@@ -101,9 +99,7 @@ class LlmEndpoint(Construct):
             environment=self._environment(),
             model_data_url=self.spec.container.model_data_s3_uri,
         )
-        model = sm.CfnModel(
-            self, "Model", execution_role_arn=self.role.role_arn, primary_container=container
-        )
+        model = sm.CfnModel(self, "Model", execution_role_arn=self.role.role_arn, primary_container=container)
         self._after_role_policy(model)
         return model
 
@@ -249,8 +245,13 @@ class LlmEndpoint(Construct):
         return {"EndpointName": self.endpoint_name, "VariantName": self.variant_name}
 
     def metric(
-        self, metric_name: str, *, namespace: str = ENDPOINT_NAMESPACE, statistic: str = "Sum",
-        period: Duration | None = None, dimensions: dict[str, str] | None = None,
+        self,
+        metric_name: str,
+        *,
+        namespace: str = ENDPOINT_NAMESPACE,
+        statistic: str = "Sum",
+        period: Duration | None = None,
+        dimensions: dict[str, str] | None = None,
     ) -> cw.Metric:
         """Any SageMaker metric of this endpoint (or its inference component)."""
         return cw.Metric(
@@ -287,14 +288,18 @@ class LlmEndpoint(Construct):
 
     def metric_backlog_size_per_instance(self, period: Duration | None = None) -> cw.Metric:
         return self.metric(
-            "ApproximateBacklogSizePerInstance", statistic="Average", period=period,
+            "ApproximateBacklogSizePerInstance",
+            statistic="Average",
+            period=period,
             dimensions={"EndpointName": self.endpoint_name},
         )
 
     def metric_has_backlog_without_capacity(self, period: Duration | None = None) -> cw.Metric:
         """1 while async requests wait and no instance runs: the signal to scale out from zero."""
         return self.metric(
-            "HasBacklogWithoutCapacity", statistic="Average", period=period or Duration.minutes(1),
+            "HasBacklogWithoutCapacity",
+            statistic="Average",
+            period=period or Duration.minutes(1),
             dimensions={"EndpointName": self.endpoint_name},
         )
 
@@ -314,4 +319,3 @@ class LlmEndpoint(Construct):
         if self.output_bucket is not None:
             self.output_bucket.grant_read_write(grantee)
         return grant
-

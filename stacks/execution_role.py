@@ -10,6 +10,7 @@ so their construct paths (and CloudFormation logical ids) are the endpoint's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from aws_cdk import ArnFormat, Stack, Token
 from aws_cdk import aws_iam as iam
@@ -102,8 +103,11 @@ class ModelData:
     def objects_arn(self, partition: str) -> str:
         """Format from the Service Authorization Reference, Amazon S3 object resource type:
         ``arn:${Partition}:s3:::${BucketName}/${ObjectName}``."""
-        return f"arn:{partition}:s3:::{self.bucket}/{self.prefix}/*" if self.prefix else \
-            f"arn:{partition}:s3:::{self.bucket}/*"
+        return (
+            f"arn:{partition}:s3:::{self.bucket}/{self.prefix}/*"
+            if self.prefix
+            else f"arn:{partition}:s3:::{self.bucket}/*"
+        )
 
     def bucket_arn(self, partition: str) -> str:
         return f"arn:{partition}:s3:::{self.bucket}"
@@ -145,7 +149,7 @@ def acknowledge_execution_role(role: iam.Role, spec: DeploymentSpec, output_buck
     if output_bucket is not None:
         for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*"):
             reasons[f"Action::{action}"] = "read/write grant on the async output bucket only"
-        bucket_id = stack.get_logical_id(output_bucket.node.default_child)
+        bucket_id = stack.get_logical_id(cast(s3.CfnBucket, output_bucket.node.default_child))
         reasons[f"Resource::<{bucket_id}.Arn>/*"] = "objects of the async output bucket only"
     for finding, reason in reasons.items():
         acknowledge(role, "AwsSolutions-IAM5", finding, reason)

@@ -16,7 +16,7 @@ flow). Its configuration is the plan's (``plan.spec.hard_cap_settings()``), the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -34,7 +34,6 @@ from constructs import Construct
 
 import sagefit.hardcap
 from sagefit.hardcap.config import CapConfig
-from stacks.cost_guard import COST_TAG_KEY
 from stacks.endpoint import LlmEndpoint
 from stacks.nag import acknowledge
 
@@ -59,7 +58,7 @@ class HardCapProps:
     encryption_key: kms.IKey
     budget_name: str
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
-    timeout: Duration = Duration.seconds(60)
+    timeout: Duration = field(default_factory=lambda: Duration.seconds(60))
 
 
 class HardCap(Construct):
@@ -73,6 +72,7 @@ class HardCap(Construct):
             endpoint.plan.spec.hard_cap_settings(), account_id=stack.account, alert_topic_arn=props.topic.topic_arn
         )
         _check_same_resources(config, stack, props)
+        self.cost_tag_key = endpoint.plan.spec.names.cost_tag_key
         self.log_group = logs.LogGroup(
             self, "Logs", retention=props.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
@@ -156,8 +156,7 @@ class HardCap(Construct):
                 sid="ReadBudget",
                 actions=["budgets:ViewBudget"],
                 resources=[
-                    stack.format_arn(service="budgets", region="", resource="budget",
-                                     resource_name=config.budget_name)
+                    stack.format_arn(service="budgets", region="", resource="budget", resource_name=config.budget_name)
                 ],
             ),
             iam.PolicyStatement(sid="Announce", actions=["sns:Publish"], resources=[props.topic.topic_arn]),
@@ -179,8 +178,11 @@ class HardCap(Construct):
                     sid="CapThisInferenceComponent",
                     actions=["sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"],
                     resources=[
-                        stack.format_arn(service="sagemaker", resource="inference-component",
-                                         resource_name=str(config.inference_component_name).lower())
+                        stack.format_arn(
+                            service="sagemaker",
+                            resource="inference-component",
+                            resource_name=str(config.inference_component_name).lower(),
+                        )
                     ],
                 )
             )
@@ -193,9 +195,11 @@ class HardCap(Construct):
             # DeregisterScalableTarget, Application Auto Scaling API reference). The action takes the
             # same resource type and condition keys as RegisterScalableTarget (Service Authorization
             # Reference, "Actions, resources, and condition keys for AWS Application Auto Scaling").
-            statements.append(self._this_scalable_target(
-                "ReleaseThisScalableTarget", "application-autoscaling:DeregisterScalableTarget"
-            ))
+            statements.append(
+                self._this_scalable_target(
+                    "ReleaseThisScalableTarget", "application-autoscaling:DeregisterScalableTarget"
+                )
+            )
         statements.append(iam.PolicyStatement(sid="CapThisEndpoint", actions=actions, resources=[endpoint_arn]))
         statements.append(
             iam.PolicyStatement(
@@ -218,7 +222,7 @@ class HardCap(Construct):
                 "StringEquals": {
                     "application-autoscaling:service-namespace": "sagemaker",
                     "application-autoscaling:scalable-dimension": self.config.dimension,
-                    f"aws:ResourceTag/{COST_TAG_KEY}": Stack.of(self).stack_name,
+                    f"aws:ResourceTag/{self.cost_tag_key}": Stack.of(self).stack_name,
                 }
             },
         )
@@ -235,13 +239,13 @@ class HardCap(Construct):
         stack = Stack.of(self)
         account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
         region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+        scalable_targets = f"arn:<AWS::Partition>:application-autoscaling:{region}:{account}:scalable-target/*"
         reasons = {
             "Resource::*": "application-autoscaling:DescribeScalableTargets supports no resource-level "
             "permissions (Service Authorization Reference); it only reads",
-            f"Resource::arn:<AWS::Partition>:application-autoscaling:{region}:{account}:scalable-target/*":
-            "scalable target ARNs end in an ID Application Auto Scaling generates; RegisterScalableTarget (and "
-            "DeregisterScalableTarget, where the cap deletes the endpoint) is limited by condition to the "
-            "sagemaker namespace, this endpoint's dimension and this stack's tag",
+            f"Resource::{scalable_targets}": "scalable target ARNs end in an ID Application Auto Scaling generates; "
+            "RegisterScalableTarget (and DeregisterScalableTarget, where the cap deletes the endpoint) is limited "
+            "by condition to the sagemaker namespace, this endpoint's dimension and this stack's tag",
             "Action::kms:GenerateDataKey*": "publishing to the SSE-KMS alert topic needs kms:GenerateDataKey* "
             "and kms:Decrypt; granted on the stack's own key only",
         }
@@ -262,5 +266,6 @@ def _check_same_resources(config: CapConfig, stack: Stack, props: HardCapProps) 
     }
     for what, (planned, deployed) in pairs.items():
         if planned != deployed:
-            raise ValueError(f"hard cap of {stack.stack_name}: the plan's {what} {planned!r} is not the "
-                             f"deployed {deployed!r}")
+            raise ValueError(
+                f"hard cap of {stack.stack_name}: the plan's {what} {planned!r} is not the deployed {deployed!r}"
+            )

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
+from typing import Any
 
 from sagefit.core.engines import get_engine
 from sagefit.core.errors import SagefitError
@@ -72,15 +73,14 @@ class ImageUri:
 
 
 @cache
-def _config(framework: str) -> dict:
-    path = metadata.distribution("sagemaker-core").locate_file(
-        f"sagemaker/core/image_uri_config/{framework}.json"
-    )
-    data = json.loads(path.read_text())
-    return data.get("inference", data)
+def _config(framework: str) -> dict[str, Any]:
+    path = metadata.distribution("sagemaker-core").locate_file(f"sagemaker/core/image_uri_config/{framework}.json")
+    data: dict[str, Any] = json.loads(path.read_text())
+    inference: dict[str, Any] = data.get("inference", data)
+    return inference
 
 
-def _tag(config: dict, spec: dict) -> str:
+def _tag(config: dict[str, Any], spec: dict[str, Any]) -> str:
     """The SDK's tag rule for a GPU inference image (``image_uris.retrieve`` + ``_format_tag``).
 
     ``tag_prefix``, then the processor (``gpu``) when the family lists processors and the version
@@ -95,9 +95,7 @@ def _tag(config: dict, spec: dict) -> str:
     return "-".join(part for part in (spec["tag_prefix"], processor, py, container) if part)
 
 
-def resolve_family(
-    family: str, version: str, region: str, field: str = "serving.container_version"
-) -> ImageUri:
+def resolve_family(family: str, version: str, region: str, field: str = "serving.container_version") -> ImageUri:
     """The image URI the SDK would give for image family ``family`` at ``version`` in ``region``."""
     config = _config(family)
     version = config.get("version_aliases", {}).get(version, version)
@@ -111,9 +109,7 @@ def resolve_family(
         )
     account = spec["registries"].get(region)
     if account is None:
-        raise SagefitError(
-            f"no {family} image published in {region}", "choose another region", field="region"
-        )
+        raise SagefitError(f"no {family} image published in {region}", "choose another region", field="region")
     repository = spec["repository"]
     suffix = _partition(region)[1]
     uri = f"{account}.dkr.ecr.{region}.{suffix}/{repository}:{_tag(config, spec)}"

@@ -99,8 +99,7 @@ def invoke_command(endpoint: LlmEndpoint) -> str:
             "--content-type application/json --input-location s3://<AsyncOutputBucket>/input/request.json"
         )
     component = (
-        f" --inference-component-name {endpoint.inference_component_name}"
-        if endpoint.inference_component_name else ""
+        f" --inference-component-name {endpoint.inference_component_name}" if endpoint.inference_component_name else ""
     )
     return (
         f"aws sagemaker-runtime invoke-endpoint --endpoint-name {endpoint.endpoint_name}{component} "

@@ -9,6 +9,7 @@ components, HasBacklogWithoutCapacity for async endpoints.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from aws_cdk import Duration, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
@@ -17,6 +18,13 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from constructs import Construct
 
 from stacks.endpoint import LlmEndpoint
+
+
+class _Cooldowns(TypedDict):
+    """The cooldown keywords of ``ScalableTarget.scale_to_track_metric``, shared by both trackings."""
+
+    scale_in_cooldown: Duration
+    scale_out_cooldown: Duration
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ class EndpointScaling(Construct):
                 "requests failed with no inference component copy running",
             )
 
-    def _cooldowns(self) -> dict[str, Duration]:
+    def _cooldowns(self) -> _Cooldowns:
         return {
             "scale_in_cooldown": Duration.seconds(self.spec.scaling.scale_in_cooldown_s),
             "scale_out_cooldown": Duration.seconds(self.spec.scaling.scale_out_cooldown_s),

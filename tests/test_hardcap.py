@@ -29,9 +29,9 @@ from sagefit.core.budget import monthly_budget_usd
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import load_profiles
 from sagefit.hardcap import announce, handler
-from sagefit.hardcap.config import ENV_NAMES, CapConfig, Clients, boto3_clients
+from sagefit.hardcap.config import ENV_NAMES, CapConfig, Clients
 from sagefit.hardcap.decision import Decision, classify
-from sagefit.hardcap.handler import CapFailed, handle_event
+from sagefit.hardcap.handler import CapFailed, boto3_clients, handle_event
 from sagefit.ops.resume import cap_config
 
 REGION = "us-east-1"

@@ -7,8 +7,9 @@ type checking) so that `sagefit plan` and `sagefit validate` load neither.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sagefit.core.catalog import Catalog
@@ -33,14 +34,19 @@ def add_command(sub: SubParsers, name: str, func: Command, help_: str) -> argpar
     cmd = sub.add_parser(name, help=help_, description=help_)
     cmd.set_defaults(func=func)
     cmd.add_argument(
-        "--profiles", type=Path, default=DEFAULT_PROFILES, metavar="DIR",
+        "--profiles",
+        type=Path,
+        default=DEFAULT_PROFILES,
+        metavar="DIR",
         help="directory of model profiles (default: model_profiles)",
     )
     return cmd
 
 
 def load(args: argparse.Namespace, catalog: Catalog | None = None) -> list[LoadedProfile]:
-    """Every profile in ``--profiles``, checked against ``catalog`` (default: the project catalog, else the packaged one)."""
+    """Every profile in ``--profiles``, checked against ``catalog``.
+
+    The default catalog is the project's, else the packaged one."""
     from sagefit.core.profiles import load_profiles
 
     return load_profiles(args.profiles, catalog)

@@ -25,8 +25,9 @@ ALL_MODES = "all"
 def _check(args: argparse.Namespace) -> None:
     """Refuse what argparse cannot: a missing profile, a negative seed."""
     if not args.profile:
-        raise SagefitError("name the profile to cost", "e.g. sagefit cost llama2-70b-awq --traffic monthly:300",
-                           field="PROFILE")
+        raise SagefitError(
+            "name the profile to cost", "e.g. sagefit cost llama2-70b-awq --traffic monthly:300", field="PROFILE"
+        )
     if args.seed < 0:
         raise SagefitError(f"{args.seed} is not a seed", "give a whole number from 0 up", field="--seed")
 
@@ -34,8 +35,16 @@ def _check(args: argparse.Namespace) -> None:
 def _plot_json(path: Path, plotted: Sweep, share: float) -> dict[str, Any]:
     return {
         "path": str(path),
-        "crossovers": [{"mode": c.mode, "requests_per_month": round(c.volume), "kind": c.kind,
-                        "cost_usd": round(c.cost, 2), "label": c.label(share)} for c in plotted.crossovers],
+        "crossovers": [
+            {
+                "mode": c.mode,
+                "requests_per_month": round(c.volume),
+                "kind": c.kind,
+                "cost_usd": round(c.cost, 2),
+                "label": c.label(share),
+            }
+            for c in plotted.crossovers
+        ],
     }
 
 
@@ -85,19 +94,30 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def register(sub: SubParsers) -> None:
-    cost = add_command(sub, "cost", cmd_cost, "simulate a month of traffic: what each scaling mode bills, and "
-                                              "the cold starts it costs (estimate)")
+    cost = add_command(
+        sub,
+        "cost",
+        cmd_cost,
+        "simulate a month of traffic: what each scaling mode bills, and the cold starts it costs (estimate)",
+    )
     cost.add_argument("profile", nargs="?", metavar="PROFILE", help="profile name (llama2-70b-awq) or stack name")
     cost.add_argument(
-        "--traffic", default="monthly:300", metavar="SPEC",
+        "--traffic",
+        default="monthly:300",
+        metavar="SPEC",
         help="monthly:N | business-hours:N/day | steady:R/s | burst:rate=R/h,busy=3h,idle=2d | trace:FILE.csv "
-             "(default: monthly:300)",
+        "(default: monthly:300)",
     )
     cost.add_argument("--mode", choices=(*ScalingMode.names(), ALL_MODES), default=ALL_MODES)
     cost.add_argument("--format", choices=("table", "json"), default="table")
     cost.add_argument("--plot", type=Path, metavar="FILE.png", help="write monthly cost against request volume")
-    cost.add_argument("--assume", action="append", default=[], metavar="NAME=VALUE",
-                      help="override one assumption of the simulation (repeatable)")
+    cost.add_argument(
+        "--assume",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one assumption of the simulation (repeatable)",
+    )
     cost.add_argument("--list-assumptions", action="store_true", help="print the assumptions and their sources")
     cost.add_argument("--seed", type=int, default=0, help="seed of the generated traffic (default 0)")
     cost.add_argument("--ignore-schedules", action="store_true", help="leave the profile's scaling.schedules out")

@@ -41,11 +41,15 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     print(f"  endpoint {result.outputs.get('EndpointName')}: {result.endpoint_status}")
     if result.component_status is not None:
         print(f"  inference component {result.outputs.get('InferenceComponentName')}: {result.component_status}")
-    print("Nothing was created in AWS. The emulator checks that the stack creates and wires up; it "
-          "cannot load the model, check quotas or bill you.")
+    print(
+        "Nothing was created in AWS. The emulator checks that the stack creates and wires up; it "
+        "cannot load the model, check quotas or bill you."
+    )
     if result.kept:
-        print(f"The emulator stays up on {result.emulator_url}; `make destroy STACK={stack}` removes the "
-              "stack (and stops the emulator once no stack is left).")
+        print(
+            f"The emulator stays up on {result.emulator_url}; `make destroy STACK={stack}` removes the "
+            "stack (and stops the emulator once no stack is left)."
+        )
     else:
         print("The emulator has been stopped and its state discarded.")
     return 0
@@ -67,8 +71,10 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     elif remaining is not None:
         print(f"{stack} destroyed in the local emulator, and the emulator stopped.")
     else:
-        print(f"No local emulator is running, so there is nothing to destroy: its state ended with it. "
-              f"(Use TARGET=aws to destroy {stack} in your AWS account.)")
+        print(
+            f"No local emulator is running, so there is nothing to destroy: its state ended with it. "
+            f"(Use TARGET=aws to destroy {stack} in your AWS account.)"
+        )
     return 0
 
 
@@ -80,7 +86,9 @@ def register(sub: SubParsers) -> None:
         cmd = add_command(sub, name, func, help_)
         cmd.add_argument("stack", help=STACK_HELP)
         cmd.add_argument(
-            "--target", choices=("auto", "local", "aws"), default="auto",
+            "--target",
+            choices=("auto", "local", "aws"),
+            default="auto",
             help="auto: AWS when credentials are configured, else the local emulator",
         )
         if name == "deploy":

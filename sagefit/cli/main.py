@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from sagefit.cli import cost, deploy, operations, planning, prices
 from sagefit.core.errors import EXIT_USAGE, SagefitError
@@ -47,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns its exit status (2 for a user error, with a one-line message)."""
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        status: int = args.func(args)
+        return status
     except SagefitError as exc:
         print(f"sagefit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -44,12 +44,16 @@ def print_status(status: StackStatus) -> None:
     reason = f" ({status.failure_reason})" if status.failure_reason else ""
     print(f"  status: {status.endpoint_status}{reason}")
     if status.instances is not None:
-        print(f"  instances: {status.instances.current} running, {status.instances.desired} desired"
-              f" ({status.instance_type})")
+        print(
+            f"  instances: {status.instances.current} running, {status.instances.desired} desired"
+            f" ({status.instance_type})"
+        )
     if status.inference_component:
         copies = status.copies
-        print(f"  inference component {status.inference_component}: "
-              + (f"{copies.current} copies running, {copies.desired} desired" if copies else "missing"))
+        print(
+            f"  inference component {status.inference_component}: "
+            + (f"{copies.current} copies running, {copies.desired} desired" if copies else "missing")
+        )
     if status.scaled_to_zero:
         print("  scaled to zero: costs nothing now; the next request wakes it (cold start)")
     if status.bounds is not None:
@@ -98,8 +102,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     from sagefit.ops.invoke import invoke
 
     if args.max_new_tokens < 1:
-        raise SagefitError(f"{args.max_new_tokens} is not a token count", "give a whole number above 0",
-                           field="--max-new-tokens")
+        raise SagefitError(
+            f"{args.max_new_tokens} is not a token count", "give a whole number above 0", field="--max-new-tokens"
+        )
     plan = plan_profile(find(args))
     spec = plan.spec
     aws = session(spec.region)
@@ -128,16 +133,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
         print(f"  {line}")
     if result.spend is not None:
         spend = result.spend
-        print(f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f} "
-              f"(hard cap at {spend.percent:g}%){'  OVER THE CAP' if spend.reached else ''}")
+        print(
+            f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f} "
+            f"(hard cap at {spend.percent:g}%){'  OVER THE CAP' if spend.reached else ''}"
+        )
     for warning in result.warnings:
         print(f"  [warn] {warning}")
     return 0
 
 
 def register(sub: SubParsers) -> None:
-    preflight = add_command(sub, "preflight", cmd_preflight,
-                            "check credentials, region and endpoint quota before a deploy")
+    preflight = add_command(
+        sub, "preflight", cmd_preflight, "check credentials, region and endpoint quota before a deploy"
+    )
     preflight.add_argument("stack", help=STACK_HELP)
     status = add_command(sub, "status", cmd_status, "endpoint status, capacity, scaling bounds, spend and alarms")
     status.add_argument("stack", nargs="?", help="one stack or profile (default: all)")
@@ -145,7 +153,8 @@ def register(sub: SubParsers) -> None:
     invoke.add_argument("stack", help=STACK_HELP)
     invoke.add_argument("prompt")
     invoke.add_argument("--max-new-tokens", type=int, default=128)
-    resume = add_command(sub, "resume", cmd_resume,
-                         "undo the hard cost cap: restore the plan's scaling bounds (and a deleted endpoint)")
+    resume = add_command(
+        sub, "resume", cmd_resume, "undo the hard cost cap: restore the plan's scaling bounds (and a deleted endpoint)"
+    )
     resume.add_argument("stack", help=STACK_HELP)
     resume.add_argument("--force", action="store_true", help="resume even while the budget is still exceeded")

@@ -87,8 +87,14 @@ HOURS_PER_MONTH convention) starting on a Sunday, so it has 22 weekdays (the ave
 21.7) and no daylight-saving change in the US, Europe or Australia. A trace brings its own dates."""
 
 PROVISIONING_S_BY_SIZE: dict[str, float] = {
-    "xlarge": 100, "2xlarge": 100, "4xlarge": 100, "8xlarge": 100, "16xlarge": 150,
-    "12xlarge": 150, "24xlarge": 150, "48xlarge": 200,
+    "xlarge": 100,
+    "2xlarge": 100,
+    "4xlarge": 100,
+    "8xlarge": 100,
+    "16xlarge": 150,
+    "12xlarge": 150,
+    "24xlarge": 150,
+    "48xlarge": 200,
 }
 """Seconds from the scaling action to a running instance, by size. Single-GPU sizes: calibrated on
 the AWS ML blog "Introducing container caching in Amazon SageMaker AI for faster model scaling"
@@ -121,78 +127,105 @@ class Assumption:
 COST_ASSUMPTIONS: tuple[Assumption, ...] = (
     # ---- cold start: provisioning + container start + weights download + weights load
     Assumption(
-        "instance_provisioning_s", None, "s",
+        "instance_provisioning_s",
+        None,
+        "s",
         "by instance size/family: PROVISIONING_S_BY_SIZE / PROVISIONING_S_BY_FAMILY above",
     ),
     Assumption(
-        "container_start_s", 35, "s",
+        "container_start_s",
+        35,
+        "s",
         "assumption: serving container start and warm-up with the image cached on the instance "
         "(SageMaker caches images since 2026-06; add ~270 s for an uncached pull, per the same blog)",
     ),
     Assumption(
-        "model_download_gb_s", 0.21, "GB/s",
+        "model_download_gb_s",
+        0.21,
+        "GB/s",
         "AWS ML blog (container caching, 2026-06-16): Qwen3-8B, 16.4 GB of weights from S3 in 77 s on "
         "ml.g6.2xlarge; Hugging Face Hub downloads can be slower",
     ),
     Assumption(
-        "model_load_gb_s", 1.0, "GB/s",
+        "model_load_gb_s",
+        1.0,
+        "GB/s",
         "assumption: safetensors from local NVMe into GPU memory, all shards in parallel",
     ),
     # ---- AWS behaviour
     Assumption(
-        "alarm_delay_s", 60, "s",
-        "assumption: a 1-minute CloudWatch datapoint is published and evaluated about a minute "
-        "after its period ends",
+        "alarm_delay_s",
+        60,
+        "s",
+        "assumption: a 1-minute CloudWatch datapoint is published and evaluated about a minute after its period ends",
     ),
     Assumption(
-        "scale_out_periods", 3, "1-min datapoints",
+        "scale_out_periods",
+        3,
+        "1-min datapoints",
         "Application Auto Scaling target tracking: its AlarmHigh alarm needs 3 of 3 one-minute datapoints",
         integer=True,
     ),
     Assumption(
-        "scale_in_periods", 15, "1-min datapoints",
+        "scale_in_periods",
+        15,
+        "1-min datapoints",
         "Application Auto Scaling target tracking: its AlarmLow alarm needs 15 of 15 one-minute "
         "datapoints; an endpoint scales to zero after this many minutes without a request",
         integer=True,
     ),
     Assumption(
-        "scale_in_ratio", 0.9, "x target",
+        "scale_in_ratio",
+        0.9,
+        "x target",
         "Application Auto Scaling docs: scale-in starts when the metric is 'typically more than 10% "
         "lower' than the target",
     ),
     Assumption(
-        "async_request_ttl_s", 21600, "s",
-        "InvokeEndpointAsync RequestTTLSeconds default (6 hours): a queued async request older than "
-        "this expires",
+        "async_request_ttl_s",
+        21600,
+        "s",
+        "InvokeEndpointAsync RequestTTLSeconds default (6 hours): a queued async request older than this expires",
     ),
     # ---- the stack's own settings (what-if overrides only)
     Assumption("scale_in_cooldown_s", SCALE_IN_COOLDOWN_S, "s", "stack setting (stacks/scaling.py)"),
     Assumption("scale_out_cooldown_s", SCALE_OUT_COOLDOWN_S, "s", "stack setting (stacks/scaling.py)"),
     Assumption("wake_alarm_period_s", WAKE_ALARM_PERIOD_S, "s", "stack setting (stacks/scaling.py)"),
     Assumption(
-        "wake_alarm_evaluation_periods", WAKE_ALARM_EVALUATION_PERIODS, "periods",
-        "stack setting (stacks/scaling.py)", integer=True,
+        "wake_alarm_evaluation_periods",
+        WAKE_ALARM_EVALUATION_PERIODS,
+        "periods",
+        "stack setting (stacks/scaling.py)",
+        integer=True,
     ),
     # ---- requests
     Assumption(
-        "input_tokens", None, "tokens/request",
+        "input_tokens",
+        None,
+        "tokens/request",
         "default: the profile's serving.max_input_tokens (a trace's tokens_in column wins)",
         integer=True,
     ),
     Assumption(
-        "output_tokens", None, "tokens/request",
+        "output_tokens",
+        None,
+        "tokens/request",
         "default: the profile's output budget, max_total_tokens - max_input_tokens, the request the "
         "scaling target is sized for (a trace's tokens_out column wins)",
         integer=True,
     ),
     Assumption(
-        "prefill_tokens_per_s", None, "tokens/s",
+        "prefill_tokens_per_s",
+        None,
+        "tokens/s",
         "the plan's time to first token for its prompt length (sagefit.core.performance, calibrated on "
         "published measurements; `make bench` prints its error)",
     ),
     # ---- presentation
     Assumption(
-        "breakeven_saving", 0.05, "share",
+        "breakeven_saving",
+        0.05,
+        "share",
         "assumption: where scaling to zero saves less than this share of always-on, always-on is the "
         "better buy (no cold starts); the --plot marks it when the curves never cross",
     ),

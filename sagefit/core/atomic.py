@@ -42,8 +42,11 @@ def write_atomically(path: Path, data: str | bytes, what: str = "the file") -> N
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         reason = exc.strerror or str(exc)
-        raise SagefitError(f"cannot write {what} ({reason}); it was left as it was",
-                           "check the path, its permissions and free space", path) from None
+        raise SagefitError(
+            f"cannot write {what} ({reason}); it was left as it was",
+            "check the path, its permissions and free space",
+            path,
+        ) from None
     except BaseException:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)

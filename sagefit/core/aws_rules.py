@@ -39,37 +39,58 @@ class NameRule:
 _ALNUM_HYPHEN = "letters, digits and single or repeated hyphens, starting and ending with a letter or digit"
 
 ENDPOINT_NAME = NameRule(
-    "endpoint name", 63, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
-    f"{SAGEMAKER_API}/API_CreateEndpoint.html (shape EndpointName)", _ALNUM_HYPHEN,
+    "endpoint name",
+    63,
+    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    f"{SAGEMAKER_API}/API_CreateEndpoint.html (shape EndpointName)",
+    _ALNUM_HYPHEN,
 )
 ENDPOINT_CONFIG_NAME = NameRule(
-    "endpoint config name", 63, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
-    f"{SAGEMAKER_API}/API_CreateEndpointConfig.html (shape EndpointConfigName)", _ALNUM_HYPHEN,
+    "endpoint config name",
+    63,
+    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    f"{SAGEMAKER_API}/API_CreateEndpointConfig.html (shape EndpointConfigName)",
+    _ALNUM_HYPHEN,
 )
 VARIANT_NAME = NameRule(
-    "variant name", 63, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
-    f"{SAGEMAKER_API}/API_ProductionVariant.html (shape VariantName)", _ALNUM_HYPHEN,
+    "variant name",
+    63,
+    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    f"{SAGEMAKER_API}/API_ProductionVariant.html (shape VariantName)",
+    _ALNUM_HYPHEN,
 )
 MODEL_NAME = NameRule(
-    "model name", 63, r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?",
-    f"{SAGEMAKER_API}/API_CreateModel.html (shape ModelName)", _ALNUM_HYPHEN,
+    "model name",
+    63,
+    r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?",
+    f"{SAGEMAKER_API}/API_CreateModel.html (shape ModelName)",
+    _ALNUM_HYPHEN,
 )
 INFERENCE_COMPONENT_NAME = NameRule(
-    "inference component name", 63, r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?",
-    f"{SAGEMAKER_API}/API_CreateInferenceComponent.html (shape InferenceComponentName)", _ALNUM_HYPHEN,
+    "inference component name",
+    63,
+    r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?",
+    f"{SAGEMAKER_API}/API_CreateInferenceComponent.html (shape InferenceComponentName)",
+    _ALNUM_HYPHEN,
 )
 BUDGET_NAME = NameRule(
-    "budget name", 100, r"(?!.*/action/)[^:\\]+",
-    "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Budget.html "
-    "(shape BudgetName)", "no ':' or '\\' and no '/action/'",
+    "budget name",
+    100,
+    r"(?!.*/action/)[^:\\]+",
+    "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Budget.html (shape BudgetName)",
+    "no ':' or '\\' and no '/action/'",
 )
 STACK_NAME = NameRule(
-    "stack name", 128, r"[a-zA-Z][-a-zA-Z0-9]*",
+    "stack name",
+    128,
+    r"[a-zA-Z][-a-zA-Z0-9]*",
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html (StackName)",
     "a letter first, then letters, digits and hyphens",
 )
 SCHEDULED_ACTION_NAME = NameRule(
-    "scheduled action name", 256, r"(?![ ])(?!.*[ ]$)[^\x00-\x1f\x7f-\x9f:/|]+",
+    "scheduled action name",
+    256,
+    r"(?![ ])(?!.*[ ]$)[^\x00-\x1f\x7f-\x9f:/|]+",
     f"{AAS_API}/API_PutScheduledAction.html (shape ScheduledActionName)",
     "no control characters, ':', '/' or '|', and no leading or trailing space",
 )
@@ -92,12 +113,15 @@ class IntBound:
 
 
 STARTUP_TIMEOUT_S = IntBound(
-    "ContainerStartupHealthCheckTimeoutInSeconds", 60, 3600,
-    f"{SAGEMAKER_API}/API_ProductionVariant.html (shape "
-    "ProductionVariantContainerStartupHealthCheckTimeoutInSeconds)",
+    "ContainerStartupHealthCheckTimeoutInSeconds",
+    60,
+    3600,
+    f"{SAGEMAKER_API}/API_ProductionVariant.html (shape ProductionVariantContainerStartupHealthCheckTimeoutInSeconds)",
 )
 DOWNLOAD_TIMEOUT_S = IntBound(
-    "ModelDataDownloadTimeoutInSeconds", 60, 3600,
+    "ModelDataDownloadTimeoutInSeconds",
+    60,
+    3600,
     f"{SAGEMAKER_API}/API_ProductionVariant.html (shape ProductionVariantModelDataDownloadTimeoutInSeconds)",
 )
 VOLUME_SIZE_GB = IntBound(
@@ -107,22 +131,33 @@ INITIAL_INSTANCE_COUNT = IntBound(
     "InitialInstanceCount", 1, None, f"{SAGEMAKER_API}/API_ProductionVariant.html (shape InitialTaskCount)"
 )
 MANAGED_MIN_INSTANCES = IntBound(
-    "ManagedInstanceScaling.MinInstanceCount", 0, None,
+    "ManagedInstanceScaling.MinInstanceCount",
+    0,
+    None,
     f"{SAGEMAKER_API}/API_ProductionVariantManagedInstanceScaling.html",
 )
 MANAGED_MAX_INSTANCES = IntBound(
-    "ManagedInstanceScaling.MaxInstanceCount", 1, None,
+    "ManagedInstanceScaling.MaxInstanceCount",
+    1,
+    None,
     f"{SAGEMAKER_API}/API_ProductionVariantManagedInstanceScaling.html",
 )
 COPY_COUNT = IntBound(
-    "CopyCount", 0, None, f"{SAGEMAKER_API}/API_InferenceComponentRuntimeConfig.html (shape InferenceComponentCopyCount)"
+    "CopyCount",
+    0,
+    None,
+    f"{SAGEMAKER_API}/API_InferenceComponentRuntimeConfig.html (shape InferenceComponentCopyCount)",
 )
 SCALE_IN_COOLDOWN_MINUTES = IntBound(
-    "ScaleInPolicy.CooldownInMinutes", 5, 1440,
+    "ScaleInPolicy.CooldownInMinutes",
+    5,
+    1440,
     f"{SAGEMAKER_API}/API_ProductionVariantManagedInstanceScalingScaleInPolicy.html",
 )
 MAX_CONCURRENT_INVOCATIONS = IntBound(
-    "MaxConcurrentInvocationsPerInstance", 1, 1000,
+    "MaxConcurrentInvocationsPerInstance",
+    1,
+    1000,
     f"{SAGEMAKER_API}/API_AsyncInferenceClientConfig.html",
 )
 
@@ -144,8 +179,8 @@ SCHEDULE_SOURCE = f"{AAS_API}/API_PutScheduledAction.html (Schedule)"
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _AT = re.compile(r"at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)")
 _CRON = re.compile(r"cron\((.*)\)")
-_MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-_DAYS = "SUN MON TUE WED THU FRI SAT".split()
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 # (name, low, high, names allowed, special tokens allowed) for the six cron fields, as the
 # Application Auto Scaling user guide ("Schedule recurring scaling actions using cron expressions")
 # lists them: minutes, hours, day-of-month, month, day-of-week, year.
@@ -170,7 +205,7 @@ def _cron_token_ok(token: str, low: int, high: int, names: tuple[str, ...], spec
     if token == "*":
         return True
     if token in ("?", "L", "LW"):
-        return token in ("?", "L") and token in special or (token == "LW" and "W" in special)
+        return (token in ("?", "L") and token in special) or (token == "LW" and "W" in special)
     if token.endswith("W") and "W" in special:  # nearest weekday to a day of the month
         return _cron_value(token[:-1], low, high, names)
     if token.endswith("L") and "#" in special:  # last such weekday of the month
@@ -205,7 +240,7 @@ def schedule_problem(expression: str) -> str | None:
         match = _AT.fullmatch(expression)
         if match is None:
             return "an at expression is at(yyyy-mm-ddThh:mm:ss)"
-        year, month, day, hour, minute, second = (int(g) for g in match.groups())
+        _year, month, day, hour, minute, second = (int(g) for g in match.groups())
         if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 59):
             return "the at expression's date or time is out of range"
         return None
@@ -214,7 +249,9 @@ def schedule_problem(expression: str) -> str | None:
         return "use cron(...), rate(...) or at(...)"
     fields = match.group(1).split()
     if len(fields) != 6:
-        return f"a cron expression has six fields (minutes hours day-of-month month day-of-week year), not {len(fields)}"
+        return (
+            f"a cron expression has six fields (minutes hours day-of-month month day-of-week year), not {len(fields)}"
+        )
     for value, (name, low, high, names, special) in zip(fields, _CRON_FIELDS, strict=True):
         if not _cron_field_ok(value, low, high, names, special):
             return f"cron field {name} {value!r} is not valid (range {low}-{high})"

@@ -17,7 +17,7 @@ import datetime as dt
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -113,9 +113,10 @@ class Catalog(BaseModel):
         return min(inst.price_as_of for inst in self.instances)
 
 
-def _load_yaml(text: str) -> dict:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader either way
+def _load_yaml(text: str) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a safe loader either way
+    raw: dict[str, Any] = yaml.load(text, Loader=loader)
+    return raw
 
 
 def packaged_catalog_path() -> Path:
@@ -179,8 +180,9 @@ def read_catalog_file(path: Path) -> tuple[str, Catalog]:
         raise
     except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SagefitError(f"not a valid instance catalog ({reason})",
-                           "start from sagefit/data/instances.yaml", path) from None
+        raise SagefitError(
+            f"not a valid instance catalog ({reason})", "start from sagefit/data/instances.yaml", path
+        ) from None
 
 
 def parse_catalog(text: str, source: Path | str = PACKAGED_CATALOG) -> Catalog:

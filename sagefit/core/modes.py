@@ -100,9 +100,7 @@ class ScalingMode(str, Enum):
         return self.is_async
 
 
-def scalable_resource_id(
-    mode: ScalingMode, endpoint_name: str, variant_name: str, component_name: str | None
-) -> str:
+def scalable_resource_id(mode: ScalingMode, endpoint_name: str, variant_name: str, component_name: str | None) -> str:
     """Application Auto Scaling's ResourceId for the thing a mode scales.
 
     Formats from the RegisterScalableTarget API reference ("ResourceId", SageMaker rows):

@@ -25,9 +25,7 @@ OVERRIDABLE = {
 }
 
 
-def apply_overrides(
-    loaded: LoadedProfile, overrides: dict[str, Any], catalog: Catalog | None = None
-) -> LoadedProfile:
+def apply_overrides(loaded: LoadedProfile, overrides: dict[str, Any], catalog: Catalog | None = None) -> LoadedProfile:
     """Return ``loaded`` with ``overrides`` (short field name -> value) applied and re-validated
     against ``catalog`` (default: :func:`~sagefit.core.catalog.load_catalog`'s)."""
     if not overrides:
@@ -47,9 +45,10 @@ def apply_overrides(
             try:
                 value = yaml.safe_load(value)
             except yaml.YAMLError:
-                raise SagefitError(f"cannot read {value!r}", "give a plain value, e.g. 2 or ml.g5.xlarge",
-                                   option) from None
+                raise SagefitError(
+                    f"cannot read {value!r}", "give a plain value, e.g. 2 or ml.g5.xlarge", option
+                ) from None
         target[path[-1]] = value
     source = f"{loaded.path} (with -c overrides)"
-    profile = parse_profile(yaml.safe_dump(data), source, catalog)  # type: ignore[arg-type]
+    profile = parse_profile(yaml.safe_dump(data), source, catalog)
     return LoadedProfile(path=loaded.path, profile=profile)

@@ -89,16 +89,39 @@ def estimate_speed(
     per_gpu = active_weight_bytes / tp
     common: dict[str, Any] = {"weight_bits": bits, "nvlink": nvlink, "engine": engine}
     decode = speed.decode_tokens_per_s(
-        bandwidth, tp, per_gpu, kv_bytes_per_token_per_gpu, prompt_tokens + output_tokens / 2, 1,
-        layers=arch.layers, active_params=active_params, tflops=tflops, **common,
+        bandwidth,
+        tp,
+        per_gpu,
+        kv_bytes_per_token_per_gpu,
+        prompt_tokens + output_tokens / 2,
+        1,
+        layers=arch.layers,
+        active_params=active_params,
+        tflops=tflops,
+        **common,
     )
     ttft = speed.time_to_first_token_s(
-        tflops, tp, active_params, prompt_tokens, bandwidth_gb_s=bandwidth,
-        weight_bytes_per_gpu=per_gpu, layers=arch.layers, **common,
+        tflops,
+        tp,
+        active_params,
+        prompt_tokens,
+        bandwidth_gb_s=bandwidth,
+        weight_bytes_per_gpu=per_gpu,
+        layers=arch.layers,
+        **common,
     )
     throughput = speed.throughput_tokens_per_s(
-        bandwidth, tflops, tp, per_gpu, kv_bytes_per_token_per_gpu, active_params, arch.layers,
-        concurrency, prompt_tokens, output_tokens, **common,
+        bandwidth,
+        tflops,
+        tp,
+        per_gpu,
+        kv_bytes_per_token_per_gpu,
+        active_params,
+        arch.layers,
+        concurrency,
+        prompt_tokens,
+        output_tokens,
+        **common,
     )
     return SpeedFigures(
         decode_tokens_per_s=decode,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from sagefit.core import assumptions as A
 from sagefit.core.catalog import GIB, PACKAGED_CATALOG, Catalog, InstanceType, load_catalog
@@ -24,8 +25,9 @@ from sagefit.core.spec import DeploymentSpec, build_spec
 def estimate_note(catalog_source: str = PACKAGED_CATALOG) -> str:
     """What a plan's figures rest on, naming the catalog file it was planned from (the packaged one
     or the user's project catalog), so a surprising price can be traced to its file."""
-    return (f"fit, decode speed and cost are estimates; assumptions in {A.SOURCE}, "
-            f"hardware and prices in {catalog_source}")
+    return (
+        f"fit, decode speed and cost are estimates; assumptions in {A.SOURCE}, hardware and prices in {catalog_source}"
+    )
 
 
 ESTIMATE_NOTE = estimate_note()
@@ -117,11 +119,14 @@ class Plan:
             return []
         instance = self.cheapest.instance
         acc = instance.accelerator
-        flags = [("price", instance.price_confirmed), ("memory", acc.memory_confirmed),
-                 ("bandwidth", acc.bandwidth_confirmed)]
+        flags = [
+            ("price", instance.price_confirmed),
+            ("memory", acc.memory_confirmed),
+            ("bandwidth", acc.bandwidth_confirmed),
+        ]
         return [name for name, confirmed in flags if not confirmed]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The machine-readable view printed by ``sagefit plan --format json``."""
         fit = self.fit
         return {
@@ -238,10 +243,9 @@ def _nothing_fits(loaded: LoadedProfile, fits: list[Fit]) -> SagefitError:
     )
 
 
-def _pinned_fit(loaded: LoadedProfile, fits: list[Fit], cheapest: Fit, catalog: Catalog) -> Fit:
+def _pinned_fit(loaded: LoadedProfile, pinned: str, fits: list[Fit], cheapest: Fit, catalog: Catalog) -> Fit:
     """Check the profile's pinned instance; refuse it with what would fit instead."""
     profile = loaded.profile
-    pinned = profile.serving.instance_type
     instance = catalog.get(pinned)
     fit = next((f for f in fits if f.instance.instance_type == pinned), None)
     suggestion = f"use {cheapest.instance.instance_type}, the cheapest that fits, or remove the pin"
@@ -292,9 +296,7 @@ def _warnings(profile: Profile, fit: Fit, price_region: str, today: dt.date) -> 
     if not (acc.memory_confirmed and acc.bandwidth_confirmed):
         notes.append(f"{acc.name} memory or bandwidth figure is unconfirmed")
     if price_region != profile.region:
-        notes.append(
-            f"no {profile.region} price in the catalog; showing the {price_region} list price"
-        )
+        notes.append(f"no {profile.region} price in the catalog; showing the {price_region} list price")
     age = (today - instance.price_as_of).days
     if age > A.PRICE_MAX_AGE_DAYS:
         notes.append(
@@ -316,9 +318,7 @@ def _warnings(profile: Profile, fit: Fit, price_region: str, today: dt.date) -> 
     return [*profile.serving.deprecations(), *notes]
 
 
-def plan_profile(
-    loaded: LoadedProfile, catalog: Catalog | None = None, today: dt.date | None = None
-) -> Plan:
+def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: dt.date | None = None) -> Plan:
     """Plan one profile, or raise :class:`SagefitError` saying why it cannot be served."""
     catalog = catalog or load_catalog()
     profile = loaded.profile
@@ -331,7 +331,7 @@ def plan_profile(
     cheapest = min(usable, key=lambda f: (_price(f, region), -f.decode_tokens_per_s))
     chosen = cheapest
     if profile.serving.instance_type:
-        chosen = _pinned_fit(loaded, fits, cheapest, catalog)
+        chosen = _pinned_fit(loaded, profile.serving.instance_type, fits, cheapest, catalog)
     price, price_region = chosen.instance.price_in(region)
     return Plan(
         profile=profile,
@@ -345,9 +345,7 @@ def plan_profile(
     )
 
 
-def plan_all(
-    profiles: list[LoadedProfile], catalog: Catalog | None = None, region: str | None = None
-) -> list[Plan]:
+def plan_all(profiles: list[LoadedProfile], catalog: Catalog | None = None, region: str | None = None) -> list[Plan]:
     """Plan every profile; ``region`` overrides each profile's own region."""
     catalog = catalog or load_catalog()
     plans = []

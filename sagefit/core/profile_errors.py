@@ -31,6 +31,7 @@ _FIXES = {
     "dict_type": "use a mapping of fields",
 }
 
+
 # A cross-field check names no single field in pydantic's error; these map a phrase of the message
 # to (the field to name, the fix). Order matters: the first phrase found wins.
 class FieldProblem(ValueError):
@@ -42,24 +43,42 @@ class FieldProblem(ValueError):
 
 
 _CROSS_FIELD_FIXES: tuple[tuple[str, str, str], ...] = (
-    ("kv_heads", "model.architecture.kv_heads",
-     "copy num_attention_heads and num_key_value_heads from the model's config.json"),
-    ("active_parameters", "model.architecture.active_parameters",
-     "set active_parameters to the per-token count from the model card"),
-    ("hf_token_secret", "model.hf_token_secret",
-     "set model.hf_token_secret to the Secrets Manager secret holding HF_TOKEN"),
-    ("max_input_tokens", "serving.max_input_tokens",
-     "lower serving.max_input_tokens or raise serving.max_total_tokens"),
-    ("unknown schedule time_zone", "scaling.schedules",
-     "use an IANA time zone name such as UTC or Europe/Berlin for the schedule's time_zone"),
+    (
+        "kv_heads",
+        "model.architecture.kv_heads",
+        "copy num_attention_heads and num_key_value_heads from the model's config.json",
+    ),
+    (
+        "active_parameters",
+        "model.architecture.active_parameters",
+        "set active_parameters to the per-token count from the model card",
+    ),
+    (
+        "hf_token_secret",
+        "model.hf_token_secret",
+        "set model.hf_token_secret to the Secrets Manager secret holding HF_TOKEN",
+    ),
+    (
+        "max_input_tokens",
+        "serving.max_input_tokens",
+        "lower serving.max_input_tokens or raise serving.max_total_tokens",
+    ),
+    (
+        "unknown schedule time_zone",
+        "scaling.schedules",
+        "use an IANA time zone name such as UTC or Europe/Berlin for the schedule's time_zone",
+    ),
     ("at all times", "scaling.schedules", "keep every scheduled min_capacity at 1 or more, or use scale-to-zero"),
     ("schedule ", "scaling.schedules", "raise the schedule's max_capacity or lower its min_capacity"),
     ("always-on", "scaling.min_capacity", "set scaling.min_capacity to 1 or more, or use scaling.mode: scale-to-zero"),
     ("min_capacity", "scaling.max_capacity", "raise scaling.max_capacity or lower scaling.min_capacity"),
     ("context_length", "serving.max_total_tokens", "lower serving.max_total_tokens to the context length or below"),
     ("time_zone", "time_zone", "use an IANA time zone name such as UTC or America/New_York"),
-    ("tensor_parallel_degree", "serving.tensor_parallel_degree",
-     "use a degree that divides the attention heads (often 1)"),
+    (
+        "tensor_parallel_degree",
+        "serving.tensor_parallel_degree",
+        "use a degree that divides the attention heads (often 1)",
+    ),
 )
 
 
@@ -74,9 +93,7 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
         annotation = getattr(model.model_fields.get(str(part)), "annotation", None)
         # unwrap tuple[X, ...] / list[X] / X | None to the model inside
         candidates = [annotation, *typing.get_args(annotation)]
-        model_type = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
+        model_type = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
         if model_type is None:
             return []
         model = model_type

@@ -8,32 +8,32 @@ up front so that a mistake surfaces as one line naming the file, the field and t
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PositiveFloat,
     PositiveInt,
     ValidationError,
     model_validator,
 )
 
+from sagefit.core import aws_rules
 from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.modes import ScalingMode
-from sagefit.core import aws_rules
 from sagefit.core.profile_errors import FieldProblem, describe_error
 
 Dtype = Literal["float16", "bfloat16"]
-Quantization = Literal[
-    "none", "bitsandbytes", "eetq", "awq", "gptq", "bitsandbytes-nf4", "bitsandbytes-fp4"
-]
+Quantization = Literal["none", "bitsandbytes", "eetq", "awq", "gptq", "bitsandbytes-nf4", "bitsandbytes-fp4"]
 Container = Literal["tgi", "djl-lmi"]
 EngineName = Literal["vllm", "tgi"]
 
@@ -65,9 +65,7 @@ class Architecture(_Strict):
     @model_validator(mode="after")
     def _heads_consistent(self) -> Architecture:
         if self.kv_heads > self.attention_heads or self.attention_heads % self.kv_heads:
-            raise ValueError(
-                f"kv_heads ({self.kv_heads}) must divide attention_heads ({self.attention_heads})"
-            )
+            raise ValueError(f"kv_heads ({self.kv_heads}) must divide attention_heads ({self.attention_heads})")
         if self.active_parameters is not None and self.active_parameters > self.parameters:
             raise ValueError("active_parameters cannot exceed parameters")
         return self
@@ -78,9 +76,7 @@ class ModelSpec(_Strict):
 
     hf_model_id: str = Field(pattern=_HF_ID.pattern)
     revision: str | None = None
-    gated: bool = Field(
-        default=False, description="Needs a Hugging Face token (read from Secrets Manager)."
-    )
+    gated: bool = Field(default=False, description="Needs a Hugging Face token (read from Secrets Manager).")
     hf_token_secret: str | None = Field(
         default=None, description="Secrets Manager secret name holding the Hugging Face token."
     )
@@ -142,9 +138,7 @@ class Serving(_Strict):
         """What `plan` and `validate` warn about: the legacy container key and the retiring engine."""
         notes = []
         if self.container is not None:
-            notes.append(
-                f"serving.container: {self.container} is deprecated; write serving.engine: {self.engine_name}"
-            )
+            notes.append(f"serving.container: {self.container} is deprecated; write serving.engine: {self.engine_name}")
         if self.engine_name == "tgi":
             notes.append(
                 "engine tgi is in maintenance mode upstream (text-generation-inference README, December "
@@ -156,8 +150,7 @@ class Serving(_Strict):
     def _token_order(self) -> Serving:
         if self.max_input_tokens >= self.max_total_tokens:
             raise ValueError(
-                f"max_input_tokens ({self.max_input_tokens}) must be below "
-                f"max_total_tokens ({self.max_total_tokens})"
+                f"max_input_tokens ({self.max_input_tokens}) must be below max_total_tokens ({self.max_total_tokens})"
             )
         return self
 
@@ -204,24 +197,39 @@ class Scaling(_Strict):
     """Capacity bounds; ``min_capacity`` defaults to 1 for always-on and 0 otherwise."""
 
     mode: ScalingMode = ScalingMode.SCALE_TO_ZERO
-    min_capacity: int | None = Field(default=None, ge=0)
+    min_capacity: int = Field(default=0, ge=0)
     max_capacity: PositiveInt = 1
     schedules: tuple[ScheduledCapacity, ...] = ()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _mode_default_minimum(cls, data: Any, handler: ModelWrapValidatorHandler[Scaling]) -> Scaling:
+        """A left-out (or null) ``min_capacity`` is the mode's default, so the field is an int once
+        validated. Left out, it stays unset for ``model_dump(exclude_unset=True)``, so an override of
+        the mode (``sagefit.core.overrides``) derives it again."""
+        if not isinstance(data, dict) or data.get("min_capacity") is not None:
+            return handler(data)
+        left_out = "min_capacity" not in data
+        data = {key: value for key, value in data.items() if key != "min_capacity"}
+        # An unknown mode is the mode field's error to report; the 0 default then adds no second one.
+        with contextlib.suppress(ValueError):
+            data["min_capacity"] = ScalingMode(data.get("mode", ScalingMode.SCALE_TO_ZERO)).default_min_capacity
+        scaling = handler(data)
+        if left_out:
+            scaling.model_fields_set.discard("min_capacity")
+        return scaling
 
     @model_validator(mode="after")
     def _bounds(self) -> Scaling:
         floor = self.mode.min_capacity_floor
-        minimum = floor if self.min_capacity is None else self.min_capacity
+        minimum = self.min_capacity
         if minimum < floor:
             raise ValueError("always-on needs min_capacity >= 1 (use scale-to-zero to reach 0)")
         if self.max_capacity < max(minimum, 1):
             raise ValueError(f"max_capacity ({self.max_capacity}) is below min_capacity ({minimum})")
         for scheduled in self.schedules:
             if scheduled.min_capacity < floor:
-                raise ValueError(
-                    f"schedule {scheduled.name}: always-on needs min_capacity >= 1 at all times"
-                )
-        object.__setattr__(self, "min_capacity", minimum)
+                raise ValueError(f"schedule {scheduled.name}: always-on needs min_capacity >= 1 at all times")
         return self
 
 
@@ -268,12 +276,24 @@ class Profile(_Strict):
 
         component = naming.inference_component_name(self)
         for rule, value, field, fix in (
-            (aws_rules.STACK_NAME, self.stack_name, "stack_name",
-             "start with a letter; use letters, digits and hyphens only"),
-            (aws_rules.ENDPOINT_NAME, naming.endpoint_name(self), "name",
-             "use lowercase letters, digits and hyphens, ending in a letter or digit"),
-            (aws_rules.INFERENCE_COMPONENT_NAME, component, "name",
-             "shorten the profile name to 60 characters or fewer (its inference component is NAME-ic)"),
+            (
+                aws_rules.STACK_NAME,
+                self.stack_name,
+                "stack_name",
+                "start with a letter; use letters, digits and hyphens only",
+            ),
+            (
+                aws_rules.ENDPOINT_NAME,
+                naming.endpoint_name(self),
+                "name",
+                "use lowercase letters, digits and hyphens, ending in a letter or digit",
+            ),
+            (
+                aws_rules.INFERENCE_COMPONENT_NAME,
+                component,
+                "name",
+                "shorten the profile name to 60 characters or fewer (its inference component is NAME-ic)",
+            ),
             (aws_rules.BUDGET_NAME, naming.budget_name(self), "stack_name", "shorten stack_name"),
         ):
             problem = rule.problem(value) if value is not None else None
@@ -286,15 +306,12 @@ class Profile(_Strict):
         ctx = self.model.architecture.context_length
         if self.serving.max_total_tokens > ctx:
             raise ValueError(
-                f"serving.max_total_tokens ({self.serving.max_total_tokens}) exceeds the model's "
-                f"context_length ({ctx})"
+                f"serving.max_total_tokens ({self.serving.max_total_tokens}) exceeds the model's context_length ({ctx})"
             )
         tp = self.serving.tensor_parallel_degree
         heads = self.model.architecture.attention_heads
         if tp is not None and heads % tp:
-            raise ValueError(
-                f"serving.tensor_parallel_degree {tp} does not divide the {heads} attention heads"
-            )
+            raise ValueError(f"serving.tensor_parallel_degree {tp} does not divide the {heads} attention heads")
         return self
 
 
@@ -307,7 +324,7 @@ class LoadedProfile(BaseModel):
     profile: Profile
 
 
-def _check_catalog(profile: Profile, path: Path, catalog: Catalog) -> None:
+def _check_catalog(profile: Profile, path: Path | str, catalog: Catalog) -> None:
     if profile.region not in catalog.regions:
         close = difflib.get_close_matches(profile.region, catalog.regions, n=1)
         hint = f"did you mean {close[0]}?" if close else "use a region where SageMaker runs"
@@ -324,21 +341,19 @@ def _check_catalog(profile: Profile, path: Path, catalog: Catalog) -> None:
         )
 
 
-def parse_profile(text: str, path: Path, catalog: Catalog | None = None) -> Profile:
-    """Validate one profile's YAML text; raise :class:`SagefitError` on the first problem."""
+def parse_profile(text: str, path: Path | str, catalog: Catalog | None = None) -> Profile:
+    """Validate one profile's YAML text; raise :class:`SagefitError` on the first problem.
+
+    ``path`` only names the source in errors: a file, or where the text came from (overrides)."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         reason = getattr(exc, "problem", None) or "malformed YAML"
-        raise SagefitError(
-            f"malformed YAML at {where}: {reason}", "fix the YAML syntax there", path
-        ) from None
+        raise SagefitError(f"malformed YAML at {where}: {reason}", "fix the YAML syntax there", path) from None
     if not isinstance(raw, dict):
-        raise SagefitError(
-            "the profile must be a YAML mapping of fields", "start from model_profiles/*.yaml", path
-        )
+        raise SagefitError("the profile must be a YAML mapping of fields", "start from model_profiles/*.yaml", path)
     try:
         profile = Profile.model_validate(raw)
     except ValidationError as exc:

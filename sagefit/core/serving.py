@@ -6,10 +6,9 @@ the template and the tests can check them without synthesizing anything.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sagefit.core.catalog import GIB
 from sagefit.core.engines import Engine, EngineInputs, get_engine
@@ -88,9 +87,7 @@ def inference_component_requirements(plan: Plan) -> ComputeRequirements:
     Half the host memory mirrors JumpStart's ``min_memory_mb`` convention and leaves room for the
     SageMaker agents on the instance.
     """
-    return ComputeRequirements(
-        accelerators=plan.gpus, min_memory_mb=plan.instance.host_memory_gib * 1024 // 2
-    )
+    return ComputeRequirements(accelerators=plan.gpus, min_memory_mb=plan.instance.host_memory_gib * 1024 // 2)
 
 
 def concurrency_slots(plan: Plan) -> int:

@@ -20,7 +20,6 @@ Speed comes from :mod:`sagefit.core.performance` (the calibrated model). The fig
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from sagefit.core import assumptions as A

@@ -203,7 +203,7 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         mode=mode,
         resource_id=scalable_resource_id(mode, names.endpoint, names.variant, names.inference_component),
         dimension=mode.scalable_dimension,
-        min_capacity=bounds.min_capacity if bounds.min_capacity is not None else mode.default_min_capacity,
+        min_capacity=bounds.min_capacity,
         max_capacity=bounds.max_capacity,
         schedules=bounds.schedules,
         target_value=(

@@ -49,8 +49,17 @@ import math
 from sagefit.core.speed_params import DEFAULT_ENGINE, ENGINES, FREE_NAMES, PARAMS, SpeedParams, engine_family
 
 __all__ = [
-    "DEFAULT_ENGINE", "ENGINES", "FREE_NAMES", "PARAMS", "SpeedParams", "decode_step_s", "decode_tokens_per_s",
-    "engine_family", "step_overhead_s", "throughput_tokens_per_s", "time_to_first_token_s",
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "FREE_NAMES",
+    "PARAMS",
+    "SpeedParams",
+    "decode_step_s",
+    "decode_tokens_per_s",
+    "engine_family",
+    "step_overhead_s",
+    "throughput_tokens_per_s",
+    "time_to_first_token_s",
 ]
 
 GB = 1e9
@@ -148,9 +157,20 @@ def decode_tokens_per_s(
 ) -> float:
     """Tokens per second one stream sees while ``batch`` streams decode together."""
     return 1.0 / decode_step_s(
-        bandwidth_gb_s, tp, weight_bytes_per_gpu, kv_bytes_per_token_per_gpu, context_tokens, batch,
-        layers=layers, active_params=active_params, tflops=tflops, weight_bits=weight_bits,
-        graphs=graphs, nvlink=nvlink, params=params, engine=engine,
+        bandwidth_gb_s,
+        tp,
+        weight_bytes_per_gpu,
+        kv_bytes_per_token_per_gpu,
+        context_tokens,
+        batch,
+        layers=layers,
+        active_params=active_params,
+        tflops=tflops,
+        weight_bits=weight_bits,
+        graphs=graphs,
+        nvlink=nvlink,
+        params=params,
+        engine=engine,
     )
 
 
@@ -180,7 +200,7 @@ def time_to_first_token_s(
     """
     params_per_gpu = active_params / tp
     per_prompt = prompt_tokens / sequences
-    flops = 2 * params_per_gpu * prompt_tokens + sequences * 2 * layers * attention_dim * per_prompt ** 2 / tp
+    flops = 2 * params_per_gpu * prompt_tokens + sequences * 2 * layers * attention_dim * per_prompt**2 / tp
     t_cmp = flops / (params.compute_efficiency * tflops * TERA)
     t_mem = weight_bytes_per_gpu / (params.bandwidth_efficiency * bandwidth_gb_s * GB)
     t_deq = params_per_gpu * params.dequant_s_per_param if weight_bits < 8 else 0.0
@@ -220,14 +240,35 @@ def throughput_tokens_per_s(
     prefill = 0.0
     if prompt_tokens > 0:
         prefill = time_to_first_token_s(
-            tflops, tp, active_params, concurrency * prompt_tokens, bandwidth_gb_s=bandwidth_gb_s,
-            weight_bytes_per_gpu=weight_bytes_per_gpu, layers=layers, weight_bits=weight_bits,
-            graphs=graphs, nvlink=nvlink, params=params, engine=engine, attention_dim=attention_dim,
+            tflops,
+            tp,
+            active_params,
+            concurrency * prompt_tokens,
+            bandwidth_gb_s=bandwidth_gb_s,
+            weight_bytes_per_gpu=weight_bytes_per_gpu,
+            layers=layers,
+            weight_bits=weight_bits,
+            graphs=graphs,
+            nvlink=nvlink,
+            params=params,
+            engine=engine,
+            attention_dim=attention_dim,
             sequences=concurrency,
         )
     step = decode_step_s(
-        bandwidth_gb_s, tp, weight_bytes_per_gpu, kv_bytes_per_token_per_gpu,
-        prompt_tokens + output_tokens / 2, concurrency, layers=layers, active_params=active_params,
-        tflops=tflops, weight_bits=weight_bits, graphs=graphs, nvlink=nvlink, params=params, engine=engine,
+        bandwidth_gb_s,
+        tp,
+        weight_bytes_per_gpu,
+        kv_bytes_per_token_per_gpu,
+        prompt_tokens + output_tokens / 2,
+        concurrency,
+        layers=layers,
+        active_params=active_params,
+        tflops=tflops,
+        weight_bits=weight_bits,
+        graphs=graphs,
+        nvlink=nvlink,
+        params=params,
+        engine=engine,
     )
     return concurrency * output_tokens / (prefill + output_tokens * step)

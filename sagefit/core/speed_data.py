@@ -99,17 +99,31 @@ def load_rows(text: str | None = None) -> list[Row]:
         flops = accelerators[item["gpu"]]
         tflops = flops["tflops_fp8"] if fmt == "fp8" and flops["tflops_fp8"] else flops["tflops_bf16"]
         S.engine_family(item["engine"])  # unknown engine names fail here, not in a prediction
-        rows.append(Row(
-            id=item["id"], metric=item["metric"], value=float(item["value"]), split=item["split"],
-            gpu=item["gpu"], tp=tp, engine=item["engine"],
-            includes_prefill=bool(item.get("includes_prefill", False)),
-            input_tokens=float(item["input_tokens"] or 0), output_tokens=item.get("output_tokens"),
-            concurrency=int(item["concurrency"]), layers=int(model["layers"]), params=float(model["params"]),
-            attention_dim=float(model["hidden"]),
-            weight_bits=WEIGHT_BITS[fmt], weight_bytes_per_gpu=_weight_bytes(model, fmt) / tp,
-            kv_bytes_per_token_per_gpu=2 * model["layers"] * kv_heads * model["head_dim"] * item["kv_bytes"],
-            bandwidth_gb_s=bandwidth[item["gpu"]], tflops=float(tflops), nvlink=bool(flops["nvlink"]), raw=item,
-        ))
+        rows.append(
+            Row(
+                id=item["id"],
+                metric=item["metric"],
+                value=float(item["value"]),
+                split=item["split"],
+                gpu=item["gpu"],
+                tp=tp,
+                engine=item["engine"],
+                includes_prefill=bool(item.get("includes_prefill", False)),
+                input_tokens=float(item["input_tokens"] or 0),
+                output_tokens=item.get("output_tokens"),
+                concurrency=int(item["concurrency"]),
+                layers=int(model["layers"]),
+                params=float(model["params"]),
+                attention_dim=float(model["hidden"]),
+                weight_bits=WEIGHT_BITS[fmt],
+                weight_bytes_per_gpu=_weight_bytes(model, fmt) / tp,
+                kv_bytes_per_token_per_gpu=2 * model["layers"] * kv_heads * model["head_dim"] * item["kv_bytes"],
+                bandwidth_gb_s=bandwidth[item["gpu"]],
+                tflops=float(tflops),
+                nvlink=bool(flops["nvlink"]),
+                raw=item,
+            )
+        )
     return rows
 
 
@@ -118,17 +132,41 @@ def predict(row: Row, params: S.SpeedParams = S.PARAMS) -> float:
     common: dict[str, Any] = dict(weight_bits=row.weight_bits, engine=row.engine, nvlink=row.nvlink, params=params)
     if row.metric == "ttft_s":
         return S.time_to_first_token_s(
-            row.tflops, row.tp, row.params, row.input_tokens, bandwidth_gb_s=row.bandwidth_gb_s,
-            weight_bytes_per_gpu=row.weight_bytes_per_gpu, layers=row.layers,
-            attention_dim=row.attention_dim, **common)
+            row.tflops,
+            row.tp,
+            row.params,
+            row.input_tokens,
+            bandwidth_gb_s=row.bandwidth_gb_s,
+            weight_bytes_per_gpu=row.weight_bytes_per_gpu,
+            layers=row.layers,
+            attention_dim=row.attention_dim,
+            **common,
+        )
     if row.metric == "single_stream_tokens_per_s" and not row.includes_prefill:
         return S.decode_tokens_per_s(
-            row.bandwidth_gb_s, row.tp, row.weight_bytes_per_gpu, row.kv_bytes_per_token_per_gpu,
-            row.input_tokens + (row.output_tokens or 0) / 2, 1, layers=row.layers, **common)
+            row.bandwidth_gb_s,
+            row.tp,
+            row.weight_bytes_per_gpu,
+            row.kv_bytes_per_token_per_gpu,
+            row.input_tokens + (row.output_tokens or 0) / 2,
+            1,
+            layers=row.layers,
+            **common,
+        )
     return S.throughput_tokens_per_s(
-        row.bandwidth_gb_s, row.tflops, row.tp, row.weight_bytes_per_gpu, row.kv_bytes_per_token_per_gpu,
-        row.params, row.layers, row.concurrency, row.input_tokens, float(row.output_tokens or 0),
-        attention_dim=row.attention_dim, **common)
+        row.bandwidth_gb_s,
+        row.tflops,
+        row.tp,
+        row.weight_bytes_per_gpu,
+        row.kv_bytes_per_token_per_gpu,
+        row.params,
+        row.layers,
+        row.concurrency,
+        row.input_tokens,
+        float(row.output_tokens or 0),
+        attention_dim=row.attention_dim,
+        **common,
+    )
 
 
 def holdout_ids(rows: list[Row]) -> set[str]:

@@ -90,22 +90,45 @@ class SpeedParams:
 
     def free(self) -> tuple[float, ...]:
         """The fitted numbers, in the order :mod:`sagefit.core.speed_fit` optimises them."""
-        return (self.bandwidth_efficiency, self.compute_efficiency, self.step_fixed_s,
-                self.per_sequence_s, self.request_s, self.graphs_scale, self.async_scale, self.compiled_scale,
-                self.allreduce_nccl_nvlink_s,
-                self.allreduce_custom_s, self.allreduce_pcie_s, self.pcie_allreduce_s_per_seq, self.dequant_s_per_param)
+        return (
+            self.bandwidth_efficiency,
+            self.compute_efficiency,
+            self.step_fixed_s,
+            self.per_sequence_s,
+            self.request_s,
+            self.graphs_scale,
+            self.async_scale,
+            self.compiled_scale,
+            self.allreduce_nccl_nvlink_s,
+            self.allreduce_custom_s,
+            self.allreduce_pcie_s,
+            self.pcie_allreduce_s_per_seq,
+            self.dequant_s_per_param,
+        )
 
     def host_scale(self, engine: str) -> float:
         """``g_e``: ``engine``'s host work per step, sequence and request as a multiple of TGI 1.x's."""
         family = engine_family(engine)
-        return {"eager": 1.0, "graphs": self.graphs_scale, "async": self.async_scale,
-                "compiled": self.compiled_scale}[family]
+        return {"eager": 1.0, "graphs": self.graphs_scale, "async": self.async_scale, "compiled": self.compiled_scale}[
+            family
+        ]
 
 
-FREE_NAMES = ("bandwidth_efficiency", "compute_efficiency", "step_fixed_s", "per_sequence_s", "request_s",
-              "graphs_scale", "async_scale", "compiled_scale", "allreduce_nccl_nvlink_s", "allreduce_custom_s",
-              "allreduce_pcie_s",
-              "pcie_allreduce_s_per_seq", "dequant_s_per_param")
+FREE_NAMES = (
+    "bandwidth_efficiency",
+    "compute_efficiency",
+    "step_fixed_s",
+    "per_sequence_s",
+    "request_s",
+    "graphs_scale",
+    "async_scale",
+    "compiled_scale",
+    "allreduce_nccl_nvlink_s",
+    "allreduce_custom_s",
+    "allreduce_pcie_s",
+    "pcie_allreduce_s_per_seq",
+    "dequant_s_per_param",
+)
 """Names of :meth:`SpeedParams.free`, in order."""
 
 

@@ -140,11 +140,15 @@ class GeneratedPattern:
             return f"Poisson arrivals at {self.rate:g} requests/s ({n:,} this month)"
         if self.kind == "business-hours":
             days = len(self.windows(start))
-            return (f"{self.count:,} requests per weekday between {clock(self.start_h)} and {clock(self.end_h)} "
-                    f"{time_zone} ({days} weekdays: {n:,} requests)")
+            return (
+                f"{self.count:,} requests per weekday between {clock(self.start_h)} and {clock(self.end_h)} "
+                f"{time_zone} ({days} weekdays: {n:,} requests)"
+            )
         what = f"{self.count:,} requests" if self.count else f"{self.rate * 3600:g} requests/h"
-        return (f"bursts of {human_duration(self.busy_s)} with {what}, then {human_duration(self.idle_s)} idle, "
-                f"from {clock(self.start_h)} {time_zone} on day 1 ({n:,} requests)")
+        return (
+            f"bursts of {human_duration(self.busy_s)} with {what}, then {human_duration(self.idle_s)} idle, "
+            f"from {clock(self.start_h)} {time_zone} on day 1 ({n:,} requests)"
+        )
 
     def generate(self, spec: str, time_zone: str, rng: np.random.Generator) -> Traffic:
         """The month of traffic this pattern draws from ``rng``."""

@@ -43,8 +43,9 @@ class Limits:
         """When the minimum last dropped to 0: the idle time before scaling to zero counts from then."""
         self.hi_open_since = 0.0 if self.hi >= 1 else INF
         """When the maximum last rose from 0: a wake alarm cannot act before."""
-        self._changes = [BoundsChange(c.at_s, int(c.at_s // 60), c.min_capacity, c.max_capacity)
-                         for c in bounds.changes]
+        self._changes = [
+            BoundsChange(c.at_s, int(c.at_s // 60), c.min_capacity, c.max_capacity) for c in bounds.changes
+        ]
         self._changes.append(BoundsChange(INF, minutes, 0, 0))  # sentinel: never due
         self._next = 0
         self.next_minute = self._changes[0].minute

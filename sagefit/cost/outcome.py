@@ -66,8 +66,14 @@ class RequestTimes:
     cold: np.ndarray
 
     @classmethod
-    def of(cls, arrivals: np.ndarray, minute_of: np.ndarray, begin: list[float], failed_minutes: np.ndarray,
-           cold_windows: list[ColdWindow]) -> RequestTimes:
+    def of(
+        cls,
+        arrivals: np.ndarray,
+        minute_of: np.ndarray,
+        begin: list[float],
+        failed_minutes: np.ndarray,
+        cold_windows: list[ColdWindow],
+    ) -> RequestTimes:
         """Requests start with their arrival minute's batch (``begin``); one arriving inside a cold
         window met a cold start, unless it failed outright (a schedule held the maximum at 0)."""
         a = arrivals

@@ -33,15 +33,26 @@ if TYPE_CHECKING:  # matplotlib is optional (sagefit[plot]) and imported only wh
     from matplotlib.figure import Figure
 
 COLORS: dict[ScalingMode, str] = {
-    ScalingMode.ALWAYS_ON: "#444444", ScalingMode.SCALE_TO_ZERO: "#1f77b4", ScalingMode.ASYNC: "#d62728",
+    ScalingMode.ALWAYS_ON: "#444444",
+    ScalingMode.SCALE_TO_ZERO: "#1f77b4",
+    ScalingMode.ASYNC: "#d62728",
 }
 STYLES: dict[ScalingMode, dict[str, Any]] = {
-    ScalingMode.ALWAYS_ON: {"color": COLORS[ScalingMode.ALWAYS_ON], "linewidth": 2.5, "marker": "o",
-                            "markersize": 3},
-    ScalingMode.SCALE_TO_ZERO: {"color": COLORS[ScalingMode.SCALE_TO_ZERO], "linewidth": 4, "alpha": 0.55,
-                                "marker": "s", "markersize": 5},
-    ScalingMode.ASYNC: {"color": COLORS[ScalingMode.ASYNC], "linewidth": 1.8, "linestyle": "--", "marker": "o",
-                        "markersize": 3},
+    ScalingMode.ALWAYS_ON: {"color": COLORS[ScalingMode.ALWAYS_ON], "linewidth": 2.5, "marker": "o", "markersize": 3},
+    ScalingMode.SCALE_TO_ZERO: {
+        "color": COLORS[ScalingMode.SCALE_TO_ZERO],
+        "linewidth": 4,
+        "alpha": 0.55,
+        "marker": "s",
+        "markersize": 5,
+    },
+    ScalingMode.ASYNC: {
+        "color": COLORS[ScalingMode.ASYNC],
+        "linewidth": 1.8,
+        "linestyle": "--",
+        "marker": "o",
+        "markersize": 3,
+    },
 }
 
 
@@ -86,8 +97,9 @@ def check_path(path: Path) -> Path:
         raise SagefitError(f"{path}: --plot writes PNG images", "give the file a .png name", field="--plot")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise SagefitError(f"{path}: the directory {parent} does not exist", "create it or choose another path",
-                           field="--plot")
+        raise SagefitError(
+            f"{path}: the directory {parent} does not exist", "create it or choose another path", field="--plot"
+        )
     if not os.access(parent, os.W_OK):
         raise SagefitError(f"{path}: cannot write to {parent}", "choose a writable directory", field="--plot")
     return path
@@ -110,7 +122,9 @@ def volume_grid(plan: Plan, settings: CostSettings, current: float, points: int 
     return np.unique(np.round(np.append(grid, current if current >= 1 else []))).astype(float)
 
 
-def find_crossover(mode: ScalingMode, volumes: np.ndarray, cost: np.ndarray, base: np.ndarray, share: float) -> Crossover | None:
+def find_crossover(
+    mode: ScalingMode, volumes: np.ndarray, cost: np.ndarray, base: np.ndarray, share: float
+) -> Crossover | None:
     """Where always-on becomes the better buy for ``mode``: its cost reaches always-on's, or else its
     saving drops below ``share``; None when neither happens over ``volumes``."""
     if not volumes.size:
@@ -146,8 +160,13 @@ def _interpolate(
 
 
 def sweep(
-    plan: Plan, spec: TrafficSpec, settings: CostSettings, modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
-    seed: int = 0, volumes: np.ndarray | None = None, schedules: bool = True,
+    plan: Plan,
+    spec: TrafficSpec,
+    settings: CostSettings,
+    modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
+    seed: int = 0,
+    volumes: np.ndarray | None = None,
+    schedules: bool = True,
 ) -> Sweep:
     """Bill ``modes`` (and the always-on baseline) over a grid of volumes; mark where always-on wins."""
     current = spec.expected_volume()
@@ -161,8 +180,10 @@ def sweep(
         for mode in wanted:
             r = results[mode]
             costs[mode][i] = r.cost
-            if r.requests and (r.unfinished / r.requests > OVERLOAD_SHARE
-                               or (mode.is_realtime and r.queue_wait_p95_s > REALTIME_TIMEOUT_S)):
+            if r.requests and (
+                r.unfinished / r.requests > OVERLOAD_SHARE
+                or (mode.is_realtime and r.queue_wait_p95_s > REALTIME_TIMEOUT_S)
+            ):
                 over[i] = True
     first_over = int(np.argmax(over)) if over.any() else grid.size
     share = settings["breakeven_saving"]
@@ -192,25 +213,57 @@ def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep)
     marked = {c.mode for c in result.crossovers}
     unmarked = [str(m) for m in result.costs if m is not BASELINE and m not in marked]
     if unmarked:
-        ax.text(0.985, 0.03, f"{' and '.join(unmarked)}: always-on never becomes the better buy in this range\n"
-                f"(the saving stays above {share:.0%} of always-on)", transform=ax.transAxes, ha="right",
-                va="bottom", fontsize=9, gid="no-crossover",
-                bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#999999"})
+        ax.text(
+            0.985,
+            0.03,
+            f"{' and '.join(unmarked)}: always-on never becomes the better buy in this range\n"
+            f"(the saving stays above {share:.0%} of always-on)",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=9,
+            gid="no-crossover",
+            bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#999999"},
+        )
     for k, cross in enumerate(result.crossovers):
-        ax.plot([cross.volume], [cross.cost], marker="X", markersize=13, color=COLORS[cross.mode],
-                markeredgecolor="black", linestyle="none", gid=f"crossover-{cross.mode}")
+        ax.plot(
+            [cross.volume],
+            [cross.cost],
+            marker="X",
+            markersize=13,
+            color=COLORS[cross.mode],
+            markeredgecolor="black",
+            linestyle="none",
+            gid=f"crossover-{cross.mode}",
+        )
         ax.annotate(
-            cross.label(share), xy=(cross.volume, cross.cost), xytext=(-20, -34 - 22 * k),
-            textcoords="offset points", ha="right", fontsize=9, gid=f"crossover-label-{cross.mode}",
+            cross.label(share),
+            xy=(cross.volume, cross.cost),
+            xytext=(-20, -34 - 22 * k),
+            textcoords="offset points",
+            ha="right",
+            fontsize=9,
+            gid=f"crossover-label-{cross.mode}",
             arrowprops={"arrowstyle": "->", "color": COLORS[cross.mode]},
             bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": COLORS[cross.mode]},
         )
     if result.over_capacity_from is not None:
-        ax.axvspan(result.over_capacity_from, result.volumes[-1], color="#bbbbbb", alpha=0.25, gid="over-capacity",
-                   label=f"beyond max_capacity {plan.profile.scaling.max_capacity}: requests pile up")
+        ax.axvspan(
+            result.over_capacity_from,
+            result.volumes[-1],
+            color="#bbbbbb",
+            alpha=0.25,
+            gid="over-capacity",
+            label=f"beyond max_capacity {plan.profile.scaling.max_capacity}: requests pile up",
+        )
     if result.current_volume >= 1:
-        ax.axvline(result.current_volume, color="#2ca02c", linestyle="--", linewidth=1,
-                   label=f"your traffic: {_volume(result.current_volume)}/month ({spec.spec})")
+        ax.axvline(
+            result.current_volume,
+            color="#2ca02c",
+            linestyle="--",
+            linewidth=1,
+            label=f"your traffic: {_volume(result.current_volume)}/month ({spec.spec})",
+        )
     ax.set_xscale("log")
     ax.set_xlim(result.volumes[0], result.volumes[-1])
     top = max(float(c.max()) for c in result.costs.values())
@@ -226,10 +279,12 @@ def figure(plan: Plan, spec: TrafficSpec, settings: CostSettings, result: Sweep)
     )
     ax.legend(loc="upper left", fontsize=9, ncol=2, framealpha=0.95)
     fig.text(
-        0.01, 0.01,
+        0.01,
+        0.01,
         f"Estimate: simulated {HORIZON_S // 3600}-hour months; cold start {settings.cold_start.total_s / 60:.1f} min; "
         "assumptions in sagefit/core/assumptions.py (sagefit cost --list-assumptions)",
-        fontsize=7, color="#555555",
+        fontsize=7,
+        color="#555555",
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
@@ -246,8 +301,13 @@ def write_png(fig: Figure, path: Path) -> None:
 
 
 def plot(
-    path: Path, plan: Plan, spec: TrafficSpec, settings: CostSettings,
-    modes: Iterable[ScalingMode | str] = tuple(ScalingMode), seed: int = 0, schedules: bool = True,
+    path: Path,
+    plan: Plan,
+    spec: TrafficSpec,
+    settings: CostSettings,
+    modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
+    seed: int = 0,
+    schedules: bool = True,
 ) -> tuple[Figure, Sweep]:
     """Sweep, draw and write the PNG; returns (figure, sweep)."""
     try:
@@ -257,11 +317,13 @@ def plot(
     except ImportError:
         raise SagefitError("--plot needs matplotlib", "pip install 'sagefit[plot]'", field="--plot") from None
     if spec.kind == "trace" and not spec.expected_volume():
-        raise SagefitError(f"the trace {spec.spec.partition(':')[2].strip()} has no request inside the month, "
-                           "so there is no pattern to sweep", "plot a trace with requests in its first "
-                           f"{HORIZON_S // 3600} hours", field="--plot")
+        raise SagefitError(
+            f"the trace {spec.spec.partition(':')[2].strip()} has no request inside the month, "
+            "so there is no pattern to sweep",
+            f"plot a trace with requests in its first {HORIZON_S // 3600} hours",
+            field="--plot",
+        )
     result = sweep(plan, spec, settings, modes, seed, schedules=schedules)
     fig = figure(plan, spec, settings, result)
     write_png(fig, check_path(path))
     return fig, result
-

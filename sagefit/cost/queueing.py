@@ -88,8 +88,9 @@ class Server:
         self.failed = 0
         self.expired = 0
 
-    def minute(self, m: int, t0: float, t1: float, ready_start: int, ready_end: int, max_capacity: int,
-               ready: list[float]) -> tuple[int, float]:
+    def minute(
+        self, m: int, t0: float, t1: float, ready_start: int, ready_end: int, max_capacity: int, ready: list[float]
+    ) -> tuple[int, float]:
         """Take minute ``m``'s arrivals and serve what capacity allows.
 
         ``ready_start`` and ``ready_end`` instances answer at the minute's start and end (``ready`` their
@@ -99,7 +100,13 @@ class Server:
         c = view.cnt[m]
         work = view.work[m]
         queue = self.queue
-        if c and ready_start and ready_start == ready_end and not queue.batches and work <= self.minute_capacity * ready_start:
+        if (
+            c
+            and ready_start
+            and ready_start == ready_end
+            and not queue.batches
+            and work <= self.minute_capacity * ready_start
+        ):
             # the common case: capacity all minute, nothing queued, the minute's work fits
             self.begin[m] = view.firsta[m]
             if view.lastdone[m] > self.busy_until:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -23,9 +23,11 @@ if TYPE_CHECKING:  # rich is imported only when a table is printed
 
 def estimate_note(catalog_source: str = PACKAGED_CATALOG) -> str:
     """The closing note, naming the catalog file the plan's prices came from."""
-    return (f"every figure is an estimate from a simulated month; assumptions in {A.SOURCE} "
-            "(`sagefit cost --list-assumptions`, override with --assume NAME=VALUE), "
-            f"hardware and prices in {catalog_source}")
+    return (
+        f"every figure is an estimate from a simulated month; assumptions in {A.SOURCE} "
+        "(`sagefit cost --list-assumptions`, override with --assume NAME=VALUE), "
+        f"hardware and prices in {catalog_source}"
+    )
 
 
 ESTIMATE_NOTE = estimate_note()
@@ -100,7 +102,10 @@ def service_times(traffic: Traffic, settings: CostSettings) -> tuple[np.ndarray,
 
 
 def run_modes(
-    plan: Plan, traffic: Traffic, settings: CostSettings, modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
+    plan: Plan,
+    traffic: Traffic,
+    settings: CostSettings,
+    modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
     schedules: bool = True,
 ) -> dict[ScalingMode, ModeResult]:
     """Simulate ``modes`` (always-on is always included: it is the baseline of every saving)."""
@@ -114,8 +119,12 @@ def run_modes(
 
 
 def estimate(
-    plan: Plan, traffic: Traffic, settings: CostSettings, modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
-    seed: int = 0, schedules: bool = True,
+    plan: Plan,
+    traffic: Traffic,
+    settings: CostSettings,
+    modes: Iterable[ScalingMode | str] = tuple(ScalingMode),
+    seed: int = 0,
+    schedules: bool = True,
 ) -> CostEstimate:
     """Simulate the month for ``modes`` (and the always-on baseline) and gather the notes to print."""
     modes = tuple(ScalingMode(m) for m in modes)
@@ -124,14 +133,17 @@ def estimate(
     notes = list(traffic.notes)
     over = int(((t_in > plan.max_input_tokens) | (t_in + t_out > plan.max_total_tokens)).sum())
     if over:
-        notes.append(f"{over:,} trace requests exceed the profile's limits (max_input_tokens {plan.max_input_tokens}, "
-                     f"max_total_tokens {plan.max_total_tokens}); the container would reject them, the "
-                     "simulation serves them as given")
+        notes.append(
+            f"{over:,} trace requests exceed the profile's limits (max_input_tokens {plan.max_input_tokens}, "
+            f"max_total_tokens {plan.max_total_tokens}); the container would reject them, the "
+            "simulation serves them as given"
+        )
     own = plan.profile.scaling.schedules
     if own and schedules:
         names = ", ".join(s.name for s in own)
-        notes.append(f"scheduled bounds simulated: {names} (profile scaling.schedules; --ignore-schedules "
-                     "leaves them out)")
+        notes.append(
+            f"scheduled bounds simulated: {names} (profile scaling.schedules; --ignore-schedules leaves them out)"
+        )
     elif own:
         notes.append("the profile's scaling.schedules are left out (--ignore-schedules)")
     seen: set[str] = set()
@@ -152,22 +164,32 @@ def _mode_notes(plan: Plan, r: ModeResult, max_service: float) -> list[str]:
     notes = []
     scaling = plan.profile.scaling
     if r.failed:
-        notes.append(f"{r.mode}: {r.failed:,} requests failed for good: they arrived while a schedule held "
-                     "max capacity at 0, and a real-time endpoint cannot queue them")
+        notes.append(
+            f"{r.mode}: {r.failed:,} requests failed for good: they arrived while a schedule held "
+            "max capacity at 0, and a real-time endpoint cannot queue them"
+        )
     if r.rejected:
-        notes.append(f"{r.mode}: {r.rejected:,} requests were refused with HTTP 429: engine {plan.engine} "
-                     f"rejects past {plan.max_concurrent_requests} concurrent requests per instance instead of "
-                     "queueing (raise serving.target_concurrency or scaling.max_capacity, or use engine vllm)")
+        notes.append(
+            f"{r.mode}: {r.rejected:,} requests were refused with HTTP 429: engine {plan.engine} "
+            f"rejects past {plan.max_concurrent_requests} concurrent requests per instance instead of "
+            "queueing (raise serving.target_concurrency or scaling.max_capacity, or use engine vllm)"
+        )
     if r.expired:
-        notes.append(f"{r.mode}: {r.expired:,} requests expired in the S3 queue, older than "
-                     f"async_request_ttl_s before an instance could take them")
+        notes.append(
+            f"{r.mode}: {r.expired:,} requests expired in the S3 queue, older than "
+            f"async_request_ttl_s before an instance could take them"
+        )
     if r.unfinished:
-        notes.append(f"{r.mode}: {r.unfinished:,} requests are still queued when the month ends: the traffic "
-                     f"exceeds what {scaling.max_capacity} instance(s) serve (raise scaling.max_capacity)")
+        notes.append(
+            f"{r.mode}: {r.unfinished:,} requests are still queued when the month ends: the traffic "
+            f"exceeds what {scaling.max_capacity} instance(s) serve (raise scaling.max_capacity)"
+        )
     if r.mode.is_realtime and r.requests and max_service + r.queue_wait_p95_s > REALTIME_TIMEOUT_S:
-        notes.append(f"{r.mode}: requests need up to {max_service:.0f} s of decode plus {r.queue_wait_p95_s:.0f} s "
-                     f"queueing (p95), beyond InvokeEndpoint's {REALTIME_TIMEOUT_S} s: stream responses, "
-                     "shorten outputs, or use async")
+        notes.append(
+            f"{r.mode}: requests need up to {max_service:.0f} s of decode plus {r.queue_wait_p95_s:.0f} s "
+            f"queueing (p95), beyond InvokeEndpoint's {REALTIME_TIMEOUT_S} s: stream responses, "
+            "shorten outputs, or use async"
+        )
     return notes
 
 
@@ -235,9 +257,13 @@ def cost_table(est: CostEstimate) -> Table:
     table = Table(title="cost for the month (estimate)", show_lines=False)
     table.add_column("mode", no_wrap=True)
     for name, justify in (
-        ("instance-h", "right"), ("$/month", "right"), ("$/1k requests", "right"),
-        ("cold starts", "right"), ("requests hitting\na cold start*", "right"),
-        ("their added latency\np50 / p95 / max", "right"), ("queue wait\np95 (others)", "right"),
+        ("instance-h", "right"),
+        ("$/month", "right"),
+        ("$/1k requests", "right"),
+        ("cold starts", "right"),
+        ("requests hitting\na cold start*", "right"),
+        ("their added latency\np50 / p95 / max", "right"),
+        ("queue wait\np95 (others)", "right"),
         ("saving vs\nalways-on", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -274,7 +300,7 @@ def print_estimate(est: CostEstimate, out: TextIO) -> None:
     console.print(f"Note: {estimate_note(est.plan.catalog_source)}.", markup=False)
 
 
-def _result_dict(est: CostEstimate, r: ModeResult) -> dict:
+def _result_dict(est: CostEstimate, r: ModeResult) -> dict[str, Any]:
     saving = est.saving(r.mode)
     latency = r.cold_start_latency_s
     return {
@@ -287,8 +313,9 @@ def _result_dict(est: CostEstimate, r: ModeResult) -> dict:
         "wakeups": r.wakeups,
         "cold_start_requests": r.cold_start_requests,
         "cold_start_handling": r.mode.cold_start_handling,
-        "cold_start_added_latency_s": None if latency is None else {
-            "p50": round(latency.p50, 1), "p95": round(latency.p95, 1), "max": round(latency.max, 1)},
+        "cold_start_added_latency_s": None
+        if latency is None
+        else {"p50": round(latency.p50, 1), "p95": round(latency.p95, 1), "max": round(latency.max, 1)},
         "queue_wait_p95_s": round(r.queue_wait_p95_s, 1),
         "failed_requests": r.failed,
         "rejected_requests": r.rejected,
@@ -300,7 +327,7 @@ def _result_dict(est: CostEstimate, r: ModeResult) -> dict:
     }
 
 
-def estimate_to_dict(est: CostEstimate) -> dict:
+def estimate_to_dict(est: CostEstimate) -> dict[str, Any]:
     plan, cfg = est.plan, est.settings
     return {
         "profile": plan.profile.name,

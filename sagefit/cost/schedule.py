@@ -25,8 +25,10 @@ from sagefit.core.profiles import ScheduledCapacity
 
 LOOKBACK_DAYS = 8
 _DOW = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_MONTHS = {m: i for i, m in enumerate(
-    ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)
+}
 _RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 
 
@@ -110,8 +112,12 @@ def _cron_firings(expr: str, zone: ZoneInfo, start: dt.datetime, end: dt.datetim
     last = end.astimezone(zone).date()
     while day <= last:
         aws_dow = (day.weekday() + 1) % 7 + 1
-        if ((days is None or day.day in days) and (months is None or day.month in months)
-                and (weekdays is None or aws_dow in weekdays) and (years is None or day.year in years)):
+        if (
+            (days is None or day.day in days)
+            and (months is None or day.month in months)
+            and (weekdays is None or aws_dow in weekdays)
+            and (years is None or day.year in years)
+        ):
             for hour in sorted(hours):
                 for minute in sorted(minutes):
                     out.append(dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).timestamp())
@@ -182,6 +188,7 @@ def bounds_over_month(
         elif t < horizon_s:
             changes.append(ScheduledBounds(t, *bounds))
     if clamped:
-        notes.append(f"schedule(s) {', '.join(sorted(clamped))} held at {floor} instance(s) at least "
-                     "(this mode cannot go lower)")
+        notes.append(
+            f"schedule(s) {', '.join(sorted(clamped))} held at {floor} instance(s) at least (this mode cannot go lower)"
+        )
     return Bounds(initial=initial, changes=tuple(changes), notes=tuple(notes))

@@ -9,8 +9,9 @@ simulation cannot drift from the deployed policy.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sagefit.core import assumptions as A
 from sagefit.core.errors import SagefitError
@@ -28,7 +29,8 @@ def parse_overrides(items: Iterable[str]) -> dict[str, float]:
         name = name.strip()
         if not sep or not name:
             raise SagefitError(
-                f"cannot read {item!r}", "write --assume NAME=VALUE, e.g. --assume container_start_s=60",
+                f"cannot read {item!r}",
+                "write --assume NAME=VALUE, e.g. --assume container_start_s=60",
                 field="--assume",
             )
         if name not in ASSUMPTIONS:
@@ -40,18 +42,22 @@ def parse_overrides(items: Iterable[str]) -> dict[str, float]:
             value = float(raw)
         except ValueError:
             raise SagefitError(
-                f"{name}: {raw.strip()!r} is not a number", f"give {name} a number in {spec.unit}",
+                f"{name}: {raw.strip()!r} is not a number",
+                f"give {name} a number in {spec.unit}",
                 field="--assume",
             ) from None
         if not value > 0 or value != value or value == float("inf"):
-            raise SagefitError(f"{name}: {raw.strip()} must be above 0", f"give {name} a positive number",
-                               field="--assume")
+            raise SagefitError(
+                f"{name}: {raw.strip()} must be above 0", f"give {name} a positive number", field="--assume"
+            )
         if spec.integer and value != int(value):
-            raise SagefitError(f"{name}: {raw.strip()} must be a whole number", f"use a whole number of {spec.unit}",
-                               field="--assume")
+            raise SagefitError(
+                f"{name}: {raw.strip()} must be a whole number", f"use a whole number of {spec.unit}", field="--assume"
+            )
         if name == "breakeven_saving" and value >= 1:
-            raise SagefitError(f"{name}: {raw.strip()} must be a share below 1", "use e.g. 0.05 for 5%",
-                               field="--assume")
+            raise SagefitError(
+                f"{name}: {raw.strip()} must be a share below 1", "use e.g. 0.05 for 5%", field="--assume"
+            )
         overrides[name] = value
     return overrides
 
@@ -70,7 +76,7 @@ class ColdStart:
     def total_s(self) -> float:
         return self.provisioning_s + self.container_start_s + self.download_s + self.load_s
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, float]:
         return {
             "total_s": round(self.total_s, 1),
             "provisioning_s": round(self.provisioning_s, 1),
@@ -117,17 +123,29 @@ class CostSettings:
         """Seconds one request occupies a slot: prompt processing plus decode at the plan's speed."""
         return tokens_in / self.prefill_tokens_per_s + tokens_out / self.decode_tokens_per_s
 
-    def to_dict(self) -> dict:
-        out = {}
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         for spec in A.COST_ASSUMPTIONS:
             value = self.values[spec.name]
-            out[spec.name] = {"value": value, "unit": spec.unit, "source": spec.source,
-                              "overridden": spec.name in self.overrides}
+            out[spec.name] = {
+                "value": value,
+                "unit": spec.unit,
+                "source": spec.source,
+                "overridden": spec.name in self.overrides,
+            }
         out["instance_provisioning_s"]["value"] = self.cold_start.provisioning_s
         out["prefill_tokens_per_s"]["value"] = round(self.prefill_tokens_per_s, 1)
         out["input_tokens"]["value"] = self.input_tokens
         out["output_tokens"]["value"] = self.output_tokens
         return out
+
+
+def _figure(values: dict[str, float | None], name: str) -> float:
+    """An assumption that always has a value (only provisioning and the token counts may be None,
+    meaning: take the plan's)."""
+    value = values[name]
+    assert value is not None, name
+    return float(value)
 
 
 def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettings:
@@ -138,10 +156,12 @@ def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettin
     weights_gb = plan.fit.weights_bytes / 1e9
     provisioning = values["instance_provisioning_s"]
     cold = ColdStart(
-        provisioning_s=float(provisioning if provisioning is not None else A.instance_provisioning_s(plan.instance_type)),
-        container_start_s=float(values["container_start_s"]),  # type: ignore[arg-type]
-        download_s=weights_gb / float(values["model_download_gb_s"]),  # type: ignore[arg-type]
-        load_s=weights_gb / float(values["model_load_gb_s"]),  # type: ignore[arg-type]
+        provisioning_s=float(
+            provisioning if provisioning is not None else A.instance_provisioning_s(plan.instance_type)
+        ),
+        container_start_s=_figure(values, "container_start_s"),
+        download_s=weights_gb / _figure(values, "model_download_gb_s"),
+        load_s=weights_gb / _figure(values, "model_load_gb_s"),
         weights_gb=weights_gb,
     )
     spec = plan.spec

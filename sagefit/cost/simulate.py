@@ -53,7 +53,6 @@ from sagefit.cost.settings import CostSettings
 __all__ = ["Latency", "Minutes", "ModeResult", "ModeSpec", "simulate"]
 
 
-
 @dataclass(frozen=True)
 class ModeSpec:
     """How one scaling mode runs the plan's instance."""
@@ -64,7 +63,11 @@ class ModeSpec:
 
 
 def simulate(
-    arrivals: np.ndarray, service_s: np.ndarray, spec: ModeSpec, settings: CostSettings, horizon_s: float,
+    arrivals: np.ndarray,
+    service_s: np.ndarray,
+    spec: ModeSpec,
+    settings: CostSettings,
+    horizon_s: float,
     minutes: Minutes | None = None,
 ) -> ModeResult:
     """Run ``spec`` over the month for requests at ``arrivals`` (sorted seconds) needing ``service_s``.
@@ -89,7 +92,10 @@ class _Month:
         self.limits = Limits(spec.bounds, minutes.count)
         self.concurrency = mode.tracks_concurrency
         self.server = Server(
-            minutes, settings.slots, self.realtime, settings["async_request_ttl_s"],
+            minutes,
+            settings.slots,
+            self.realtime,
+            settings["async_request_ttl_s"],
             settings.reject_limit if self.realtime else None,
         )
         self.tracking = TargetTracking(settings, settings.target_for(mode))

@@ -118,14 +118,18 @@ def _tokens(fields: list[str], col: int | None, what: str, path: Path, where: st
     except ValueError:
         count = -1
     if count < 0 or (what == "tokens_out" and count == 0):
-        raise SagefitError(f"{what} {fields[col]!r} is not a token count",
-                           f"give {what} as a whole number{' above 0' if what == 'tokens_out' else ''}",
-                           path, where)
+        raise SagefitError(
+            f"{what} {fields[col]!r} is not a token count",
+            f"give {what} as a whole number{' above 0' if what == 'tokens_out' else ''}",
+            path,
+            where,
+        )
     return float(count)
 
 
-def _read_line(fields: list[str], line: str, cols: _Columns, kind: TimeKind | None, zone: ZoneInfo,
-               path: Path, where: str) -> _Line:
+def _read_line(
+    fields: list[str], line: str, cols: _Columns, kind: TimeKind | None, zone: ZoneInfo, path: Path, where: str
+) -> _Line:
     """One request line, checked against the trace's first (``kind``: ISO times or seconds)."""
     if cols.positional and len(fields) not in (1, 3):
         raise SagefitError(f"expected 1 or 3 fields, found {len(fields)} ({line!r})", TRACE_LINE_HELP, path, where)
@@ -137,16 +141,26 @@ def _read_line(fields: list[str], line: str, cols: _Columns, kind: TimeKind | No
         raise SagefitError(f"cannot read {text!r} as a timestamp", TRACE_LINE_HELP, path, where)
     this_kind, value = parsed
     if kind is not None and kind != this_kind:
-        raise SagefitError(f"{text!r} mixes ISO times and seconds in one trace", "use one form for every line",
-                           path, where)
+        raise SagefitError(
+            f"{text!r} mixes ISO times and seconds in one trace", "use one form for every line", path, where
+        )
     if this_kind == "iso" and not _ISO_RANGE[0] <= value < _ISO_RANGE[1]:
-        raise SagefitError(f"{text!r} is outside the years {ISO_YEARS[0]}-{ISO_YEARS[1] - 1}",
-                           "give the real time of each request", path, where)
+        raise SagefitError(
+            f"{text!r} is outside the years {ISO_YEARS[0]}-{ISO_YEARS[1] - 1}",
+            "give the real time of each request",
+            path,
+            where,
+        )
     if this_kind == "s" and (value < 0 or not math.isfinite(value)):
-        raise SagefitError(f"{text!r} is not a time in the month", "use seconds from 0 (the start of the month)",
-                           path, where)
-    return _Line(this_kind, value, _tokens(fields, cols.tokens_in, "tokens_in", path, where),
-                 _tokens(fields, cols.tokens_out, "tokens_out", path, where))
+        raise SagefitError(
+            f"{text!r} is not a time in the month", "use seconds from 0 (the start of the month)", path, where
+        )
+    return _Line(
+        this_kind,
+        value,
+        _tokens(fields, cols.tokens_in, "tokens_in", path, where),
+        _tokens(fields, cols.tokens_out, "tokens_out", path, where),
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -154,8 +168,9 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV export may start with a BOM
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not a text file"
-        raise SagefitError(f"cannot read the trace ({reason})", "check the path in --traffic trace:FILE.csv",
-                           path) from None
+        raise SagefitError(
+            f"cannot read the trace ({reason})", "check the path in --traffic trace:FILE.csv", path
+        ) from None
 
 
 def read_trace(path: Path, time_zone: str) -> Trace:
@@ -189,29 +204,39 @@ def read_trace(path: Path, time_zone: str) -> Trace:
     t_in = np.asarray([r.tokens_in for r in lines])[order]
     t_out = np.asarray([r.tokens_out for r in lines])[order]
     inside = stamps < HORIZON_S
-    return Trace(path, start, stamps[inside], t_in[inside], t_out[inside],
-                 dropped=int((~inside).sum()), span_s=float(stamps[-1] - stamps[0]) if stamps.size else 0.0)
+    return Trace(
+        path,
+        start,
+        stamps[inside],
+        t_in[inside],
+        t_out[inside],
+        dropped=int((~inside).sum()),
+        span_s=float(stamps[-1] - stamps[0]) if stamps.size else 0.0,
+    )
 
 
 def trace_traffic(trace: Trace, spec: str, time_zone: str, factor: float, rng: np.random.Generator) -> Traffic:
     """The month of traffic ``trace`` holds, at ``factor`` times its volume (1 except in the --plot sweep)."""
     notes = []
     if trace.dropped:
-        notes.append(f"{trace.dropped:,} trace requests fall after the first {A.HOURS_PER_MONTH} hours "
-                     "and are left out")
+        notes.append(
+            f"{trace.dropped:,} trace requests fall after the first {A.HOURS_PER_MONTH} hours and are left out"
+        )
     if trace.span_s < HORIZON_S / 2:
-        notes.append(f"the trace covers {trace.span_s / 86400:.1f} days; the rest of the month has no "
-                     "traffic (it is not repeated)")
+        notes.append(
+            f"the trace covers {trace.span_s / 86400:.1f} days; the rest of the month has no "
+            "traffic (it is not repeated)"
+        )
     arrivals, t_in, t_out = trace.arrivals, trace.tokens_in, trace.tokens_out
     if factor != 1.0:
         arrivals, t_in, t_out = _rescaled(arrivals, t_in, t_out, factor, rng)
-    desc = (f"{trace.path.name}: {arrivals.size:,} requests from {trace.start.date().isoformat()} "
-            f"({time_zone})")
+    desc = f"{trace.path.name}: {arrivals.size:,} requests from {trace.start.date().isoformat()} ({time_zone})"
     return Traffic(spec, desc, trace.start, arrivals, t_in, t_out, tuple(notes))
 
 
-def _rescaled(arrivals: np.ndarray, t_in: np.ndarray, t_out: np.ndarray, factor: float,
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rescaled(
+    arrivals: np.ndarray, t_in: np.ndarray, t_out: np.ndarray, factor: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Thin (factor < 1) or replicate with +-JITTER_S jitter (factor > 1), keeping the trace's shape:
     each request is kept ``int(factor)`` times plus once more with the fractional chance; the first
     copy stays at its time."""

@@ -20,7 +20,16 @@ from sagefit.cost.traffic_spec import (
 )
 
 __all__ = [
-    "HORIZON_S", "ISO_YEARS", "KINDS_HELP", "MAX_REQUESTS", "TRACE_LINE_HELP",
-    "GeneratedPattern", "Trace", "Traffic", "TrafficSpec",
-    "month_start", "parse_traffic", "read_trace",
+    "HORIZON_S",
+    "ISO_YEARS",
+    "KINDS_HELP",
+    "MAX_REQUESTS",
+    "TRACE_LINE_HELP",
+    "GeneratedPattern",
+    "Trace",
+    "Traffic",
+    "TrafficSpec",
+    "month_start",
+    "parse_traffic",
+    "read_trace",
 ]

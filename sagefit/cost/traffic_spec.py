@@ -30,9 +30,7 @@ from sagefit.core.errors import SagefitError
 from sagefit.cost.arrivals import PATTERN_KINDS, GeneratedPattern, Traffic, month_start
 from sagefit.cost.traces import Trace, read_trace, trace_traffic
 
-KINDS_HELP = (
-    "use monthly:N, business-hours:N/day, steady:R/s, burst:rate=R/h,busy=3h,idle=2d or trace:FILE.csv"
-)
+KINDS_HELP = "use monthly:N, business-hours:N/day, steady:R/s, burst:rate=R/h,busy=3h,idle=2d or trace:FILE.csv"
 MAX_REQUESTS = 50_000_000
 """The most requests one simulated month may hold (about 19 requests/s all month): the simulation keeps
 about 100 bytes per request, so this bounds it near 5 GB of memory and a few seconds per mode."""
@@ -103,8 +101,9 @@ def _parse_business_hours(body: str) -> GeneratedPattern:
     if not per_day.strip().endswith("/day"):
         raise _error(f"cannot read {body!r}", "write business-hours:N/day, e.g. business-hours:200/day")
     start_h, end_h = _parse_hours(hours) if hours else (9.0, 18.0)
-    return GeneratedPattern("business-hours", count=_count(per_day.strip()[:-4], "requests per day"),
-                            start_h=start_h, end_h=end_h)
+    return GeneratedPattern(
+        "business-hours", count=_count(per_day.strip()[:-4], "requests per day"), start_h=start_h, end_h=end_h
+    )
 
 
 def _parse_burst(body: str) -> GeneratedPattern:
@@ -113,8 +112,10 @@ def _parse_burst(body: str) -> GeneratedPattern:
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or key not in _BURST_KEYS:
-            raise _error(f"cannot read burst parameter {part.strip()!r}",
-                         "write burst:rate=100/h,busy=3h,idle=2d (or n=300 instead of rate; optional start=09:00)")
+            raise _error(
+                f"cannot read burst parameter {part.strip()!r}",
+                "write burst:rate=100/h,busy=3h,idle=2d (or n=300 instead of rate; optional start=09:00)",
+            )
         params[key] = value
     if ("rate" in params) == ("n" in params):
         raise _error("burst needs exactly one of rate= and n=", _BURST_EXAMPLE)
@@ -204,6 +205,9 @@ def parse_traffic(spec: str, time_zone: str = "UTC") -> TrafficSpec:
     generator = parse_pattern(kind, body.strip())
     expected = generator.expected(month_start(time_zone))
     if expected > MAX_REQUESTS:
-        raise _error(f"{spec!r} makes about {expected:,.0f} requests a month, more than the {MAX_REQUESTS:,} "
-                     "one simulation holds", f"simulate at most {MAX_REQUESTS:,} requests a month")
+        raise _error(
+            f"{spec!r} makes about {expected:,.0f} requests a month, more than the {MAX_REQUESTS:,} "
+            "one simulation holds",
+            f"simulate at most {MAX_REQUESTS:,} requests a month",
+        )
     return TrafficSpec(spec, time_zone, generator=generator)

@@ -167,24 +167,47 @@ class LocalTarget:
         self.outdir = Path(tempfile.mkdtemp(prefix="sagefit-local-cdk-out-"))
 
     def bootstrap(self) -> None:
-        run_cdk(["bootstrap", f"aws://{LOCAL_ACCOUNT}/{self.region}", "--output", str(self.outdir),
-              *context_args(LOCAL_CONTEXT)], self.env, "bootstrap")
+        run_cdk(
+            [
+                "bootstrap",
+                f"aws://{LOCAL_ACCOUNT}/{self.region}",
+                "--output",
+                str(self.outdir),
+                *context_args(LOCAL_CONTEXT),
+            ],
+            self.env,
+            "bootstrap",
+        )
 
     def deploy(self, stack: str, context: dict[str, str] | None = None) -> dict[str, str]:
         """Deploy (create or update) ``stack``; return its outputs."""
         with tempfile.TemporaryDirectory() as tmp:
             outputs_file = Path(tmp) / "outputs.json"
             run_cdk(
-                ["deploy", stack, "--require-approval", "never", "--method=direct", "--output", str(self.outdir),
-                 "--outputs-file", str(outputs_file), *context_args({**LOCAL_CONTEXT, **(context or {})})],
+                [
+                    "deploy",
+                    stack,
+                    "--require-approval",
+                    "never",
+                    "--method=direct",
+                    "--output",
+                    str(self.outdir),
+                    "--outputs-file",
+                    str(outputs_file),
+                    *context_args({**LOCAL_CONTEXT, **(context or {})}),
+                ],
                 self.env,
                 f"deploy {stack}",
             )
-            return json.loads(outputs_file.read_text()).get(stack, {})
+            outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
+            return outputs.get(stack, {})
 
     def destroy(self, stack: str) -> None:
-        run_cdk(["destroy", stack, "--force", "--output", str(self.outdir), *context_args(LOCAL_CONTEXT)],
-             self.env, f"destroy {stack}")
+        run_cdk(
+            ["destroy", stack, "--force", "--output", str(self.outdir), *context_args(LOCAL_CONTEXT)],
+            self.env,
+            f"destroy {stack}",
+        )
 
     def deployed_stacks(self) -> list[str]:
         """Stacks alive in the emulator, apart from the CDK bootstrap stack."""
@@ -202,8 +225,13 @@ class LocalTarget:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=self.region, endpoint_url=self.emulator.endpoint_url,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            region_name=self.region,
+            endpoint_url=self.emulator.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ def check_port(port: int, option: str = "--port") -> int:
     from sagefit.core.errors import SagefitError
 
     if not 1 <= port <= 65535:
-        raise SagefitError(f"{port} is not a TCP port", f"pass a port from 1024 to 65535, e.g. {DEFAULT_PORT}",
-                           field=option)
+        raise SagefitError(
+            f"{port} is not a TCP port", f"pass a port from 1024 to 65535, e.g. {DEFAULT_PORT}", field=option
+        )
     return port
 
 
@@ -65,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sagefit: error: {exc}", file=sys.stderr)
         return 2
     if port_in_use(args.port):
-        print(f"sagefit: error: port {args.port} on {LOOPBACK} is already in use; fix: pass another "
-              "port (make deploy PORT=...) or stop what listens there", file=sys.stderr)
+        print(
+            f"sagefit: error: port {args.port} on {LOOPBACK} is already in use; fix: pass another "
+            "port (make deploy PORT=...) or stop what listens there",
+            file=sys.stderr,
+        )
         return 2
     serve(args.port)
     return 0

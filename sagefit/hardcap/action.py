@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-try:  # imported as sagefit.hardcap.action (tests, sagefit.ops)
+if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.action (tests, sagefit.ops)
     from .config import CapConfig, Clients
-except ImportError:  # a top-level module in the Lambda asset
-    from config import CapConfig, Clients  # type: ignore[no-redef,import-not-found]
+else:  # a top-level module in the Lambda asset
+    from config import CapConfig, Clients
 
 NAMESPACE = "sagemaker"
 
@@ -97,7 +97,8 @@ def read_target(clients: Clients, resource_id: str, dimension: str) -> dict[str,
 def read_endpoint(clients: Clients, endpoint_name: str) -> dict[str, Any] | None:
     """DescribeEndpoint's answer, or None when there is no such endpoint."""
     try:
-        return clients("sagemaker").describe_endpoint(EndpointName=endpoint_name)
+        endpoint: dict[str, Any] = clients("sagemaker").describe_endpoint(EndpointName=endpoint_name)
+        return endpoint
     except ClientError as exc:
         if not_found(exc):
             return None
@@ -147,8 +148,9 @@ class State:
 
 
 def read_state(config: CapConfig, clients: Clients) -> State:
-    return State(target=read_target(clients, config.resource_id, config.dimension),
-                 capacity=read_capacity(config, clients))
+    return State(
+        target=read_target(clients, config.resource_id, config.dimension), capacity=read_capacity(config, clients)
+    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -176,13 +178,18 @@ def cap_target(config: CapConfig, clients: Clients) -> Done:
             raise
         # A maximum this low refused for the dimension: keep the maximum, suspend scale-out.
         scaling.register_scalable_target(**key, MinCapacity=cap, SuspendedState=CAPPED_SUSPENSION)
-        action = (f"scalable target {config.resource_id}: minimum {cap}, "
-                  "dynamic scale-out and scheduled scaling suspended")
-        note = (f"maximum {cap} was refused ({error_message(exc)}); "
-                "the maximum is unchanged and scale-out is suspended instead")
+        action = (
+            f"scalable target {config.resource_id}: minimum {cap}, dynamic scale-out and scheduled scaling suspended"
+        )
+        note = (
+            f"maximum {cap} was refused ({error_message(exc)}); "
+            "the maximum is unchanged and scale-out is suspended instead"
+        )
         return Done(actions=[action], notes=[note])
-    action = (f"scalable target {config.resource_id}: minimum {cap}, maximum {cap}, "
-              "dynamic scale-out and scheduled scaling suspended")
+    action = (
+        f"scalable target {config.resource_id}: minimum {cap}, maximum {cap}, "
+        "dynamic scale-out and scheduled scaling suspended"
+    )
     return Done(actions=[action])
 
 
@@ -198,11 +205,16 @@ def restore_target(config: CapConfig, clients: Clients, tags: Mapping[str, str] 
     if tags and read_target(clients, config.resource_id, config.dimension) is None:
         extra["Tags"] = dict(tags)
     clients("application-autoscaling").register_scalable_target(
-        **_target_key(config), MinCapacity=config.min_capacity, MaxCapacity=config.max_capacity,
-        SuspendedState=RESUMED_SUSPENSION, **extra,
+        **_target_key(config),
+        MinCapacity=config.min_capacity,
+        MaxCapacity=config.max_capacity,
+        SuspendedState=RESUMED_SUSPENSION,
+        **extra,
     )
-    action = (f"scalable target {config.resource_id}: minimum {config.min_capacity}, maximum "
-              f"{config.max_capacity} (the plan's); dynamic and scheduled scaling resumed")
+    action = (
+        f"scalable target {config.resource_id}: minimum {config.min_capacity}, maximum "
+        f"{config.max_capacity} (the plan's); dynamic and scheduled scaling resumed"
+    )
     return Done(actions=[action])
 
 
@@ -231,8 +243,10 @@ def cap_capacity(config: CapConfig, clients: Clients) -> Done:
         text = str(exc).lower()
         if not (error_code(exc) == "ValidationException" and ("progress" in text or "updating" in text)):
             raise
-        note = (f"capacity update refused while an update is in progress ({error_message(exc)}); "
-                "Application Auto Scaling is bringing capacity within the new bounds")
+        note = (
+            f"capacity update refused while an update is in progress ({error_message(exc)}); "
+            "Application Auto Scaling is bringing capacity within the new bounds"
+        )
         return Done(notes=[note])
 
 
@@ -250,8 +264,10 @@ def deregister_target(config: CapConfig, clients: Clients) -> Done:
         if not not_found(exc):
             raise
         return Done()
-    action = (f"scalable target {config.resource_id} deregistered (AWS requires it before the endpoint is "
-              "deleted; its scaling policies and scheduled actions went with it)")
+    action = (
+        f"scalable target {config.resource_id} deregistered (AWS requires it before the endpoint is "
+        "deleted; its scaling policies and scheduled actions went with it)"
+    )
     return Done(actions=[action])
 
 

@@ -10,16 +10,16 @@ Standard library and boto3/botocore only: part of the Lambda asset (see ``__init
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-try:  # imported as sagefit.hardcap.announce (tests, sagefit.ops)
+if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.announce (tests, sagefit.ops)
     from .config import CapConfig, Clients
     from .decision import Decision
-except ImportError:  # a top-level module in the Lambda asset
-    from config import CapConfig, Clients  # type: ignore[no-redef,import-not-found]
-    from decision import Decision  # type: ignore[no-redef,import-not-found]
+else:  # a top-level module in the Lambda asset
+    from config import CapConfig, Clients
+    from decision import Decision
 
 SOURCE_ATTRIBUTE = "sagefit-source"
 """Message attribute on everything this function publishes, so it never acts on its own messages."""
@@ -68,21 +68,27 @@ def _consequences(config: CapConfig) -> list[str]:
     refuses = "It refuses while the budget is still exceeded unless you add --force."
     if config.deletes_endpoint:
         return [
-            ("The endpoint stops billing once its deletion completes. Its model, its endpoint config and "
-             "the CloudFormation stack were kept."),
+            (
+                "The endpoint stops billing once its deletion completes. Its model, its endpoint config and "
+                "the CloudFormation stack were kept."
+            ),
             "",
             undo,
-            ("It recreates the endpoint under its name from the endpoint config the stack holds (a plain "
-             "`cdk deploy` sees no change and would not recreate it) and registers the scaling bounds from "
-             f"the plan again. {refuses}"),
+            (
+                "It recreates the endpoint under its name from the endpoint config the stack holds (a plain "
+                "`cdk deploy` sees no change and would not recreate it) and registers the scaling bounds from "
+                f"the plan again. {refuses}"
+            ),
         ]
     if config.holds_minimum:
         return [
-            (f"IMPORTANT: an always-on endpoint cannot go below {config.capped_capacity} instance(s), so "
-             f"{config.endpoint_name} KEEPS BILLING until it is deleted. Only deleting it stops the spending: "
-             f"aws sagemaker delete-endpoint --endpoint-name {config.endpoint_name} (the model, endpoint config "
-             "and stack stay), or set budget.hard_cap_action: delete-endpoint in the profile and redeploy "
-             "so the cap deletes it next time."),
+            (
+                f"IMPORTANT: an always-on endpoint cannot go below {config.capped_capacity} instance(s), so "
+                f"{config.endpoint_name} KEEPS BILLING until it is deleted. Only deleting it stops the spending: "
+                f"aws sagemaker delete-endpoint --endpoint-name {config.endpoint_name} (the model, endpoint config "
+                "and stack stay), or set budget.hard_cap_action: delete-endpoint in the profile and redeploy "
+                "so the cap deletes it next time."
+            ),
             "",
             undo,
             f"It restores the scaling bounds from the plan (and recreates the endpoint if you deleted it). {refuses}",

@@ -1,4 +1,4 @@
-"""What the hard cap knows about its stack, and how it reaches AWS.
+"""What the hard cap knows about its stack, and the shape of the client factory it reaches AWS with.
 
 The plan decides everything (``DeploymentSpec.hard_cap_settings()`` in sagefit/core/spec.py): which
 scalable target to hold, on which dimension, at which capacity. The stack copies those settings into
@@ -6,7 +6,9 @@ the function's environment, and ``sagefit resume`` builds the same :class:`CapCo
 settings, so the two never disagree. Nothing here knows about scaling modes: the cap only needs the
 behaviour a mode implies (``cap_hold``, ``capped_capacity``, the dimension), which the spec hands over.
 
-Standard library and boto3/botocore only: part of the Lambda asset (see ``__init__.py``).
+Standard library only, though part of the Lambda asset (see ``__init__.py``): the stacks import
+:class:`CapConfig` to render the function's environment and must not import boto3 (the import-linter
+contracts in pyproject.toml), so the boto3 client factory lives in ``handler.py``.
 """
 
 from __future__ import annotations
@@ -80,9 +82,9 @@ class CapConfig:
             )
         values: dict[str, Any] = dict(settings)
         for name in _INTS:
-            values[name] = int(values[name])  # type: ignore[call-overload]
+            values[name] = int(values[name])
         for name in _FLOATS:
-            values[name] = float(values[name])  # type: ignore[arg-type]
+            values[name] = float(values[name])
         hold = values["cap_hold"]
         values["cap_hold"] = str(getattr(hold, "value", hold))  # a str-valued enum is fine too
         config = cls(**values, account_id=account_id, alert_topic_arn=alert_topic_arn)
@@ -130,8 +132,10 @@ class CapConfig:
             raise ValueError("hard cap: the copy-count dimension needs the inference component name")
         wanted = 0 if self.cap_hold == "zero" else self.min_capacity
         if self.capped_capacity != wanted:
-            raise ValueError(f"hard cap: capped capacity {self.capped_capacity} contradicts cap hold "
-                             f"{self.cap_hold!r} (expected {wanted})")
+            raise ValueError(
+                f"hard cap: capped capacity {self.capped_capacity} contradicts cap hold "
+                f"{self.cap_hold!r} (expected {wanted})"
+            )
 
     # ---- behaviour -------------------------------------------------------------------------
     @property
@@ -152,19 +156,3 @@ class CapConfig:
 
 Clients = Callable[[str], Any]
 """A boto3 client factory by service name (``AwsSession.client`` in sagefit.ops has this shape)."""
-
-
-def boto3_clients() -> Clients:
-    """A client factory with adaptive retries, one client per service."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "adaptive", "total_max_attempts": 6})
-    cache: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in cache:
-            cache[service] = boto3.client(service, config=config)
-        return cache[service]
-
-    return client

@@ -21,14 +21,14 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-try:  # imported as sagefit.hardcap.decision (tests, sagefit.ops)
+if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.decision (tests, sagefit.ops)
     from .action import State
     from .config import CapConfig, Clients
-except ImportError:  # a top-level module in the Lambda asset
-    from action import State  # type: ignore[no-redef,import-not-found]
-    from config import CapConfig, Clients  # type: ignore[no-redef,import-not-found]
+else:  # a top-level module in the Lambda asset
+    from action import State
+    from config import CapConfig, Clients
 
 STEPS = ("target", "capacity", "deregister", "delete")
 """What the cap may have to do, in the order it does it."""
@@ -49,8 +49,10 @@ class Spend:
         return round(self.actual, 2) >= self.threshold
 
     def describe(self) -> str:
-        return (f"${self.actual:,.2f} actual spend this month against a budget of ${self.limit:,.2f} "
-                f"(the hard cap acts at {self.percent:g}% = ${self.threshold:,.2f})")
+        return (
+            f"${self.actual:,.2f} actual spend this month against a budget of ${self.limit:,.2f} "
+            f"(the hard cap acts at {self.percent:g}% = ${self.threshold:,.2f})"
+        )
 
 
 @dataclass
@@ -79,8 +81,12 @@ class Decision:
         if self.notes:
             entry["notes"] = self.notes
         if self.spend is not None:
-            entry.update(actual_usd=self.spend.actual, limit_usd=self.spend.limit,
-                         threshold_usd=self.spend.threshold, hard_cap_percent=self.spend.percent)
+            entry.update(
+                actual_usd=self.spend.actual,
+                limit_usd=self.spend.limit,
+                threshold_usd=self.spend.threshold,
+                hard_cap_percent=self.spend.percent,
+            )
         return entry
 
 
@@ -116,12 +122,9 @@ IGNORED = {
 # --------------------------------------------------------------------------- the spend
 def read_spend(config: CapConfig, clients: Clients) -> Spend:
     """The month's actual spend against the budget, as the Budgets API reports it."""
-    budget = clients("budgets").describe_budget(
-        AccountId=config.account_id, BudgetName=config.budget_name
-    )["Budget"]
+    budget = clients("budgets").describe_budget(AccountId=config.account_id, BudgetName=config.budget_name)["Budget"]
     actual = budget.get("CalculatedSpend", {}).get("ActualSpend", {}).get("Amount", 0)
-    return Spend(actual=float(actual), limit=float(budget["BudgetLimit"]["Amount"]),
-                 percent=config.hard_cap_percent)
+    return Spend(actual=float(actual), limit=float(budget["BudgetLimit"]["Amount"]), percent=config.hard_cap_percent)
 
 
 # --------------------------------------------------------------------------- what is left to do

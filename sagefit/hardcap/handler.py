@@ -25,11 +25,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-try:  # imported as sagefit.hardcap.handler (tests, tooling)
+if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.handler (tests, tooling)
     from .action import (
         Done,
         cap_capacity,
@@ -41,10 +41,10 @@ try:  # imported as sagefit.hardcap.handler (tests, tooling)
         read_state,
     )
     from .announce import announce, announce_failure, is_own
-    from .config import CapConfig, Clients, boto3_clients
+    from .config import CapConfig, Clients
     from .decision import IGNORED, Decision, classify, pending_steps, read_spend
-except ImportError:  # top-level modules in the Lambda asset (this directory alone)
-    from action import (  # type: ignore[no-redef,import-not-found]
+else:  # top-level modules in the Lambda asset (this directory alone)
+    from action import (
         Done,
         cap_capacity,
         cap_target,
@@ -54,9 +54,9 @@ except ImportError:  # top-level modules in the Lambda asset (this directory alo
         error_message,
         read_state,
     )
-    from announce import announce, announce_failure, is_own  # type: ignore[no-redef,import-not-found]
-    from config import CapConfig, Clients, boto3_clients  # type: ignore[no-redef,import-not-found]
-    from decision import (  # type: ignore[no-redef,import-not-found]
+    from announce import announce, announce_failure, is_own
+    from config import CapConfig, Clients
+    from decision import (
         IGNORED,
         Decision,
         classify,
@@ -104,8 +104,9 @@ def handle_record(record: Mapping[str, Any], config: CapConfig, clients: Clients
     steps = pending_steps(config, state)
     if not steps:
         decision.outcome = "already-capped"
-        decision.reason = ("the endpoint does not exist (deleted, or not deployed)" if not state.exists
-                           else "the cap already holds")
+        decision.reason = (
+            "the endpoint does not exist (deleted, or not deployed)" if not state.exists else "the cap already holds"
+        )
         return decision
     try:
         for step in steps:
@@ -123,8 +124,28 @@ def handle_record(record: Mapping[str, Any], config: CapConfig, clients: Clients
     return decision
 
 
-def handle_event(event: Mapping[str, Any], config: CapConfig, clients: Clients | None = None,
-                 log: Callable[[Mapping[str, Any]], None] = emit) -> list[Decision]:
+def boto3_clients() -> Clients:
+    """A client factory with adaptive retries, one client per service."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "adaptive", "total_max_attempts": 6})
+    cache: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in cache:
+            cache[service] = boto3.client(service, config=config)
+        return cache[service]
+
+    return client
+
+
+def handle_event(
+    event: Mapping[str, Any],
+    config: CapConfig,
+    clients: Clients | None = None,
+    log: Callable[[Mapping[str, Any]], None] = emit,
+) -> list[Decision]:
     """Handle every SNS record of a Lambda event; log each decision as JSON."""
     clients = clients or boto3_clients()
     decisions = []
@@ -135,9 +156,15 @@ def handle_event(event: Mapping[str, Any], config: CapConfig, clients: Clients |
             log(failed.decision.entry())
             raise
         except Exception as exc:
-            log({"component": "sagefit-hard-cap", "stack": config.stack_name, "outcome": "failed",
-                 "reason": f"{type(exc).__name__}: {exc}",
-                 "message_id": (record.get("Sns") or {}).get("MessageId")})
+            log(
+                {
+                    "component": "sagefit-hard-cap",
+                    "stack": config.stack_name,
+                    "outcome": "failed",
+                    "reason": f"{type(exc).__name__}: {exc}",
+                    "message_id": (record.get("Sns") or {}).get("MessageId"),
+                }
+            )
             raise
         log(decision.entry())
         decisions.append(decision)

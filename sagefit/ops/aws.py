@@ -8,8 +8,9 @@ instead of failing. The same code path serves AWS and the local emulator: only t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from sagefit.core.errors import SagefitError
 from sagefit.hardcap.action import error_code, not_found
@@ -19,8 +20,13 @@ __all__ = ["RETRIES", "AwsSession", "aws_errors", "error_code", "not_found"]
 RETRIES = {"mode": "adaptive", "total_max_attempts": 8}
 
 _CREDENTIAL_CODES = {
-    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-    "InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
 }
 
 
@@ -70,8 +76,10 @@ def aws_errors(action: str) -> Iterator[None]:
     except NoRegionError:
         raise SagefitError(f"{action}: no AWS region", "set region in the profile or AWS_DEFAULT_REGION") from None
     except EndpointConnectionError as exc:
-        raise SagefitError(f"{action}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}",
-                           "check the network, or start the local emulator") from None
+        raise SagefitError(
+            f"{action}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}",
+            "check the network, or start the local emulator",
+        ) from None
     except ClientError as exc:
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", str(exc))
@@ -80,7 +88,11 @@ def aws_errors(action: str) -> Iterator[None]:
                 f"{action}: AWS rejected the credentials ({code})", "refresh them (aws sso login / new keys)"
             ) from None
         if code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
-            raise SagefitError(f"{action}: AWS kept throttling after retries ({code})", "wait a minute and retry") from None
+            raise SagefitError(
+                f"{action}: AWS kept throttling after retries ({code})", "wait a minute and retry"
+            ) from None
         if code in ("AccessDenied", "AccessDeniedException"):
-            raise SagefitError(f"{action}: access denied ({message})", "grant the missing permission to your role") from None
+            raise SagefitError(
+                f"{action}: access denied ({message})", "grant the missing permission to your role"
+            ) from None
         raise

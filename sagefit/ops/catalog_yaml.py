@@ -11,6 +11,7 @@ ruamel always writes one on a single line, which is why the packaged catalog kee
 from __future__ import annotations
 
 import io
+import itertools
 import re
 
 from ruamel.yaml import YAML
@@ -28,7 +29,7 @@ def _mapping_indent(text: str) -> int | None:
     differently (sequences under 2 + 2, price mappings under 2) would be re-indented without this.
     """
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    for line, following in zip(lines, lines[1:]):
+    for line, following in itertools.pairwise(lines):
         match = _BLOCK_KEY.match(line)
         if match is None:
             continue
@@ -52,7 +53,8 @@ def _round_trip(text: str) -> YAML:
 
 def load_document(text: str) -> CommentedMap:
     """The catalog as editable, comment-carrying data."""
-    return _round_trip(text).load(text)
+    document: CommentedMap = _round_trip(text).load(text)
+    return document
 
 
 def dump_document(document: CommentedMap, like: str) -> str:

@@ -13,9 +13,9 @@ import uuid
 from dataclasses import dataclass
 
 from sagefit.core import naming
+from sagefit.core.planner import Plan
 from sagefit.ops.aws import AwsSession, aws_errors
 from sagefit.ops.status import stack_status
-from sagefit.core.planner import Plan
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,9 @@ def _waking_message(plan: Plan) -> str:
     )
 
 
-def invoke(plan: Plan, prompt: str, session: AwsSession, max_new_tokens: int = 128,
-           async_bucket: str | None = None) -> InvokeResult:
+def invoke(
+    plan: Plan, prompt: str, session: AwsSession, max_new_tokens: int = 128, async_bucket: str | None = None
+) -> InvokeResult:
     from botocore.exceptions import ClientError
 
     profile = plan.profile
@@ -64,13 +65,19 @@ def invoke(plan: Plan, prompt: str, session: AwsSession, max_new_tokens: int = 1
         return InvokeResult(message=f"no endpoint {status.endpoint_name}: deploy {profile.stack_name} first")
     if status.endpoint_status != "InService":
         reason = f" ({status.failure_reason})" if status.failure_reason else ""
-        return InvokeResult(message=f"endpoint {status.endpoint_name} is {status.endpoint_status}{reason}, not InService")
+        return InvokeResult(
+            message=f"endpoint {status.endpoint_name} is {status.endpoint_status}{reason}, not InService"
+        )
     runtime = session.client("sagemaker-runtime")
     body = request_body(prompt, max_new_tokens)
     if profile.scaling.mode == "async":
         return _invoke_async(plan, body, session, async_bucket, waking=status.scaled_to_zero)
-    kwargs = {"EndpointName": status.endpoint_name, "ContentType": "application/json",
-              "Accept": "application/json", "Body": body}
+    kwargs = {
+        "EndpointName": status.endpoint_name,
+        "ContentType": "application/json",
+        "Accept": "application/json",
+        "Body": body,
+    }
     component = naming.inference_component_name(profile)
     if component:
         kwargs["InferenceComponentName"] = component
@@ -86,13 +93,13 @@ def invoke(plan: Plan, prompt: str, session: AwsSession, max_new_tokens: int = 1
     return InvokeResult(text=generated_text(response["Body"].read()))
 
 
-def _invoke_async(
-    plan: Plan, body: bytes, session: AwsSession, bucket: str | None, waking: bool
-) -> InvokeResult:
+def _invoke_async(plan: Plan, body: bytes, session: AwsSession, bucket: str | None, waking: bool) -> InvokeResult:
     if not bucket:
         stack = plan.profile.stack_name
-        return InvokeResult(message=f"the CloudFormation stack {stack} has no AsyncOutputBucket output, where async "
-                                    f"requests go: deploy it again (sagefit deploy {stack})")
+        return InvokeResult(
+            message=f"the CloudFormation stack {stack} has no AsyncOutputBucket output, where async "
+            f"requests go: deploy it again (sagefit deploy {stack})"
+        )
     key = f"input/{uuid.uuid4()}.json"
     with aws_errors("uploading the async request"):
         session.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sagefit.core import naming
-from sagefit.ops.aws import AwsSession, aws_errors
 from sagefit.core.planner import Plan
+from sagefit.ops.aws import AwsSession, aws_errors
 
 ACTIVE_STATUSES = {"InService", "Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
 
@@ -133,9 +133,7 @@ def preflight(plan: Plan, session: AwsSession) -> PreflightReport:
         + f"; the deploy needs {start}"
     )
     ok = quota.value >= needed
-    report.checks.append(
-        Check("endpoint quota", ok, detail, "" if ok else _quota_fix(session.region, quota, needed))
-    )
+    report.checks.append(Check("endpoint quota", ok, detail, "" if ok else _quota_fix(session.region, quota, needed)))
     peak = others + profile.scaling.max_capacity
     if ok and quota.value < peak:
         report.warnings.append(
@@ -143,4 +141,3 @@ def preflight(plan: Plan, session: AwsSession) -> PreflightReport:
             f"of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
         )
     return report
-

@@ -21,10 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -47,11 +48,12 @@ def pricing_client() -> Any:
 
     from sagefit.ops.aws import RETRIES
 
-    return boto3.client("pricing", region_name=PRICING_REGION,
-                        config=Config(retries=dict(RETRIES), connect_timeout=10, read_timeout=60))
+    return boto3.client(
+        "pricing", region_name=PRICING_REGION, config=Config(retries=dict(RETRIES), connect_timeout=10, read_timeout=60)
+    )
 
 
-def _on_demand_hourly(product: dict) -> Decimal | None:
+def _on_demand_hourly(product: dict[str, Any]) -> Decimal | None:
     for term in product.get("terms", {}).get("OnDemand", {}).values():
         for dim in term.get("priceDimensions", {}).values():
             if str(dim.get("unit", "")).lower() not in ("hrs", "hours", "hour"):
@@ -126,8 +128,9 @@ class RefreshResult:
         return [c for c in self.changes if c.new is None]
 
 
-def _refresh_row(row: CommentedMap, found: dict[str, dict[str, Decimal]], regions: tuple[str, ...],
-                 today: dt.date) -> list[RowChange]:
+def _refresh_row(
+    row: CommentedMap, found: dict[str, dict[str, Decimal]], regions: tuple[str, ...], today: dt.date
+) -> list[RowChange]:
     """Update one instance row in place; only the values that change are replaced, so the row's
     comments, key order and the text of unchanged prices (``2.80``) stay as the user wrote them."""
     name = str(row["instance_type"])
@@ -162,7 +165,8 @@ def _refresh_row(row: CommentedMap, found: dict[str, dict[str, Decimal]], region
     else:  # some of its regions were not checked: say which were, keep what the rest rest on
         old_source = str(row.get("price_source", "unknown"))
         row["price_source"] = DoubleQuotedScalarString(
-            f"{SOURCE_NAME} ({', '.join(sorted(refreshed))}); earlier: {old_source}")
+            f"{SOURCE_NAME} ({', '.join(sorted(refreshed))}); earlier: {old_source}"
+        )
     return changes
 
 
@@ -228,7 +232,8 @@ def refresh_catalog(
         if not prices:
             raise SagefitError(
                 f"the AWS Price List API lists no SageMaker Hosting prices for {region}; nothing was written",
-                "check the region, or retry later", field="--region",
+                "check the region, or retry later",
+                field="--region",
             )
     new_text, changes = rewrite_catalog(text, found, regions, today)
     check = parse_catalog(new_text, source=path)  # never write a catalog that does not load

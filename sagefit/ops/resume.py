@@ -58,8 +58,9 @@ class ResumeResult:
 
 def cap_config(plan: Plan, account_id: str, alert_topic_arn: str = "") -> CapConfig:
     """The hard cap's configuration, from the same plan settings the stack gives the function."""
-    return CapConfig.from_settings(plan.spec.hard_cap_settings(), account_id=account_id,
-                                   alert_topic_arn=alert_topic_arn)
+    return CapConfig.from_settings(
+        plan.spec.hard_cap_settings(), account_id=account_id, alert_topic_arn=alert_topic_arn
+    )
 
 
 def _spend(session: AwsSession, config: CapConfig) -> Spend | None:
@@ -103,8 +104,9 @@ def stack_endpoint_config(session: AwsSession, stack: str) -> str | None:
     sagemaker = session.client("sagemaker")
     for page in sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=name):
         for config in page["EndpointConfigs"]:
-            if config["EndpointConfigName"].lower() == name.lower():
-                return config["EndpointConfigName"]
+            config_name: str = config["EndpointConfigName"]
+            if config_name.lower() == name.lower():
+                return config_name
     return None
 
 
@@ -113,16 +115,22 @@ def _recreate_endpoint(session: AwsSession, plan: Plan, result: ResumeResult, wa
     stack, endpoint = names.stack, names.endpoint
     config = stack_endpoint_config(session, stack)
     if config is None:
-        result.refused = (f"{stack}: endpoint {endpoint} does not exist and no endpoint config was found in the "
-                          f"CloudFormation stack {stack}; deploy it instead: sagefit deploy {stack}")
+        result.refused = (
+            f"{stack}: endpoint {endpoint} does not exist and no endpoint config was found in the "
+            f"CloudFormation stack {stack}; deploy it instead: sagefit deploy {stack}"
+        )
         return False
     sagemaker = session.client("sagemaker")
     sagemaker.create_endpoint(
-        EndpointName=endpoint, EndpointConfigName=config,
+        EndpointName=endpoint,
+        EndpointConfigName=config,
         Tags=[{"Key": names.cost_tag_key, "Value": names.cost_tag_value}],
     )
-    print(f"{stack}: recreating endpoint {endpoint} from the stack's endpoint config {config}; waiting until it "
-          "is InService (a large model takes a while)...", flush=True)
+    print(
+        f"{stack}: recreating endpoint {endpoint} from the stack's endpoint config {config}; waiting until it "
+        "is InService (a large model takes a while)...",
+        flush=True,
+    )
     from botocore.exceptions import WaiterError
 
     try:
@@ -132,8 +140,10 @@ def _recreate_endpoint(session: AwsSession, plan: Plan, result: ResumeResult, wa
         )
     except WaiterError as exc:
         reason = (exc.last_response or {}).get("FailureReason") or str(exc)
-        raise SagefitError(f"{stack}: the recreated endpoint {endpoint} did not come InService ({reason})",
-                           f"see `sagefit status {stack}` and the endpoint's FailureReason") from None
+        raise SagefitError(
+            f"{stack}: the recreated endpoint {endpoint} did not come InService ({reason})",
+            f"see `sagefit status {stack}` and the endpoint's FailureReason",
+        ) from None
     result.restored.append(
         f"endpoint {endpoint} recreated from the stack's endpoint config {config}, with the {names.cost_tag_key} "
         "tag: the same resource the stack defines, so CloudFormation stays consistent"
@@ -162,19 +172,25 @@ def _restore_capacity(session: AwsSession, config: CapConfig, result: ResumeResu
     """At least the plan's minimum running; a target at zero stays there until a request wakes it."""
     capacity = read_capacity(config, session.client)
     if capacity is None:
-        what = (f"inference component {config.inference_component_name}" if config.uses_inference_component
-                else f"endpoint {config.endpoint_name}")
+        what = (
+            f"inference component {config.inference_component_name}"
+            if config.uses_inference_component
+            else f"endpoint {config.endpoint_name}"
+        )
         result.warnings.append(f"{what} does not exist: deploy the stack again (sagefit deploy {config.stack_name})")
         return
     wanted = config.min_capacity
     if capacity.desired < wanted:
         result.restored.append(f"{set_capacity(config, session.client, wanted)} (the minimum)")
     elif capacity.desired == 0 and config.uses_inference_component:
-        result.restored.append(f"inference component {config.inference_component_name}: stays at 0 copies; "
-                               "the next request wakes it (cold start)")
+        result.restored.append(
+            f"inference component {config.inference_component_name}: stays at 0 copies; "
+            "the next request wakes it (cold start)"
+        )
     elif capacity.desired == 0:
-        result.restored.append(f"endpoint {config.endpoint_name}: stays at 0 instances; the next queued request "
-                               "wakes it (cold start)")
+        result.restored.append(
+            f"endpoint {config.endpoint_name}: stays at 0 instances; the next queued request wakes it (cold start)"
+        )
 
 
 def resume(plan: Plan, session: AwsSession, force: bool = False, wait_delay_s: int = 30) -> ResumeResult:
@@ -200,8 +216,10 @@ def resume(plan: Plan, session: AwsSession, force: bool = False, wait_delay_s: i
             )
         if not _endpoint_exists(session, config.endpoint_name):
             if config.uses_inference_component:
-                result.refused = (f"{stack}: endpoint {config.endpoint_name} is not deployed (the hard cap never "
-                                  f"deletes it in this mode); deploy it: sagefit deploy {stack}")
+                result.refused = (
+                    f"{stack}: endpoint {config.endpoint_name} is not deployed (the hard cap never "
+                    f"deletes it in this mode); deploy it: sagefit deploy {stack}"
+                )
                 return result
             if not _recreate_endpoint(session, plan, result, wait_delay_s):
                 return result

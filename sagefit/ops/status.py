@@ -74,9 +74,7 @@ def _endpoint(session: AwsSession, status: StackStatus) -> None:
     status.failure_reason = endpoint.get("FailureReason")
     status.instances = variant_capacity(endpoint, naming.VARIANT_NAME)
     config = session.client("sagemaker").describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-    status.instance_type = next(
-        (v.get("InstanceType") for v in config.get("ProductionVariants", [])), None
-    )
+    status.instance_type = next((v.get("InstanceType") for v in config.get("ProductionVariants", [])), None)
 
 
 def _component(session: AwsSession, status: StackStatus) -> None:
@@ -96,9 +94,9 @@ def _spend(session: AwsSession, profile: Profile, status: StackStatus) -> None:
 
     account = session.client("sts").get_caller_identity()["Account"]
     try:
-        budget = session.client("budgets").describe_budget(
-            AccountId=account, BudgetName=naming.budget_name(profile)
-        )["Budget"]
+        budget = session.client("budgets").describe_budget(AccountId=account, BudgetName=naming.budget_name(profile))[
+            "Budget"
+        ]
     except ClientError as exc:
         if not_found(exc):
             return

@@ -59,9 +59,8 @@ def engine_for_container(container: str) -> tuple[Engine, str]:
             "use serving.engine: " + " or ".join(ENGINES),
             field="serving.container",
         )
-    warning = (
-        f"serving.container: {container} is deprecated; write serving.engine: {name}"
-        + (" (TGI is in maintenance mode; vllm is the default)" if name == "tgi" else "")
+    warning = f"serving.container: {container} is deprecated; write serving.engine: {name}" + (
+        " (TGI is in maintenance mode; vllm is the default)" if name == "tgi" else ""
     )
     return ENGINES[name], warning
 

@@ -181,9 +181,7 @@ def accepted_tp_degrees(
     return [tp for tp in candidates if engine.tp_refusal(attention_heads, kv_heads, tp) is None]
 
 
-def largest_accepted_below(
-    engine: Engine, attention_heads: int, kv_heads: int, tp: int
-) -> int:
+def largest_accepted_below(engine: Engine, attention_heads: int, kv_heads: int, tp: int) -> int:
     """The largest candidate degree under ``tp`` the engine accepts (1 always divides)."""
     lower = [d for d in TP_CANDIDATES if d < tp]
     return next(iter(accepted_tp_degrees(engine, attention_heads, kv_heads, lower)), 1)

@@ -40,39 +40,43 @@ TGI_WIGGLE_ROOM = 0.90
 # Every variable sagefit may set, and where the SageMaker TGI container reads it. The SageMaker
 # entrypoint translates four names (sagemaker-entrypoint.sh:3-19); the launcher reads the rest from
 # its clap arguments declared with `env` (launcher/src/main.rs, struct Args).
-ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType({
-    "HF_TOKEN": (
-        "the stack adds it for gated models (a Secrets Manager reference): text-generation-inference "
-        "docs/source/basic_tutorials/gated_model_access.md (\"set the HF_TOKEN environment variable\")"
-    ),
-    "HF_MODEL_ID": f"{TGI_SRC} sagemaker-entrypoint.sh:3-7 (exported as MODEL_ID)",
-    "HF_MODEL_REVISION": f"{TGI_SRC} sagemaker-entrypoint.sh:9-11 (exported as REVISION)",
-    "SM_NUM_GPUS": f"{TGI_SRC} sagemaker-entrypoint.sh:13-15 (exported as NUM_SHARD)",
-    "HF_MODEL_QUANTIZE": f"{TGI_SRC} sagemaker-entrypoint.sh:17-19 (exported as QUANTIZE)",
-    "DTYPE": f"{TGI_SRC} launcher/src/main.rs:630 (--dtype, not with --quantize)",
-    "MAX_INPUT_TOKENS": f"{TGI_SRC} launcher/src/main.rs:678",
-    "MAX_TOTAL_TOKENS": f"{TGI_SRC} launcher/src/main.rs:694",
-    "MAX_BATCH_PREFILL_TOKENS": f"{TGI_SRC} launcher/src/main.rs:714",
-    "MAX_BATCH_TOTAL_TOKENS": (
-        f"{TGI_SRC} launcher/src/main.rs:734; ignored for flash-attention models, which infer it "
-        "after warm-up (backends/v3/src/lib.rs:85-95)"
-    ),
-    "MAX_CONCURRENT_REQUESTS": f"{TGI_SRC} launcher/src/main.rs:648 (default 128)",
-    "CUDA_MEMORY_FRACTION": f"{TGI_SRC} launcher/src/main.rs:812; utils/dist.py:13",
-})
+ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType(
+    {
+        "HF_TOKEN": (
+            "the stack adds it for gated models (a Secrets Manager reference): text-generation-inference "
+            'docs/source/basic_tutorials/gated_model_access.md ("set the HF_TOKEN environment variable")'
+        ),
+        "HF_MODEL_ID": f"{TGI_SRC} sagemaker-entrypoint.sh:3-7 (exported as MODEL_ID)",
+        "HF_MODEL_REVISION": f"{TGI_SRC} sagemaker-entrypoint.sh:9-11 (exported as REVISION)",
+        "SM_NUM_GPUS": f"{TGI_SRC} sagemaker-entrypoint.sh:13-15 (exported as NUM_SHARD)",
+        "HF_MODEL_QUANTIZE": f"{TGI_SRC} sagemaker-entrypoint.sh:17-19 (exported as QUANTIZE)",
+        "DTYPE": f"{TGI_SRC} launcher/src/main.rs:630 (--dtype, not with --quantize)",
+        "MAX_INPUT_TOKENS": f"{TGI_SRC} launcher/src/main.rs:678",
+        "MAX_TOTAL_TOKENS": f"{TGI_SRC} launcher/src/main.rs:694",
+        "MAX_BATCH_PREFILL_TOKENS": f"{TGI_SRC} launcher/src/main.rs:714",
+        "MAX_BATCH_TOTAL_TOKENS": (
+            f"{TGI_SRC} launcher/src/main.rs:734; ignored for flash-attention models, which infer it "
+            "after warm-up (backends/v3/src/lib.rs:85-95)"
+        ),
+        "MAX_CONCURRENT_REQUESTS": f"{TGI_SRC} launcher/src/main.rs:648 (default 128)",
+        "CUDA_MEMORY_FRACTION": f"{TGI_SRC} launcher/src/main.rs:812; utils/dist.py:13",
+    }
+)
 
 # sagefit quantization name -> HF_MODEL_QUANTIZE value. The launcher's value enum
 # (launcher/src/main.rs:407-447, Display at :449-) names awq, compressed-tensors, eetq, exl2, gptq,
 # marlin, bitsandbytes, bitsandbytes-nf4, bitsandbytes-fp4 and fp8; every sagefit name is one of them.
-QUANTIZATION_NAMES: Mapping[str, str | None] = MappingProxyType({
-    "none": None,
-    "awq": "awq",
-    "gptq": "gptq",
-    "eetq": "eetq",
-    "bitsandbytes": "bitsandbytes",
-    "bitsandbytes-nf4": "bitsandbytes-nf4",
-    "bitsandbytes-fp4": "bitsandbytes-fp4",
-})
+QUANTIZATION_NAMES: Mapping[str, str | None] = MappingProxyType(
+    {
+        "none": None,
+        "awq": "awq",
+        "gptq": "gptq",
+        "eetq": "eetq",
+        "bitsandbytes": "bitsandbytes",
+        "bitsandbytes-nf4": "bitsandbytes-nf4",
+        "bitsandbytes-fp4": "bitsandbytes-fp4",
+    }
+)
 
 
 TGI_IMAGE = ImageFamily(
@@ -172,7 +176,9 @@ class TgiEngine:
 
     def quantization_refusal(self, quantization: str) -> Refusal | None:
         return quantization_refusal_from(
-            self.name, self.quantization_names, quantization,
+            self.name,
+            self.quantization_names,
+            quantization,
             "use one of: " + ", ".join(self.quantization_names),
         )
 

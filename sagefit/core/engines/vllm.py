@@ -76,35 +76,33 @@ default ``0.9``). LMI passes ``OPTION_GPU_MEMORY_UTILIZATION`` through unchanged
 # Every variable sagefit may set, and where LMI reads it. Environment names reach LMI's properties
 # as `OPTION_<X>` -> `option.<x>` (serving/docs/lmi/deployment_guide/configurations.md:111-114;
 # wlm/.../ModelInfo.java:900); VllmRbProperties maps them to vLLM engine arguments.
-ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType({
-    "HF_TOKEN": (
-        "the stack adds it for gated models (a Secrets Manager reference): LMI downloads Hub models with "
-        "huggingface_hub, whose get_token() reads HF_TOKEN (huggingface_hub/utils/_auth.py)"
-    ),
-    "HF_MODEL_ID": f"{DJL} serving/src/main/java/ai/djl/serving/util/ModelStore.java:128",
-    "OPTION_REVISION": (
-        f"{DJL} configurations.md:89; properties_manager/vllm_rb_properties.py:221 (-> revision)"
-    ),
-    "OPTION_TENSOR_PARALLEL_DEGREE": (
-        f"{DJL} vllm_rb_properties.py:59,217 (-> tensor_parallel_size)"
-    ),
-    "OPTION_MAX_MODEL_LEN": (
-        f"{DJL} vllm_rb_properties.py:90,240 (pass-through -> --max-model-len); "
-        f"{VLLM} vllm/engine/arg_utils.py EngineArgs.max_model_len"
-    ),
-    "OPTION_MAX_ROLLING_BATCH_SIZE": f"{DJL} vllm_rb_properties.py:219 (-> max_num_seqs)",
-    "OPTION_MAX_ROLLING_BATCH_PREFILL_TOKENS": (
-        f"{DJL} vllm_rb_properties.py:64-66,228-230 (-> max_num_batched_tokens)"
-    ),
-    "OPTION_DTYPE": f"{DJL} vllm_rb_properties.py:22-30,136-142,220 (fp16|bf16 -> float16|bfloat16)",
-    "OPTION_QUANTIZE": (
-        f"{DJL} vllm_rb_properties.py:62-63,226 (-> quantization); "
-        "serving/docs/lmi/user_guides/vllm_user_guide.md:46-67"
-    ),
-    "OPTION_GPU_MEMORY_UTILIZATION": (
-        f"{DJL} vllm_rb_properties.py:90,240 (pass-through -> --gpu-memory-utilization)"
-    ),
-})
+ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType(
+    {
+        "HF_TOKEN": (
+            "the stack adds it for gated models (a Secrets Manager reference): LMI downloads Hub models with "
+            "huggingface_hub, whose get_token() reads HF_TOKEN (huggingface_hub/utils/_auth.py)"
+        ),
+        "HF_MODEL_ID": f"{DJL} serving/src/main/java/ai/djl/serving/util/ModelStore.java:128",
+        "OPTION_REVISION": (f"{DJL} configurations.md:89; properties_manager/vllm_rb_properties.py:221 (-> revision)"),
+        "OPTION_TENSOR_PARALLEL_DEGREE": (f"{DJL} vllm_rb_properties.py:59,217 (-> tensor_parallel_size)"),
+        "OPTION_MAX_MODEL_LEN": (
+            f"{DJL} vllm_rb_properties.py:90,240 (pass-through -> --max-model-len); "
+            f"{VLLM} vllm/engine/arg_utils.py EngineArgs.max_model_len"
+        ),
+        "OPTION_MAX_ROLLING_BATCH_SIZE": f"{DJL} vllm_rb_properties.py:219 (-> max_num_seqs)",
+        "OPTION_MAX_ROLLING_BATCH_PREFILL_TOKENS": (
+            f"{DJL} vllm_rb_properties.py:64-66,228-230 (-> max_num_batched_tokens)"
+        ),
+        "OPTION_DTYPE": f"{DJL} vllm_rb_properties.py:22-30,136-142,220 (fp16|bf16 -> float16|bfloat16)",
+        "OPTION_QUANTIZE": (
+            f"{DJL} vllm_rb_properties.py:62-63,226 (-> quantization); "
+            "serving/docs/lmi/user_guides/vllm_user_guide.md:46-67"
+        ),
+        "OPTION_GPU_MEMORY_UTILIZATION": (
+            f"{DJL} vllm_rb_properties.py:90,240 (pass-through -> --gpu-memory-utilization)"
+        ),
+    }
+)
 
 # sagefit quantization name -> OPTION_QUANTIZE (vLLM --quantization) value.
 # * awq / gptq: pre-quantized checkpoints. "If you bring a pre-quantized model to LMI, you should not
@@ -116,21 +114,25 @@ ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType({
 # vLLM's full list is QuantizationMethods in vllm/model_executor/layers/quantization/__init__.py
 # (awq, awq_marlin, gptq, gptq_marlin, fp8, bitsandbytes, compressed-tensors, gguf, ...): it has no
 # eetq, and no 8-bit or fp4 in-flight bitsandbytes.
-QUANTIZATION_NAMES: Mapping[str, str | None] = MappingProxyType({
-    "none": None,
-    "awq": None,
-    "gptq": None,
-    "bitsandbytes-nf4": "bitsandbytes",
-})
+QUANTIZATION_NAMES: Mapping[str, str | None] = MappingProxyType(
+    {
+        "none": None,
+        "awq": None,
+        "gptq": None,
+        "bitsandbytes-nf4": "bitsandbytes",
+    }
+)
 
-QUANTIZATION_FIXES: Mapping[str, str] = MappingProxyType({
-    "eetq": "use an awq or gptq checkpoint, or quantization bitsandbytes-nf4, or engine tgi",
-    "bitsandbytes": (
-        "vLLM quantizes bitsandbytes in flight to 4 bits only: use quantization bitsandbytes-nf4, "
-        "or engine tgi for 8-bit"
-    ),
-    "bitsandbytes-fp4": "use quantization bitsandbytes-nf4 (same 4-bit size), or engine tgi",
-})
+QUANTIZATION_FIXES: Mapping[str, str] = MappingProxyType(
+    {
+        "eetq": "use an awq or gptq checkpoint, or quantization bitsandbytes-nf4, or engine tgi",
+        "bitsandbytes": (
+            "vLLM quantizes bitsandbytes in flight to 4 bits only: use quantization bitsandbytes-nf4, "
+            "or engine tgi for 8-bit"
+        ),
+        "bitsandbytes-fp4": "use quantization bitsandbytes-nf4 (same 4-bit size), or engine tgi",
+    }
+)
 
 _LMI_DTYPES = {"float16": "fp16", "bfloat16": "bf16"}
 
@@ -223,8 +225,7 @@ class VllmEngine:
         if attention_heads % tp:
             best = largest_accepted_below(self, attention_heads, kv_heads, tp)
             return Refusal(
-                f"vLLM needs the {attention_heads} attention heads divisible by tensor parallel "
-                f"size {tp}",
+                f"vLLM needs the {attention_heads} attention heads divisible by tensor parallel size {tp}",
                 f"use tensor_parallel_degree {best}",
             )
         splits = kv_heads >= tp and kv_heads % tp == 0
@@ -238,9 +239,7 @@ class VllmEngine:
         return None
 
     def quantization_refusal(self, quantization: str) -> Refusal | None:
-        fix = QUANTIZATION_FIXES.get(
-            quantization, "use one of: " + ", ".join(self.quantization_names)
-        )
+        fix = QUANTIZATION_FIXES.get(quantization, "use one of: " + ", ".join(self.quantization_names))
         return quantization_refusal_from(self.name, self.quantization_names, quantization, fix)
 
     def environment(self, inputs: EngineInputs) -> dict[str, str]:

@@ -11,6 +11,7 @@ moto 5.2.5 rejects that dimension. :func:`install` adds it; call it only through
 from __future__ import annotations
 
 from enum import Enum, unique
+from typing import cast
 
 IC_COPY_COUNT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
@@ -33,6 +34,7 @@ def install() -> None:
         return
     members = [(d.name, d.value) for d in current]
     members.append(("SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT", IC_COPY_COUNT_DIMENSION))
-    extended = unique(Enum("ScalableDimensionValueSet", members, module=aas_models.__name__))
+    # mypy reads the functional Enum API only with literal members; these are computed, so say what it returns.
+    extended = unique(cast("type[Enum]", Enum("ScalableDimensionValueSet", members, module=aas_models.__name__)))
     setattr(aas_models, "ScalableDimensionValueSet", extended)
     setattr(aas_responses, "ScalableDimensionValueSet", extended)

@@ -106,12 +106,8 @@ class InferenceComponentResource:
                 deployment_config=props.get("DeploymentConfig"),
             )
             return components_of(backend)[name]
-        cls.delete_from_cloudformation_json(
-            original_resource.arn, cloudformation_json, account_id, region_name
-        )
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
+        cls.delete_from_cloudformation_json(original_resource.arn, cloudformation_json, account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -202,9 +198,7 @@ def _register_cloudformation_model() -> None:
     parsing.get_name_type_map.cache_clear()
     registered = parsing.get_model_map().get(INFERENCE_COMPONENT_CFN_TYPE)
     if registered is not InferenceComponentCloudFormationModel:
-        raise RuntimeError(
-            f"could not register {INFERENCE_COMPONENT_CFN_TYPE} with moto's CloudFormation"
-        )
+        raise RuntimeError(f"could not register {INFERENCE_COMPONENT_CFN_TYPE} with moto's CloudFormation")
 
 
 def install() -> None:

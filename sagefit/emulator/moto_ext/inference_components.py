@@ -159,7 +159,8 @@ class FakeInferenceComponent:
 def components_of(backend: SageMakerModelBackend) -> dict[str, FakeInferenceComponent]:
     """The backend's components, created on first use so backends that existed before
     install (a running server) get one too."""
-    return backend.__dict__.setdefault(_STORE_ATTR, {})
+    store: dict[str, FakeInferenceComponent] = backend.__dict__.setdefault(_STORE_ATTR, {})
+    return store
 
 
 def _ic_arn(backend: SageMakerModelBackend, name: str) -> str:
@@ -170,9 +171,7 @@ def get_component(backend: SageMakerModelBackend, name: str) -> FakeInferenceCom
     try:
         return components_of(backend)[name]
     except KeyError:
-        raise ValidationError(
-            message=f"Could not find inference component '{_ic_arn(backend, name)}'."
-        ) from None
+        raise ValidationError(message=f"Could not find inference component '{_ic_arn(backend, name)}'.") from None
 
 
 def _validate_name(name: str) -> None:
@@ -228,9 +227,7 @@ def create_inference_component(
         # is the endpoint's first (for sagefit: only) variant.
         variant_name = variants[0]
     elif variant_name not in variants:
-        raise ValidationError(
-            message=f"Could not find variant '{variant_name}' on endpoint '{endpoint.arn}'."
-        )
+        raise ValidationError(message=f"Could not find variant '{variant_name}' on endpoint '{endpoint.arn}'.")
     _validate_specifications(self, specification, specifications)
     component = FakeInferenceComponent(
         account_id=self.account_id,
@@ -247,9 +244,7 @@ def create_inference_component(
     return component
 
 
-def describe_inference_component(
-    self: SageMakerModelBackend, inference_component_name: str
-) -> dict[str, Any]:
+def describe_inference_component(self: SageMakerModelBackend, inference_component_name: str) -> dict[str, Any]:
     return get_component(self, inference_component_name).describe()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from typing import Any
 
 EXTENSIONS: list[str] = [
@@ -24,11 +25,12 @@ def install() -> None:
     Translate before moto's own handler runs."""
     from moto.kms.models import Key
 
-    original = Key.__dict__["create_from_cloudformation_json"].__func__
+    original: Callable[..., Key] = Key.__dict__["create_from_cloudformation_json"].__func__
 
     @functools.wraps(original)
     def create_from_cloudformation_json(
         cls: type[Key],
+        /,
         resource_name: str,
         cloudformation_json: Any,
         account_id: str,
@@ -38,8 +40,7 @@ def install() -> None:
         cloudformation_json = copy.deepcopy(cloudformation_json)
         props = cloudformation_json.get("Properties", {})
         props["Tags"] = [
-            {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
-            for tag in props.get("Tags", [])
+            {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag for tag in props.get("Tags", [])
         ]
         return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 

@@ -27,6 +27,7 @@ from moto.sagemaker.models import (
 )
 from moto.sagemaker.responses import SageMakerResponse
 
+from sagefit.emulator.moto_ext import inference_components as ic
 from sagefit.emulator.moto_ext.inference_components import (
     BACKEND_METHODS,
     get_component,
@@ -55,7 +56,8 @@ _extra_instance_types: frozenset[str] = frozenset()
 
 
 def _response_create_inference_component(self: SageMakerResponse) -> ActionResult:
-    component = self.sagemaker_backend.create_inference_component(
+    component = ic.create_inference_component(
+        self.sagemaker_backend,
         inference_component_name=self._get_param("InferenceComponentName"),
         endpoint_name=self._get_param("EndpointName"),
         variant_name=self._get_param("VariantName"),
@@ -69,12 +71,13 @@ def _response_create_inference_component(self: SageMakerResponse) -> ActionResul
 
 def _response_describe_inference_component(self: SageMakerResponse) -> ActionResult:
     return ActionResult(
-        self.sagemaker_backend.describe_inference_component(self._get_param("InferenceComponentName"))
+        ic.describe_inference_component(self.sagemaker_backend, self._get_param("InferenceComponentName"))
     )
 
 
 def _response_list_inference_components(self: SageMakerResponse) -> ActionResult:
-    components, next_token = self.sagemaker_backend.list_inference_components(
+    components, next_token = ic.list_inference_components(
+        self.sagemaker_backend,
         sort_by=self._get_param("SortBy"),
         sort_order=self._get_param("SortOrder"),
         next_token=self._get_param("NextToken"),
@@ -88,13 +91,12 @@ def _response_list_inference_components(self: SageMakerResponse) -> ActionResult
         endpoint_name_equals=self._get_param("EndpointNameEquals"),
         variant_name_equals=self._get_param("VariantNameEquals"),
     )
-    return ActionResult(
-        {"InferenceComponents": [c.summary() for c in components], "NextToken": next_token}
-    )
+    return ActionResult({"InferenceComponents": [c.summary() for c in components], "NextToken": next_token})
 
 
 def _response_update_inference_component(self: SageMakerResponse) -> ActionResult:
-    component = self.sagemaker_backend.update_inference_component(
+    component = ic.update_inference_component(
+        self.sagemaker_backend,
         inference_component_name=self._get_param("InferenceComponentName"),
         specification=self._get_param("Specification"),
         specifications=self._get_param("Specifications"),
@@ -105,7 +107,8 @@ def _response_update_inference_component(self: SageMakerResponse) -> ActionResul
 
 
 def _response_update_inference_component_runtime_config(self: SageMakerResponse) -> ActionResult:
-    component = self.sagemaker_backend.update_inference_component_runtime_config(
+    component = ic.update_inference_component_runtime_config(
+        self.sagemaker_backend,
         inference_component_name=self._get_param("InferenceComponentName"),
         desired_runtime_config=self._get_param("DesiredRuntimeConfig"),
     )
@@ -113,7 +116,7 @@ def _response_update_inference_component_runtime_config(self: SageMakerResponse)
 
 
 def _response_delete_inference_component(self: SageMakerResponse) -> EmptyResult:
-    self.sagemaker_backend.delete_inference_component(self._get_param("InferenceComponentName"))
+    ic.delete_inference_component(self.sagemaker_backend, self._get_param("InferenceComponentName"))
     return EmptyResult()
 
 
@@ -156,9 +159,7 @@ def _patch_model_less_variants() -> None:
     original = SageMakerModelBackend.validate_production_variants
 
     @functools.wraps(original)
-    def validate_production_variants(
-        self: SageMakerModelBackend, production_variants: list[dict[str, Any]]
-    ) -> None:
+    def validate_production_variants(self: SageMakerModelBackend, production_variants: list[dict[str, Any]]) -> None:
         original(self, [v for v in production_variants if "ModelName" in v])
 
     setattr(SageMakerModelBackend, "validate_production_variants", validate_production_variants)
@@ -176,16 +177,19 @@ def _patch_endpoint_config_role() -> None:
         role = self._get_param("ExecutionRoleArn")
         if role:
             config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
-            config.execution_role_arn = role
+            setattr(config, "execution_role_arn", role)  # moto's class declares no such attribute
         return result
 
     setattr(SageMakerResponse, "create_endpoint_config", create_endpoint_config)
 
-    original_cfn = FakeEndpointConfig.__dict__["create_from_cloudformation_json"].__func__
+    original_cfn: Callable[..., FakeEndpointConfig] = FakeEndpointConfig.__dict__[
+        "create_from_cloudformation_json"
+    ].__func__
 
     @functools.wraps(original_cfn)
     def create_from_cloudformation_json(
         cls: type[FakeEndpointConfig],
+        /,
         resource_name: str,
         cloudformation_json: Any,
         account_id: str,
@@ -195,7 +199,7 @@ def _patch_endpoint_config_role() -> None:
         config = original_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         role = cloudformation_json["Properties"].get("ExecutionRoleArn")
         if role:
-            config.execution_role_arn = role
+            setattr(config, "execution_role_arn", role)
         return config
 
     patched = classmethod(create_from_cloudformation_json)
@@ -212,7 +216,7 @@ def _patch_endpoint_variant_summary() -> None:
         self: FakeEndpoint, production_variants: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         summaries = original(self, production_variants)
-        for summary, variant in zip(summaries, production_variants):
+        for summary, variant in zip(summaries, production_variants, strict=True):
             for key in ("ManagedInstanceScaling", "RoutingConfig"):
                 if key in variant:
                     summary[key] = copy.deepcopy(variant[key])

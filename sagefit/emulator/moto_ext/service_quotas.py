@@ -95,18 +95,21 @@ def install() -> None:
 
     def _list(self: ServiceQuotasResponse) -> str:
         params = json.loads(self.body)
-        quotas = self.backend.list_service_quotas(str(params.get("ServiceCode")))
+        quotas = list_service_quotas(self.backend, str(params.get("ServiceCode")))
         return json.dumps({"Quotas": quotas})
 
     def _request(self: ServiceQuotasResponse) -> str:
         params = json.loads(self.body)
-        requested = self.backend.request_service_quota_increase(
-            str(params.get("ServiceCode")), str(params.get("QuotaCode")), float(params.get("DesiredValue"))
+        requested = request_service_quota_increase(
+            self.backend,
+            str(params.get("ServiceCode")),
+            str(params.get("QuotaCode")),
+            float(params.get("DesiredValue")),
         )
         return json.dumps({"RequestedQuota": requested})
 
-    ServiceQuotasBackend.get_service_quota = get_service_quota  # type: ignore[method-assign]
-    ServiceQuotasBackend.list_service_quotas = list_service_quotas  # type: ignore[attr-defined]
-    ServiceQuotasBackend.request_service_quota_increase = request_service_quota_increase  # type: ignore[attr-defined]
-    ServiceQuotasResponse.list_service_quotas = _list  # type: ignore[attr-defined]
-    ServiceQuotasResponse.request_service_quota_increase = _request  # type: ignore[attr-defined]
+    setattr(ServiceQuotasBackend, "get_service_quota", get_service_quota)
+    setattr(ServiceQuotasBackend, "list_service_quotas", list_service_quotas)
+    setattr(ServiceQuotasBackend, "request_service_quota_increase", request_service_quota_increase)
+    setattr(ServiceQuotasResponse, "list_service_quotas", _list)
+    setattr(ServiceQuotasResponse, "request_service_quota_increase", _request)

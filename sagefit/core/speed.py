@@ -81,7 +81,7 @@ class SpeedParams:
                 self.dequant_s_per_param)
 
 
-# Fitted by `python -m sagefit.core.speed_fit` on the calibration rows; tests/test_speed.py refits
+# Fitted by `python -m sagefit.core.speed_fit` on the calibration rows; tests/unit/test_speed.py refits
 # and compares, so edit the data file and rerun the fit rather than these numbers.
 PARAMS = SpeedParams(
     bandwidth_efficiency=0.9853,

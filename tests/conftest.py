@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sagefit.core.catalog import Catalog, load_catalog
+from sagefit.core.catalog import Catalog, load_catalog, packaged_catalog_path
 from tests.support.paths import PROFILES_DIR, REPO_ROOT
 
 MOTO_REGION = "us-east-1"
@@ -33,6 +33,23 @@ def catalog() -> Catalog:
 @pytest.fixture(scope="session")
 def profiles_dir() -> Path:
     return PROFILES_DIR
+
+
+@pytest.fixture
+def catalog_copy(tmp_path: Path) -> Path:
+    """A writable copy of the packaged catalog, for tests that edit or refresh a catalog file."""
+    path = tmp_path / "instances.yaml"
+    path.write_text(packaged_catalog_path().read_text())
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root without a catalog yet, as the current directory."""
+    root = tmp_path / "project"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    return root
 
 
 # --------------------------------------------------------------------------- moto

@@ -9,15 +9,57 @@ uses live in that folder's conftest.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sagefit.core.catalog import Catalog, load_catalog, packaged_catalog_path
+from sagefit.core.catalog import PROJECT_CATALOG, Catalog, load_catalog, packaged_catalog_path
 from tests.support.paths import PROFILES_DIR, REPO_ROOT
 
 MOTO_REGION = "us-east-1"
+
+
+# --------------------------------------------------------------------------- the project catalog seal
+
+
+@pytest.fixture(scope="session", autouse=True)
+def packaged_catalog_only(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Path]:
+    """Every test reads the packaged catalog, whatever sagefit-catalog.yaml a developer keeps.
+
+    `sagefit prices refresh` writes the project catalog into the current directory and every reader
+    prefers it (sagefit.core.catalog.load_catalog), so one left in the repository root, or in the
+    directory pytest was started from, would change the hand-worked prices the tests assert. For
+    those two directories ``project_catalog_path`` answers a path in an empty tmp dir instead (a
+    refresh run from there writes into the tmp dir as well). Any other directory keeps the real
+    behaviour, so a test that wants a project catalog makes its own project root (the ``project``
+    fixture) or passes ``root``. Session-scoped, so the seal is in place before the session's CDK
+    app loads its catalog; yields the stand-in path.
+    """
+    from sagefit.core import catalog as catalog_module
+
+    stand_in = tmp_path_factory.mktemp("no-project-catalog") / PROJECT_CATALOG
+    sealed = {REPO_ROOT.resolve(), Path(pytestconfig.invocation_params.dir).resolve()}
+    real = catalog_module.project_catalog_path
+
+    def project_catalog_path(root: Path | None = None) -> Path:
+        path = real(root)
+        return stand_in if path.absolute().parent.resolve() in sealed else path
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog_module, "project_catalog_path", project_catalog_path)
+        yield stand_in
+
+
+@pytest.fixture(autouse=True)
+def _no_project_catalog_carried_over(packaged_catalog_only: Path) -> Iterator[None]:
+    """A catalog a test refreshed into the stand-in path is gone before the next test reads one."""
+    yield
+    packaged_catalog_only.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- repository and catalog
 
 
 @pytest.fixture(scope="session")

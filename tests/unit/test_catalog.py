@@ -66,6 +66,36 @@ def test_a_broken_project_catalog_is_one_line(capsys, project, profiles_dir):
     assert err.count("\n") == 1
 
 
+def test_a_stray_project_catalog_in_the_repository_changes_no_test(capsys, monkeypatch, repo_root):
+    """The seal in tests/conftest.py (packaged_catalog_only): a sagefit-catalog.yaml a developer keeps in
+    the repository root, where `make test` runs, leaves `sagefit plan` and the CDK app's catalog
+    (``load_catalog(repo_root)``) on the packaged prices the tests were worked out from."""
+
+    def plan() -> tuple[str, str]:
+        assert main(["plan", "--format", "json"]) == 0
+        as_json = capsys.readouterr().out
+        assert main(["plan"]) == 0
+        return as_json, capsys.readouterr().out
+
+    monkeypatch.chdir(repo_root)
+    before = plan()
+    stray = repo_root / PROJECT_CATALOG
+    ours = not stray.exists()  # a developer's own is never touched: it is the stray then
+    if ours:
+        stray.write_text(packaged_catalog_path().read_text().replace(
+            "price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-east-1: 8.0, us-west-2: 8.0}"))
+    try:
+        after = plan()
+        assert load_catalog().source == load_catalog(repo_root).source == "sagefit/data/instances.yaml"
+        assert default_catalog_path() == packaged_catalog_path()
+    finally:
+        if ours:
+            stray.unlink()
+    assert after == before
+    plans = {p["profile"]: p for p in json.loads(after[0])}
+    assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5274.96
+    assert plans["llama2-70b-awq"]["estimate"].endswith("hardware and prices in sagefit/data/instances.yaml")
+
 # --------------------------------------------------------------------------- catalog files
 
 

@@ -26,7 +26,7 @@ from aws_cdk.assertions import Template  # noqa: E402
 from sagefit.core.planner import Plan  # noqa: E402
 from stacks.application import build_app  # noqa: E402
 from stacks.llm_stack import LlmEndpointStack  # noqa: E402
-from tests.support.paths import REPO_ROOT  # noqa: E402
+from tests.support.paths import REPO_ROOT
 
 
 SCALE_TO_ZERO = ("MistralStack", "ZephyrStack", "Llama2x7bStack", "Llama2x13bStack")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -52,7 +53,7 @@ WEEKEND_SCHEDULES = """\
 
 
 @pytest.fixture
-def weekend_profiles(tmp_path, profiles_dir):
+def weekend_profiles(tmp_path: Path, profiles_dir: Path) -> Path:
     """A profiles folder holding llama2-70b-awq with its endpoint switched off at weekends."""
     folder = tmp_path / "weekend-profiles"
     folder.mkdir()

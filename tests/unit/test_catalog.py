@@ -11,7 +11,11 @@ import pytest
 
 from sagefit.cli import main
 from sagefit.core.catalog import (
-    PROJECT_CATALOG, default_catalog_path, load_catalog, load_catalog_file, packaged_catalog_path,
+    PROJECT_CATALOG,
+    default_catalog_path,
+    load_catalog,
+    load_catalog_file,
+    packaged_catalog_path,
 )
 from sagefit.core.errors import SagefitError
 

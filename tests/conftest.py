@@ -1,22 +1,65 @@
-"""Shared fixtures for the pure-Python core (profiles, catalog, sizing, planner, CLI).
+"""Fixtures more than one test folder uses: the repository's paths, the catalog, moto's environment and
+the session's CDK app. A session-scoped fixture lives here, not in a folder's conftest.py, so it is
+computed once per session however many folders use it (the CDK synth of all stacks above all).
 
-Nothing here imports aws_cdk: the core must stay testable without jsii, and test modules for the
-CDK stacks bring their own fixtures.
+Nothing here imports aws_cdk at module level: the core must stay testable without jsii, so the CDK
+fixtures import it (through tests/support/cdk.py) inside their bodies. Fixtures only one folder
+uses live in that folder's conftest.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-import yaml
 
-from sagefit.core.catalog import Catalog, load_catalog
+from sagefit.core.catalog import PROJECT_CATALOG, Catalog, load_catalog, packaged_catalog_path
+from tests.support.paths import PROFILES_DIR, REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-PROFILES_DIR = REPO_ROOT / "model_profiles"
 MOTO_REGION = "us-east-1"
+
+
+# --------------------------------------------------------------------------- the project catalog seal
+
+
+@pytest.fixture(scope="session", autouse=True)
+def packaged_catalog_only(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Path]:
+    """Every test reads the packaged catalog, whatever sagefit-catalog.yaml a developer keeps.
+
+    `sagefit prices refresh` writes the project catalog into the current directory and every reader
+    prefers it (sagefit.core.catalog.load_catalog), so one left in the repository root, or in the
+    directory pytest was started from, would change the hand-worked prices the tests assert. For
+    those two directories ``project_catalog_path`` answers a path in an empty tmp dir instead (a
+    refresh run from there writes into the tmp dir as well). Any other directory keeps the real
+    behaviour, so a test that wants a project catalog makes its own project root (the ``project``
+    fixture) or passes ``root``. Session-scoped, so the seal is in place before the session's CDK
+    app loads its catalog; yields the stand-in path.
+    """
+    from sagefit.core import catalog as catalog_module
+
+    stand_in = tmp_path_factory.mktemp("no-project-catalog") / PROJECT_CATALOG
+    sealed = {REPO_ROOT.resolve(), Path(pytestconfig.invocation_params.dir).resolve()}
+    real = catalog_module.project_catalog_path
+
+    def project_catalog_path(root: Path | None = None) -> Path:
+        path = real(root)
+        return stand_in if path.absolute().parent.resolve() in sealed else path
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog_module, "project_catalog_path", project_catalog_path)
+        yield stand_in
+
+
+@pytest.fixture(autouse=True)
+def _no_project_catalog_carried_over(packaged_catalog_only: Path) -> Iterator[None]:
+    """A catalog a test refreshed into the stand-in path is gone before the next test reads one."""
+    yield
+    packaged_catalog_only.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- repository and catalog
 
 
 @pytest.fixture(scope="session")
@@ -35,28 +78,20 @@ def profiles_dir() -> Path:
 
 
 @pytest.fixture
-def write_profile(tmp_path: Path) -> Callable[..., Path]:
-    """Write a profile (YAML text, or a dict dumped as YAML) into a tmp dir; return its path.
-
-    ``write_profile(content, name="profile.yaml", directory=None)``; ``directory`` is created under
-    ``tmp_path`` when given as a relative name, so several profiles can share one directory.
-    """
-
-    def _write(content: str | dict[str, Any], name: str = "profile.yaml", directory: str | Path | None = None) -> Path:
-        folder = tmp_path if directory is None else tmp_path / directory
-        folder.mkdir(parents=True, exist_ok=True)
-        text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
-        path = folder / name
-        path.write_text(text)
-        return path
-
-    return _write
+def catalog_copy(tmp_path: Path) -> Path:
+    """A writable copy of the packaged catalog, for tests that edit or refresh a catalog file."""
+    path = tmp_path / "instances.yaml"
+    path.write_text(packaged_catalog_path().read_text())
+    return path
 
 
 @pytest.fixture
-def base_profile_dict() -> dict[str, Any]:
-    """A fresh, valid profile dict (model_profiles/zephyr-7b.yaml) for each test to mutate."""
-    return yaml.safe_load((PROFILES_DIR / "zephyr-7b.yaml").read_text())
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root without a catalog yet, as the current directory."""
+    root = tmp_path / "project"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    return root
 
 
 # --------------------------------------------------------------------------- moto
@@ -79,14 +114,14 @@ def moto_env(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 # --------------------------------------------------------------------------- CDK stacks
-# The CDK fixtures import aws_cdk (through tests/cdk_fixtures.py) inside their bodies, so the core
-# tests above never load jsii. One app serves the whole session; see cdk_fixtures.CdkSession.
+# The CDK fixtures import aws_cdk (through tests/support/cdk.py) inside their bodies, so the core
+# tests never load jsii. One app serves the whole session; see tests.support.cdk.CdkSession.
 
 
 @pytest.fixture(scope="session")
 def cdk_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The app ``cdk synth`` builds (cdk.json context, cdk-nag on), not yet synthesized."""
-    from cdk_fixtures import CdkSession
+    from tests.support.cdk import CdkSession
 
     return CdkSession(tmp_path_factory.mktemp("cdk.out"))
 
@@ -115,29 +150,3 @@ def cdk_stacks(cdk_app: Any) -> Any:
 def cdk_plans(cdk_app: Any) -> Any:
     """stack name -> the Plan its stack rendered (``stack.endpoint.plan``)."""
     return cdk_app.plans
-
-
-WEEKEND_SCHEDULES = """\
-  schedules:                       # no instance at all at weekends, whatever the backlog
-    - name: weekend-off
-      schedule: cron(0 0 ? * SAT *)
-      min_capacity: 0
-      max_capacity: 0
-      time_zone: Europe/Berlin
-    - name: weekday-on
-      schedule: cron(0 7 ? * MON *)
-      min_capacity: 0
-      max_capacity: 1
-      time_zone: Europe/Berlin
-"""
-
-
-@pytest.fixture
-def weekend_profiles(tmp_path, profiles_dir):
-    """A profiles folder holding llama2-70b-awq with its endpoint switched off at weekends."""
-    folder = tmp_path / "weekend-profiles"
-    folder.mkdir()
-    text = (profiles_dir / "llama2-70b-awq.yaml").read_text()
-    assert "schedules:" not in text and text.rstrip().endswith("max_capacity: 1")
-    (folder / "llama2-70b-awq.yaml").write_text(text.rstrip() + "\n" + WEEKEND_SCHEDULES)
-    return folder

@@ -2,7 +2,7 @@
 
 Kept apart from :mod:`sagefit.core.speed` (the equations) because the stored fit lists every
 calibration row. ``python -m sagefit.core.speed_fit`` prints a fresh ``PARAMS`` block for this file;
-tests/test_speed.py refits and fails when the stored numbers and the data file drift apart.
+tests/unit/test_speed.py refits and fails when the stored numbers and the data file drift apart.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ FREE_NAMES = (
 """Names of :meth:`SpeedParams.free`, in order."""
 
 
-# Fitted by `python -m sagefit.core.speed_fit` on the calibration rows; tests/test_speed.py refits
+# Fitted by `python -m sagefit.core.speed_fit` on the calibration rows; tests/unit/test_speed.py refits
 # and compares, so edit the data file and rerun the fit rather than these numbers.
 PARAMS = SpeedParams(
     bandwidth_efficiency=0.7478,

@@ -5,7 +5,7 @@ exists: how many requests, when the busy windows open, at what rate. Keeping it 
 arrivals lets the ``--plot`` sweep rescale one pattern to many volumes, and lets the parser check the
 expected size of a month before drawing it. Arrivals are drawn from a seeded numpy generator so a run
 is reproducible; the order of the draws is part of that contract (the golden records in
-tests/data/cost_golden/ pin it).
+tests/unit/data/cost_golden/ pin it).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ service it falls short in, each with its own ``EXTENSIONS`` lines and ``install(
 else is moto's own behaviour (for example: endpoints and components are ``InService`` at once, no
 container runs, nothing is checked against capacity, quotas or IAM). The patches are written
 against moto 5.2.5 (``moto[server]==5.2.5`` in pyproject.toml) and wrap moto's functions rather
-than copy them, so a moto upgrade should be re-checked with ``tests/test_moto_ext.py``.
+than copy them, so a moto upgrade should be re-checked with ``tests/emulator/test_moto_ext.py``.
 """
 
 from __future__ import annotations

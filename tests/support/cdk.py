@@ -1,11 +1,11 @@
 """Helpers for the CDK stack tests: one app for the whole session, synthesized once.
 
-Imported lazily (by the fixtures in conftest.py and by the CDK test modules), never by the planner
+Imported lazily (by the fixtures in tests/conftest.py and by the CDK test modules), never by the planner
 tests, so the pure-Python core stays testable without aws_cdk or node.
 
 Building the six stacks costs about 1.5 s and ``app.synth()`` about 1 s with cdk-nag, but only once
 the CDK's own built-in CloudFormation validation is switched off: that plugin adds ~11 s to every
-synth of this app. It is off here because tests/test_stack_quality.py runs cfn-lint over the same
+synth of this app. It is off here because tests/stacks/test_stack_quality.py runs cfn-lint over the same
 templates instead.
 """
 
@@ -26,8 +26,8 @@ from aws_cdk.assertions import Template  # noqa: E402
 from sagefit.core.planner import Plan  # noqa: E402
 from stacks.application import build_app  # noqa: E402
 from stacks.llm_stack import LlmEndpointStack  # noqa: E402
+from tests.support.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 SCALE_TO_ZERO = ("MistralStack", "ZephyrStack", "Llama2x7bStack", "Llama2x13bStack")
 ALWAYS_ON = "Llama2x70bStack"

@@ -8,8 +8,8 @@ arguments read from the synthesized template, so a template change that breaks t
 test. :func:`publish_assets` does what the CDK CLI does before a deploy: it zips each file asset of
 the cloud assembly into the bootstrap bucket (moto's Lambda reads function code from there).
 
-Used by tests/test_moto_deploy.py and tests/test_hardcap.py; call it inside ``mock_aws()`` with the
-moto extensions installed.
+Used by tests/emulator/test_moto_deploy.py and tests/e2e/test_hardcap_deploy.py; call it inside
+``mock_aws()`` with the moto extensions installed.
 """
 
 from __future__ import annotations

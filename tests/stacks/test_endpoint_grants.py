@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cdk_fixtures import ALWAYS_ON, ASYNC, STACK_NAMES, as_list, render, resources  # first: jsii environment
+from tests.support.cdk import ALWAYS_ON, ASYNC, STACK_NAMES, as_list, render, resources  # first: jsii environment
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms

@@ -9,8 +9,9 @@ import pytest
 from sagefit.core import aws_rules
 from sagefit.core.errors import SagefitError
 from sagefit.core.profiles import parse_profile
+from tests.support.paths import PROFILES_DIR
 
-SEED = Path(__file__).resolve().parent.parent / "model_profiles" / "mistral-7b.yaml"
+SEED = PROFILES_DIR / "mistral-7b.yaml"
 
 
 @pytest.mark.parametrize(

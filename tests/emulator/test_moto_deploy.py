@@ -4,7 +4,7 @@ moto's CloudFormation creates the IAM roles, KMS key, SNS topics, S3 buckets, th
 function and the SageMaker model, endpoint config, endpoint and (with sagefit's moto extensions)
 inference component, and skips scaling targets, scaling policies, alarms, budgets and SNS
 subscriptions with a warning. Those are replayed through their own APIs, with the arguments read
-from the synthesized template (tests/moto_replay.py), so a template change that breaks them still
+from the synthesized template (tests/support/moto_replay.py), so a template change that breaks them still
 fails a test.
 """
 
@@ -17,9 +17,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from moto_replay import ACCOUNT, REGION, Replayer, bootstrap, deploy
 from sagefit.core import serving
 from sagefit.emulator.moto_ext import install_moto_extensions
+from tests.support.moto_replay import ACCOUNT, REGION, Replayer, bootstrap, deploy
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The synthesized stacks: what each profile's plan becomes in CloudFormation.
 
-All template tests share one app, synthesized once (fixtures in conftest.py, helpers in
-cdk_fixtures.py). The expected values come from the pure functions the plan's deployment spec is
+All template tests share one app, synthesized once (fixtures in tests/conftest.py, helpers in
+tests/support/cdk.py). The expected values come from the pure functions the plan's deployment spec is
 built from (sagefit.core.serving, sagefit.core.budget, stacks.images), so a test fails when the stack stops
 copying the plan faithfully, and the fixed literals (names, metric names, thresholds) pin what AWS requires.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from cdk_fixtures import (  # first: sets the jsii environment before aws_cdk loads
+from tests.support.cdk import (  # first: sets the jsii environment before aws_cdk loads
     ALWAYS_ON,
     ASYNC,
     REPO_ROOT,

@@ -2,9 +2,9 @@
 
 The simulator is fast, hand-tuned code (per-minute buckets, skipped idle stretches); a refactor that
 changes one float anywhere changes a bill. Each case here runs the real command on pinned inputs (the
-profiles, the catalog and the trace under tests/data/cost_golden/, so neither a seed-profile edit nor a
+profiles, the catalog and the trace under tests/unit/data/cost_golden/, so neither a seed-profile edit nor a
 price refresh moves them) and compares the printed JSON text, byte for byte, with the output recorded
-in tests/data/cost_golden/expected/. The printed JSON rounds to cents, so each case's unrounded
+in tests/unit/data/cost_golden/expected/. The printed JSON rounds to cents, so each case's unrounded
 results (expected/raw/) and the --plot sweep's bills are recorded too.
 
 Cases: every seed profile (as copied) plus two that reach the paths the seeds do not (an always-on
@@ -12,7 +12,7 @@ fleet of 2-3 instances that target tracking scales, and an async endpoint switch
 under generated and traced traffic, with and without schedules and overrides.
 
 A deliberate change to the simulation or its report regenerates the record with
-``python tests/test_cost_golden.py`` (review the diff of expected/ before committing it).
+``python tests/unit/test_cost_golden.py`` (review the diff of expected/ before committing it).
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def test_every_recorded_case_is_still_run() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - regenerates the record on purpose
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     EXPECTED.mkdir(parents=True, exist_ok=True)
     for name, argv in CASES.items():
         (EXPECTED / f"{name}.json").write_text(run_case(argv))

@@ -4,7 +4,7 @@ Constants used below, from sagefit/core/engines, sagefit/core/assumptions.py and
 sagefit/data/instances.yaml:
   vLLM gpu_memory_utilization 0.90; activation peak 1 GiB; non-PyTorch memory 0.25 GiB, plus 0.5 GiB
   when sharded; KV_BLOCK_TOKENS 256; A10G 22888 MiB at 600 GB/s; A100 40GB 40960 MiB at 1555 GB/s.
-Speed is the calibrated model's (tests/test_speed.py); here only what the sizing feeds it is checked.
+Speed is the calibrated model's (tests/unit/test_speed.py); here only what the sizing feeds it is checked.
 """
 
 from __future__ import annotations

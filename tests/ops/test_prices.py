@@ -1,7 +1,7 @@
 """`sagefit prices refresh` against a stubbed AWS Price List API (moto has none): pagination,
 missing instances, round-trip editing that keeps the catalog's comments and layout, atomic writes,
-errors; and the project catalog (sagefit-catalog.yaml) that the refresh writes and every reader
-prefers, while the packaged catalog is only ever read."""
+errors; and the project catalog (sagefit-catalog.yaml) the refresh writes, while the packaged
+catalog is only ever read. How readers pick and parse a catalog: tests/unit/test_catalog.py."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ from botocore.stub import Stubber
 from sagefit.core import atomic
 from sagefit.ops import prices
 from sagefit.core.catalog import (
-    PROJECT_CATALOG, default_catalog_path, load_catalog, load_catalog_file, packaged_catalog_path, parse_catalog,
-    project_catalog_path,
+    PROJECT_CATALOG, load_catalog_file, packaged_catalog_path, parse_catalog, project_catalog_path,
 )
 from sagefit.cli import main
 from sagefit.core.errors import SagefitError
@@ -67,13 +66,6 @@ def params(region: str, token: str | None = None) -> dict[str, Any]:
     if token:
         out["NextToken"] = token
     return out
-
-
-@pytest.fixture
-def catalog_copy(tmp_path) -> Path:
-    path = tmp_path / "instances.yaml"
-    path.write_text(packaged_catalog_path().read_text())
-    return path
 
 
 @pytest.fixture
@@ -296,15 +288,6 @@ def test_cli_defaults_to_the_project_catalog(monkeypatch, capsys, tmp_path):
 # --------------------------------------------------------------------------- the project catalog
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch) -> Path:
-    """A project root without a catalog yet, as the current directory."""
-    root = tmp_path / "project"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    return root
-
-
 def test_first_refresh_creates_the_project_catalog_and_never_writes_the_package(
         capsys, client, project, monkeypatch):
     packaged = packaged_catalog_path()
@@ -349,54 +332,6 @@ def test_the_packaged_catalog_is_refused_as_a_target(capsys, project):
                           "catalog instead; fix: drop --catalog to write ./sagefit-catalog.yaml")
     assert err.count("\n") == 1
     assert packaged.read_bytes() == packaged_bytes
-
-
-def test_readers_prefer_the_project_catalog(capsys, project, profiles_dir):
-    assert default_catalog_path() == packaged_catalog_path()
-    assert load_catalog().source == "sagefit/data/instances.yaml"
-    assert main(["plan", "--format", "json", "--profiles", str(profiles_dir)]) == 0
-    plans = {p["profile"]: p for p in json.loads(capsys.readouterr().out)}
-    assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5274.96
-    assert plans["llama2-70b-awq"]["estimate"].endswith("hardware and prices in sagefit/data/instances.yaml")
-
-    mine = project / PROJECT_CATALOG
-    mine.write_text(packaged_catalog_path().read_text().replace(
-        "price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-east-1: 8.0, us-west-2: 8.0}"))
-    assert default_catalog_path() == Path(PROJECT_CATALOG)
-    assert load_catalog().source == PROJECT_CATALOG and load_catalog(project).source == PROJECT_CATALOG
-    assert load_catalog().get("ml.g5.12xlarge").price["us-east-1"] == 8.0
-    assert main(["plan", "--format", "json", "--profiles", str(profiles_dir)]) == 0
-    plans = {p["profile"]: p for p in json.loads(capsys.readouterr().out)}
-    assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5952.0
-    assert plans["llama2-70b-awq"]["estimate"].endswith("hardware and prices in sagefit-catalog.yaml")
-    assert main(["plan", "--profiles", str(profiles_dir)]) == 0
-    assert "hardware and prices in sagefit-catalog.yaml." in " ".join(capsys.readouterr().out.split())
-    assert main(["cost", "llama2-70b-awq", "--format", "json", "--profiles", str(profiles_dir)]) == 0
-    cost = json.loads(capsys.readouterr().out)
-    assert cost["modes"][0]["cost_usd"] == 5952.0
-    assert cost["estimate"].endswith("hardware and prices in sagefit-catalog.yaml")
-    assert main(["validate", "--profiles", str(profiles_dir)]) == 0
-    capsys.readouterr()
-
-    # --catalog still wins, and is named
-    packaged = str(packaged_catalog_path())
-    assert main(["plan", "--format", "json", "--profiles", str(profiles_dir), "--catalog", packaged]) == 0
-    plans = {p["profile"]: p for p in json.loads(capsys.readouterr().out)}
-    assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5274.96
-    assert plans["llama2-70b-awq"]["estimate"].endswith(f"hardware and prices in {packaged}")
-
-    # an edited project catalog is read again, not served from the cache
-    mine.write_text(mine.read_text().replace("price: {us-east-1: 8.0, us-west-2: 8.0}",
-                                             "price: {us-east-1: 9.25, us-west-2: 9.25}"))
-    assert load_catalog().get("ml.g5.12xlarge").price["us-east-1"] == 9.25
-
-
-def test_a_broken_project_catalog_is_one_line(capsys, project, profiles_dir):
-    (project / PROJECT_CATALOG).write_text("regions: [\n")
-    assert main(["plan", "--profiles", str(profiles_dir)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"sagefit: error: {project / PROJECT_CATALOG}: not a valid instance catalog (")
-    assert err.count("\n") == 1
 
 
 COMMENTED_CATALOG = """\
@@ -500,46 +435,3 @@ def test_a_refresh_keeps_every_comment_key_order_and_layout(client, tmp_path):
     assert "    price_confirmed: true\n    price_date: 2027-06-01\n    recorded: 2026-11-26\n# trailing" in after
     # the partly refreshed row with a price_date keeps it (its us-west-2 price was not checked)
     assert load_catalog_file(path).get("ml.g5.xlarge").price_date == dt.date(2026, 11, 26)
-
-
-def test_plan_and_cost_read_a_catalog_file(capsys, catalog_copy, profiles_dir):
-    catalog_copy.write_text(catalog_copy.read_text().replace("price: {us-east-1: 7.09, us-west-2: 7.09}",
-                                                             "price: {us-east-1: 8.0, us-west-2: 8.0}"))
-    assert main(["plan", "--format", "json", "--profiles", str(profiles_dir), "--catalog", str(catalog_copy)]) == 0
-    plans = {p["profile"]: p for p in json.loads(capsys.readouterr().out)}
-    assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5952.0
-    assert main(["cost", "llama2-70b-awq", "--format", "json", "--profiles", str(profiles_dir),
-                 "--catalog", str(catalog_copy)]) == 0
-    assert json.loads(capsys.readouterr().out)["modes"][0]["cost_usd"] == 5952.0
-    assert main(["plan", "--catalog", str(catalog_copy.parent / "nope.yaml")]) == 2
-    assert "cannot read the catalog" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("text, words", [
-    ("regions: [us-east-1]\naccelerators: []\ninstances: [ml.g5.xlarge]\n", "not a valid instance catalog"),
-    ("regions: us-east-1\naccelerators: []\ninstances: []\n", "not a valid instance catalog"),
-    ("", "not a valid instance catalog"),
-    ("regions: [\n", "not a valid instance catalog"),
-])
-def test_a_broken_catalog_file_is_one_line(tmp_path, text, words):
-    path = tmp_path / "catalog.yaml"
-    path.write_text(text)
-    with pytest.raises(SagefitError) as info:
-        load_catalog_file(path)
-    message = str(info.value)
-    assert message.startswith(f"{path}: {words}") and "fix:" in message and "\n" not in message
-
-
-def test_a_catalog_row_needs_the_fallback_price(catalog_copy):
-    text = catalog_copy.read_text()
-    catalog_copy.write_text(text.replace("price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-west-2: 7.09}"))
-    with pytest.raises(SagefitError, match="instance ml.g5.12xlarge has no us-east-1 price; fix: add us-east-1"):
-        load_catalog_file(catalog_copy)
-
-
-def test_a_catalog_that_is_not_text_is_one_line(tmp_path, capsys):
-    path = tmp_path / "catalog.yaml"
-    path.write_bytes(b"\xff\xfe\x00regions")
-    assert main(["plan", "--catalog", str(path)]) == 2
-    assert capsys.readouterr().err == (f"sagefit: error: {path}: cannot read the catalog (not UTF-8 text); "
-                                       "fix: check the --catalog path\n")

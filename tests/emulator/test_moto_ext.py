@@ -538,11 +538,10 @@ def test_threaded_moto_server_serves_inference_components(aws_env: None) -> None
 
 
 def test_readme_lists_exactly_what_the_extension_adds():
-    from pathlib import Path
-
     from sagefit.emulator.moto_ext import EXTENSIONS
+    from tests.support.paths import REPO_ROOT
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
     missing = [entry for entry in EXTENSIONS if f"- {entry}" not in readme]
     assert missing == []
     # and nothing more: the bullet list after "from its `EXTENSIONS` list:" is exactly EXTENSIONS

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cdk_fixtures import STACK_NAMES, new_app  # first: sets the jsii environment before aws_cdk loads
+from tests.support.cdk import STACK_NAMES, new_app  # first: sets the jsii environment before aws_cdk loads
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 

@@ -21,7 +21,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from hardcap_events import alarm_message, budget_notification, sns_event
 from moto import mock_aws
 
 from sagefit.core import naming
@@ -33,6 +32,8 @@ from sagefit.hardcap.config import ENV_NAMES, CapConfig, Clients
 from sagefit.hardcap.decision import Decision, classify
 from sagefit.hardcap.handler import CapFailed, boto3_clients, handle_event
 from sagefit.ops.resume import cap_config
+from tests.support.hardcap_events import alarm_message, budget_notification, sns_event
+from tests.support.paths import PROFILES_DIR
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -205,7 +206,7 @@ def test_the_lambda_asset_imports_only_the_standard_library_and_boto3(tmp_path):
     asset = tmp_path / "asset"
     shutil.copytree(HARDCAP_DIR, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
-    loaded = load_profiles(Path(__file__).resolve().parents[1] / "model_profiles")[0]
+    loaded = load_profiles(PROFILES_DIR)[0]
     config = cap_config(plan_profile(loaded), ACCOUNT, alert_topic_arn="arn:aws:sns:us-east-1:123456789012:t")
     env.update(config.to_env())
     env.update(AWS_DEFAULT_REGION=REGION, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")

@@ -2,7 +2,7 @@
 the budget notification, the cap, a duplicate, and `sagefit resume`.
 
 The stack is created in moto's CloudFormation from the session's template with its asset published
-(tests/moto_replay.py), so the function, its environment and its subscription are the deployed ones.
+(tests/support/moto_replay.py), so the function, its environment and its subscription are the deployed ones.
 moto runs no Lambda code (that needs Docker), so the test plays SNS: it reads the deployed function's
 environment, loads ``handler.handler`` from the staged asset directory as a top-level module (as
 Lambda does) and hands it the notification. Everything the handler and `sagefit resume` do then goes
@@ -21,11 +21,11 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from hardcap_events import budget_notification, sns_event
 from moto import mock_aws
-from moto_replay import ACCOUNT, REGION, bootstrap, deploy
 
 from sagefit.cli import main
+from tests.support.hardcap_events import budget_notification, sns_event
+from tests.support.moto_replay import ACCOUNT, REGION, bootstrap, deploy
 
 ASSET_MODULES = ("handler", "config", "decision", "action", "announce")
 SUSPENDED = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}

@@ -1,0 +1,1 @@
+"""End to end: the real CDK CLI against the local emulator, and the hard cap on a deployed stack."""

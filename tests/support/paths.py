@@ -1,0 +1,8 @@
+"""Where the repository's files are, computed once here rather than from each test file's depth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROFILES_DIR = REPO_ROOT / "model_profiles"

@@ -1,0 +1,1 @@
+"""Unit tests of the pure core and the cost simulator: no AWS, no CDK, no emulator."""

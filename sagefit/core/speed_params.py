@@ -149,7 +149,7 @@ PARAMS = SpeedParams(
     pcie_allreduce_s_per_seq=2.728e-05,
     dequant_s_per_param=7.781e-13,
     fitted_on="2026-11-30",
-    data_sha256="44e6079583eb72753a361b5e0dad9571d8ed4f44f2a102e664cecafe61dc2064",
+    data_sha256="ff93db5e1d5bf02af096879fab3b88dd0f440692829d10788bfa8717ed0b85f0",
     calibration_rows=(
         "hf-llama-2-13b-float16-g5.12xlarge-tp4-c10",
         "hf-llama-2-13b-float16-g5.12xlarge-tp4-c5",

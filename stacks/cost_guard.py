@@ -18,7 +18,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
-from sagefit.core.naming import COST_TAG_KEY  # noqa: F401  (stacks.hard_cap imports it from here)
 from stacks.endpoint import LlmEndpoint
 
 

@@ -34,7 +34,6 @@ from constructs import Construct
 
 import sagefit.hardcap
 from sagefit.hardcap.config import CapConfig
-from stacks.cost_guard import COST_TAG_KEY
 from stacks.endpoint import LlmEndpoint
 from stacks.nag import acknowledge
 
@@ -69,6 +68,7 @@ class HardCap(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         endpoint = props.endpoint
+        self._names = endpoint.plan.spec.names
         self.config = config = CapConfig.from_settings(
             endpoint.plan.spec.hard_cap_settings(), account_id=stack.account, alert_topic_arn=props.topic.topic_arn
         )
@@ -209,7 +209,8 @@ class HardCap(Construct):
     def _this_scalable_target(self, sid: str, action: str) -> iam.PolicyStatement:
         """``action`` on this stack's scalable target only. Scalable target ARNs end in an ID
         Application Auto Scaling generates; the conditions pin the namespace, the dimension and the
-        stack's tag (the target carries it)."""
+        stack's cost-allocation tag (the target carries it, as every resource of the stack does)."""
+        names = self._names
         return iam.PolicyStatement(
             sid=sid,
             actions=[action],
@@ -218,7 +219,7 @@ class HardCap(Construct):
                 "StringEquals": {
                     "application-autoscaling:service-namespace": "sagemaker",
                     "application-autoscaling:scalable-dimension": self.config.dimension,
-                    f"aws:ResourceTag/{COST_TAG_KEY}": Stack.of(self).stack_name,
+                    f"aws:ResourceTag/{names.cost_tag_key}": names.cost_tag_value,
                 }
             },
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
@@ -12,7 +14,22 @@ def apply_nag(app: cdk.App) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 
 
+def _acknowledgment(rule: str, finding: str | None, reason: str) -> cdk.Acknowledgment:
+    return cdk.Acknowledgment(id=f"AwsSolutions::{rule}" + (f"[{finding}]" if finding else ""), reason=reason)
+
+
 def acknowledge(scope: IConstruct, rule: str, finding: str | None, reason: str) -> None:
     """Accept one cdk-nag finding (``rule`` plus the ``finding`` detail it names) on ``scope``."""
-    rule_id = f"AwsSolutions::{rule}" + (f"[{finding}]" if finding else "")
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+    cdk.Validations.of(scope).acknowledge(_acknowledgment(rule, finding, reason))
+
+
+def acknowledge_all(scope: IConstruct, rule: str, reasons: Mapping[str, str]) -> None:
+    """Accept every finding of ``rule`` in ``reasons`` (finding detail -> why) on ``scope``.
+
+    One ``Validations.acknowledge`` call takes them all, in order: each call is a round trip to
+    the jsii process, and a role collects up to a dozen findings.
+    """
+    if reasons:
+        cdk.Validations.of(scope).acknowledge(
+            *(_acknowledgment(rule, finding, reason) for finding, reason in reasons.items())
+        )

@@ -131,8 +131,7 @@ class CostGuard(Construct):
             [endpoint.metric_copy_count()] if spec.mode.uses_inference_component
             else [endpoint.metric_backlog_size_per_instance()] if spec.mode.is_async else []
         )
-        dashboard = cw.Dashboard(self, "Dashboard")
-        dashboard.add_widgets(
+        widgets: list[cw.IWidget] = [
             cw.TextWidget(
                 markdown=(
                     f"## {endpoint.endpoint_name}\n{spec.instance_type} x{spec.container.accelerators} GPU, "
@@ -153,5 +152,6 @@ class CostGuard(Construct):
                 width=12,
             ),
             cw.GraphWidget(title="Capacity", left=capacity or [endpoint.metric_invocations()], width=12),
-        )
-        return dashboard
+        ]
+        # One row, given at construction: CDK lays it out as add_widgets would, in one jsii call fewer.
+        return cw.Dashboard(self, "Dashboard", widgets=[widgets])

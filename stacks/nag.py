@@ -1,16 +1,22 @@
-"""cdk-nag AwsSolutions checks, with every accepted finding acknowledged where it arises and why."""
+"""cdk-nag AwsSolutions checks, with every accepted finding acknowledged where it arises and why.
+
+Acknowledging needs only aws-cdk-lib (``Validations``); cdk_nag itself, whose jsii assembly takes a
+tenth of a second or more to load, is imported when the checks are applied, so ``-c sagefit:nag=false``
+skips it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 
 def apply_nag(app: cdk.App) -> None:
     """Fail the synth on any AwsSolutions finding that is not acknowledged."""
+    from cdk_nag import AwsSolutionsChecks
+
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 
 

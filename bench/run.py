@@ -3,24 +3,28 @@
 Run with `make bench`. Figures are wall-clock medians; they are printed, never asserted.
 
 * `python -c pass` and `sagefit plan` (every seed profile), as subprocesses;
-* `cdk synth` of an empty app (the jsii floor) and `cdk synth --all`;
+* `cdk synth` of an empty app (the jsii floor) and `cdk synth --all`, run in turns, and their ratio
+  (the goal: the six seed stacks synthesize in at most 1.5 times the empty app's time);
 * the `sagefit cost` simulation of a month with 1M requests, in-process (traffic generation plus
   the three scaling modes) and as the whole command;
 * the full `make test` (about two minutes; `BENCH_SKIP_TEST=1` leaves it out);
 * the speed model's accuracy on the held-out published measurements (bench/speed.py).
 
-`BENCH_RUNS` (default 5) sets the runs per figure; the CDK and `make test` rows take fewer.
+`BENCH_RUNS` (default 5) sets the runs per figure; `make test` runs once. `python bench/run.py synth`
+prints the synth ratio alone.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
 
@@ -34,19 +38,78 @@ CDK_ENV = {
 }
 COST_PROFILE = "llama2-70b-awq"
 COST_TRAFFIC = "monthly:1M"
+SYNTH_RATIO_GOAL = 1.5
+"""`cdk synth --all` of the seed profiles against the empty app, both through the CDK CLI."""
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, the command and every process it waited for) of one
+    run of ``cmd``, failing loudly if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=ROOT, env=CDK_ENV, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode:
+        sys.stderr.write(result.stderr.decode(errors="replace")[-2000:])
+        raise SystemExit(f"bench: {' '.join(cmd)} failed with exit code {result.returncode}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def wall(cmd: list[str], runs: int) -> float:
     """Median wall time of ``cmd`` over ``runs`` runs, failing loudly if it fails."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = subprocess.run(cmd, cwd=ROOT, env=CDK_ENV, capture_output=True, check=False)
-        times.append(time.perf_counter() - start)
-        if result.returncode:
-            sys.stderr.write(result.stderr.decode(errors="replace")[-2000:])
-            raise SystemExit(f"bench: {' '.join(cmd)} failed with exit code {result.returncode}")
-    return statistics.median(times)
+    return statistics.median(timed(cmd)[0] for _ in range(runs))
+
+
+@dataclass(frozen=True)
+class SynthRatio:
+    """`cdk synth` of the empty app against the seed stacks: medians and ratios over paired runs."""
+
+    runs: int
+    empty_s: float
+    full_s: float
+    ratio: float
+    """The median over the runs of full / empty wall time (the goal's measure)."""
+    cpu_ratio: float
+    """The same with CPU time, which other work on the machine disturbs far less than wall time."""
+
+    def line(self) -> str:
+        verdict = "met" if self.ratio <= SYNTH_RATIO_GOAL else "NOT met"
+        return (
+            f"synth ratio {self.ratio:.2f}× (goal ≤ {SYNTH_RATIO_GOAL}×: {verdict}); CPU-time ratio "
+            f"{self.cpu_ratio:.2f}×; medians of {self.runs} paired runs: empty app {self.empty_s:.2f} s, "
+            f"seed stacks {self.full_s:.2f} s"
+        )
+
+
+def synth_ratio(runs: int) -> SynthRatio:
+    """`cdk synth` of the empty app and of every seed stack, through the CDK CLI, in turns.
+
+    Each ratio is the median of each turn's full/empty ratio, so that a machine busy with other
+    work for a while slows both sides of a ratio alike.
+    """
+    with tempfile.TemporaryDirectory() as out:
+        empty = [
+            "npx",
+            "--no-install",
+            "cdk",
+            "synth",
+            "--quiet",
+            "-o",
+            f"{out}/empty",
+            "--app",
+            f"{sys.executable} bench/empty_app.py",
+        ]
+        full = ["npx", "--no-install", "cdk", "synth", "--all", "--quiet", "-o", f"{out}/full"]
+        pairs = [(timed(empty), timed(full)) for _ in range(runs)]
+    return SynthRatio(
+        runs=runs,
+        empty_s=statistics.median(e[0] for e, _ in pairs),
+        full_s=statistics.median(f[0] for _, f in pairs),
+        ratio=statistics.median(f[0] / e[0] for e, f in pairs),
+        cpu_ratio=statistics.median(f[1] / e[1] for e, f in pairs),
+    )
 
 
 def cost_in_process(runs: int) -> tuple[float, float, int]:
@@ -77,6 +140,9 @@ def cost_in_process(runs: int) -> tuple[float, float, int]:
 
 def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "5"))
+    if sys.argv[1:] == ["synth"]:  # `python bench/run.py synth`: the synth ratio alone
+        print(synth_ratio(runs).line())
+        return
     rows: list[tuple[str, float, str]] = []
     sagefit = str(VENV_BIN / "sagefit")
     floor = wall([sys.executable, "-c", "pass"], runs)
@@ -95,22 +161,9 @@ def main() -> None:
         )
     )
 
-    cdk_runs = max(1, runs // 2)
-    with tempfile.TemporaryDirectory() as out:
-        empty = [
-            "npx",
-            "--no-install",
-            "cdk",
-            "synth",
-            "--quiet",
-            "-o",
-            out,
-            "--app",
-            f"{sys.executable} bench/empty_app.py",
-        ]
-        rows.append(("cdk synth, empty app", wall(empty, cdk_runs), "jsii floor"))
-        full = ["npx", "--no-install", "cdk", "synth", "--all", "--quiet", "-o", out]
-        rows.append(("cdk synth --all (6 stacks, cdk-nag on)", wall(full, cdk_runs), ""))
+    synth = synth_ratio(runs)
+    rows.append(("cdk synth, empty app", synth.empty_s, "jsii floor"))
+    rows.append(("cdk synth --all (6 stacks, cdk-nag on)", synth.full_s, "run in turns with the empty app"))
 
     if os.environ.get("BENCH_SKIP_TEST"):
         rows.append(("make test", float("nan"), "skipped (BENCH_SKIP_TEST)"))
@@ -126,10 +179,11 @@ def main() -> None:
     for name, seconds, note in rows:
         figure = "      -  " if seconds != seconds else f"{seconds:7.3f} s"
         print(f"{name:<{width}}  {figure}  {note}")
+    print(synth.line())
 
     print()
     spec = util.spec_from_file_location("bench_speed", ROOT / "bench" / "speed.py")
-    assert spec is not None and spec.loader is not None, "bench/speed.py is a Python file"
+    assert spec is not None and spec.loader is not None, "bench/speed.py is part of the repository"
     speed = util.module_from_spec(spec)
     spec.loader.exec_module(speed)
     speed.main()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Stack
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -18,6 +17,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
+from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
 
 
@@ -48,14 +48,19 @@ class CostGuard(Construct):
 
     def _topic(self, props: CostGuardProps) -> sns.Topic:
         topic = sns.Topic(self, "AlertTopic", master_key=props.encryption_key, enforce_ssl=True)
-        account = Stack.of(self).account
-        services = [iam.ServicePrincipal("budgets.amazonaws.com"), iam.ServicePrincipal("cloudwatch.amazonaws.com")]
+        self.topic_arn = topic.topic_arn
+        """The alert topic's ARN token, read once (every read is a jsii round trip)."""
+        account = props.endpoint.account
+        services = [
+            cdk_values.service_principal("budgets.amazonaws.com"),
+            cdk_values.service_principal("cloudwatch.amazonaws.com"),
+        ]
         topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowBudgetsAndCloudWatch",
                 actions=["sns:Publish"],
                 principals=services,
-                resources=[topic.topic_arn],
+                resources=[self.topic_arn],
                 conditions={"StringEquals": {"aws:SourceAccount": account}},
             )
         )
@@ -74,7 +79,7 @@ class CostGuard(Construct):
 
     def _budget(self) -> budgets.CfnBudget:
         names = self.spec.names
-        subscriber = budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=self.topic.topic_arn)
+        subscriber = budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=self.topic_arn)
         return budgets.CfnBudget(
             self,
             "MonthlyBudget",
@@ -110,7 +115,7 @@ class CostGuard(Construct):
                 f"{self.spec.instance_type}: an idle day costs about ${cost:,.2f} (estimate). "
                 "Consider scaling.mode: scale-to-zero."
             ),
-            metric=endpoint.metric_invocations(period=Duration.hours(1)),
+            metric=endpoint.metric_invocations(period=cdk_values.hours(1)),
             threshold=1,
             evaluation_periods=24,
             comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -129,8 +134,7 @@ class CostGuard(Construct):
             if spec.mode.is_async
             else []
         )
-        dashboard = cw.Dashboard(self, "Dashboard")
-        dashboard.add_widgets(
+        widgets: list[cw.IWidget] = [
             cw.TextWidget(
                 markdown=(
                     f"## {endpoint.endpoint_name}\n{spec.instance_type} x{spec.container.accelerators} GPU, "
@@ -151,5 +155,6 @@ class CostGuard(Construct):
                 width=12,
             ),
             cw.GraphWidget(title="Capacity", left=capacity or [endpoint.metric_invocations()], width=12),
-        )
-        return dashboard
+        ]
+        # One row, given at construction: CDK lays it out as add_widgets would, in one jsii call fewer.
+        return cw.Dashboard(self, "Dashboard", widgets=[widgets])

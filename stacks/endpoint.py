@@ -12,8 +12,9 @@ execution role lives in :mod:`stacks.execution_role`, the async output in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
-from aws_cdk import Duration, SecretValue, Stack
+from aws_cdk import Duration, SecretValue, Stack, Token
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -23,6 +24,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from sagefit.core.planner import Plan
+from stacks import cdk_values
 from stacks.async_destinations import async_destinations
 from stacks.execution_role import acknowledge_execution_role, execution_role
 from stacks.images import ImageUri
@@ -53,6 +55,10 @@ class LlmEndpoint(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: LlmEndpointProps) -> None:
         super().__init__(scope, construct_id)
+        # Looked up once each: every lookup of a CDK attribute is a jsii round trip.
+        self.stack = Stack.of(self)
+        self.account = self.stack.account
+        """The stack's account: a token for an environment-agnostic stack."""
         self.plan = props.plan
         self.spec = spec = props.plan.spec
         self.props = props
@@ -64,14 +70,17 @@ class LlmEndpoint(Construct):
         self.output_bucket: s3.Bucket | None = None
         self.success_topic: sns.Topic | None = None
         self.error_topic: sns.Topic | None = None
+        self._metrics: dict[tuple[object, ...], cw.Metric] = {}
 
-        self.role = execution_role(self, spec, props.image, props.encryption_key)
+        self.role = execution_role(self, self.stack, spec, props.image, props.encryption_key)
         if self.mode.is_async:
             destinations = async_destinations(self, props.encryption_key, self.role)
             self.output_bucket = destinations.output_bucket
             self.success_topic = destinations.success_topic
             self.error_topic = destinations.error_topic
-        acknowledge_execution_role(self.role, spec, self.output_bucket)
+        acknowledge_execution_role(self.role, self, spec, self.output_bucket)
+        self._role_arn = self.role.role_arn
+        self._role_policy = self.role.node.try_find_child("DefaultPolicy")
         self.model = self._model()
         self.rollback_alarm = self._rollback_alarm()
         self.endpoint_config = self._endpoint_config()
@@ -99,15 +108,14 @@ class LlmEndpoint(Construct):
             environment=self._environment(),
             model_data_url=self.spec.container.model_data_s3_uri,
         )
-        model = sm.CfnModel(self, "Model", execution_role_arn=self.role.role_arn, primary_container=container)
+        model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container)
         self._after_role_policy(model)
         return model
 
     def _after_role_policy(self, resource: Construct) -> None:
         """SageMaker checks the role's permissions on create: wait for its policy, not just the role."""
-        policy = self.role.node.try_find_child("DefaultPolicy")
-        if policy is not None:
-            resource.node.add_dependency(policy)
+        if self._role_policy is not None:
+            resource.node.add_dependency(self._role_policy)
 
     def _variant(self) -> sm.CfnEndpointConfig.ProductionVariantProperty:
         spec = self.spec
@@ -165,7 +173,7 @@ class LlmEndpoint(Construct):
             production_variants=[self._variant()],
             kms_key_id=kms_key_id,
             async_inference_config=async_config,
-            execution_role_arn=self.role.role_arn if self.uses_inference_component else None,
+            execution_role_arn=self._role_arn if self.uses_inference_component else None,
         )
         self._after_role_policy(config)
         return config
@@ -176,7 +184,7 @@ class LlmEndpoint(Construct):
             self,
             "UpdateErrorsAlarm",
             alarm_description=f"{self.endpoint_name}: 5XX errors; rolls back an in-flight update",
-            metric=self.metric_server_errors(period=Duration.minutes(1)),
+            metric=self.metric_server_errors(period=cdk_values.minutes(1)),
             threshold=self.props.rollback_error_threshold,
             evaluation_periods=1,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -253,14 +261,23 @@ class LlmEndpoint(Construct):
         period: Duration | None = None,
         dimensions: dict[str, str] | None = None,
     ) -> cw.Metric:
-        """Any SageMaker metric of this endpoint (or its inference component)."""
-        return cw.Metric(
-            namespace=namespace,
-            metric_name=metric_name,
-            dimensions_map=dimensions or self._dimensions(),
-            statistic=statistic,
-            period=period or Duration.minutes(5),
-        )
+        """Any SageMaker metric of this endpoint (or its inference component).
+
+        Metrics are immutable, so one object per distinct metric serves every alarm, scaling policy
+        and dashboard widget of the stack that asks for it (each creation is a jsii round trip).
+        """
+        dimensions = dimensions or self._dimensions()
+        period = period or cdk_values.minutes(5)
+        key = (metric_name, namespace, statistic, period, tuple(sorted(dimensions.items())))
+        if key not in self._metrics:
+            self._metrics[key] = cw.Metric(
+                namespace=namespace,
+                metric_name=metric_name,
+                dimensions_map=dimensions,
+                statistic=statistic,
+                period=period,
+            )
+        return self._metrics[key]
 
     def metric_invocations(self, period: Duration | None = None) -> cw.Metric:
         return self.metric("Invocations", period=period)
@@ -284,7 +301,7 @@ class LlmEndpoint(Construct):
 
     def metric_no_capacity_invocation_failures(self, period: Duration | None = None) -> cw.Metric:
         """Requests refused because the inference component has no copy (scaled to zero)."""
-        return self.metric("NoCapacityInvocationFailures", period=period or Duration.minutes(1))
+        return self.metric("NoCapacityInvocationFailures", period=period or cdk_values.minutes(1))
 
     def metric_backlog_size_per_instance(self, period: Duration | None = None) -> cw.Metric:
         return self.metric(
@@ -299,7 +316,7 @@ class LlmEndpoint(Construct):
         return self.metric(
             "HasBacklogWithoutCapacity",
             statistic="Average",
-            period=period or Duration.minutes(1),
+            period=period or cdk_values.minutes(1),
             dimensions={"EndpointName": self.endpoint_name},
         )
 
@@ -307,10 +324,21 @@ class LlmEndpoint(Construct):
         """Inference component copies running (scale-to-zero only)."""
         return self.metric("CopyCount", statistic="Maximum", period=period)
 
+    # ------------------------------------------------------------------ cdk-nag
+    @cached_property
+    def nag_account_region(self) -> tuple[str, str]:
+        """The stack's account and region as cdk-nag spells them in a finding's ARN: the value, or
+        ``<AWS::AccountId>`` / ``<AWS::Region>`` for an environment-agnostic stack."""
+        account, region = self.account, self.stack.region
+        return (
+            "<AWS::AccountId>" if Token.is_unresolved(account) else account,
+            "<AWS::Region>" if Token.is_unresolved(region) else region,
+        )
+
     # ------------------------------------------------------------------ grants
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call InvokeEndpoint (and InvokeEndpointAsync) on this endpoint only."""
-        stack = Stack.of(self)
+        stack = self.stack
         arn = stack.format_arn(service="sagemaker", resource="endpoint", resource_name=self.endpoint_name.lower())
         actions = ["sagemaker:InvokeEndpoint"]
         if self.mode.is_async:

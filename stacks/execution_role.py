@@ -10,17 +10,21 @@ so their construct paths (and CloudFormation logical ids) are the endpoint's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING
 
-from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import ArnFormat, CfnElement, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from sagefit.core.spec import DeploymentSpec
+from stacks import cdk_values
 from stacks.images import ImageUri
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge_all
+
+if TYPE_CHECKING:
+    from stacks.endpoint import LlmEndpoint
 
 ROLE_ID = "ExecutionRole"
 
@@ -38,19 +42,22 @@ def log_groups(spec: DeploymentSpec) -> list[str]:
     return groups
 
 
-def execution_role(scope: Construct, spec: DeploymentSpec, image: ImageUri, key: kms.IKey) -> iam.Role:
-    """Execution role: ECR pull of one repository, its own logs and metrics, its own key."""
-    stack = Stack.of(scope)
+def execution_role(scope: Construct, stack: Stack, spec: DeploymentSpec, image: ImageUri, key: kms.IKey) -> iam.Role:
+    """Execution role: ECR pull of one repository, its own logs and metrics, its own key.
+
+    ``stack`` is ``scope``'s stack, passed in because looking it up is a jsii round trip.
+    """
+    partition = stack.partition
     role = iam.Role(
         scope,
         ROLE_ID,
-        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),
         description=f"SageMaker execution role for {spec.names.endpoint} (sagefit)",
     )
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            resources=[image.repository_arn(stack.partition)],
+            resources=[image.repository_arn(partition)],
         )
     )
     role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
@@ -82,7 +89,7 @@ def execution_role(scope: Construct, spec: DeploymentSpec, image: ImageUri, key:
     )
     s3_uri = spec.container.model_data_s3_uri
     if s3_uri:
-        _grant_model_data(role, stack, s3_uri)
+        _grant_model_data(role, partition, s3_uri)
     key.grant_encrypt_decrypt(role)
     return role
 
@@ -113,27 +120,28 @@ class ModelData:
         return f"arn:{partition}:s3:::{self.bucket}"
 
 
-def _grant_model_data(role: iam.Role, stack: Stack, s3_uri: str) -> None:
+def _grant_model_data(role: iam.Role, partition: str, s3_uri: str) -> None:
     """Read access to the model artifacts under ``s3_uri`` (a bucket, or a prefix in one)."""
     data = ModelData.parse(s3_uri)
-    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[data.objects_arn(stack.partition)]))
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[data.objects_arn(partition)]))
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["s3:ListBucket"],
-            resources=[data.bucket_arn(stack.partition)],
+            resources=[data.bucket_arn(partition)],
             # ListBucket's s3:prefix condition key (Service Authorization Reference, Amazon S3).
             conditions={"StringLike": {"s3:prefix": [f"{data.prefix}/*"]}} if data.prefix else None,
         )
     )
 
 
-def acknowledge_execution_role(role: iam.Role, spec: DeploymentSpec, output_bucket: s3.IBucket | None) -> None:
+def acknowledge_execution_role(
+    role: iam.Role, endpoint: LlmEndpoint, spec: DeploymentSpec, output_bucket: s3.IBucket | None
+) -> None:
     """Accept the wildcards cdk-nag finds in the execution role's policy, each with its reason.
 
     Call it once every grant is made: the findings name the async output bucket when there is one.
     """
-    stack = Stack.of(role)
-    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    account, region = endpoint.nag_account_region
     reasons = {
         "Resource::*": "ecr:GetAuthorizationToken and cloudwatch:PutMetricData take no resource; "
         "PutMetricData is limited to /aws/sagemaker/* namespaces by condition",
@@ -141,7 +149,7 @@ def acknowledge_execution_role(role: iam.Role, spec: DeploymentSpec, output_buck
         "Action::kms:ReEncrypt*": "grant on the stack's own key only (async output, topics)",
     }
     for group in log_groups(spec):
-        arn = f"arn:<AWS::Partition>:logs:{stack.region}:{account}:log-group:{group}:*"
+        arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}:*"
         reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log group; names are set by SageMaker"
     if spec.container.model_data_s3_uri:
         objects = ModelData.parse(spec.container.model_data_s3_uri).objects_arn("<AWS::Partition>")
@@ -149,7 +157,8 @@ def acknowledge_execution_role(role: iam.Role, spec: DeploymentSpec, output_buck
     if output_bucket is not None:
         for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*"):
             reasons[f"Action::{action}"] = "read/write grant on the async output bucket only"
-        bucket_id = stack.get_logical_id(cast(s3.CfnBucket, output_bucket.node.default_child))
+        bucket_resource = output_bucket.node.default_child
+        assert isinstance(bucket_resource, CfnElement), "an s3.Bucket's default child is its CfnBucket"
+        bucket_id = endpoint.stack.get_logical_id(bucket_resource)
         reasons[f"Resource::<{bucket_id}.Arn>/*"] = "objects of the async output bucket only"
-    for finding, reason in reasons.items():
-        acknowledge(role, "AwsSolutions-IAM5", finding, reason)
+    acknowledge_all(role, "AwsSolutions-IAM5", reasons)

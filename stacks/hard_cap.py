@@ -17,10 +17,11 @@ flow). Its configuration is the plan's (``plan.spec.hard_cap_settings()``), the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import cast
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -34,8 +35,9 @@ from constructs import Construct
 
 import sagefit.hardcap
 from sagefit.hardcap.config import CapConfig
+from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge_all
 
 ASSET_DIR = Path(sagefit.hardcap.__file__).resolve().parent
 """The Lambda asset: this directory alone (``handler.py`` and the modules it imports)."""
@@ -66,13 +68,16 @@ class HardCap(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: HardCapProps) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
+        # Read once each: every read of a CDK attribute is a jsii round trip.
+        self._stack = stack = Stack.of(self)
+        stack_name = stack.stack_name
+        self._topic_arn = props.topic.topic_arn
         endpoint = props.endpoint
+        self._names = endpoint.plan.spec.names
         self.config = config = CapConfig.from_settings(
-            endpoint.plan.spec.hard_cap_settings(), account_id=stack.account, alert_topic_arn=props.topic.topic_arn
+            endpoint.plan.spec.hard_cap_settings(), account_id=stack.account, alert_topic_arn=self._topic_arn
         )
-        _check_same_resources(config, stack, props)
-        self.cost_tag_key = endpoint.plan.spec.names.cost_tag_key
+        _check_same_resources(config, stack_name, props)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=props.log_retention, removal_policy=RemovalPolicy.DESTROY
         )
@@ -81,13 +86,13 @@ class HardCap(Construct):
             "DeadLetters",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            retention_period=Duration.days(14),
+            retention_period=cdk_values.days(14),
         )
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"sagefit hard cost cap of {stack.stack_name}: caps {config.endpoint_name} only",
+            assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
+            description=f"sagefit hard cost cap of {stack_name}: caps {config.endpoint_name} only",
             inline_policies={"HardCap": iam.PolicyDocument(statements=self._statements(props))},
         )
         self.function = lambda_.Function(
@@ -112,12 +117,12 @@ class HardCap(Construct):
             self,
             "FailedAlarm",
             alarm_description=(
-                f"The sagefit hard cost cap of {stack.stack_name} failed on a notification after Lambda's "
+                f"The sagefit hard cost cap of {stack_name} failed on a notification after Lambda's "
                 f"retries (it is in the dead-letter queue): {config.endpoint_name} may still be spending. "
                 "Check the function's log group."
             ),
             metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5), statistic="Maximum"
+                period=cdk_values.minutes(5), statistic="Maximum"
             ),
             threshold=1,
             evaluation_periods=1,
@@ -125,7 +130,7 @@ class HardCap(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
         self.failure_alarm.add_alarm_action(cw_actions.SnsAction(props.topic))
-        self._acknowledge()
+        self._acknowledge(endpoint)
 
     def _depend_on_policy_only(self) -> None:
         """CDK makes the function depend on its role and the role's default policy (the dead-letter
@@ -135,11 +140,11 @@ class HardCap(Construct):
         assert policy is not None, "the dead-letter queue grant should create the role's default policy"
         cfn_policy = cast(iam.CfnPolicy, policy.node.default_child)
         cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
-        cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(cfn_policy)])
+        cfn_function.add_override("DependsOn", [self._stack.get_logical_id(cfn_policy)])
 
     # ------------------------------------------------------------------ permissions
     def _statements(self, props: HardCapProps) -> list[iam.PolicyStatement]:
-        stack = Stack.of(self)
+        stack = self._stack
         endpoint = props.endpoint
         config = self.config
         endpoint_arn = stack.format_arn(
@@ -159,7 +164,7 @@ class HardCap(Construct):
                     stack.format_arn(service="budgets", region="", resource="budget", resource_name=config.budget_name)
                 ],
             ),
-            iam.PolicyStatement(sid="Announce", actions=["sns:Publish"], resources=[props.topic.topic_arn]),
+            iam.PolicyStatement(sid="Announce", actions=["sns:Publish"], resources=[self._topic_arn]),
             iam.PolicyStatement(
                 sid="AnnounceEncrypted",
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
@@ -213,52 +218,52 @@ class HardCap(Construct):
     def _this_scalable_target(self, sid: str, action: str) -> iam.PolicyStatement:
         """``action`` on this stack's scalable target only. Scalable target ARNs end in an ID
         Application Auto Scaling generates; the conditions pin the namespace, the dimension and the
-        stack's tag (the target carries it)."""
+        stack's cost-allocation tag (the target carries it, as every resource of the stack does)."""
+        names = self._names
         return iam.PolicyStatement(
             sid=sid,
             actions=[action],
-            resources=[self._scalable_target_arns()],
+            resources=[self._scalable_target_arns],
             conditions={
                 "StringEquals": {
                     "application-autoscaling:service-namespace": "sagemaker",
                     "application-autoscaling:scalable-dimension": self.config.dimension,
-                    f"aws:ResourceTag/{self.cost_tag_key}": Stack.of(self).stack_name,
+                    f"aws:ResourceTag/{names.cost_tag_key}": names.cost_tag_value,
                 }
             },
         )
 
+    @cached_property
     def _scalable_target_arns(self) -> str:
-        return Stack.of(self).format_arn(
+        return self._stack.format_arn(
             service="application-autoscaling",
             resource="scalable-target",
             resource_name="*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
 
-    def _acknowledge(self) -> None:
-        stack = Stack.of(self)
-        account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
-        region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
-        scalable_targets = f"arn:<AWS::Partition>:application-autoscaling:{region}:{account}:scalable-target/*"
+    def _acknowledge(self, endpoint: LlmEndpoint) -> None:
+        account, region = endpoint.nag_account_region
         reasons = {
             "Resource::*": "application-autoscaling:DescribeScalableTargets supports no resource-level "
             "permissions (Service Authorization Reference); it only reads",
-            f"Resource::{scalable_targets}": "scalable target ARNs end in an ID Application Auto Scaling generates; "
-            "RegisterScalableTarget (and DeregisterScalableTarget, where the cap deletes the endpoint) is limited "
-            "by condition to the sagemaker namespace, this endpoint's dimension and this stack's tag",
+            f"Resource::arn:<AWS::Partition>:application-autoscaling:{region}:{account}:scalable-target/*": (
+                "scalable target ARNs end in an ID Application Auto Scaling generates; RegisterScalableTarget (and "
+                "DeregisterScalableTarget, where the cap deletes the endpoint) is limited by condition to the "
+                "sagemaker namespace, this endpoint's dimension and this stack's tag"
+            ),
             "Action::kms:GenerateDataKey*": "publishing to the SSE-KMS alert topic needs kms:GenerateDataKey* "
             "and kms:Decrypt; granted on the stack's own key only",
         }
-        for finding, reason in reasons.items():
-            acknowledge(self.role, "AwsSolutions-IAM5", finding, reason)
+        acknowledge_all(self.role, "AwsSolutions-IAM5", reasons)
 
 
-def _check_same_resources(config: CapConfig, stack: Stack, props: HardCapProps) -> None:
+def _check_same_resources(config: CapConfig, stack_name: str, props: HardCapProps) -> None:
     """The plan's names must be the ones this stack deploys, or the cap would watch another budget or
     act on another endpoint."""
     endpoint = props.endpoint
     pairs = {
-        "stack name": (config.stack_name, stack.stack_name),
+        "stack name": (config.stack_name, stack_name),
         "budget name": (config.budget_name, props.budget_name),
         "endpoint name": (config.endpoint_name, endpoint.endpoint_name),
         "inference component name": (config.inference_component_name, endpoint.inference_component_name),
@@ -267,5 +272,5 @@ def _check_same_resources(config: CapConfig, stack: Stack, props: HardCapProps) 
     for what, (planned, deployed) in pairs.items():
         if planned != deployed:
             raise ValueError(
-                f"hard cap of {stack.stack_name}: the plan's {what} {planned!r} is not the deployed {deployed!r}"
+                f"hard cap of {stack_name}: the plan's {what} {planned!r} is not the deployed {deployed!r}"
             )

@@ -1,11 +1,15 @@
 """`LlmEndpointStack`: one model's endpoint, scaling and cost guard (and, with ``budget.hard_cap``, the
-hard cost cap), rendered from a finished plan."""
+hard cost cap), rendered from a finished plan.
+
+:mod:`stacks.hard_cap` is imported only by a stack that has a hard cap: it loads the CDK Lambda,
+Logs and SQS modules, a good part of the app's start-up, which an app without a cap never needs.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_kms as kms
@@ -15,9 +19,11 @@ from sagefit.core.planner import Plan
 from sagefit.core.spec import DeploymentSpec
 from stacks.cost_guard import CostGuard, CostGuardProps
 from stacks.endpoint import LlmEndpoint, LlmEndpointProps
-from stacks.hard_cap import HardCap, HardCapProps
 from stacks.images import image_for
 from stacks.scaling import EndpointScaling, EndpointScalingProps
+
+if TYPE_CHECKING:
+    from stacks.hard_cap import HardCap
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class LlmEndpointStack(Stack):
         )
         self.hard_cap: HardCap | None = None
         if spec.budget.hard_cap:
+            from stacks.hard_cap import HardCap, HardCapProps
+
             self.hard_cap = HardCap(
                 self,
                 "HardCap",
@@ -83,7 +91,7 @@ class LlmEndpointStack(Stack):
             description=f"USD per instance-hour, catalog list price (estimate; see {spec.catalog_source})",
         )
         CfnOutput(self, "MonthlyBudget", value=f"{spec.budget.monthly_usd:.2f}")
-        CfnOutput(self, "AlertTopicArn", value=self.cost_guard.topic.topic_arn)
+        CfnOutput(self, "AlertTopicArn", value=self.cost_guard.topic_arn)
         if endpoint.output_bucket is not None:
             CfnOutput(self, "AsyncOutputBucket", value=endpoint.output_bucket.bucket_name)
         CfnOutput(self, "InvokeCommand", value=invoke_command(endpoint))

@@ -17,6 +17,7 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from constructs import Construct
 
+from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
 
 
@@ -66,7 +67,7 @@ class EndpointScaling(Construct):
         self.wake_alarm: cw.Alarm | None = None
         if not scaling.mode.can_scale_to_zero:
             return
-        wake_period = Duration.seconds(scaling.wake_period_s)
+        wake_period = cdk_values.seconds(scaling.wake_period_s)
         if scaling.mode.is_async:
             self.wake_alarm = self._wake_from_zero(
                 endpoint.metric_has_backlog_without_capacity(wake_period),
@@ -82,8 +83,8 @@ class EndpointScaling(Construct):
 
     def _cooldowns(self) -> _Cooldowns:
         return {
-            "scale_in_cooldown": Duration.seconds(self.spec.scaling.scale_in_cooldown_s),
-            "scale_out_cooldown": Duration.seconds(self.spec.scaling.scale_out_cooldown_s),
+            "scale_in_cooldown": cdk_values.seconds(self.spec.scaling.scale_in_cooldown_s),
+            "scale_out_cooldown": cdk_values.seconds(self.spec.scaling.scale_out_cooldown_s),
         }
 
     def _track(self, endpoint: LlmEndpoint) -> None:
@@ -127,7 +128,7 @@ class EndpointScaling(Construct):
             "ScaleOutFromZero",
             scaling_target=self.target,
             adjustment_type=appscaling.AdjustmentType.EXACT_CAPACITY,
-            cooldown=Duration.seconds(self.spec.scaling.scale_out_cooldown_s),
+            cooldown=cdk_values.seconds(self.spec.scaling.scale_out_cooldown_s),
             metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
         )
         step.add_adjustment(adjustment=1, lower_bound=0)
@@ -135,7 +136,7 @@ class EndpointScaling(Construct):
             self,
             "WakeFromZeroAlarm",
             alarm_description=f"Scale out from zero: {reason}",
-            metric=metric.with_(statistic=statistic, period=Duration.seconds(self.spec.scaling.wake_period_s)),
+            metric=metric.with_(statistic=statistic, period=cdk_values.seconds(self.spec.scaling.wake_period_s)),
             threshold=1,
             evaluation_periods=self.spec.scaling.wake_evaluation_periods,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

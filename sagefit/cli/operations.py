@@ -23,8 +23,8 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     from sagefit.core.planner import plan_profile
     from sagefit.ops.preflight import preflight
 
-    plan = plan_profile(find(args))
-    report = preflight(plan, session(plan.spec.region))
+    spec = plan_profile(find(args)).spec
+    report = preflight(spec, session(spec.region))
     print(f"preflight {report.stack}: {report.instance_type} in {report.region}")
     for check in report.checks:
         print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
@@ -67,16 +67,14 @@ def print_status(status: StackStatus) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from sagefit.core.planner import plan_profile
     from sagefit.ops.status import stack_status
 
-    profiles = load(args)
-    if args.stack:
-        from sagefit.core.profiles import find_profile
-
-        profiles = [find_profile(profiles, args.stack)]
+    profiles = [find(args)] if args.stack else load(args)
     healthy = True
     for loaded in profiles:
-        status = stack_status(loaded.profile, session(loaded.profile.region))
+        spec = plan_profile(loaded).spec  # the names and bounds the stack was synthesized with
+        status = stack_status(spec, session(spec.region))
         print_status(status)
         healthy = healthy and status.healthy
     return 0 if healthy else 1
@@ -105,13 +103,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         raise SagefitError(
             f"{args.max_new_tokens} is not a token count", "give a whole number above 0", field="--max-new-tokens"
         )
-    plan = plan_profile(find(args))
-    spec = plan.spec
+    spec = plan_profile(find(args)).spec
     aws = session(spec.region)
     bucket = None
     if spec.mode.is_async:  # the request goes to S3 first, in the stack's output bucket
         bucket = stack_output(aws, spec.names.stack, "AsyncOutputBucket")
-    result = invoke(plan, args.prompt, aws, args.max_new_tokens, bucket)
+    result = invoke(spec, args.prompt, aws, args.max_new_tokens, bucket)
     if result.text is not None:
         print(result.text)
         return 0

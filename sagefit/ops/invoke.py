@@ -3,7 +3,8 @@
 TGI and DJL LMI both take ``{"inputs": ..., "parameters": {...}}`` and answer
 ``[{"generated_text": ...}]`` (or a single object). A scale-to-zero endpoint with no copy running
 refuses the request; that refusal is what raises NoCapacityInvocationFailures and wakes it, so the
-request is still sent and the user is told to retry after the cold start.
+request is still sent and the user is told to retry after the cold start. Names and mode come from the
+plan's :class:`~sagefit.core.spec.DeploymentSpec`, the one the stack was synthesized from.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sagefit.core import naming
-from sagefit.core.planner import Plan
+from sagefit.core.spec import DeploymentSpec
 from sagefit.ops.aws import AwsSession, aws_errors
 from sagefit.ops.status import stack_status
 
@@ -46,23 +47,23 @@ def generated_text(body: bytes) -> str:
     return raw
 
 
-def _waking_message(plan: Plan) -> str:
+def _waking_message(spec: DeploymentSpec) -> str:
     return (
-        f"{plan.profile.stack_name} is scaled to zero. This request woke it (NoCapacityInvocationFailures "
-        f"-> step scaling); a {plan.instance_type} must start and load the model first, which usually "
+        f"{spec.names.stack} is scaled to zero. This request woke it (NoCapacityInvocationFailures "
+        f"-> step scaling); a {spec.instance_type} must start and load the model first, which usually "
         "takes several minutes. Retry then; `sagefit status` shows when a copy is running."
     )
 
 
 def invoke(
-    plan: Plan, prompt: str, session: AwsSession, max_new_tokens: int = 128, async_bucket: str | None = None
+    spec: DeploymentSpec, prompt: str, session: AwsSession, max_new_tokens: int = 128, async_bucket: str | None = None
 ) -> InvokeResult:
+    """Send ``prompt`` to ``spec``'s endpoint (through S3 for async, to ``async_bucket``)."""
     from botocore.exceptions import ClientError
 
-    profile = plan.profile
-    status = stack_status(profile, session)
+    status = stack_status(spec, session)
     if status.endpoint_status is None:
-        return InvokeResult(message=f"no endpoint {status.endpoint_name}: deploy {profile.stack_name} first")
+        return InvokeResult(message=f"no endpoint {status.endpoint_name}: deploy {spec.names.stack} first")
     if status.endpoint_status != "InService":
         reason = f" ({status.failure_reason})" if status.failure_reason else ""
         return InvokeResult(
@@ -70,15 +71,15 @@ def invoke(
         )
     runtime = session.client("sagemaker-runtime")
     body = request_body(prompt, max_new_tokens)
-    if profile.scaling.mode == "async":
-        return _invoke_async(plan, body, session, async_bucket, waking=status.scaled_to_zero)
-    kwargs = {
+    if spec.mode.is_async:
+        return _invoke_async(spec, body, session, async_bucket, waking=status.scaled_to_zero)
+    kwargs: dict[str, Any] = {
         "EndpointName": status.endpoint_name,
         "ContentType": "application/json",
         "Accept": "application/json",
         "Body": body,
     }
-    component = naming.inference_component_name(profile)
+    component = spec.names.inference_component
     if component:
         kwargs["InferenceComponentName"] = component
     try:
@@ -86,16 +87,18 @@ def invoke(
             response = runtime.invoke_endpoint(**kwargs)
     except ClientError as exc:
         if status.scaled_to_zero or "capacity" in str(exc).lower():
-            return InvokeResult(waking=True, message=_waking_message(plan))
+            return InvokeResult(waking=True, message=_waking_message(spec))
         raise
     if status.scaled_to_zero:
-        return InvokeResult(waking=True, message=_waking_message(plan))
+        return InvokeResult(waking=True, message=_waking_message(spec))
     return InvokeResult(text=generated_text(response["Body"].read()))
 
 
-def _invoke_async(plan: Plan, body: bytes, session: AwsSession, bucket: str | None, waking: bool) -> InvokeResult:
+def _invoke_async(
+    spec: DeploymentSpec, body: bytes, session: AwsSession, bucket: str | None, waking: bool
+) -> InvokeResult:
     if not bucket:
-        stack = plan.profile.stack_name
+        stack = spec.names.stack
         return InvokeResult(
             message=f"the CloudFormation stack {stack} has no AsyncOutputBucket output, where async "
             f"requests go: deploy it again (sagefit deploy {stack})"
@@ -104,7 +107,7 @@ def _invoke_async(plan: Plan, body: bytes, session: AwsSession, bucket: str | No
     with aws_errors("uploading the async request"):
         session.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
         response = session.client("sagemaker-runtime").invoke_endpoint_async(
-            EndpointName=naming.endpoint_name(plan.profile),
+            EndpointName=spec.names.endpoint,
             InputLocation=f"s3://{bucket}/{key}",
             ContentType="application/json",
         )

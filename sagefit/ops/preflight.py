@@ -4,15 +4,15 @@ A GPU endpoint that exceeds its account quota fails only after CloudFormation ha
 model and config, with ``ResourceLimitExceeded``; many new accounts have a quota of 0 for
 ml.g5.12xlarge and ml.p4d.24xlarge. The quota is looked up by its name,
 ``<instance type> for endpoint usage`` (service code ``sagemaker``), since codes are not documented
-as stable; a region with no such quota does not offer the instance type for endpoints.
+as stable; a region with no such quota does not offer the instance type for endpoints. Instance type,
+endpoint name and capacity bounds come from the plan's :class:`~sagefit.core.spec.DeploymentSpec`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sagefit.core import naming
-from sagefit.core.planner import Plan
+from sagefit.core.spec import DeploymentSpec
 from sagefit.ops.aws import AwsSession, aws_errors
 
 ACTIVE_STATUSES = {"InService", "Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
@@ -85,10 +85,9 @@ def instances_in_use(session: AwsSession, instance_type: str, skip_endpoint: str
     return others, own
 
 
-def deploy_instances(plan: Plan) -> int:
+def deploy_instances(spec: DeploymentSpec) -> int:
     """Instances the endpoint starts with: always-on its minimum, the scaling modes one."""
-    scaling = plan.profile.scaling
-    return max(1, scaling.min_capacity)
+    return max(1, spec.scaling.min_capacity)
 
 
 def _quota_fix(region: str, quota: Quota, desired: int) -> str:
@@ -99,32 +98,33 @@ def _quota_fix(region: str, quota: Quota, desired: int) -> str:
     )
 
 
-def preflight(plan: Plan, session: AwsSession) -> PreflightReport:
-    profile = plan.profile
-    report = PreflightReport(profile.stack_name, session.region, plan.instance_type)
+def preflight(spec: DeploymentSpec, session: AwsSession) -> PreflightReport:
+    """Credentials, the region's offer of the instance type, and the endpoint quota for a deploy of ``spec``."""
+    instance_type = spec.instance_type
+    report = PreflightReport(spec.names.stack, session.region, instance_type)
     with aws_errors("checking credentials"):
         identity = session.client("sts").get_caller_identity()
     report.checks.append(Check("credentials", True, f"account {identity['Account']} ({identity['Arn']})"))
 
     with aws_errors("reading Service Quotas"):
-        quota = find_endpoint_quota(session, plan.instance_type)
+        quota = find_endpoint_quota(session, instance_type)
     if quota is None:
         report.checks.append(
             Check(
                 "region offers instance",
                 False,
-                f"{session.region} has no quota '{quota_name(plan.instance_type)}': it does not offer "
-                f"{plan.instance_type} for endpoints",
+                f"{session.region} has no quota '{quota_name(instance_type)}': it does not offer "
+                f"{instance_type} for endpoints",
                 "set the profile's region to one that offers it, or pick another instance type",
             )
         )
         return report
-    report.checks.append(Check("region offers instance", True, f"{plan.instance_type} in {session.region}"))
+    report.checks.append(Check("region offers instance", True, f"{instance_type} in {session.region}"))
 
-    endpoint = naming.endpoint_name(profile)
+    endpoint = spec.names.endpoint
     with aws_errors("listing endpoints"):
-        others, own = instances_in_use(session, plan.instance_type, skip_endpoint=endpoint)
-    start = deploy_instances(plan)
+        others, own = instances_in_use(session, instance_type, skip_endpoint=endpoint)
+    start = deploy_instances(spec)
     # An update is blue/green: the new fleet runs beside the old one until traffic has moved.
     needed = others + own + start
     detail = (
@@ -134,10 +134,10 @@ def preflight(plan: Plan, session: AwsSession) -> PreflightReport:
     )
     ok = quota.value >= needed
     report.checks.append(Check("endpoint quota", ok, detail, "" if ok else _quota_fix(session.region, quota, needed)))
-    peak = others + profile.scaling.max_capacity
+    peak = others + spec.scaling.max_capacity
     if ok and quota.value < peak:
         report.warnings.append(
-            f"scaling to max_capacity {profile.scaling.max_capacity} needs {peak} instances, above the quota "
+            f"scaling to max_capacity {spec.scaling.max_capacity} needs {peak} instances, above the quota "
             f"of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
         )
     return report

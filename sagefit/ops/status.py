@@ -2,15 +2,15 @@
 
 Endpoint, copies and scalable target are read with the same functions the hard cap and `sagefit
 resume` use (:mod:`sagefit.hardcap.action`), so all three see a missing resource and a capacity alike.
+Every name and id comes from the plan's :class:`~sagefit.core.spec.DeploymentSpec`, the one the stack
+was synthesized from, so status looks where the deploy put things.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sagefit.core import naming
-from sagefit.core.modes import scalable_resource_id
-from sagefit.core.profiles import Profile
+from sagefit.core.spec import DeploymentSpec
 from sagefit.hardcap.action import (
     Capacity,
     component_capacity,
@@ -66,13 +66,13 @@ class StackStatus:
         return self.endpoint_status == "InService" and spend_ok
 
 
-def _endpoint(session: AwsSession, status: StackStatus) -> None:
+def _endpoint(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> None:
     endpoint = read_endpoint(session.client, status.endpoint_name)
     if endpoint is None:
         return
     status.endpoint_status = endpoint["EndpointStatus"]
     status.failure_reason = endpoint.get("FailureReason")
-    status.instances = variant_capacity(endpoint, naming.VARIANT_NAME)
+    status.instances = variant_capacity(endpoint, spec.names.variant)
     config = session.client("sagemaker").describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     status.instance_type = next((v.get("InstanceType") for v in config.get("ProductionVariants", [])), None)
 
@@ -81,22 +81,18 @@ def _component(session: AwsSession, status: StackStatus) -> None:
     status.copies = component_capacity(session.client, str(status.inference_component))
 
 
-def _bounds(session: AwsSession, profile: Profile, status: StackStatus) -> None:
-    mode = profile.scaling.mode
-    resource_id = scalable_resource_id(mode, status.endpoint_name, naming.VARIANT_NAME, status.inference_component)
-    target = read_target(session.client, resource_id, mode.scalable_dimension)
+def _bounds(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> None:
+    target = read_target(session.client, spec.scaling.resource_id, spec.scaling.dimension)
     if target is not None:
         status.bounds = Bounds(int(target["MinCapacity"]), int(target["MaxCapacity"]))
 
 
-def _spend(session: AwsSession, profile: Profile, status: StackStatus) -> None:
+def _spend(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> None:
     from botocore.exceptions import ClientError
 
     account = session.client("sts").get_caller_identity()["Account"]
     try:
-        budget = session.client("budgets").describe_budget(AccountId=account, BudgetName=naming.budget_name(profile))[
-            "Budget"
-        ]
+        budget = session.client("budgets").describe_budget(AccountId=account, BudgetName=spec.names.budget)["Budget"]
     except ClientError as exc:
         if not_found(exc):
             return
@@ -110,25 +106,27 @@ def _spend(session: AwsSession, profile: Profile, status: StackStatus) -> None:
     )
 
 
-def _alarms(session: AwsSession, profile: Profile, status: StackStatus) -> None:
+def _alarms(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> None:
     paginator = session.client("cloudwatch").get_paginator("describe_alarms")
-    for page in paginator.paginate(AlarmNamePrefix=naming.alarm_prefix(profile), StateValue="ALARM"):
+    for page in paginator.paginate(AlarmNamePrefix=spec.names.alarm_prefix, StateValue="ALARM"):
         status.alarms.extend(alarm["AlarmName"] for alarm in page.get("MetricAlarms", []))
 
 
-def stack_status(profile: Profile, session: AwsSession) -> StackStatus:
+def stack_status(spec: DeploymentSpec, session: AwsSession) -> StackStatus:
+    """Endpoint, copies, scaling bounds, this month's spend and firing alarms of ``spec``'s stack."""
+    names = spec.names
     status = StackStatus(
-        stack=profile.stack_name,
-        endpoint_name=naming.endpoint_name(profile),
-        inference_component=naming.inference_component_name(profile),
+        stack=names.stack,
+        endpoint_name=names.endpoint,
+        inference_component=names.inference_component,
     )
-    with aws_errors(f"reading the status of {profile.stack_name}"):
-        _endpoint(session, status)
+    with aws_errors(f"reading the status of {names.stack}"):
+        _endpoint(session, spec, status)
         if status.endpoint_status is None:
             return status
         if status.inference_component:
             _component(session, status)
-        _bounds(session, profile, status)
-        _spend(session, profile, status)
-        _alarms(session, profile, status)
+        _bounds(session, spec, status)
+        _spend(session, spec, status)
+        _alarms(session, spec, status)
     return status

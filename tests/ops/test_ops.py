@@ -13,7 +13,6 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from sagefit.core import naming
 from sagefit.cli import main
 from sagefit.cdk_cli import resolve_target
 from sagefit.core.errors import SagefitError
@@ -43,13 +42,13 @@ def plans(profiles_dir):
 def _deploy_endpoint(session: AwsSession, plan, copies: int = 1, name: str | None = None) -> str:
     """Create the resources a deployed stack would have, with the names the stacks give them."""
     sm = session.client("sagemaker")
-    profile = plan.profile
-    endpoint = name or naming.endpoint_name(profile)
+    names = plan.spec.names
+    endpoint = name or names.endpoint
     model = f"{endpoint}-model"
     sm.create_model(ModelName=model, ExecutionRoleArn=ROLE,
                     PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
-    component = naming.inference_component_name(profile) if name is None else None
-    variant = {"VariantName": naming.VARIANT_NAME, "InstanceType": plan.instance_type, "InitialInstanceCount": 1}
+    component = names.inference_component if name is None else None
+    variant = {"VariantName": names.variant, "InstanceType": plan.instance_type, "InitialInstanceCount": 1}
     if component:
         variant["ManagedInstanceScaling"] = {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}
     else:
@@ -58,7 +57,7 @@ def _deploy_endpoint(session: AwsSession, plan, copies: int = 1, name: str | Non
     sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
     if component:
         sm.create_inference_component(
-            InferenceComponentName=component, EndpointName=endpoint, VariantName=naming.VARIANT_NAME,
+            InferenceComponentName=component, EndpointName=endpoint, VariantName=names.variant,
             Specification={"ModelName": model,
                            "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1,
                                                            "MinMemoryRequiredInMb": 1024}},
@@ -83,7 +82,7 @@ def _set_quota(session: AwsSession, instance_type: str, value: int) -> None:
 
 def test_preflight_fails_when_quota_is_zero_and_says_what_to_request(aws, plans):
     plan = plans["Llama2x70bAwqStack"]
-    report = preflight(plan, aws)
+    report = preflight(plan.spec, aws)
     assert not report.ok
     quota = next(c for c in report.checks if c.name == "endpoint quota")
     assert not quota.ok
@@ -94,7 +93,7 @@ def test_preflight_fails_when_quota_is_zero_and_says_what_to_request(aws, plans)
 def test_preflight_passes_with_enough_quota(aws, plans):
     plan = plans["MistralStack"]
     _set_quota(aws, plan.instance_type, 2)
-    report = preflight(plan, aws)
+    report = preflight(plan.spec, aws)
     assert report.ok, report.checks
     assert [c.name for c in report.checks] == ["credentials", "region offers instance", "endpoint quota"]
     assert "123456789012" in report.checks[0].detail
@@ -105,7 +104,7 @@ def test_preflight_counts_instances_other_endpoints_use(aws, plans):
     plan = plans["MistralStack"]
     _set_quota(aws, plan.instance_type, 1)
     _deploy_endpoint(aws, plans["ZephyrStack"], name="someone-elses-endpoint")
-    report = preflight(plan, aws)
+    report = preflight(plan.spec, aws)
     quota = report.checks[-1]
     assert not quota.ok
     assert "other endpoints use 1" in quota.detail
@@ -116,7 +115,7 @@ def test_preflight_counts_a_blue_green_update_twice(aws, plans):
     plan = plans["Llama2x70bStack"]
     _set_quota(aws, plan.instance_type, 1)
     _deploy_endpoint(aws, plan)  # the stack's own endpoint already runs one p4d
-    quota = preflight(plan, aws).checks[-1]
+    quota = preflight(plan.spec, aws).checks[-1]
     assert not quota.ok
     assert "blue/green" in quota.detail
 
@@ -124,7 +123,7 @@ def test_preflight_counts_a_blue_green_update_twice(aws, plans):
 def test_preflight_warns_when_max_capacity_exceeds_quota(aws, plans):
     plan = plans["MistralStack"]  # max_capacity 2
     _set_quota(aws, plan.instance_type, 1)
-    report = preflight(plan, aws)
+    report = preflight(plan.spec, aws)
     assert report.ok
     assert len(report.warnings) == 1 and "max_capacity 2" in report.warnings[0]
 
@@ -141,7 +140,7 @@ def test_preflight_cli_exit_codes(aws, capsys, profiles_dir):
 # ------------------------------------------------------------------------------- status
 
 def test_status_of_a_missing_endpoint(aws, plans, capsys, profiles_dir):
-    status = stack_status(plans["MistralStack"].profile, aws)
+    status = stack_status(plans["MistralStack"].spec, aws)
     assert status.endpoint_status is None and not status.healthy
     assert main(["status", "MistralStack", "--profiles", str(profiles_dir)]) == 1
     assert "not deployed" in capsys.readouterr().out
@@ -150,14 +149,14 @@ def test_status_of_a_missing_endpoint(aws, plans, capsys, profiles_dir):
 def test_status_reports_capacity_bounds_spend_and_alarms(aws, plans, capsys, profiles_dir):
     plan = plans["MistralStack"]
     _deploy_endpoint(aws, plan)
-    component = naming.inference_component_name(plan.profile)
+    component = plan.spec.names.inference_component
     aws.client("application-autoscaling").register_scalable_target(
         ServiceNamespace="sagemaker", ResourceId=f"inference-component/{component}",
         ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=0, MaxCapacity=2,
     )
     aws.client("budgets").create_budget(
         AccountId="123456789012",
-        Budget={"BudgetName": naming.budget_name(plan.profile), "BudgetLimit": {"Amount": "400", "Unit": "USD"},
+        Budget={"BudgetName": plan.spec.names.budget, "BudgetLimit": {"Amount": "400", "Unit": "USD"},
                 "TimeUnit": "MONTHLY", "BudgetType": "COST",
                 "CalculatedSpend": {"ActualSpend": {"Amount": "120.5", "Unit": "USD"}}},
     )
@@ -167,7 +166,7 @@ def test_status_reports_capacity_bounds_spend_and_alarms(aws, plans, capsys, pro
                                     Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
                                     ComparisonOperator="LessThanThreshold")
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
-    status = stack_status(plan.profile, aws)
+    status = stack_status(plan.spec, aws)
     assert status.endpoint_status == "InService"
     assert status.instance_type == "ml.g5.2xlarge"
     assert (status.copies.current, status.copies.desired) == (1, 1)
@@ -183,7 +182,7 @@ def test_status_reports_capacity_bounds_spend_and_alarms(aws, plans, capsys, pro
 def test_status_of_an_endpoint_scaled_to_zero(aws, plans, capsys, profiles_dir):
     plan = plans["MistralStack"]
     _deploy_endpoint(aws, plan, copies=0)
-    status = stack_status(plan.profile, aws)
+    status = stack_status(plan.spec, aws)
     assert status.scaled_to_zero
     main(["status", "MistralStack", "--profiles", str(profiles_dir)])
     assert "scaled to zero" in capsys.readouterr().out
@@ -194,11 +193,11 @@ def test_status_flags_an_exceeded_budget(aws, plans, capsys, profiles_dir):
     _deploy_endpoint(aws, plan)
     aws.client("budgets").create_budget(
         AccountId="123456789012",
-        Budget={"BudgetName": naming.budget_name(plan.profile), "BudgetLimit": {"Amount": "30000", "Unit": "USD"},
+        Budget={"BudgetName": plan.spec.names.budget, "BudgetLimit": {"Amount": "30000", "Unit": "USD"},
                 "TimeUnit": "MONTHLY", "BudgetType": "COST",
                 "CalculatedSpend": {"ActualSpend": {"Amount": "31000", "Unit": "USD"}}},
     )
-    status = stack_status(plan.profile, aws)
+    status = stack_status(plan.spec, aws)
     assert status.spend.exceeded and not status.healthy
     assert main(["status", "llama2-70b", "--profiles", str(profiles_dir)]) == 1
     assert "OVER BUDGET" in capsys.readouterr().out
@@ -211,7 +210,7 @@ def test_invoke_sends_the_prompt_and_prints_the_answer(aws, plans, capsys, profi
     sent: list[dict] = []
     aws.client("sagemaker-runtime").meta.events.register(
         "provide-client-params.sagemaker-runtime.InvokeEndpoint", lambda params, **_: sent.append(dict(params)))
-    result = invoke(plans["MistralStack"], "Hello", aws, max_new_tokens=32)
+    result = invoke(plans["MistralStack"].spec, "Hello", aws, max_new_tokens=32)
     assert result.text is not None and not result.waking
     (params,) = sent  # moto answers a placeholder, so what matters is what was sent
     assert params["EndpointName"] == "mistral-7b" and params["InferenceComponentName"] == "mistral-7b-ic"
@@ -223,7 +222,7 @@ def test_invoke_sends_the_prompt_and_prints_the_answer(aws, plans, capsys, profi
 
 def test_invoke_an_endpoint_scaled_to_zero_says_it_is_waking(aws, plans, capsys, profiles_dir):
     _deploy_endpoint(aws, plans["MistralStack"], copies=0)
-    result = invoke(plans["MistralStack"], "Hello", aws)
+    result = invoke(plans["MistralStack"].spec, "Hello", aws)
     assert result.waking and result.text is None
     assert "scaled to zero" in result.message and "Retry" in result.message
     assert main(["invoke", "MistralStack", "Hello", "--profiles", str(profiles_dir)]) == 1

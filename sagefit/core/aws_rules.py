@@ -154,6 +154,18 @@ SCALE_IN_COOLDOWN_MINUTES = IntBound(
     1440,
     f"{SAGEMAKER_API}/API_ProductionVariantManagedInstanceScalingScaleInPolicy.html",
 )
+SCALE_IN_MAX_STEP_SIZE = IntBound(
+    "ScaleInPolicy.MaximumStepSize",
+    1,
+    100,
+    f"{SAGEMAKER_API}/API_ProductionVariantManagedInstanceScalingScaleInPolicy.html",
+)
+ROLLING_BATCH_PERCENT = IntBound(
+    "MaximumBatchSize CAPACITY_PERCENT",
+    5,
+    50,
+    f"{SAGEMAKER_API}/API_InferenceComponentRollingUpdatePolicy.html (MaximumBatchSize)",
+)
 MAX_CONCURRENT_INVOCATIONS = IntBound(
     "MaxConcurrentInvocationsPerInstance",
     1,
@@ -171,6 +183,33 @@ def rolling_batch_copy_bounds(copy_count: int) -> tuple[int, int]:
     """
     low = max(1, -(-copy_count * 5 // 100))
     return low, copy_count * 50 // 100
+
+
+def rolling_batch_problem(size_type: str, value: int, copy_count: int) -> str | None:
+    """Why AWS would refuse a rolling update's MaximumBatchSize, or None when it is within bounds.
+
+    COPY_COUNT batches use :func:`rolling_batch_copy_bounds`; CAPACITY_PERCENT batches
+    :data:`ROLLING_BATCH_PERCENT` (both from the same MaximumBatchSize sentence).
+    """
+    if size_type == "CAPACITY_PERCENT":
+        return ROLLING_BATCH_PERCENT.problem(value)
+    low, high = rolling_batch_copy_bounds(copy_count)
+    if low <= value <= high:
+        return None
+    if high < low:
+        return (
+            f"MaximumBatchSize COPY_COUNT {value} is not possible at {copy_count} copies (5% to 50% of the copy count)"
+        )
+    return f"MaximumBatchSize COPY_COUNT {value} is outside {low} to {high}, 5% to 50% of {copy_count} copies"
+
+
+def capacity_range_problem(minimum: int | None, maximum: int | None, label: str) -> str | None:
+    """Why a minimum/maximum pair is refused: the minimum may not exceed the maximum (Application Auto
+    Scaling's MinCapacity/MaxCapacity, {AAS_API}/API_RegisterScalableTarget.html; SageMaker's
+    ManagedInstanceScaling Min/MaxInstanceCount, {SAGEMAKER_API}/API_ProductionVariantManagedInstanceScaling.html)."""
+    if minimum is not None and maximum is not None and minimum > maximum:
+        return f"{label}: minimum {minimum} is greater than maximum {maximum}"
+    return None
 
 
 # --------------------------------------------------------------------------- schedule expressions

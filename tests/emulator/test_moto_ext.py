@@ -375,6 +375,8 @@ def test_delete_then_describe_fails(sm: Any) -> None:
 
 def test_application_autoscaling_accepts_copy_count_dimension(sm: Any, clients: SimpleNamespace) -> None:
     aas = clients.aas
+    make_endpoint(sm)
+    make_ic(sm, "ic")  # a copy-count target needs its component (see test_emulator_rules.py)
     target = {
         "ServiceNamespace": "sagemaker",
         "ResourceId": "inference-component/ic",

@@ -81,7 +81,9 @@ class Stack:
                                                  "MaxInstanceCount": profile.scaling.max_capacity}
         else:
             variant["ModelName"] = f"{endpoint}-model"
-        sm.create_endpoint_config(EndpointConfigName=f"{endpoint}-config", ProductionVariants=[variant])
+        # AWS requires ExecutionRoleArn on an endpoint config for inference components (so does the emulator)
+        role = {"ExecutionRoleArn": ROLE} if component else {}
+        sm.create_endpoint_config(EndpointConfigName=f"{endpoint}-config", ProductionVariants=[variant], **role)
         sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
         if component:
             sm.create_inference_component(

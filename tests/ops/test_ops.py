@@ -53,7 +53,9 @@ def _deploy_endpoint(session: AwsSession, plan, copies: int = 1, name: str | Non
         variant["ManagedInstanceScaling"] = {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}
     else:
         variant["ModelName"] = model
-    sm.create_endpoint_config(EndpointConfigName=f"{endpoint}-config", ProductionVariants=[variant])
+    # AWS requires ExecutionRoleArn on an endpoint config for inference components (so does the emulator)
+    role = {"ExecutionRoleArn": ROLE} if component else {}
+    sm.create_endpoint_config(EndpointConfigName=f"{endpoint}-config", ProductionVariants=[variant], **role)
     sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
     if component:
         sm.create_inference_component(

@@ -122,3 +122,24 @@ def test_profiles_with_names_or_schedules_aws_refuses_fail_validation(old: str, 
         parse_profile(_profile_with(old, new), Path("p.yaml"))
     assert caught.value.field == field
     assert caught.value.fix
+
+
+@pytest.mark.parametrize(
+    ("size_type", "value", "copies", "ok"),
+    [
+        ("COPY_COUNT", 2, 4, True),
+        ("COPY_COUNT", 3, 4, False),
+        ("COPY_COUNT", 1, 1, False),  # no COPY_COUNT batch is 5%-50% of one copy
+        ("CAPACITY_PERCENT", 5, 1, True),
+        ("CAPACITY_PERCENT", 50, 1, True),
+        ("CAPACITY_PERCENT", 51, 10, False),
+    ],
+)
+def test_rolling_batch_problem(size_type, value, copies, ok):
+    assert (aws_rules.rolling_batch_problem(size_type, value, copies) is None) is ok
+
+
+def test_capacity_range_problem():
+    assert aws_rules.capacity_range_problem(0, 2, "x") is None
+    assert aws_rules.capacity_range_problem(None, 2, "x") is None
+    assert "greater than maximum" in (aws_rules.capacity_range_problem(3, 2, "x") or "")

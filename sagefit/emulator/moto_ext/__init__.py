@@ -21,9 +21,16 @@ service it falls short in, each with its own ``EXTENSIONS`` lines and ``install(
 * :mod:`.kms`: a tagged ``AWS::KMS::Key`` (every CDK stack tags its key) no longer fails the stack;
 * :mod:`.service_quotas`: SageMaker's endpoint-usage quotas, for ``sagefit preflight``.
 
+Two modules serve the others: :mod:`.rules` holds the AWS rules the emulator enforces (one table,
+:data:`.rules.RULES`, each rule with its source, checked from the SageMaker, CloudFormation and
+Application Auto Scaling patches so a bad call fails as in AWS), and :mod:`.endpoints` the in-place
+endpoint update (UpdateEndpoint, and CloudFormation's endpoint updates) with what deleting an
+endpoint does to its scalable targets.
+
 :data:`EXTENSIONS` lists what is added, one line each (the README repeats it verbatim). Everything
 else is moto's own behaviour (for example: endpoints and components are ``InService`` at once, no
-container runs, nothing is checked against capacity, quotas or IAM). The patches are written
+container runs, nothing is checked against capacity, quotas or IAM), apart from the rules of
+:mod:`.rules`. The patches are written
 against moto 5.2.5 (``moto[server]==5.2.5`` in pyproject.toml) and wrap moto's functions rather
 than copy them, so a moto upgrade should be re-checked with ``tests/emulator/test_moto_ext.py``.
 """

@@ -14,11 +14,13 @@ on top of the backend operations of :mod:`.inference_components`, and reports th
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, sagemaker_backends
 
+from sagefit.emulator.moto_ext import endpoints, rules
 from sagefit.emulator.moto_ext.inference_components import (
     NAME_MAX,
     FakeInferenceComponent,
@@ -33,7 +35,11 @@ EXTENSIONS: list[str] = [
     "CloudFormation creates, updates and deletes AWS::SageMaker::InferenceComponent "
     "(Ref is the ARN; GetAtt InferenceComponentName, InferenceComponentArn, InferenceComponentStatus)",
     "CloudFormation uses the ModelName, EndpointConfigName and EndpointName properties of "
-    "AWS::SageMaker::Model/EndpointConfig/Endpoint as the resource names (moto generated new names)",
+    "AWS::SageMaker::Model/EndpointConfig/Endpoint as the resource names (moto generated new names), "
+    "and keeps the names it generates within SageMaker's 63 characters",
+    "CloudFormation updates AWS::SageMaker::Endpoint in place (UpdateEndpoint; moto deleted and "
+    "re-created it), and moves the endpoints on a replaced AWS::SageMaker::EndpointConfig onto the "
+    "new config (moto left them on the deleted one)",
 ]
 
 
@@ -180,6 +186,109 @@ def _returning(value: str) -> Callable[[], str]:
     return constant
 
 
+_SAGEMAKER_NAME_PROPERTIES = ("ModelName", "EndpointConfigName", "EndpointName")
+
+
+def _patch_cfn_generated_names() -> None:
+    """moto names an unnamed resource ``<stack>-<logical id>-<suffix>``, often over SageMaker's 63
+    characters (which :mod:`.rules` now enforces); CloudFormation keeps generated names valid, so
+    trim them as :func:`_generated_name` does for components. Explicit names are checked as given."""
+    from moto.sagemaker.models import Model
+
+    for model_class in (Model, FakeEndpointConfig, FakeEndpoint):
+        original: Callable[..., Any] = model_class.__dict__["create_from_cloudformation_json"].__func__
+
+        def create_from_cloudformation_json(
+            cls: type,
+            /,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            _original: Callable[..., Any] = original,
+            **kwargs: Any,
+        ) -> Any:
+            props = cloudformation_json.get("Properties") or {}
+            if not any(key in props for key in _SAGEMAKER_NAME_PROPERTIES):
+                resource_name = _generated_name(resource_name)
+            return _original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+        functools.update_wrapper(create_from_cloudformation_json, original)
+        setattr(model_class, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
+
+
+def _truthy(value: Any) -> bool:
+    """CloudFormation may pass a boolean property as the string "true"."""
+    return value is True or str(value).lower() == "true"
+
+
+def _update_endpoint_from_cloudformation_json(
+    cls: type[FakeEndpoint],
+    original_resource: FakeEndpoint,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> FakeEndpoint:
+    """An AWS::SageMaker::Endpoint update is UpdateEndpoint in AWS (the endpoint stays, with the
+    rules of :func:`.rules.check_endpoint_update`); only a new EndpointName replaces it."""
+    props = cloudformation_json["Properties"]
+    backend = sagemaker_backends[account_id][region_name]
+    name = props.get("EndpointName") or original_resource.endpoint_name
+    if name != original_resource.endpoint_name:
+        created: FakeEndpoint = cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
+        cls.delete_from_cloudformation_json(original_resource.arn, cloudformation_json, account_id, region_name)
+        return created
+    return endpoints.update_endpoint(
+        backend,
+        endpoint_name=name,
+        endpoint_config_name=props["EndpointConfigName"],
+        retain_all_variant_properties=_truthy(props.get("RetainAllVariantProperties")),
+        exclude_retained_variant_properties=props.get("ExcludeRetainedVariantProperties"),
+    )
+
+
+def _update_endpoint_config_from_cloudformation_json(
+    cls: type[FakeEndpointConfig],
+    original_resource: FakeEndpointConfig,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> FakeEndpointConfig:
+    """A changed endpoint config is a replacement: in AWS the new config's name reaches the
+    endpoints that reference it, and CloudFormation updates them (UpdateEndpoint). moto's template
+    diff sees no change in those endpoints, so move the endpoints running on the old config here,
+    after checking them all (nothing changes when one is refused). The new config is created before
+    the old one is deleted, as CloudFormation does."""
+    backend = sagemaker_backends[account_id][region_name]
+    old_name = original_resource.endpoint_config_name
+    moving = [e for e in backend.endpoints.values() if e.endpoint_config_name == old_name]
+    new_variants = cloudformation_json["Properties"].get("ProductionVariants") or []
+    for endpoint in moving:
+        registered = {t.resource_id.split("/")[3] for t in endpoints.variant_targets(backend, endpoint.endpoint_name)}
+        rules.check_endpoint_update(
+            endpoint.endpoint_name, endpoints.deployed_variants(backend, endpoint), new_variants, registered
+        )
+    created: FakeEndpointConfig = cls.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+    if created.endpoint_config_name != old_name:
+        backend.endpoint_configs.pop(old_name, None)
+    for endpoint in moving:
+        endpoints.switch_config(backend, endpoint, created)
+    return created
+
+
+def _patch_cfn_updates() -> None:
+    setattr(FakeEndpoint, "update_from_cloudformation_json", classmethod(_update_endpoint_from_cloudformation_json))
+    setattr(
+        FakeEndpointConfig,
+        "update_from_cloudformation_json",
+        classmethod(_update_endpoint_config_from_cloudformation_json),
+    )
+
+
 def _register_cloudformation_model() -> None:
     """Make AWS::SageMaker::InferenceComponent a moto CloudFormation resource.
 
@@ -204,4 +313,6 @@ def _register_cloudformation_model() -> None:
 def install() -> None:
     """Apply this module's :data:`EXTENSIONS` to moto (not idempotent on its own)."""
     _patch_cfn_explicit_names()
+    _patch_cfn_generated_names()
+    _patch_cfn_updates()
     _register_cloudformation_model()  # after the name patch: it clears moto's name-map cache

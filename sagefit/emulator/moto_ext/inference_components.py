@@ -13,7 +13,6 @@ patches nothing: :mod:`.sagemaker` installs the operations and their request han
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -24,8 +23,10 @@ from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
 from moto.sagemaker.utils import arn_formatter
 from moto.utilities.paginator import paginate
 
-_NAME_PATTERN = re.compile(r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?")
-NAME_MAX = 63
+from sagefit.core.aws_rules import INFERENCE_COMPONENT_NAME
+from sagefit.emulator.moto_ext import rules
+
+NAME_MAX = INFERENCE_COMPONENT_NAME.max_length
 _IC_STATUS = "InService"
 # Where the components live on a SageMaker backend. moto's reset() replaces the backend's
 # __dict__, so the store disappears with the rest of moto's state.
@@ -174,20 +175,6 @@ def get_component(backend: SageMakerModelBackend, name: str) -> FakeInferenceCom
         raise ValidationError(message=f"Could not find inference component '{_ic_arn(backend, name)}'.") from None
 
 
-def _validate_name(name: str) -> None:
-    if len(name) > NAME_MAX:
-        raise ValidationError(
-            message=f"1 validation error detected: Value '{name}' at 'inferenceComponentName' failed "
-            f"to satisfy constraint: Member must have length less than or equal to {NAME_MAX}"
-        )
-    if not _NAME_PATTERN.fullmatch(name):
-        raise ValidationError(
-            message=f"1 validation error detected: Value '{name}' at 'inferenceComponentName' failed "
-            "to satisfy constraint: Member must satisfy regular expression pattern: "
-            f"{_NAME_PATTERN.pattern}"
-        )
-
-
 def _validate_specifications(
     backend: SageMakerModelBackend,
     specification: dict[str, Any] | None,
@@ -211,8 +198,9 @@ def create_inference_component(
     runtime_config: dict[str, Any] | None,
     tags: list[dict[str, str]] | None,
 ) -> FakeInferenceComponent:
-    """CreateInferenceComponent: the endpoint, its variant and the model must exist."""
-    _validate_name(inference_component_name)
+    """CreateInferenceComponent: the endpoint, its variant and the model must exist, and the
+    request obeys :mod:`.rules` (name, startup timeouts, copy count)."""
+    rules.check_inference_component(inference_component_name, [specification, *(specifications or [])], runtime_config)
     store = components_of(self)
     if inference_component_name in store:
         arn = _ic_arn(self, inference_component_name)
@@ -299,8 +287,12 @@ def update_inference_component(
     runtime_config: dict[str, Any] | None,
     deployment_config: dict[str, Any] | None,
 ) -> FakeInferenceComponent:
-    """UpdateInferenceComponent: replaces what is given; the rollout completes at once."""
+    """UpdateInferenceComponent: replaces what is given; the rollout completes at once. A rolling
+    update's batch is checked against the copy count the update asks for (else the current one)."""
     component = get_component(self, inference_component_name)
+    rules.check_inference_component(None, [specification, *(specifications or [])], runtime_config)
+    copies = component.copy_count if runtime_config is None else int(runtime_config["CopyCount"])
+    rules.check_rolling_update(deployment_config, copies)
     _validate_specifications(self, specification, specifications)
     if specification is not None:
         component.specification = copy.deepcopy(specification)
@@ -319,6 +311,7 @@ def update_inference_component_runtime_config(
 ) -> FakeInferenceComponent:
     """UpdateInferenceComponentRuntimeConfig: sets the copy count (0 scales the model to zero)."""
     component = get_component(self, inference_component_name)
+    rules.check_inference_component(None, [], desired_runtime_config, "desiredRuntimeConfig")
     component.copy_count = int(desired_runtime_config["CopyCount"])
     component.last_modified_time = utcnow()
     return component

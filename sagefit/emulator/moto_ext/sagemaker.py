@@ -17,16 +17,20 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from moto.core.responses import ActionResult, EmptyResult
+from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import (
     FakeEndpoint,
     FakeEndpointConfig,
     SageMakerModelBackend,
+    sagemaker_backends,
 )
 from moto.sagemaker.responses import SageMakerResponse
 
+from sagefit.core import aws_rules
+from sagefit.emulator.moto_ext import endpoints, rules
 from sagefit.emulator.moto_ext import inference_components as ic
 from sagefit.emulator.moto_ext.inference_components import (
     BACKEND_METHODS,
@@ -42,6 +46,11 @@ EXTENSIONS: list[str] = [
     "RoutingConfig on endpoint variants, and returns them from DescribeEndpointConfig/DescribeEndpoint",
     "SageMaker inference components: Create, Describe, List, Update, UpdateRuntimeConfig and Delete "
     "InferenceComponent (in-memory, InService at once; endpoint and model must exist)",
+    "SageMaker UpdateEndpoint (in place, InService at once; RetainAllVariantProperties and "
+    "ExcludeRetainedVariantProperties honoured for instance counts and weights)",
+    "SageMaker refuses what AWS refuses on models, endpoint configs, endpoints and inference "
+    "components, and DeleteEndpoint deregisters the endpoint's scalable targets (the rules are "
+    "listed under 'Rules the emulator enforces')",
 ]
 
 # Instance types accepted on top of moto's list; filled from the catalog by install.
@@ -120,7 +129,19 @@ def _response_delete_inference_component(self: SageMakerResponse) -> EmptyResult
     return EmptyResult()
 
 
+def _response_update_endpoint(self: SageMakerResponse) -> ActionResult:
+    endpoint = endpoints.update_endpoint(
+        self.sagemaker_backend,
+        endpoint_name=self._get_param("EndpointName"),
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+        retain_all_variant_properties=bool(self._get_param("RetainAllVariantProperties")),
+        exclude_retained_variant_properties=self._get_param("ExcludeRetainedVariantProperties"),
+    )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
 _RESPONSE_METHODS: dict[str, Callable[..., Any]] = {
+    "update_endpoint": _response_update_endpoint,
     "create_inference_component": _response_create_inference_component,
     "describe_inference_component": _response_describe_inference_component,
     "list_inference_components": _response_list_inference_components,
@@ -165,20 +186,51 @@ def _patch_model_less_variants() -> None:
     setattr(SageMakerModelBackend, "validate_production_variants", validate_production_variants)
 
 
-def _patch_endpoint_config_role() -> None:
-    """moto's CreateEndpointConfig (API and CloudFormation) drops ExecutionRoleArn, which an
-    inference-component endpoint config carries. Store it on the config after moto creates it;
-    moto's describe turns the ``execution_role_arn`` attribute into ``ExecutionRoleArn``."""
+_Created = TypeVar("_Created")
+
+
+def _create_checked_config(
+    backend: SageMakerModelBackend,
+    name: str,
+    props: dict[str, Any],
+    create: Callable[[], _Created],
+) -> _Created:
+    """Create an endpoint config through moto (``create``) under :mod:`.rules`, keeping its role.
+
+    The field checks run first, as in AWS; moto then checks instance types and models while it
+    creates the config; the rules between fields run last, and a refused config is taken out of
+    moto's store again, so a refusal changes nothing. moto's CreateEndpointConfig (API and
+    CloudFormation) drops ExecutionRoleArn, which an inference-component config carries: it is set
+    on the stored config, where moto's describe turns ``execution_role_arn`` into ``ExecutionRoleArn``.
+    """
+    variants = props.get("ProductionVariants") or []
+    role = props.get("ExecutionRoleArn")
+    rules.check_endpoint_config_fields(name, variants)
+    previous = backend.endpoint_configs.get(name)
+    created = create()
+    try:
+        rules.check_endpoint_config(variants, execution_role_arn=role, kms_key_id=props.get("KmsKeyId"))
+    except ValidationError:
+        if previous is None:
+            backend.endpoint_configs.pop(name, None)
+        else:
+            backend.endpoint_configs[name] = previous
+        raise
+    if role:
+        setattr(backend.endpoint_configs[name], "execution_role_arn", role)  # moto's class has no such attribute
+    return created
+
+
+def _patch_endpoint_config() -> None:
+    """Route both ways of creating an endpoint config (API, CloudFormation) through
+    :func:`_create_checked_config`."""
     original_response = SageMakerResponse.create_endpoint_config
 
     @functools.wraps(original_response)
     def create_endpoint_config(self: SageMakerResponse) -> ActionResult:
-        result = original_response(self)
-        role = self._get_param("ExecutionRoleArn")
-        if role:
-            config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
-            setattr(config, "execution_role_arn", role)  # moto's class declares no such attribute
-        return result
+        props = {key: self._get_param(key) for key in ("ProductionVariants", "ExecutionRoleArn", "KmsKeyId")}
+        name = self._get_param("EndpointConfigName")
+        return _create_checked_config(self.sagemaker_backend, name, props, lambda: original_response(self))
 
     setattr(SageMakerResponse, "create_endpoint_config", create_endpoint_config)
 
@@ -196,14 +248,51 @@ def _patch_endpoint_config_role() -> None:
         region_name: str,
         **kwargs: Any,
     ) -> FakeEndpointConfig:
-        config = original_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        role = cloudformation_json["Properties"].get("ExecutionRoleArn")
-        if role:
-            setattr(config, "execution_role_arn", role)
-        return config
+        return _create_checked_config(
+            sagemaker_backends[account_id][region_name],
+            resource_name,
+            cloudformation_json["Properties"],
+            lambda: original_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs),
+        )
 
     patched = classmethod(create_from_cloudformation_json)
     setattr(FakeEndpointConfig, "create_from_cloudformation_json", patched)
+
+
+def _patch_models_and_endpoints() -> None:
+    """Names of models and endpoints follow AWS's rules (API and CloudFormation both call these
+    backend methods); an endpoint remembers the variants it runs for UpdateEndpoint, and deleting it
+    deregisters its scalable targets (:mod:`.endpoints`)."""
+    original_model = SageMakerModelBackend.create_model
+
+    @functools.wraps(original_model)
+    def create_model(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
+        name = kwargs["model_name"] if "model_name" in kwargs else args[0]
+        rules.check_name(aws_rules.MODEL_NAME, name, "modelName")
+        return original_model(self, *args, **kwargs)
+
+    original_create = SageMakerModelBackend.create_endpoint
+
+    @functools.wraps(original_create)
+    def create_endpoint(
+        self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, tags: list[dict[str, str]]
+    ) -> FakeEndpoint:
+        rules.check_name(aws_rules.ENDPOINT_NAME, endpoint_name, "endpointName")
+        endpoint = original_create(self, endpoint_name, endpoint_config_name, tags)
+        endpoints.record_deployed(self, endpoint, self.endpoint_configs[endpoint_config_name].production_variants)
+        return endpoint
+
+    original_delete = SageMakerModelBackend.delete_endpoint
+
+    @functools.wraps(original_delete)
+    def delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
+        original_delete(self, endpoint_name)
+        endpoints.forget_endpoint(self, endpoint_name)
+
+    setattr(SageMakerModelBackend, "create_model", create_model)
+    setattr(SageMakerModelBackend, "create_endpoint", create_endpoint)
+    setattr(SageMakerModelBackend, "delete_endpoint", delete_endpoint)
+    setattr(SageMakerModelBackend, "update_endpoint", endpoints.update_endpoint)
 
 
 def _patch_endpoint_variant_summary() -> None:
@@ -251,7 +340,8 @@ def install() -> None:
     """Apply this module's :data:`EXTENSIONS` to moto (not idempotent on its own)."""
     _patch_instance_types()
     _patch_model_less_variants()
-    _patch_endpoint_config_role()
+    _patch_endpoint_config()
+    _patch_models_and_endpoints()
     _patch_endpoint_variant_summary()
     _patch_tagging()
     _install_inference_component_api()

@@ -1,0 +1,336 @@
+"""sagefit.emulator.moto_ext.rules: every AWS rule the emulator enforces refuses a bad call.
+
+Each rule has at least one refused call through boto3; the instance-type rule also through a
+CloudFormation stack update in moto. Bounds with a minimum are sent by a client without botocore's
+parameter validation, since botocore refuses values under a shape's minimum before sending them
+(the CDK CLI and CloudFormation do not). The README lists exactly the rules in ``RULES``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from sagefit.emulator.moto_ext import install_moto_extensions
+from sagefit.emulator.moto_ext.rules import RULES
+from tests.emulator.test_moto_ext import ROLE_ARN, STACK_TEMPLATE, error_of, ic_variant, make_ic, make_model
+
+REGION = "us-east-1"
+VARIANT_TARGET = {
+    "ServiceNamespace": "sagemaker",
+    "ResourceId": "endpoint/ep/variant/AllTraffic",
+    "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+}
+COPY_TARGET = {
+    "ServiceNamespace": "sagemaker",
+    "ResourceId": "inference-component/ic",
+    "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount",
+}
+
+
+@pytest.fixture(scope="module")
+def clients() -> Iterator[SimpleNamespace]:
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_DEFAULT_REGION": REGION}.items():
+            mp.setenv(key, value)
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+            mp.delenv(key, raising=False)
+        install_moto_extensions()
+        unchecked = Config(parameter_validation=False)
+        yield SimpleNamespace(
+            sm=boto3.client("sagemaker", region_name=REGION),
+            raw=boto3.client("sagemaker", region_name=REGION, config=unchecked),
+            aas=boto3.client("application-autoscaling", region_name=REGION),
+            cfn=boto3.client("cloudformation", region_name=REGION),
+        )
+
+
+@pytest.fixture
+def aws(clients: SimpleNamespace) -> Iterator[SimpleNamespace]:
+    with mock_aws():
+        yield clients
+
+
+def refused(call: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as exc:
+        call(**kwargs)
+    code, message = error_of(exc)
+    assert code == "ValidationException", message
+    return message
+
+
+def model_variant(instance_type: str = "ml.g5.2xlarge", **extra: Any) -> dict[str, Any]:
+    return {"VariantName": "AllTraffic", "ModelName": "model", "InstanceType": instance_type,
+            "InitialInstanceCount": 1, **extra}
+
+
+def model_endpoint(sm: Any, instance_type: str = "ml.g5.2xlarge") -> None:
+    make_model(sm)
+    sm.create_endpoint_config(EndpointConfigName="cfg-1", ProductionVariants=[model_variant(instance_type)])
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="cfg-1")
+
+
+def ic_endpoint(sm: Any, copies: int = 4) -> None:
+    make_model(sm)
+    sm.create_endpoint_config(EndpointConfigName="ep-config", ExecutionRoleArn=ROLE_ARN,
+                              ProductionVariants=[ic_variant()])
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="ep-config")
+    make_ic(sm, "ic", copies=copies)
+
+
+# -- instance-type change on an autoscaled variant ------------------------------------------------
+
+
+def test_update_endpoint_changing_an_autoscaled_instance_type_is_refused(aws: SimpleNamespace) -> None:
+    sm = aws.sm
+    model_endpoint(sm)
+    sm.create_endpoint_config(EndpointConfigName="cfg-2", ProductionVariants=[model_variant("ml.g5.12xlarge")])
+    aws.aas.register_scalable_target(**VARIANT_TARGET, MinCapacity=1, MaxCapacity=2)
+    message = refused(sm.update_endpoint, EndpointName="ep", EndpointConfigName="cfg-2")
+    assert "instance type of variant 'AllTraffic'" in message and "ml.g5.2xlarge to ml.g5.12xlarge" in message
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointConfigName"] == "cfg-1"
+
+    # the documented way: deregister, update, register again
+    aws.aas.deregister_scalable_target(**VARIANT_TARGET)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="cfg-2")
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointConfigName"] == "cfg-2"
+
+
+def test_update_endpoint_keeping_the_instance_type_is_allowed(aws: SimpleNamespace) -> None:
+    sm = aws.sm
+    model_endpoint(sm)
+    make_model(sm, "model-2")  # changing the model of an autoscaled variant is the documented exception
+    sm.create_endpoint_config(EndpointConfigName="cfg-2", ProductionVariants=[model_variant(ModelName="model-2")])
+    aws.aas.register_scalable_target(**VARIANT_TARGET, MinCapacity=1, MaxCapacity=2)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="cfg-2")
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointConfigName"] == "cfg-2"
+
+
+def test_update_endpoint_retains_instance_counts_when_asked(aws: SimpleNamespace) -> None:
+    sm = aws.sm
+    model_endpoint(sm)
+    sm.create_endpoint_config(EndpointConfigName="cfg-2", ProductionVariants=[model_variant(InitialInstanceCount=3)])
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="cfg-2", RetainAllVariantProperties=True)
+    assert sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]["DesiredInstanceCount"] == 1
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="cfg-2")
+    assert sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]["DesiredInstanceCount"] == 3
+
+
+def _cfn_template(instance_type: str) -> dict[str, Any]:
+    template = copy.deepcopy(STACK_TEMPLATE)
+    del template["Resources"]["Component"], template["Outputs"]
+    template["Resources"]["Config"]["Properties"]["ProductionVariants"] = [
+        {**model_variant(instance_type), "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]}}
+    ]
+    return template
+
+
+def test_cloudformation_update_changing_an_autoscaled_instance_type_is_refused(aws: SimpleNamespace) -> None:
+    sm, cfn = aws.sm, aws.cfn
+    cfn.create_stack(StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.2xlarge")),
+                     Capabilities=["CAPABILITY_IAM"])
+    before = sm.describe_endpoint(EndpointName="cfn-endpoint")["EndpointConfigName"]
+    aws.aas.register_scalable_target(**{**VARIANT_TARGET, "ResourceId": "endpoint/cfn-endpoint/variant/AllTraffic"},
+                                     MinCapacity=1, MaxCapacity=2)
+    message = refused(cfn.update_stack, StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.12xlarge")),
+                      Capabilities=["CAPABILITY_IAM"])
+    assert "ml.g5.2xlarge to ml.g5.12xlarge" in message
+    endpoint = sm.describe_endpoint(EndpointName="cfn-endpoint")
+    assert endpoint["EndpointConfigName"] == before  # nothing moved
+    config = sm.describe_endpoint_config(EndpointConfigName=before)
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.g5.2xlarge"
+
+
+def test_cloudformation_update_moves_the_endpoint_onto_the_replaced_config(aws: SimpleNamespace) -> None:
+    sm, cfn = aws.sm, aws.cfn
+    cfn.create_stack(StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.2xlarge")),
+                     Capabilities=["CAPABILITY_IAM"])
+    before = sm.describe_endpoint(EndpointName="cfn-endpoint")["EndpointConfigName"]
+    cfn.update_stack(StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.12xlarge")),
+                     Capabilities=["CAPABILITY_IAM"])
+    after = sm.describe_endpoint(EndpointName="cfn-endpoint")["EndpointConfigName"]
+    assert after != before  # not autoscaled: the update goes through, onto the new config
+    assert sm.describe_endpoint_config(EndpointConfigName=after)["ProductionVariants"][0]["InstanceType"] == (
+        "ml.g5.12xlarge"
+    )
+
+
+# -- deleting an autoscaled endpoint --------------------------------------------------------------
+
+
+def test_delete_endpoint_deregisters_its_scalable_targets(aws: SimpleNamespace) -> None:
+    sm, aas = aws.sm, aws.aas
+    model_endpoint(sm)
+    aas.register_scalable_target(**VARIANT_TARGET, MinCapacity=1, MaxCapacity=2)
+    aas.put_scaling_policy(PolicyName="p", PolicyType="TargetTrackingScaling", **VARIANT_TARGET,
+                           TargetTrackingScalingPolicyConfiguration={
+                               "TargetValue": 5.0, "PredefinedMetricSpecification": {
+                                   "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
+    sm.delete_endpoint(EndpointName="ep")  # not refused: AWS deregisters the targets itself
+    assert aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
+    assert aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
+
+
+# -- inference components -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("batch", "copies", "expected"), [
+    ({"Type": "COPY_COUNT", "Value": 3}, 4, "outside 1 to 2"),
+    ({"Type": "COPY_COUNT", "Value": 1}, 1, "not possible at 1 copies"),
+    ({"Type": "CAPACITY_PERCENT", "Value": 60}, 4, "outside AWS's range 5 to 50"),
+    ({"Type": "CAPACITY_PERCENT", "Value": 4}, 4, "outside AWS's range 5 to 50"),
+])
+def test_rolling_update_batch_out_of_bounds_is_refused(aws: SimpleNamespace, batch: dict[str, Any], copies: int,
+                                                       expected: str) -> None:
+    ic_endpoint(aws.sm, copies=copies)
+    message = refused(aws.sm.update_inference_component, InferenceComponentName="ic",
+                      DeploymentConfig={"RollingUpdatePolicy": {"MaximumBatchSize": batch, "WaitIntervalInSeconds": 60}})
+    assert "Invalid RollingUpdatePolicy" in message and expected in message
+
+
+def test_rolling_update_batch_within_bounds_is_allowed(aws: SimpleNamespace) -> None:
+    ic_endpoint(aws.sm, copies=4)
+    policy = {"MaximumBatchSize": {"Type": "COPY_COUNT", "Value": 2}, "WaitIntervalInSeconds": 60}
+    aws.sm.update_inference_component(InferenceComponentName="ic", DeploymentConfig={"RollingUpdatePolicy": policy})
+
+
+def test_negative_copy_count_is_refused(aws: SimpleNamespace) -> None:
+    ic_endpoint(aws.sm, copies=1)
+    message = refused(aws.raw.update_inference_component_runtime_config, InferenceComponentName="ic",
+                      DesiredRuntimeConfig={"CopyCount": -1})
+    assert "at 'desiredRuntimeConfig.copyCount'" in message
+    assert "Member must have value greater than or equal to 0" in message
+    message = refused(aws.raw.create_inference_component, InferenceComponentName="ic2", EndpointName="ep",
+                      VariantName="AllTraffic", Specification={"ModelName": "model"},
+                      RuntimeConfig={"CopyCount": -2})
+    assert "at 'runtimeConfig.copyCount'" in message
+
+
+def test_inference_component_startup_timeout_out_of_bounds_is_refused(aws: SimpleNamespace) -> None:
+    ic_endpoint(aws.sm)
+    message = refused(aws.sm.create_inference_component, InferenceComponentName="ic2", EndpointName="ep",
+                      VariantName="AllTraffic", RuntimeConfig={"CopyCount": 1}, Specification={
+                          "ModelName": "model",
+                          "StartupParameters": {"ContainerStartupHealthCheckTimeoutInSeconds": 3601}})
+    assert "Member must have value less than or equal to 3600" in message
+
+
+# -- endpoint configs -----------------------------------------------------------------------------
+
+
+def _config_refused(aws: SimpleNamespace, variant: dict[str, Any], **extra: Any) -> str:
+    make_model(aws.sm)
+    message = refused(aws.raw.create_endpoint_config, EndpointConfigName="bad", ProductionVariants=[variant], **extra)
+    assert aws.sm.list_endpoint_configs()["EndpointConfigs"] == []  # a refused config is not kept
+    return message
+
+
+@pytest.mark.parametrize(("variant", "expected"), [
+    (model_variant(InitialInstanceCount=0), "'productionVariants.1.member.initialInstanceCount'"),
+    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": -1, "MaxInstanceCount": 2}},
+     "managedInstanceScaling.minInstanceCount"),
+    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 0}},
+     "managedInstanceScaling.maxInstanceCount"),
+    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 3, "MaxInstanceCount": 2}},
+     "MinInstanceCount 3 cannot be greater than MaxInstanceCount 2"),
+    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "DISABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}},
+     "MinInstanceCount 0 requires ManagedInstanceScaling Status ENABLED"),
+    ({**model_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0,
+                                                    "MaxInstanceCount": 2}},
+     "ManagedInstanceScaling is only supported for inference component endpoints."),
+    (model_variant(ContainerStartupHealthCheckTimeoutInSeconds=59), "greater than or equal to 60"),
+    (model_variant(ModelDataDownloadTimeoutInSeconds=3601), "less than or equal to 3600"),
+    (model_variant("ml.m5.large", VolumeSizeInGB=513), "less than or equal to 512"),
+    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2,
+                                                 "ScaleInPolicy": {"Strategy": "IDLE_RELEASE",
+                                                                   "CooldownInMinutes": 4}}},
+     "scaleInPolicy.cooldownInMinutes"),
+    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2,
+                                                 "ScaleInPolicy": {"Strategy": "CONSOLIDATION",
+                                                                   "MaximumStepSize": 101}}},
+     "scaleInPolicy.maximumStepSize"),
+    (model_variant("ml.g5.2xlarge", VolumeSizeInGB=100), "VolumeSizeInGB is not supported for instance type"),
+    (model_variant(VariantName="All_Traffic"), "'productionVariants.1.member.variantName'"),
+])
+def test_bad_endpoint_config_is_refused(aws: SimpleNamespace, variant: dict[str, Any], expected: str) -> None:
+    extra = {"ExecutionRoleArn": ROLE_ARN} if "ModelName" not in variant else {}
+    assert expected in _config_refused(aws, variant, **extra)
+
+
+def test_model_less_variant_needs_an_execution_role(aws: SimpleNamespace) -> None:
+    assert "requires ExecutionRoleArn" in _config_refused(aws, ic_variant())
+
+
+def test_kms_key_on_local_nvme_instance_is_refused(aws: SimpleNamespace) -> None:
+    message = _config_refused(aws, model_variant("ml.g5.2xlarge"), KmsKeyId="alias/sagefit")
+    assert "KmsKeyId cannot be specified: instance type ml.g5.2xlarge has local instance storage" in message
+    make_model(aws.sm)  # an EBS-backed instance takes both
+    aws.sm.create_endpoint_config(EndpointConfigName="ok", KmsKeyId="alias/sagefit",
+                                  ProductionVariants=[model_variant("ml.m5.large", VolumeSizeInGB=30)])
+
+
+@pytest.mark.parametrize(("call", "kwargs", "path"), [
+    ("create_model", {"ModelName": "bad_model", "ExecutionRoleArn": ROLE_ARN,
+                      "PrimaryContainer": {"Image": "tgi:latest"}}, "modelName"),
+    ("create_endpoint_config", {"EndpointConfigName": "c" * 64, "ProductionVariants": [model_variant()]},
+     "endpointConfigName"),
+    ("create_endpoint", {"EndpointName": "ep-", "EndpointConfigName": "cfg-1"}, "endpointName"),
+])
+def test_bad_names_are_refused(aws: SimpleNamespace, call: str, kwargs: dict[str, Any], path: str) -> None:
+    make_model(aws.sm)
+    aws.sm.create_endpoint_config(EndpointConfigName="cfg-1", ProductionVariants=[model_variant()])
+    message = refused(getattr(aws.sm, call), **kwargs)
+    assert f"at '{path}' failed to satisfy constraint" in message
+
+
+def test_bad_inference_component_name_is_refused(aws: SimpleNamespace) -> None:
+    ic_endpoint(aws.sm)
+    message = refused(aws.sm.create_inference_component, InferenceComponentName="a" * 64, EndpointName="ep",
+                      VariantName="AllTraffic", Specification={"ModelName": "model"}, RuntimeConfig={"CopyCount": 1})
+    assert "Member must have length less than or equal to 63" in message
+
+
+# -- Application Auto Scaling ---------------------------------------------------------------------
+
+
+def test_min_capacity_above_max_is_refused(aws: SimpleNamespace) -> None:
+    ic_endpoint(aws.sm)
+    message = refused(aws.aas.register_scalable_target, **COPY_TARGET, MinCapacity=3, MaxCapacity=2)
+    assert message == "Minimum capacity cannot be greater than maximum capacity"
+    aws.aas.register_scalable_target(**COPY_TARGET, MinCapacity=0, MaxCapacity=2)
+    refused(aws.aas.register_scalable_target, **COPY_TARGET, MinCapacity=3)  # against the registered maximum
+
+
+def test_dimension_must_match_the_resource_kind(aws: SimpleNamespace) -> None:
+    ic_endpoint(aws.sm)
+    message = refused(aws.aas.register_scalable_target, **{**COPY_TARGET, "ResourceId": "endpoint/ep/variant/AllTraffic"},
+                      MinCapacity=0, MaxCapacity=1)
+    assert message == "Unsupported service namespace, resource type or scalable dimension"
+    refused(aws.aas.register_scalable_target, **{**VARIANT_TARGET, "ResourceId": "inference-component/ic"},
+            MinCapacity=1, MaxCapacity=2)
+
+
+def test_copy_count_target_needs_an_existing_component(aws: SimpleNamespace) -> None:
+    message = refused(aws.aas.register_scalable_target, **COPY_TARGET, MinCapacity=0, MaxCapacity=2)
+    assert "Inference component 'ic' does not exist" in message
+
+
+# -- the README -----------------------------------------------------------------------------------
+
+
+def test_readme_lists_exactly_the_rules_enforced() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    listed = readme.split("from its `RULES` table:\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert listed == [f"- {rule.line()}" for rule in RULES]
+    assert all(rule.source.startswith("https://") for rule in RULES)

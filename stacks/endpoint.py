@@ -1,8 +1,10 @@
 """`LlmEndpoint`: the SageMaker model, endpoint config, endpoint (and inference component) for a plan.
 
 The Model and EndpointConfig carry no physical names, so CloudFormation can replace them when the
-plan changes (a new instance type, new token limits) and the endpoint moves to the new config with a
-blue/green update instead of failing on a name clash.
+plan changes (new token limits, a new image) and the endpoint moves to the new config with a
+blue/green update instead of failing on a name clash. An instance-type change on an always-on or async
+endpoint is a new endpoint instead (its name carries the instance type: see
+:mod:`sagefit.core.naming` for the AWS rule that forces it).
 
 Every name and number comes from the plan's :class:`~sagefit.core.spec.DeploymentSpec`; the
 execution role lives in :mod:`stacks.execution_role`, the async output in
@@ -90,6 +92,7 @@ class LlmEndpoint(Construct):
             endpoint_name=self.endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             deployment_config=self._deployment_config(),
+            retain_all_variant_properties=self._retain_variant_properties(),
         )
         self.inference_component = self._inference_component() if self.uses_inference_component else None
 
@@ -125,9 +128,20 @@ class LlmEndpoint(Construct):
             return sm.CfnEndpointConfig.ProductionVariantProperty(
                 variant_name=self.variant_name,
                 instance_type=spec.instance_type,
-                initial_instance_count=1,
+                initial_instance_count=spec.update.initial_instances,
                 managed_instance_scaling=sm.CfnEndpointConfig.ManagedInstanceScalingProperty(
-                    status="ENABLED", min_instance_count=0, max_instance_count=scaling.max_capacity
+                    status="ENABLED",
+                    min_instance_count=0,
+                    max_instance_count=scaling.max_capacity,
+                    # Release an instance once it holds no copy, after the shortest cooldown AWS
+                    # accepts (plan.spec.scaling; ranges in the cfn-lint schema for
+                    # AWS::SageMaker::EndpointConfig ScaleInPolicy and the API reference shape
+                    # ProductionVariantManagedInstanceScalingScaleInPolicy). Without it SageMaker waits
+                    # its default 20 minutes, each billed, after every scale to zero.
+                    scale_in_policy=sm.CfnEndpointConfig.ScaleInPolicyProperty(
+                        strategy=scaling.managed_scale_in_strategy,
+                        cooldown_in_minutes=scaling.managed_scale_in_cooldown_min,
+                    ),
                 ),
                 routing_config=sm.CfnEndpointConfig.RoutingConfigProperty(
                     routing_strategy="LEAST_OUTSTANDING_REQUESTS"
@@ -138,7 +152,9 @@ class LlmEndpoint(Construct):
             variant_name=self.variant_name,
             model_name=self.model.attr_model_name,
             instance_type=spec.instance_type,
-            initial_instance_count=max(1, scaling.min_capacity),
+            # A constant (plan.spec.update): autoscaling raises the count to MinCapacity, and a bound
+            # change then leaves the endpoint config, hence the fleet, alone.
+            initial_instance_count=spec.update.initial_instances,
             initial_variant_weight=1.0,
             container_startup_health_check_timeout_in_seconds=timeout,
             model_data_download_timeout_in_seconds=timeout,
@@ -191,17 +207,32 @@ class LlmEndpoint(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
 
+    def _retain_variant_properties(self) -> bool | None:
+        """Keep the instance count autoscaling set when a new endpoint config is deployed.
+
+        UpdateEndpoint applies the new config's InitialInstanceCount unless RetainAllVariantProperties
+        is true (botocore sagemaker UpdateEndpoint: "The default is false"), which would start an
+        instance on an async endpoint autoscaling holds at 0, or shrink a scaled-out always-on fleet.
+        CloudFormation passes it on update (AWS::SageMaker::Endpoint schema: a write-only boolean next
+        to DeploymentConfig, with no exclusion between them; UpdateEndpoint takes both). It retains
+        properties of variants with the same name, which every update of this endpoint keeps: an
+        instance-type change is a new endpoint, not an update (:mod:`sagefit.core.naming`).
+        Inference-component endpoints have no variant count to keep (managed instance scaling owns
+        it), so they leave the property out.
+        """
+        return None if self.uses_inference_component else True
+
     def _deployment_config(self) -> sm.CfnEndpoint.DeploymentConfigProperty | None:
         if self.uses_inference_component:
             return None
-        timeout = self.spec.container.startup_timeout_s
+        update = self.spec.update
         return sm.CfnEndpoint.DeploymentConfigProperty(
             blue_green_update_policy=sm.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                 traffic_routing_configuration=sm.CfnEndpoint.TrafficRoutingConfigProperty(
-                    type="ALL_AT_ONCE", wait_interval_in_seconds=300
+                    type="ALL_AT_ONCE", wait_interval_in_seconds=update.blue_green_wait_s
                 ),
-                termination_wait_in_seconds=300,
-                maximum_execution_timeout_in_seconds=min(28800, 2 * timeout + 1200),
+                termination_wait_in_seconds=update.termination_wait_s,
+                maximum_execution_timeout_in_seconds=update.max_execution_s,
             ),
             auto_rollback_configuration=sm.CfnEndpoint.AutoRollbackConfigProperty(
                 alarms=[sm.CfnEndpoint.AlarmProperty(alarm_name=self.rollback_alarm.alarm_name)]
@@ -228,16 +259,32 @@ class LlmEndpoint(Construct):
                     model_data_download_timeout_in_seconds=timeout,
                 ),
             ),
-            runtime_config=sm.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(copy_count=1),
+            # One copy to create with (SageMaker refuses a component created at copy count 0: see
+            # AWS_RULES "Inference components and scale to zero"), and the same constant forever after.
+            # The copy count belongs to autoscaling and the hard cap once the component exists. The
+            # CloudFormation handler is not public (aws-cloudformation-resource-providers-sagemaker
+            # has no InferenceComponent handler); its schema makes RuntimeConfig/CopyCount
+            # write-only, reports DesiredCopyCount/CurrentCopyCount read-only, and grants the update
+            # handler UpdateInferenceComponentRuntimeConfig next to UpdateInferenceComponent: a
+            # runtime-config call made when the template's RuntimeConfig changes. A constant never
+            # changes, so no stack update asks for a copy count. Unverified: whether the handler also
+            # resends RuntimeConfig with UpdateInferenceComponent when the Specification changes
+            # (UpdateInferenceComponent accepts RuntimeConfig); `sagefit diff` warns about that case.
+            runtime_config=sm.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
+                copy_count=self.spec.update.initial_instances
+            ),
             deployment_config=sm.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty(
+                # "The value must be between 5% to 50% of the copy count of the inference component"
+                # (API reference, InferenceComponentRollingUpdatePolicy.MaximumBatchSize): at 1 copy no
+                # COPY_COUNT batch is valid (sagefit.core.aws_rules.rolling_batch_copy_bounds), and the
+                # copy count moves from 0 to max_capacity with autoscaling. CAPACITY_PERCENT 50 is inside
+                # 5-50% at every copy count. RollbackMaximumBatchSize is left out: absent means 100%,
+                # a blue/green rollback that brings back every old copy at once (same shape's docs).
                 rolling_update_policy=sm.CfnInferenceComponent.InferenceComponentRollingUpdatePolicyProperty(
                     maximum_batch_size=sm.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
-                        type="COPY_COUNT", value=1
+                        type="CAPACITY_PERCENT", value=self.spec.update.rolling_batch_percent
                     ),
-                    wait_interval_in_seconds=120,
-                    rollback_maximum_batch_size=sm.CfnInferenceComponent.InferenceComponentCapacitySizeProperty(
-                        type="COPY_COUNT", value=1
-                    ),
+                    wait_interval_in_seconds=self.spec.update.rolling_wait_s,
                 ),
                 auto_rollback_configuration=sm.CfnInferenceComponent.AutoRollbackConfigurationProperty(
                     alarms=[sm.CfnInferenceComponent.AlarmProperty(alarm_name=self.rollback_alarm.alarm_name)]

@@ -11,14 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypedDict
 
-from aws_cdk import Duration, TimeZone
+from aws_cdk import Aws, Duration, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
+
+SAGEMAKER_SCALING_ROLE = (
+    "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
+"""Application Auto Scaling's service-linked role for SageMaker (created by the first registration)."""
 
 
 class _Cooldowns(TypedDict):
@@ -53,6 +60,7 @@ class EndpointScaling(Construct):
             scalable_dimension=scaling.dimension,
             min_capacity=scaling.min_capacity,
             max_capacity=scaling.max_capacity,
+            role=self._service_linked_role(),
         )
         self.target.node.add_dependency(endpoint.inference_component or endpoint.endpoint)
         self._track(endpoint)
@@ -80,6 +88,18 @@ class EndpointScaling(Construct):
                 "Sum",
                 "requests failed with no inference component copy running",
             )
+
+    def _service_linked_role(self) -> iam.IRole:
+        """The service-linked role, referenced rather than created.
+
+        Without a role, ScalableTarget creates an IAM role with no policies. Application Auto Scaling
+        ignores RoleARN for services with a service-linked role, SageMaker among them (botocore
+        application-autoscaling RegisterScalableTarget, RoleARN: "If the service supports
+        service-linked roles, Application Auto Scaling uses a service-linked role"), so naming the
+        service-linked role creates nothing and changes nothing. The ARN uses the stack's partition.
+        """
+        arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:{SAGEMAKER_SCALING_ROLE}"
+        return iam.Role.from_role_arn(self, "ServiceLinkedRole", arn, mutable=False)
 
     def _cooldowns(self) -> _Cooldowns:
         return {

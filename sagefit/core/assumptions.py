@@ -71,6 +71,40 @@ HasBacklogWithoutCapacity for async) and of the metrics it reads."""
 WAKE_ALARM_EVALUATION_PERIODS = 1
 """The wake-from-zero alarm fires on the first breaching period (threshold >= 1)."""
 
+BLUE_GREEN_WAIT_S = 300
+"""Blue/green update of an instance endpoint: the bake after traffic moves to the new fleet, watched by
+the rollback alarm (TrafficRoutingConfiguration.WaitIntervalInSeconds)."""
+
+BLUE_GREEN_TERMINATION_WAIT_S = 300
+"""Blue/green update: how long the old fleet stays (and bills) after the bake, ready for a rollback
+(BlueGreenUpdatePolicy.TerminationWaitInSeconds)."""
+
+ROLLING_BATCH_PERCENT = 50
+"""Inference-component rolling update: the batch, in percent of the copies. The API reference
+(InferenceComponentRollingUpdatePolicy.MaximumBatchSize) allows "5% to 50% of the copy count"; at one
+copy no COPY_COUNT batch fits that range, a percentage does at every count."""
+
+ROLLING_WAIT_S = 120
+"""Inference-component rolling update: the bake after each batch (WaitIntervalInSeconds)."""
+
+INITIAL_INSTANCES = 1
+"""InitialInstanceCount of every variant and CopyCount an inference component is created with: the
+least AWS accepts at create (shape InitialTaskCount, min 1; a component created at copy count 0 was
+refused in a live report, AWS_RULES). Never derived from the profile, so no bound change makes a new
+endpoint config (a blue/green fleet) and no update asks for a count: autoscaling owns the count once
+the endpoint exists (RegisterScalableTarget raises it to MinCapacity at once)."""
+
+MANAGED_SCALE_IN_STRATEGY = "IDLE_RELEASE"
+"""Managed instance scaling's ScaleInPolicy on inference-component endpoints: release instances that
+hold no copy (CONSOLIDATION would also move copies to free instances; with one copy per instance there
+is nothing to consolidate). SageMaker API reference, ProductionVariantManagedInstanceScalingScaleInPolicy."""
+
+MANAGED_SCALE_IN_COOLDOWN_MIN = 5
+"""ScaleInPolicy.CooldownInMinutes: minutes after the last endpoint operation (a copy removed) before
+SageMaker releases the idle instance, which bills until then. 5 is the shortest AWS accepts (range
+5-1440, default 20: same API reference shape); shorter is not allowed, and the copy is gone already,
+so a longer wait only bills an instance that serves nothing."""
+
 
 # ==============================================================================================
 # Cost simulation (`sagefit cost`)

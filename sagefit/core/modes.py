@@ -57,6 +57,13 @@ class ScalingMode(str, Enum):
         return self.uses_inference_component
 
     @property
+    def names_endpoint_by_instance_type(self) -> bool:
+        """The variant itself is the auto-scaling target, so an instance-type change must be a new
+        endpoint (see :mod:`sagefit.core.naming`); an inference component is the target where one
+        serves, and its endpoint keeps its name."""
+        return not self.uses_inference_component
+
+    @property
     def is_async(self) -> bool:
         """Requests go through S3 and a queue; the endpoint answers with an output location."""
         return self is ScalingMode.ASYNC

@@ -3,6 +3,19 @@
 Only resources that are updated in place get fixed names (the endpoint, its inference component,
 the budget), so `sagefit status` and `sagefit invoke` find them without CloudFormation; the model and
 endpoint config stay unnamed so that CloudFormation can replace them.
+
+An endpoint whose variant is an Application Auto Scaling target (always-on, async) carries its
+instance type in its name. SageMaker refuses an UpdateEndpoint that changes the instance type of, or
+removes, a variant registered with auto scaling until the target is deregistered
+(docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html: "If the update would change
+the instance type for any model that is a target for auto scaling, the update fails", and its note:
+deregistering is needed for "changing the instance type" and "removing a production variant" that has
+auto scaling configured). CloudFormation cannot deregister before it updates: it creates and updates
+in dependency order and deletes only in the cleanup phase. A new name turns the instance-type change
+into a new endpoint instead: CloudFormation creates it (the scalable target's ResourceId changes with
+it, so a new target is registered after the new endpoint exists), then in cleanup deregisters the old
+target (a different ResourceId: the new registration survives) and deletes the old endpoint. No
+UpdateEndpoint ever changes an autoscaled instance type.
 """
 
 from __future__ import annotations
@@ -14,8 +27,25 @@ COST_TAG_KEY = "sagefit:stack"
 """The cost-allocation tag every resource of a stack carries (value: the stack name)."""
 
 
-def endpoint_name(profile: Profile) -> str:
-    return profile.name
+LONGEST_INSTANCE_SLUG = "trn1n-32xlarge"
+"""The longest SageMaker hosting instance type as a slug: profile validation keeps room for it
+within the endpoint name's 63 characters, whichever instance the planner picks."""
+
+
+def instance_slug(instance_type: str) -> str:
+    """``ml.g5.12xlarge`` -> ``g5-12xlarge``: letters, digits and hyphens, as endpoint names allow."""
+    return instance_type.removeprefix("ml.").replace(".", "-")
+
+
+def endpoint_name(profile: Profile, instance_type: str | None = None) -> str:
+    """The profile's name, plus the instance type where the variant is an auto-scaling target.
+
+    ``instance_type`` None gives the longest name the profile can produce (for validation).
+    """
+    if not profile.scaling.mode.names_endpoint_by_instance_type:
+        return profile.name
+    slug = LONGEST_INSTANCE_SLUG if instance_type is None else instance_slug(instance_type)
+    return f"{profile.name}-{slug}"
 
 
 def inference_component_name(profile: Profile) -> str | None:

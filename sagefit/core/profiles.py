@@ -284,9 +284,16 @@ class Profile(_Strict):
             ),
             (
                 aws_rules.ENDPOINT_NAME,
-                naming.endpoint_name(self),
+                self.name,
                 "name",
                 "use lowercase letters, digits and hyphens, ending in a letter or digit",
+            ),
+            (
+                aws_rules.ENDPOINT_NAME,
+                naming.endpoint_name(self),
+                "name",
+                f"shorten the profile name to {62 - len(naming.LONGEST_INSTANCE_SLUG)} characters or fewer "
+                "(an always-on or async endpoint is NAME-<instance type>)",
             ),
             (
                 aws_rules.INFERENCE_COMPONENT_NAME,

@@ -90,6 +90,15 @@ class ScalingSpec:
     scale_out_cooldown_s: int
     wake_period_s: int
     wake_evaluation_periods: int
+    managed_scale_in_strategy: str
+    """Inference-component endpoints: how managed instance scaling releases instances (ScaleInPolicy)."""
+    managed_scale_in_cooldown_min: int
+    """Inference-component endpoints: minutes an instance stays (and bills) after its last copy is removed."""
+
+    @property
+    def instance_release_s(self) -> int:
+        """Seconds an inference-component instance outlives its last copy (the scale-in cooldown)."""
+        return self.managed_scale_in_cooldown_min * 60
 
     def target_for(self, mode: ScalingMode) -> float:
         """The target-tracking value the stack would render if the profile ran in ``mode``."""
@@ -101,6 +110,24 @@ class ScalingSpec:
     def capped_capacity(self) -> int:
         """Capacity under the hard cap: 0, or the minimum where the mode cannot reach 0."""
         return 0 if self.mode.cap_hold is CapHold.ZERO else self.min_capacity
+
+
+@dataclass(frozen=True)
+class UpdateSpec:
+    """How a stack update replaces what runs: the policies the stack renders and `sagefit diff` prices."""
+
+    initial_instances: int
+    """InitialInstanceCount of the variant, CopyCount the inference component is created with."""
+    blue_green_wait_s: int
+    termination_wait_s: int
+    max_execution_s: int
+    """Blue/green MaximumExecutionTimeoutInSeconds: two container starts and the waits, at most 8 hours."""
+    rolling_batch_percent: int
+    rolling_wait_s: int
+
+    def blue_green_overlap_s(self, startup_s: float) -> float:
+        """Seconds a new fleet bills next to the old one: its start, the bake, the termination wait."""
+        return startup_s + self.blue_green_wait_s + self.termination_wait_s
 
 
 @dataclass(frozen=True)
@@ -141,6 +168,7 @@ class DeploymentSpec:
     container: ContainerSpec
     scaling: ScalingSpec
     budget: BudgetSpec
+    update: UpdateSpec
 
     @property
     def mode(self) -> ScalingMode:
@@ -176,7 +204,7 @@ def build_spec(plan: Plan) -> DeploymentSpec:
     mode = profile.scaling.mode
     names = Names(
         stack=profile.stack_name,
-        endpoint=naming.endpoint_name(profile),
+        endpoint=naming.endpoint_name(profile, plan.instance_type),
         variant=naming.VARIANT_NAME,
         inference_component=naming.inference_component_name(profile),
         budget=naming.budget_name(profile),
@@ -218,6 +246,17 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         scale_out_cooldown_s=A.SCALE_OUT_COOLDOWN_S,
         wake_period_s=A.WAKE_ALARM_PERIOD_S,
         wake_evaluation_periods=A.WAKE_ALARM_EVALUATION_PERIODS,
+        managed_scale_in_strategy=A.MANAGED_SCALE_IN_STRATEGY,
+        managed_scale_in_cooldown_min=A.MANAGED_SCALE_IN_COOLDOWN_MIN,
+    )
+    update = UpdateSpec(
+        initial_instances=A.INITIAL_INSTANCES,
+        blue_green_wait_s=A.BLUE_GREEN_WAIT_S,
+        termination_wait_s=A.BLUE_GREEN_TERMINATION_WAIT_S,
+        # BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds: 600-28800 (cfn-lint schema).
+        max_execution_s=min(28800, 2 * container.startup_timeout_s + 1200),
+        rolling_batch_percent=A.ROLLING_BATCH_PERCENT,
+        rolling_wait_s=A.ROLLING_WAIT_S,
     )
     cap = profile.budget
     budget_spec = BudgetSpec(
@@ -243,4 +282,5 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         container=container,
         scaling=scaling,
         budget=budget_spec,
+        update=update,
     )

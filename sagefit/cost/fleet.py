@@ -6,6 +6,12 @@ moment it is ready (launch + cold start; instances running when the month starts
 removes the newest instances first, pending ones before running ones, which is why both lists are kept
 sorted by readiness.
 
+On an inference-component endpoint, removing a copy does not remove its instance: managed instance
+scaling releases an instance that holds no copy after its scale-in cooldown
+(``plan.spec.scaling.instance_release_s``), so the instance bills that *release tail* too. A copy
+that returns within the tail lands on the idle instance, which then bills without a gap (and is not
+billed twice).
+
 The fleet also records when the endpoint had no instance answering (a *cold window*): a request that
 arrives in one meets a cold start.
 """
@@ -30,6 +36,7 @@ class Fleet:
 
     __slots__ = (
         "_dirty",
+        "_idle_since",
         "_pending_at",
         "_ready_count",
         "billed",
@@ -39,11 +46,16 @@ class Fleet:
         "launch",
         "peak",
         "ready",
+        "release_s",
         "zero_since",
     )
 
-    def __init__(self, cold_start_s: float) -> None:
+    def __init__(self, cold_start_s: float, release_s: float = 0.0) -> None:
         self.cold_s = cold_start_s
+        self.release_s = release_s
+        """Seconds an instance outlives the copy removed from it (0: the instance goes with it)."""
+        self._idle_since: list[float] = []
+        """When each instance in its release tail lost its copy, oldest first."""
         self.launch: list[float] = []
         """Launch times, in the order of ``ready``."""
         self.ready: list[float] = []
@@ -60,7 +72,14 @@ class Fleet:
         self._pending_at = INF
 
     def add(self, at: float, warm: bool = False) -> None:
-        """Launch one instance at ``at``; a warm one answers at once (the month's starting minimum)."""
+        """Launch one instance at ``at``; a warm one answers at once (the month's starting minimum).
+
+        An instance still in its release tail takes the copy instead: it billed since its copy left.
+        The copy still loads (the cold start is kept whole: the model download and load dominate it).
+        """
+        self._release_until(at)
+        if self._idle_since:
+            self.billed += at - self._idle_since.pop()
         ready_at = at if warm else at + self.cold_s
         i = bisect_right(self.ready, ready_at)
         self.ready.insert(i, ready_at)
@@ -75,7 +94,15 @@ class Fleet:
         for _ in range(min(count, len(self.launch))):
             self.ready.pop()
             self.billed += max(0.0, at - self.launch.pop())
+            if self.release_s > 0:
+                self._idle_since.append(at)
         self._dirty = True
+
+    def _release_until(self, at: float) -> None:
+        """Bill the whole tail of every instance released by ``at``."""
+        while self._idle_since and self._idle_since[0] + self.release_s <= at:
+            self._idle_since.pop(0)
+            self.billed += self.release_s
 
     def ready_counts(self, t0: float, t1: float) -> tuple[int, int]:
         """Instances answering at ``t0`` and at ``t1`` (the bounds of one minute).
@@ -107,5 +134,8 @@ class Fleet:
         """The month ends: bill what still runs, and end an open cold window (never, if nothing is pending)."""
         for start in self.launch:
             self.billed += max(0.0, horizon_s - start)
+        for idle in self._idle_since:
+            self.billed += max(0.0, min(self.release_s, horizon_s - idle))
+        self._idle_since.clear()
         if self.zero_since is not None:
             self.cold_windows.append(ColdWindow(self.zero_since, self.ready[0] if self.ready else INF))

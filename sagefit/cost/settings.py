@@ -104,6 +104,9 @@ class CostSettings:
     targets: dict[ScalingMode, float]
     """Each mode's target-tracking value (plan.spec.scaling.target_for): every mode of one plan is
     simulated, not only the profile's."""
+    instance_release_s: float = 0.0
+    """Inference-component modes: seconds an instance bills after its copy is removed, until managed
+    instance scaling releases it (plan.spec.scaling.instance_release_s, the ScaleInPolicy cooldown)."""
     overrides: dict[str, float] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> float:
@@ -181,6 +184,7 @@ def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettin
         slots=scaling.slots,
         reject_limit=spec.max_concurrent_requests if spec.overflow == "reject" else None,
         targets={mode: scaling.target_for(mode) for mode in ScalingMode},
+        instance_release_s=float(scaling.instance_release_s),
         overrides=overrides,
     )
 

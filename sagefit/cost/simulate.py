@@ -88,7 +88,8 @@ class _Month:
         self.horizon = float(horizon_s)
         self.realtime = mode.is_realtime
         self.zero_ok = mode.can_scale_to_zero
-        self.fleet = Fleet(settings.cold_start.total_s)
+        release = settings.instance_release_s if mode.uses_inference_component else 0.0
+        self.fleet = Fleet(settings.cold_start.total_s, release)
         self.limits = Limits(spec.bounds, minutes.count)
         self.concurrency = mode.tracks_concurrency
         self.server = Server(

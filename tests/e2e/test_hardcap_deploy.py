@@ -151,7 +151,7 @@ def test_llama2_70b_hard_cap_end_to_end(deployed, profiles_dir, capsys):
     assert (env["SAGEFIT_STACK_NAME"], env["SAGEFIT_BUDGET_NAME"], env["SAGEFIT_CAP_HOLD"]) == (
         "Llama2x70bStack", "sagefit-Llama2x70bStack", "minimum")  # always-on: the cap holds the minimum
     assert (env["SAGEFIT_RESOURCE_ID"], env["SAGEFIT_SCALABLE_DIMENSION"], env["SAGEFIT_CAPPED_CAPACITY"]) == (
-        "endpoint/llama2-70b/variant/AllTraffic", "sagemaker:variant:DesiredInstanceCount", str(scaling.min_capacity))
+        "endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic", "sagemaker:variant:DesiredInstanceCount", str(scaling.min_capacity))
     assert env["SAGEFIT_ALERT_TOPIC_ARN"] == stack.topic and env["SAGEFIT_ACCOUNT_ID"] == ACCOUNT
     subscriptions = _client("sns").list_subscriptions_by_topic(TopicArn=stack.topic)["Subscriptions"]
     assert {"lambda": stack.function_arn}.items() <= {s["Protocol"]: s["Endpoint"] for s in subscriptions}.items()
@@ -225,15 +225,15 @@ def test_deleted_always_on_endpoint_is_recreated_from_the_stacks_config(deployed
     stack = deployed("Llama2x70bStack")
     monkeypatch.setenv("SAGEFIT_HARD_CAP_ACTION", "delete-endpoint")  # what that profile's stack sets
     sm = _client("sagemaker")
-    config_name = sm.describe_endpoint(EndpointName="llama2-70b")["EndpointConfigName"]
+    config_name = sm.describe_endpoint(EndpointName="llama2-70b-p4d-24xlarge")["EndpointConfigName"]
     stack.set_spend(stack.limit * 1.05)
     assert _decision(stack.notify_budget()) == "capped"
     with pytest.raises(sm.exceptions.ClientError):
-        sm.describe_endpoint(EndpointName="llama2-70b")
+        sm.describe_endpoint(EndpointName="llama2-70b-p4d-24xlarge")
     assert sm.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
     # Deregistered first, as AWS requires before an endpoint that is a scalable target is deleted.
     assert _client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="sagemaker", ResourceIds=["endpoint/llama2-70b/variant/AllTraffic"])["ScalableTargets"] == []
+        ServiceNamespace="sagemaker", ResourceIds=["endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic"])["ScalableTargets"] == []
     model = sm.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0]["ModelName"]
     assert sm.describe_model(ModelName=model)["ModelName"] == model
     assert _client("cloudformation").describe_stacks(StackName="Llama2x70bStack")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
@@ -246,7 +246,7 @@ def test_deleted_always_on_endpoint_is_recreated_from_the_stacks_config(deployed
     assert main(["resume", "Llama2x70bStack", "--profiles", str(directory)]) == 0
     out = capsys.readouterr().out
     assert f"recreated from the stack's endpoint config {config_name}" in out
-    endpoint = sm.describe_endpoint(EndpointName="llama2-70b")
+    endpoint = sm.describe_endpoint(EndpointName="llama2-70b-p4d-24xlarge")
     assert endpoint["EndpointStatus"] == "InService" and endpoint["EndpointConfigName"] == config_name
     tags = sm.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]
     assert {"Key": "sagefit:stack", "Value": "Llama2x70bStack"} in tags

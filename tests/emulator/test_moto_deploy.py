@@ -53,17 +53,17 @@ def test_stack_creates_and_outputs_the_plan(deployed, name):
     plan = deployed["plans"][name]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-    assert outputs["EndpointName"] == plan.profile.name
+    assert outputs["EndpointName"] == plan.spec.names.endpoint
     assert outputs["InstanceType"] == plan.instance_type
     assert outputs["EstimatedCostPerHour"] == f"{plan.price_per_hour:.3f}"
-    assert plan.profile.name in outputs["InvokeCommand"]
+    assert plan.spec.names.endpoint in outputs["InvokeCommand"]
 
 
 @pytest.mark.parametrize("name", STACKS)
 def test_endpoint_is_in_service_on_the_planned_instance(deployed, name):
     plan = deployed["plans"][name]
     sm = _sm()
-    endpoint = sm.describe_endpoint(EndpointName=plan.profile.name)
+    endpoint = sm.describe_endpoint(EndpointName=plan.spec.names.endpoint)
     assert endpoint["EndpointStatus"] == "InService"
     config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     variant = config["ProductionVariants"][0]
@@ -75,16 +75,17 @@ def test_endpoint_is_in_service_on_the_planned_instance(deployed, name):
 def test_model_environment_and_timeouts_match_the_plan(deployed, name):
     plan = deployed["plans"][name]
     sm = _sm()
-    endpoint = sm.describe_endpoint(EndpointName=plan.profile.name)
+    endpoint = sm.describe_endpoint(EndpointName=plan.spec.names.endpoint)
     config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     variant = config["ProductionVariants"][0]
     timeout = serving.startup_timeout_s(plan)
     if plan.profile.scaling.mode == "scale-to-zero":
         assert "ModelName" not in variant
         assert variant["ManagedInstanceScaling"] == {
-            "Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": plan.profile.scaling.max_capacity}
+            "Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": plan.profile.scaling.max_capacity,
+            "ScaleInPolicy": {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 5}}
         component = sm.describe_inference_component(InferenceComponentName=f"{plan.profile.name}-ic")
-        assert component["EndpointName"] == plan.profile.name
+        assert component["EndpointName"] == plan.spec.names.endpoint == plan.profile.name
         assert component["RuntimeConfig"]["CurrentCopyCount"] == 1
         spec = component["Specification"]
         assert spec["StartupParameters"]["ContainerStartupHealthCheckTimeoutInSeconds"] == timeout
@@ -107,7 +108,7 @@ def test_async_endpoint_has_its_output_bucket_and_topics(deployed):
     plan = deployed["plans"]["Llama2x70bAwqStack"]
     sm = _sm()
     config = sm.describe_endpoint_config(
-        EndpointConfigName=sm.describe_endpoint(EndpointName=plan.profile.name)["EndpointConfigName"]
+        EndpointConfigName=sm.describe_endpoint(EndpointName=plan.spec.names.endpoint)["EndpointConfigName"]
     )
     output = config["AsyncInferenceConfig"]["OutputConfig"]
     bucket = output["S3OutputPath"].removeprefix("s3://").split("/")[0]
@@ -160,7 +161,7 @@ def test_scale_to_zero_wiring_through_the_apis(deployed, name):
 
 def test_async_scales_from_zero_on_backlog(deployed):
     plan = deployed["plans"]["Llama2x70bAwqStack"]
-    resource = f"endpoint/{plan.profile.name}/variant/AllTraffic"
+    resource = f"endpoint/{plan.spec.names.endpoint}/variant/AllTraffic"
     (target,) = _targets(resource)
     assert target["MinCapacity"] == 0
     policies = _policies(resource)
@@ -172,7 +173,7 @@ def test_async_scales_from_zero_on_backlog(deployed):
 
 def test_always_on_keeps_one_instance_and_alarms_when_idle(deployed):
     plan = deployed["plans"]["Llama2x70bStack"]
-    resource = f"endpoint/{plan.profile.name}/variant/AllTraffic"
+    resource = f"endpoint/{plan.spec.names.endpoint}/variant/AllTraffic"
     (target,) = _targets(resource)
     assert target["MinCapacity"] >= 1
     assert set(_policies(resource)) == {"TargetTrackingScaling"}

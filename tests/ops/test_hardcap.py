@@ -70,8 +70,8 @@ class Stack:
         self.plan = plan
         self.limit = monthly_budget_usd(plan)
         sm = _client("sagemaker")
-        endpoint = naming.endpoint_name(profile)
-        component = naming.inference_component_name(profile)
+        endpoint = plan.spec.names.endpoint
+        component = plan.spec.names.inference_component
         sm.create_model(ModelName=f"{endpoint}-model", ExecutionRoleArn=ROLE,
                         PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
         variant = {"VariantName": naming.VARIANT_NAME, "InstanceType": plan.instance_type,
@@ -185,7 +185,7 @@ def test_config_round_trips_through_the_environment(plans):
     always_on = cap_config(plans["Llama2x70bStack"], ACCOUNT)
     assert "SAGEFIT_INFERENCE_COMPONENT_NAME" not in always_on.to_env()
     assert CapConfig.from_env(always_on.to_env()).inference_component_name is None
-    assert (always_on.resource_id, always_on.capped_capacity) == ("endpoint/llama2-70b/variant/AllTraffic", 1)
+    assert (always_on.resource_id, always_on.capped_capacity) == ("endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic", 1)
     with pytest.raises(ValueError, match="SAGEFIT_BUDGET_NAME"):
         CapConfig.from_env({k: v for k, v in env.items() if k != "SAGEFIT_BUDGET_NAME"})
     with pytest.raises(ValueError, match="unknown action"):
@@ -473,7 +473,7 @@ def test_async_endpoint_scales_its_instances_to_zero(aws, plans):
     stack.set_spend(stack.limit * 1.01)
     assert stack.notify_budget().outcome == "capped"
     target = stack.target()
-    assert target["ResourceId"] == "endpoint/llama2-70b-awq/variant/AllTraffic"
+    assert target["ResourceId"] == "endpoint/llama2-70b-awq-g5-12xlarge/variant/AllTraffic"
     assert (target["MinCapacity"], target["MaxCapacity"], target["SuspendedState"]) == (0, 0, SUSPENDED)
     assert stack.instances() == 0
     assert stack.announcements()[0]["Subject"] == "sagefit hard cap: Llama2x70bAwqStack scaled to zero"
@@ -495,7 +495,7 @@ def test_always_on_is_held_at_its_minimum_and_the_owner_told_it_still_bills(aws,
     assert announced["Subject"] == "sagefit hard cap: Llama2x70bStack held at minimum (1), still billing"
     assert "KEEPS BILLING until it is deleted" in announced["Message"]
     assert "hard_cap_action: delete-endpoint" in announced["Message"]
-    assert _client("sagemaker").describe_endpoint(EndpointName="llama2-70b")["EndpointStatus"] == "InService"
+    assert _client("sagemaker").describe_endpoint(EndpointName="llama2-70b-p4d-24xlarge")["EndpointStatus"] == "InService"
     assert stack.notify_budget().outcome == "already-capped"
     assert len(stack.announcements()) == 1
 
@@ -505,14 +505,14 @@ def test_delete_endpoint_keeps_model_config_and_deletes_only_the_endpoint(aws, p
     stack.set_spend(stack.limit * 1.05)
     decision = stack.notify_budget()
     assert decision.outcome == "capped"
-    assert decision.actions[-1] == "endpoint llama2-70b deleted (model, endpoint config and stack kept)"
+    assert decision.actions[-1] == "endpoint llama2-70b-p4d-24xlarge deleted (model, endpoint config and stack kept)"
     sm = _client("sagemaker")
     with pytest.raises(ClientError, match="Could not find endpoint"):
-        sm.describe_endpoint(EndpointName="llama2-70b")
-    assert sm.describe_model(ModelName="llama2-70b-model")["ModelName"] == "llama2-70b-model"
-    assert sm.describe_endpoint_config(EndpointConfigName="llama2-70b-config")["EndpointConfigName"]
+        sm.describe_endpoint(EndpointName="llama2-70b-p4d-24xlarge")
+    assert sm.describe_model(ModelName="llama2-70b-p4d-24xlarge-model")["ModelName"] == "llama2-70b-p4d-24xlarge-model"
+    assert sm.describe_endpoint_config(EndpointConfigName="llama2-70b-p4d-24xlarge-config")["EndpointConfigName"]
     (announced,) = stack.announcements()
-    assert announced["Subject"] == "sagefit hard cap: Llama2x70bStack endpoint llama2-70b deleted"
+    assert announced["Subject"] == "sagefit hard cap: Llama2x70bStack endpoint llama2-70b-p4d-24xlarge deleted"
     assert "recreates the endpoint" in announced["Message"]
     again = stack.notify_budget()
     assert again.outcome == "already-capped" and "does not exist" in again.reason
@@ -557,12 +557,12 @@ def test_delete_endpoint_deregisters_the_scalable_target_first(aws, plans):
     assert decision.outcome == "capped"
     assert calls.writes() == ["deregister_scalable_target", "delete_endpoint", "publish"]
     (deregister,) = [kwargs for _, name, kwargs in calls.calls if name == "deregister_scalable_target"]
-    assert deregister == {"ServiceNamespace": "sagemaker", "ResourceId": "endpoint/llama2-70b/variant/AllTraffic",
+    assert deregister == {"ServiceNamespace": "sagemaker", "ResourceId": "endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic",
                           "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
     assert decision.actions == [
-        "scalable target endpoint/llama2-70b/variant/AllTraffic deregistered (AWS requires it before the endpoint "
+        "scalable target endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic deregistered (AWS requires it before the endpoint "
         "is deleted; its scaling policies and scheduled actions went with it)",
-        "endpoint llama2-70b deleted (model, endpoint config and stack kept)",
+        "endpoint llama2-70b-p4d-24xlarge deleted (model, endpoint config and stack kept)",
     ]
     assert _client("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="sagemaker", ResourceIds=[stack.config.resource_id])["ScalableTargets"] == []

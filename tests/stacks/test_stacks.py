@@ -56,6 +56,15 @@ def tpl(cdk_synth: Any) -> Any:
     return cdk_synth.json
 
 
+def endpoint_of(profile: Any, instance_type: str) -> str:
+    """The endpoint's name: the profile's, plus the instance type (ml.p4d.24xlarge -> p4d-24xlarge)
+    where the variant is an auto-scaling target (always-on, async), so that an instance-type change is
+    a new endpoint rather than an UpdateEndpoint AWS refuses (sagefit.core.naming)."""
+    if profile.scaling.mode.uses_inference_component:
+        return profile.name
+    return f"{profile.name}-{instance_type.removeprefix('ml.').replace('.', '-')}"
+
+
 def variant(template: dict[str, Any]) -> dict[str, Any]:
     _, config = only(template, "AWS::SageMaker::EndpointConfig")
     (production_variant,) = config["ProductionVariants"]
@@ -122,13 +131,15 @@ def test_model_image_is_the_resolved_engine_image(name, tpl, cdk_plans):
 
 @every_stack
 def test_model_and_config_are_replaceable_and_endpoint_is_named_after_profile(name, tpl, cdk_plans):
+    plan = cdk_plans[name]
     template = tpl(name)
     _, model = only(template, "AWS::SageMaker::Model")
     _, config = only(template, "AWS::SageMaker::EndpointConfig")
     _, endpoint = only(template, "AWS::SageMaker::Endpoint")
     assert "ModelName" not in model
     assert "EndpointConfigName" not in config
-    assert endpoint["EndpointName"] == cdk_plans[name].profile.name
+    assert endpoint["EndpointName"] == endpoint_of(plan.profile, plan.instance_type) == plan.spec.names.endpoint
+    assert endpoint["EndpointName"].startswith(plan.profile.name)
 
 
 # ----------------------------------------------------------------------------- 3. instance
@@ -155,6 +166,8 @@ def test_scale_to_zero_variant_is_managed_and_has_no_model(name, tpl, cdk_plans)
         "Status": "ENABLED",
         "MinInstanceCount": 0,
         "MaxInstanceCount": plan.profile.scaling.max_capacity,
+        # the shortest cooldown AWS accepts (5-1440 minutes), releasing instances that hold no copy
+        "ScaleInPolicy": {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 5},
     }
     assert production_variant["RoutingConfig"]["RoutingStrategy"]
     role_id, _ = _execution_role(tpl(name))
@@ -180,7 +193,9 @@ def test_scale_to_zero_inference_component(name, tpl, cdk_plans):
     model_id, _ = only(template, "AWS::SageMaker::Model")
     assert spec["ModelName"] == {"Fn::GetAtt": [model_id, "ModelName"]}
     deployment = component["DeploymentConfig"]
-    assert deployment["RollingUpdatePolicy"]["MaximumBatchSize"]["Type"] == "COPY_COUNT"
+    # 5-50% of the copy count at every count from 1 up; no COPY_COUNT value is valid at 1 copy
+    assert deployment["RollingUpdatePolicy"]["MaximumBatchSize"] == {"Type": "CAPACITY_PERCENT", "Value": 50}
+    assert "RollbackMaximumBatchSize" not in deployment["RollingUpdatePolicy"]  # absent: 100%, blue/green
     assert deployment["AutoRollbackConfiguration"]["Alarms"], "no rollback alarm"
 
 
@@ -249,7 +264,9 @@ def test_always_on_scales_instances_by_target_tracking_only(tpl, cdk_plans):
     template = tpl(ALWAYS_ON)
     target_id, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
-    assert target["ResourceId"] == f"endpoint/{plan.profile.name}/variant/AllTraffic"
+    endpoint = endpoint_of(plan.profile, plan.instance_type)
+    assert endpoint != plan.profile.name
+    assert target["ResourceId"] == f"endpoint/{endpoint}/variant/AllTraffic"
     assert target["MinCapacity"] >= 1
     (tracking,) = policies_of_type(template, "TargetTrackingScaling").values()
     assert tracking["ScalingTargetId"] == {"Ref": target_id}
@@ -339,7 +356,7 @@ def test_async_config_writes_encrypted_output_and_notifies(tpl, cdk_templates):
 def test_async_scales_instances_on_backlog_and_wakes_on_backlog_without_capacity(tpl, cdk_plans):
     plan = cdk_plans[ASYNC]
     template = tpl(ASYNC)
-    endpoint = plan.profile.name
+    endpoint = endpoint_of(plan.profile, plan.instance_type)
     assert resources(template, "AWS::SageMaker::InferenceComponent") == {}
     target_id, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
@@ -490,7 +507,8 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
     image = resolve_engine_image(cdk_plans[name].engine, None, "us-east-1")
     assert [render(r) for r in as_list(pulls[0]["Resource"])] == [image.repository_arn("aws")]
 
-    groups = [f"/aws/sagemaker/Endpoints/{profile.name}"]
+    endpoint = endpoint_of(profile, cdk_plans[name].instance_type)
+    groups = [f"/aws/sagemaker/Endpoints/{endpoint}"]
     if profile.scaling.mode.uses_inference_component:  # an inference component logs to its own group
         groups.append(f"/aws/sagemaker/InferenceComponents/{profile.name}-ic")
     account = r"(<account>|\d{12})"  # a token unless CDK_DEFAULT_ACCOUNT is set
@@ -501,7 +519,7 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
     assert log_statements
     granted = {render(r) for s in log_statements for r in as_list(s["Resource"])}
     assert granted and all(allowed.fullmatch(arn) for arn in granted), granted
-    assert any(arn.endswith(f":log-group:/aws/sagemaker/Endpoints/{profile.name}:*") for arn in granted)
+    assert any(arn.endswith(f":log-group:/aws/sagemaker/Endpoints/{endpoint}:*") for arn in granted)
 
     actions = [a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])]
     assert "s3:*" not in actions and "*" not in actions
@@ -519,14 +537,14 @@ def test_image_repository_arn_is_the_tgi_repository():
 def test_outputs(name, tpl, cdk_plans):
     plan = cdk_plans[name]
     template = tpl(name)
-    endpoint = plan.profile.name
+    endpoint = endpoint_of(plan.profile, plan.instance_type)
     outputs = {key: out["Value"] for key, out in template["Outputs"].items() if not key.startswith("Bootstrap")}
     expected = {"EndpointName", "InstanceType", "EstimatedCostPerHour", "MonthlyBudget", "AlertTopicArn", "InvokeCommand"}
     assert expected <= set(outputs), expected - set(outputs)
     assert ("InferenceComponentName" in outputs) == (name in SCALE_TO_ZERO)
     if name in SCALE_TO_ZERO:
-        assert outputs["InferenceComponentName"] == f"{endpoint}-ic"
-        assert f"--inference-component-name {endpoint}-ic" in outputs["InvokeCommand"]
+        assert outputs["InferenceComponentName"] == f"{plan.profile.name}-ic"
+        assert f"--inference-component-name {plan.profile.name}-ic" in outputs["InvokeCommand"]
     else:
         assert "--inference-component-name" not in outputs["InvokeCommand"]
     assert outputs["EndpointName"] == endpoint
@@ -750,10 +768,10 @@ def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name
         "SAGEFIT_STACK_NAME": name,
         "SAGEFIT_BUDGET_NAME": f"sagefit-{name}",
         "SAGEFIT_ACCOUNT_ID": {"Ref": "AWS::AccountId"},
-        "SAGEFIT_ENDPOINT_NAME": profile.name,
+        "SAGEFIT_ENDPOINT_NAME": endpoint_of(profile, plan.instance_type),
         "SAGEFIT_VARIANT_NAME": "AllTraffic",
         "SAGEFIT_RESOURCE_ID": (f"inference-component/{profile.name}-ic" if ic
-                                else f"endpoint/{profile.name}/variant/AllTraffic"),
+                                else f"endpoint/{endpoint_of(profile, plan.instance_type)}/variant/AllTraffic"),
         "SAGEFIT_SCALABLE_DIMENSION": ("sagemaker:inference-component:DesiredCopyCount" if ic
                                        else "sagemaker:variant:DesiredInstanceCount"),
         "SAGEFIT_CAP_HOLD": profile.scaling.mode.cap_hold.value,
@@ -829,7 +847,8 @@ def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
     _, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert {"Key": "sagefit:stack", "Value": name} in target["Tags"]
 
-    resource = (f"inference-component/{profile.name}-ic" if ic else f"endpoint/{profile.name}")
+    resource = (f"inference-component/{profile.name}-ic" if ic
+                else f"endpoint/{endpoint_of(profile, cdk_plans[name].instance_type)}")
     sagemaker_write = by_action["sagemaker:UpdateInferenceComponentRuntimeConfig" if ic
                                 else "sagemaker:UpdateEndpointWeightsAndCapacities"]
     assert re.fullmatch(rf"arn:aws:sagemaker:us-east-1:{account}:{re.escape(resource)}", render(sagemaker_write["Resource"]))
@@ -875,7 +894,8 @@ def test_delete_endpoint_action_and_a_lower_cap_threshold(tmp_path, profiles_dir
     template = Template.from_stack(stack).to_json()
     _, _, statements = _hard_cap_role(template)
     (delete,) = [s for s in statements if "sagemaker:DeleteEndpoint" in as_list(s["Action"])]
-    assert re.fullmatch(r"arn:aws:sagemaker:us-east-1:(<account>|\d{12}):endpoint/llama2-70b", render(delete["Resource"]))
+    assert re.fullmatch(r"arn:aws:sagemaker:us-east-1:(<account>|\d{12}):endpoint/llama2-70b-p4d-24xlarge",
+                        render(delete["Resource"]))
     # AWS requires the scalable target deregistered before the endpoint is deleted: the role may do it,
     # on this stack's target only, conditioned exactly as RegisterScalableTarget is.
     (register,) = [s for s in statements if "application-autoscaling:RegisterScalableTarget" in as_list(s["Action"])]

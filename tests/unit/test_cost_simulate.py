@@ -22,6 +22,12 @@ from sagefit.core.profiles import find_profile, load_profile, load_profiles
 
 DAY = 86400.0
 IDLE = 15 * 60 + 60  # 15 one-minute AlarmLow datapoints + the 60 s alarm delay
+TAIL = A.MANAGED_SCALE_IN_COOLDOWN_MIN * 60
+"""Inference components: the instance outlives its last copy by the managed scale-in cooldown."""
+
+
+def tail(mode: str) -> float:
+    return TAIL if ScalingMode(mode).uses_inference_component else 0.0
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +158,8 @@ def test_a_single_request_bills_cold_start_plus_service_plus_scale_in_delay(awq,
     # the wake alarm's 60 s period holding the request ends at 00:02:00, plus the 60 s alarm delay
     fire = (math.floor(a / 60) + 1) * 60 + 60
     assert fire == 3 * DAY + 180
-    assert result.billed_s == pytest.approx(cold + service + IDLE)
-    assert result.cost == pytest.approx((cold + service + IDLE) / 3600 * 7.09)
+    assert result.billed_s == pytest.approx(cold + service + IDLE + tail(mode))
+    assert result.cost == pytest.approx((cold + service + IDLE + tail(mode)) / 3600 * 7.09)
     assert (result.cold_starts, result.wakeups, result.cold_start_requests) == (1, 1, 1)
     p50, p95, worst = result.cold_start_latency_s
     assert p50 == p95 == worst == pytest.approx(fire + cold - a)  # 79.5 s + the cold start
@@ -168,7 +174,7 @@ def test_a_second_request_before_scale_in_reuses_the_instance(awq):
     a2 = fire + cold + service + IDLE - 1  # one second before the endpoint would go to zero
     result, _ = run(awq, "scale-to-zero", traffic_at(a1, a2))
     assert (result.cold_starts, result.cold_start_requests) == (1, 1)
-    assert result.billed_s == pytest.approx(a2 + service + IDLE - fire)
+    assert result.billed_s == pytest.approx(a2 + service + IDLE + TAIL - fire)
 
 
 def test_requests_further_apart_each_pay_a_cold_start(awq):
@@ -188,7 +194,7 @@ def test_requests_arriving_during_the_cold_start_all_wait_for_it(awq):
     waits = np.array([ready - t for t in times])
     assert result.cold_start_latency_s == pytest.approx((np.percentile(waits, 50), np.percentile(waits, 95), waits.max()))
     # eight slots: all eight run at once from the moment the instance is up
-    assert result.billed_s == pytest.approx(cold + service + IDLE)
+    assert result.billed_s == pytest.approx(cold + service + IDLE + TAIL)
 
 
 def test_a_wake_launches_one_instance_however_long_the_cold_start(plan_with):
@@ -198,7 +204,7 @@ def test_a_wake_launches_one_instance_however_long_the_cold_start(plan_with):
     service = settings.service_s(settings.input_tokens, settings.output_tokens)
     assert cold > 60  # CloudWatch re-invokes the step while the instance starts; exact capacity 1 holds
     assert (result.wakeups, result.cold_starts, result.peak_instances) == (1, 1, 1)
-    assert result.billed_s == pytest.approx(cold + service + IDLE)
+    assert result.billed_s == pytest.approx(cold + service + IDLE + TAIL)
 
 
 def test_target_tracking_adds_an_instance_under_load_and_removes_it_after(plan_with):
@@ -384,3 +390,48 @@ def test_the_cost_report_names_the_rejections(engine_plan):
     traffic = traffic_at(*[DAY + 1.5 * i for i in range(400)])
     est = estimate(plan, traffic, resolve(plan), modes=(ScalingMode.ALWAYS_ON,))
     assert any("refused with HTTP 429" in note for note in est.notes)
+
+
+# --------------------------------------------------------------------------- the scale-in release tail
+
+
+def test_an_inference_component_instance_bills_the_release_tail_after_its_copy(awq):
+    """Managed instance scaling releases an instance that holds no copy only after the ScaleInPolicy
+    cooldown (plan.spec.scaling), so scale-to-zero bills it; async instances go with the scale-in."""
+    a = 4 * DAY
+    ic, _ = run(awq, "scale-to-zero", traffic_at(a))
+    asynchronous, _ = run(awq, "async", traffic_at(a))
+    assert awq.spec.scaling.instance_release_s == TAIL == 300
+    assert ic.billed_s - asynchronous.billed_s == pytest.approx(TAIL)
+    assert ic.cost - asynchronous.cost == pytest.approx(TAIL / 3600 * awq.price_per_hour)
+
+
+def test_a_copy_back_within_the_tail_takes_the_idle_instance_without_double_billing(awq):
+    """Second request after the copy left but before the instance is released: the instance bills
+    without a gap from the first launch (no second tail inside the first)."""
+    _, settings = run(awq, "scale-to-zero", traffic_at(0.0))
+    cold, service = settings.cold_start.total_s, settings.service_s(3072, 1024)
+    a1 = 10 * DAY
+    fire1 = (math.floor(a1 / 60) + 1) * 60 + 60
+    off = fire1 + cold + service + IDLE  # the copy is removed here; the instance lingers TAIL seconds
+    a2 = off + 60.5
+    fire2 = (math.floor(a2 / 60) + 1) * 60 + 60
+    assert fire2 < off + TAIL
+    result, _ = run(awq, "scale-to-zero", traffic_at(a1, a2))
+    assert result.cold_starts == 2  # the copy still loads on the idle instance
+    assert result.billed_s == pytest.approx((fire2 + cold + service + IDLE + TAIL) - fire1)
+
+
+def test_the_release_tail_is_billed_only_up_to_the_month_end():
+    from sagefit.cost.fleet import Fleet
+
+    fleet = Fleet(cold_start_s=100.0, release_s=300.0)
+    fleet.add(0.0)
+    fleet.remove(1, 1000.0)
+    fleet.close(1100.0)
+    assert fleet.billed == pytest.approx(1100.0)
+    plain = Fleet(cold_start_s=100.0)
+    plain.add(0.0)
+    plain.remove(1, 1000.0)
+    plain.close(1100.0)
+    assert plain.billed == pytest.approx(1000.0)

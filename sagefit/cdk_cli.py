@@ -87,7 +87,7 @@ def resolve_target(requested: str) -> Literal["local", "aws"]:
     if requested == "aws":
         if override is not None:
             raise SagefitError(
-                f"--target aws, but {override} points at this machine, not AWS",
+                f"{override} points at this machine, not AWS",
                 "unset that variable to reach AWS, or use --target local (make deploy TARGET=local)",
                 field="--target",
             )

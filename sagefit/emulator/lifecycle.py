@@ -166,6 +166,8 @@ def _live_record(store: StateStore, port: int | None) -> EmulatorRecord | None:
 def kept_emulator() -> Emulator | None:
     """The running emulator sagefit started (kept by ``KEEP=1``, or in use by a deploy), if any."""
     store = state_store()
+    if not store.path.exists():
+        return None  # a question, not a deploy: it creates no .sagefit/ folder
     with store.locked():
         record = _live_record(store, None)
     return None if record is None else Emulator(record.process, record.port)

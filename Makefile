@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 STACK ?= MistralStack
 CDK := npx --no-install cdk
 
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Node.js comes from package.json (the `node` package puts Node 22 in node_modules/.bin), so the CDK
+# CLI, the app's jsii runtime (it runs `node` from PATH) and the tests never use the system's Node.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export NODE_NO_WARNINGS := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
@@ -38,8 +40,9 @@ test: check
 plan: setup
 	$(VENV)/bin/sagefit plan
 
+# `cdk synth` with no stack names synthesizes every stack (it has no --all option, unlike deploy).
 synth: setup
-	$(CDK) synth --all --quiet
+	$(CDK) synth --quiet
 
 # TARGET=auto (AWS when credentials are configured, else the local emulator) | local | aws
 # The local emulator needs the `local` extra (moto[server]); setup installs .[dev], which includes it.

@@ -1,19 +1,35 @@
 #!/usr/bin/env python3
 """CDK entry point: one stack per model profile (see stacks/application.py for context keys)."""
 
+import os
+import signal
 import sys
 
-import aws_cdk as cdk
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
-from sagefit.core.errors import EXIT_USAGE, SagefitError
-from stacks.application import build_app
+
+def _interrupted(signum: int, frame: object) -> None:
+    # Ctrl-C reaches this process and jsii's node child together: unwinding through jsii would print
+    # its traceback (the kernel is gone), so say one line and leave at once, without atexit hooks.
+    print("sagefit: interrupted; nothing was synthesized", file=sys.stderr, flush=True)
+    os._exit(EXIT_INTERRUPTED)
+
+
+signal.signal(signal.SIGINT, _interrupted)  # before aws_cdk loads: importing it starts jsii's kernel
+
+import aws_cdk as cdk  # noqa: E402
+
+from sagefit.core.errors import EXIT_USAGE, SagefitError  # noqa: E402
+from stacks.application import build_app  # noqa: E402
 
 # CDK's built-in template validation duplicates cfn-lint, which the test suite runs over every
 # template, and adds about 11 s to each synth of this app.
 app = cdk.App(builtin_cloud_formation_validation=False)
 try:
     build_app(app)
+    app.synth()
 except SagefitError as exc:
     print(f"sagefit: error: {exc}", file=sys.stderr)
     sys.exit(EXIT_USAGE)
-app.synth()
+except KeyboardInterrupt:
+    _interrupted(signal.SIGINT, None)

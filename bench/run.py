@@ -3,7 +3,7 @@
 Run with `make bench`. Figures are wall-clock medians; they are printed, never asserted.
 
 * `python -c pass` and `sagefit plan` (every seed profile), as subprocesses;
-* `cdk synth` of an empty app (the jsii floor) and `cdk synth --all`, run in turns, and their ratio
+* `cdk synth` of an empty app (the jsii floor) and `cdk synth` (every stack), run in turns, and their ratio
   (the goal: the six seed stacks synthesize in at most 1.5 times the empty app's time);
 * the `sagefit cost` simulation of a month with 1M requests, in-process (traffic generation plus
   the three scaling modes) and as the whole command;
@@ -28,18 +28,15 @@ from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
 
+from sagefit.cdk_cli import node_env
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-CDK_ENV = {
-    **os.environ,
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    "NODE_NO_WARNINGS": "1",
-    "CDK_DISABLE_CLI_TELEMETRY": "true",
-}
+CDK_ENV = node_env(os.environ, ROOT)  # the pinned Node 22 first on PATH, as the Makefile sets it
 COST_PROFILE = "llama2-70b-awq"
 COST_TRAFFIC = "monthly:1M"
 SYNTH_RATIO_GOAL = 1.5
-"""`cdk synth --all` of the seed profiles against the empty app, both through the CDK CLI."""
+"""`cdk synth` (every stack) of the seed profiles against the empty app, both through the CDK CLI."""
 
 
 def timed(cmd: list[str]) -> tuple[float, float]:
@@ -101,7 +98,7 @@ def synth_ratio(runs: int) -> SynthRatio:
             "--app",
             f"{sys.executable} bench/empty_app.py",
         ]
-        full = ["npx", "--no-install", "cdk", "synth", "--all", "--quiet", "-o", f"{out}/full"]
+        full = ["npx", "--no-install", "cdk", "synth", "--quiet", "-o", f"{out}/full"]
         pairs = [(timed(empty), timed(full)) for _ in range(runs)]
     return SynthRatio(
         runs=runs,
@@ -163,7 +160,7 @@ def main() -> None:
 
     synth = synth_ratio(runs)
     rows.append(("cdk synth, empty app", synth.empty_s, "jsii floor"))
-    rows.append(("cdk synth --all (6 stacks, cdk-nag on)", synth.full_s, "run in turns with the empty app"))
+    rows.append(("cdk synth (6 stacks, cdk-nag on)", synth.full_s, "run in turns with the empty app"))
 
     if os.environ.get("BENCH_SKIP_TEST"):
         rows.append(("make test", float("nan"), "skipped (BENCH_SKIP_TEST)"))

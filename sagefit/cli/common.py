@@ -1,4 +1,6 @@
-"""What every command shares: the ``--profiles`` option, loading and finding profiles, AWS sessions.
+"""What every command shares: the ``--profiles`` option, loading and finding profiles.
+
+(AWS and emulator sessions, with the ``--target`` option: :mod:`sagefit.cli.target`.)
 
 Kept free of aws_cdk and boto3 (they are imported inside the functions that need them, or only for
 type checking) so that `sagefit plan` and `sagefit validate` load neither.
@@ -14,7 +16,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sagefit.core.catalog import Catalog
     from sagefit.core.profiles import LoadedProfile
-    from sagefit.ops.aws import AwsSession
 
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -67,10 +68,3 @@ def find(args: argparse.Namespace) -> LoadedProfile:
     from sagefit.core.profiles import find_profile
 
     return find_profile(load(args), args.stack)
-
-
-def session(region: str) -> AwsSession:
-    """A boto3 session for ``region``; boto3 is imported here, when a command talks to AWS."""
-    from sagefit.ops.aws import AwsSession
-
-    return AwsSession(region)

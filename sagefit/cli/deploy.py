@@ -10,6 +10,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from sagefit.cli.common import STACK_HELP, add_command, find
+from sagefit.cli.target import announce, announce_aws, local_line
 
 if TYPE_CHECKING:
     from sagefit.cli.common import SubParsers
@@ -24,9 +25,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     loaded = find(args)
     spec = plan_profile(loaded).spec  # a profile that cannot be served fails here, before any CLI runs
     stack, region = spec.names.stack, spec.region
+    # The CDK app synthesizes the same directory this command just validated.
+    context = cdk_cli.profiles_context(args.profiles)
     target = cdk_cli.resolve_target(args.target)
     if target == "aws":
-        cdk_cli.deploy_aws(stack)
+        announce_aws(region)
+        cdk_cli.deploy_aws(stack, context)
         return 0
     from sagefit.emulator import local_target
     from sagefit.emulator.requirements import require_moto
@@ -34,7 +38,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     require_moto()
     check_port(args.port, "--port")
-    result = local_target.deploy_local(stack, region, args.port, args.keep_emulator)
+    announce(local_line(args.port))
+    result = local_target.deploy_local(stack, region, args.port, args.keep_emulator, context)
     print(f"\n{stack} deployed to the LOCAL EMULATOR (moto on {result.emulator_url}).")
     for key, value in sorted(result.outputs.items()):
         print(f"  {key}: {value}")
@@ -45,9 +50,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         "Nothing was created in AWS. The emulator checks that the stack creates and wires up; it "
         "cannot load the model, check quotas or bill you."
     )
-    if result.kept:
+    if result.still_running:
+        why = "" if args.keep_emulator else " (kept by an earlier KEEP=1 deploy, or in use by another deploy)"
         print(
-            f"The emulator stays up on {result.emulator_url}; `make destroy STACK={stack}` removes the "
+            f"The emulator stays up on {result.emulator_url}{why}; `make destroy STACK={stack}` removes the "
             "stack (and stops the emulator once no stack is left)."
         )
     else:
@@ -60,21 +66,28 @@ def cmd_destroy(args: argparse.Namespace) -> int:
 
     profile = find(args).profile
     stack, region = profile.stack_name, profile.region
+    context = cdk_cli.profiles_context(args.profiles)
     if cdk_cli.resolve_target(args.target) == "aws":
-        cdk_cli.destroy_aws(stack)
+        announce_aws(region)
+        cdk_cli.destroy_aws(stack, context)
         return 0
     from sagefit.emulator import local_target
 
-    remaining = local_target.destroy_local(stack, region)
-    if remaining:
-        print(f"{stack} destroyed in the local emulator; it stays up for {', '.join(remaining)}.")
-    elif remaining is not None:
-        print(f"{stack} destroyed in the local emulator, and the emulator stopped.")
-    else:
+    emulator = local_target.kept_emulator()
+    if emulator is None:
         print(
             f"No local emulator is running, so there is nothing to destroy: its state ended with it. "
             f"(Use TARGET=aws to destroy {stack} in your AWS account.)"
         )
+        return 0
+    announce(local_line(emulator.port))
+    remaining = local_target.destroy_local(stack, region, context)
+    if remaining:
+        print(f"{stack} destroyed in the local emulator; it stays up for {', '.join(remaining)}.")
+    elif remaining is not None:
+        print(f"{stack} destroyed in the local emulator, and the emulator stopped (unless a deploy is using it).")
+    else:
+        print("The local emulator stopped meanwhile, so there is nothing to destroy.")
     return 0
 
 

@@ -54,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sagefit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
+        # One line, not a traceback; a kept emulator runs in its own session and is not touched.
+        print("\nsagefit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`sagefit plan | head`): stop quietly, as a killed-by-SIGPIPE program would.

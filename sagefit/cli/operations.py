@@ -10,7 +10,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from sagefit.cli.common import STACK_HELP, add_command, find, load, session
+from sagefit.cli.common import STACK_HELP, add_command, find, load
+from sagefit.cli.target import add_target_option, target_session
 from sagefit.core.errors import SagefitError
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     from sagefit.ops.preflight import preflight
 
     spec = plan_profile(find(args)).spec
-    report = preflight(spec, session(spec.region))
+    report = preflight(spec, target_session(args, spec.region, spec.names.stack))
     print(f"preflight {report.stack}: {report.instance_type} in {report.region}")
     for check in report.checks:
         print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
@@ -72,9 +73,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     profiles = [find(args)] if args.stack else load(args)
     healthy = True
+    sessions: dict[str, AwsSession] = {}  # one per region, so each target is announced once
     for loaded in profiles:
         spec = plan_profile(loaded).spec  # the names and bounds the stack was synthesized with
-        status = stack_status(spec, session(spec.region))
+        if spec.region not in sessions:
+            sessions[spec.region] = target_session(args, spec.region, spec.names.stack)
+        status = stack_status(spec, sessions[spec.region])
         print_status(status)
         healthy = healthy and status.healthy
     return 0 if healthy else 1
@@ -104,7 +108,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             f"{args.max_new_tokens} is not a token count", "give a whole number above 0", field="--max-new-tokens"
         )
     spec = plan_profile(find(args)).spec
-    aws = session(spec.region)
+    aws = target_session(args, spec.region, spec.names.stack)
     bucket = None
     if spec.mode.is_async:  # the request goes to S3 first, in the stack's output bucket
         bucket = stack_output(aws, spec.names.stack, "AsyncOutputBucket")
@@ -121,7 +125,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from sagefit.ops.resume import resume
 
     plan = plan_profile(find(args))  # the same plan, so the same bounds and names, the stack deployed
-    result = resume(plan, session(plan.spec.region), force=args.force)
+    result = resume(plan, target_session(args, plan.spec.region, plan.spec.names.stack), force=args.force)
     if not result.ok:
         print(f"sagefit: {result.refused}", file=sys.stderr)
         return 1
@@ -144,14 +148,18 @@ def register(sub: SubParsers) -> None:
         sub, "preflight", cmd_preflight, "check credentials, region and endpoint quota before a deploy"
     )
     preflight.add_argument("stack", help=STACK_HELP)
+    add_target_option(preflight)
     status = add_command(sub, "status", cmd_status, "endpoint status, capacity, scaling bounds, spend and alarms")
     status.add_argument("stack", nargs="?", help="one stack or profile (default: all)")
+    add_target_option(status)
     invoke = add_command(sub, "invoke", cmd_invoke, "send a prompt to a deployed endpoint and print the answer")
     invoke.add_argument("stack", help=STACK_HELP)
     invoke.add_argument("prompt")
     invoke.add_argument("--max-new-tokens", type=int, default=128)
+    add_target_option(invoke)
     resume = add_command(
         sub, "resume", cmd_resume, "undo the hard cost cap: restore the plan's scaling bounds (and a deleted endpoint)"
     )
     resume.add_argument("stack", help=STACK_HELP)
     resume.add_argument("--force", action="store_true", help="resume even while the budget is still exceeded")
+    add_target_option(resume)

@@ -66,7 +66,10 @@ def not_found(exc: Exception) -> bool:
     if code in _NOT_FOUND_CODES:
         return True
     text = error_message(exc).lower()
-    return code == "ValidationException" and (
+    # CloudFormation's query API names the code ValidationError, not ValidationException ("An error
+    # occurred (ValidationError) when calling the ListStackResources operation: Stack with id X does not
+    # exist"; CloudFormation API Reference, Common Errors).
+    return code in ("ValidationException", "ValidationError") and (
         any(s in text for s in _NOT_FOUND_TEXT) or "no scalable target found" in text
     )
 

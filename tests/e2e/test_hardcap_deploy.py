@@ -172,7 +172,8 @@ def test_llama2_70b_hard_cap_end_to_end(deployed, profiles_dir, capsys):
 
     profiles = ["--profiles", str(profiles_dir)]
     assert main(["resume", "Llama2x70bStack", *profiles]) == 1
-    err = capsys.readouterr().err
+    target, err = capsys.readouterr().err.split("\n", 1)  # the target line first, then the refusal
+    assert target == "target: AWS account 123456789012, region us-east-1"
     assert err.startswith("sagefit: Llama2x70bStack: the budget is still exceeded") and err.count("\n") == 1
     assert "--force" in err
     assert stack.target()["SuspendedState"] == SUSPENDED  # nothing changed

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from sagefit.emulator import local_target
+from sagefit.emulator import lifecycle
 from sagefit.emulator.local_target import LocalTarget, start_emulator
 from sagefit.emulator.server import port_in_use
 
@@ -23,8 +23,8 @@ def target(tmp_path_factory):
     # where they would overwrite (and on stop, remove) the state of an emulator a user kept running.
     state_dir = tmp_path_factory.mktemp("sagefit-state")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(local_target, "STATE_FILE", state_dir / "emulator.json")
-        patch.setattr(local_target, "LOG_FILE", state_dir / "emulator.log")
+        patch.setattr(lifecycle, "STATE_FILE", state_dir / "emulator.json")
+        patch.setattr(lifecycle, "LOG_FILE", state_dir / "emulator.log")
         emulator = start_emulator(port=_free_port())
         assert (state_dir / "emulator.json").is_file()
         target = LocalTarget(emulator, REGION)

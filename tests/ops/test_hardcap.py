@@ -272,6 +272,7 @@ def test_one_not_found_rule_for_the_cap_status_and_resume():
 
     assert not_found(error("ValidationException", "Could not find endpoint \"x\"."))
     assert not_found(error("ValidationException", "Stack with id X does not exist"))
+    assert not_found(error("ValidationError", "Stack with id X does not exist"))  # CloudFormation's own code
     assert not_found(error("ObjectNotFoundException", "No scalable target registered"))
     assert not_found(error("NotFoundException", "Unable to get budget: the budget doesn't exist."))
     assert not_found(error("ResourceNotFoundException", ""))

@@ -4,6 +4,7 @@ deploy target is chosen. The local emulator's own lifecycle: tests/emulator/test
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -301,15 +302,20 @@ def test_the_aws_target_runs_the_cdk_cli_without_moto_or_the_emulator(repo_root)
     code = (
         "import sys, sagefit.cdk_cli as cdk_cli; calls = []; "
         "cdk_cli.run_cdk = lambda args, env, what: calls.append(args); "
+        "import sagefit.ops.aws as aws; aws.AwsSession.account = lambda self: '210987654321'; "
         "from sagefit.cli import main; "
         "assert main(['deploy', 'MistralStack', '--target', 'aws']) == 0; "
         "assert main(['destroy', 'MistralStack', '--target', 'aws']) == 0; "
-        "assert calls == [['deploy', 'MistralStack'], ['destroy', 'MistralStack']], calls; "
+        f"profiles = ['-c', 'sagefit:profiles={repo_root / 'model_profiles'}']; "
+        "assert calls == [['deploy', 'MistralStack', *profiles], ['destroy', 'MistralStack', *profiles]], calls; "
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'moto' or m.startswith('sagefit.emulator')); "
         "assert loaded == [], loaded"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, env=env, capture_output=True, text=True,
+                            check=False)
     assert result.returncode == 0, result.stderr
+    assert result.stderr.count("target: AWS account 210987654321, region us-east-1\n") == 2, result.stderr
 
 
 def test_a_bad_port_is_one_line(capsys, profiles_dir):
@@ -323,7 +329,8 @@ def test_a_bad_port_is_one_line(capsys, profiles_dir):
 def test_invoke_async_without_credentials_is_one_line(no_credentials, capsys, profiles_dir):
     assert main(["invoke", "Llama2x70bAwqStack", "Hello", "--profiles", str(profiles_dir)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("sagefit: error: reading the outputs of Llama2x70bAwqStack: no AWS credentials found")
+    # The target line comes first, so the credentials are found missing there (STS GetCallerIdentity).
+    assert err.startswith("sagefit: error: checking credentials: no AWS credentials found")
     assert err.count("\n") == 1
     assert main(["invoke", "MistralStack", "Hello", "--max-new-tokens", "0", "--profiles", str(profiles_dir)]) == 2
     assert "--max-new-tokens: 0 is not a token count" in capsys.readouterr().err

@@ -260,7 +260,7 @@ def test_cli_errors_exit_2_and_leave_the_catalog(capsys, catalog_copy, monkeypat
     assert main(["prices", "refresh", "--catalog", str(catalog_copy)]) == 2
     err = capsys.readouterr().err
     assert err == ("sagefit: error: reading prices from the AWS Price List API: no AWS credentials found; "
-                   "fix: configure credentials (aws configure / AWS_PROFILE) or use TARGET=local\n")
+                   "fix: configure credentials (aws configure / AWS_PROFILE)\n")
     assert main(["prices", "refresh", "--catalog", str(catalog_copy), "--region", "mars-1"]) == 2
     assert "unknown region 'mars-1'" in capsys.readouterr().err
     assert main(["prices", "refresh", "--catalog", str(catalog_copy.parent / "missing.yaml")]) == 2

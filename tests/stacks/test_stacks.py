@@ -34,6 +34,7 @@ from tests.support.cdk import (  # first: sets the jsii environment before aws_c
 )
 from aws_cdk.assertions import Capture, Match, Template
 
+from sagefit.cdk_cli import node_env
 from sagefit.core import serving
 from sagefit.core.budget import idle_day_cost_usd, monthly_budget_usd
 from sagefit.core.engines import get_engine
@@ -651,10 +652,8 @@ def test_profile_typo_fails_build_app_and_app_py_with_one_line(tmp_path, profile
     assert "fix:" in str(caught.value)
 
     env = {
-        **os.environ,
+        **node_env(os.environ, REPO_ROOT),
         "CDK_CONTEXT_JSON": json.dumps({"sagefit:profiles": str(directory)}),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        "NODE_NO_WARNINGS": "1",
     }
     env.pop("CDK_OUTDIR", None)
     python = REPO_ROOT / ".venv" / "bin" / "python"

@@ -17,8 +17,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("NODE_NO_WARNINGS", "1")
+from sagefit.cdk_cli import node_env
+from tests.support.paths import REPO_ROOT
+
+# jsii starts `node` from PATH when aws_cdk is imported: the pinned Node 22 in node_modules/.bin, as
+# the Makefile and the CDK CLI use, not the system's (whose end of life jsii would print as a banner).
+os.environ.update(node_env(os.environ, REPO_ROOT))
 
 import aws_cdk as cdk  # noqa: E402  (after the jsii environment above)
 from aws_cdk.assertions import Template  # noqa: E402
@@ -26,7 +30,6 @@ from aws_cdk.assertions import Template  # noqa: E402
 from sagefit.core.planner import Plan  # noqa: E402
 from stacks.application import build_app  # noqa: E402
 from stacks.llm_stack import LlmEndpointStack  # noqa: E402
-from tests.support.paths import REPO_ROOT
 
 
 SCALE_TO_ZERO = ("MistralStack", "ZephyrStack", "Llama2x7bStack", "Llama2x13bStack")

@@ -29,7 +29,7 @@ from sagefit.meter.config import DIMENSION, METRIC_BURN_RATE, METRIC_MONTH_TO_DA
 from sagefit.meter.ledger import month_start
 from sagefit.ops.aws import AwsSession, aws_errors, not_found
 
-__all__ = ["Bounds", "Capacity", "Metered", "Spend", "StackStatus", "stack_status"]
+__all__ = ["Bounds", "Capacity", "Metered", "Spend", "StackStatus", "read_metered", "stack_status"]
 
 METER_WINDOW = timedelta(hours=1)
 """How far back a metered datapoint still counts as the meter's current figure (12 runs)."""
@@ -160,8 +160,13 @@ def _spend(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> No
 
 
 def _metered(session: AwsSession, spec: DeploymentSpec, status: StackStatus, now: datetime) -> None:
+    status.metered = read_metered(session, spec, now)
+
+
+def read_metered(session: AwsSession, spec: DeploymentSpec, now: datetime | None = None) -> Metered:
     """The meter's latest month-to-date and burn rate of this month's last hour (GetMetricData,
-    newest first)."""
+    newest first); shared with ``sagefit resume``."""
+    now = now or datetime.now(timezone.utc)
     start = max(month_start(now), now - METER_WINDOW)
     queries = [
         {
@@ -187,7 +192,7 @@ def _metered(session: AwsSession, spec: DeploymentSpec, status: StackStatus, now
         if points:
             latest[result["Id"]] = (float(points[0][1]), points[0][0])
     month_to_date, burn = latest.get("m0"), latest.get("m1")
-    status.metered = Metered(
+    return Metered(
         month_to_date_usd=month_to_date[0] if month_to_date else None,
         burn_rate_usd_per_hour=burn[0] if burn else None,
         at=month_to_date[1] if month_to_date else None,

@@ -687,3 +687,24 @@ def test_a_cap_without_the_meter_ignores_meter_alarms_and_the_environment_carrie
     assert set(METER_ENV_NAMES) <= set(env) and CapConfig.from_env(env) == stack.config
     with pytest.raises(ValueError, match="go together"):
         CapConfig.from_env({k: v for k, v in env.items() if k != "SAGEFIT_METER_TABLE_NAME"})
+
+
+def test_resume_refuses_while_the_metered_spend_is_over_the_cap_though_budgets_shows_less(aws, plans):
+    """After a metered cap the meter's alarm stays in ALARM (it does not notify again), and Budgets may
+    not have billed the spend yet: resume must not trust Budgets alone."""
+    from sagefit.meter.config import DIMENSION, METRIC_MONTH_TO_DATE, NAMESPACE
+    from sagefit.ops.aws import AwsSession
+    from sagefit.ops.resume import resume
+
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit * 0.1)
+    session = AwsSession(REGION)
+    assert resume(stack.plan, session).ok  # no metered figure: Budgets decides, as before
+    _client("cloudwatch").put_metric_data(Namespace=NAMESPACE, MetricData=[{
+        "MetricName": METRIC_MONTH_TO_DATE, "Dimensions": [{"Name": DIMENSION, "Value": "MistralStack"}],
+        "Timestamp": datetime.now(timezone.utc), "Value": stack.limit * 1.1}])
+    refused = resume(stack.plan, session)
+    assert not refused.ok and "the metered spend is over the cap" in refused.refused
+    assert "metered spend this month" in refused.refused and "--force" in refused.refused
+    forced = resume(stack.plan, session, force=True)
+    assert forced.ok and any("meter's alarm stays in ALARM" in w for w in forced.warnings)

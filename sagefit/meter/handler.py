@@ -90,10 +90,6 @@ class Decision:
     accrued_usd: float = 0.0
     lower_bound_seconds: float = 0.0
 
-    @property
-    def published(self) -> bool:
-        return self.outcome in ("first-sample", "metered")
-
     def entry(self) -> dict[str, Any]:
         return {
             "component": COMPONENT,

@@ -6,7 +6,8 @@ flow). Its configuration is the plan's (``plan.spec.hard_cap_settings()``), the 
 ``sagefit resume`` reads. Here it gets:
 
 - a role with one inline policy scoped to this stack's scalable target, endpoint (or inference
-  component), budget, alert topic, stack key and its own log group; no AWS managed policy. Every ARN
+  component), budget, the spend meter's table (read only), alert topic, stack key and its own log
+  group; no AWS managed policy. Every ARN
   is built with ``Stack.format_arn`` or taken from a resource, so it carries the stack's partition;
 - an encrypted, TLS-only SQS dead-letter queue for notifications it failed on after Lambda's two
   retries, and an alarm on that queue that tells the alert topic;
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
@@ -39,6 +40,9 @@ from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
 from stacks.nag import acknowledge_all
 
+if TYPE_CHECKING:
+    from stacks.meter import SpendMeter
+
 ASSET_DIR = Path(sagefit.hardcap.__file__).resolve().parent
 """The Lambda asset: this directory alone (``handler.py`` and the modules it imports)."""
 ASSET_EXCLUDE = ["__pycache__", "*.pyc"]
@@ -53,6 +57,8 @@ class HardCapProps:
     :param encryption_key: the key the topic is encrypted with (publishing needs it).
     :param budget_name: the stack's budget, whose notifications the function acts on; it must be the
         plan's (``plan.spec.names.budget``), which the function's configuration carries.
+    :param meter: the stack's spend meter; its alarm at the cap's threshold triggers the cap within
+        minutes (verified against the meter's table), the budget's notification stays the backstop.
     """
 
     endpoint: LlmEndpoint
@@ -61,6 +67,7 @@ class HardCapProps:
     budget_name: str
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
     timeout: Duration = field(default_factory=lambda: Duration.seconds(60))
+    meter: SpendMeter | None = None
 
 
 class HardCap(Construct):
@@ -74,8 +81,13 @@ class HardCap(Construct):
         self._topic_arn = props.topic.topic_arn
         endpoint = props.endpoint
         self._names = endpoint.plan.spec.names
+        meter = props.meter
         self.config = config = CapConfig.from_settings(
-            endpoint.plan.spec.hard_cap_settings(), account_id=stack.account, alert_topic_arn=self._topic_arn
+            endpoint.plan.spec.hard_cap_settings(),
+            account_id=stack.account,
+            alert_topic_arn=self._topic_arn,
+            meter_alarm_name=meter.cap_alarm_name if meter else None,
+            meter_table_name=meter.table_name if meter else None,
         )
         _check_same_resources(config, stack_name, props)
         self.log_group = logs.LogGroup(
@@ -163,6 +175,15 @@ class HardCap(Construct):
                 resources=[
                     stack.format_arn(service="budgets", region="", resource="budget", resource_name=config.budget_name)
                 ],
+            ),
+            *(
+                [
+                    iam.PolicyStatement(
+                        sid="ReadMeteredSpend", actions=["dynamodb:GetItem"], resources=[props.meter.table.table_arn]
+                    )
+                ]
+                if props.meter is not None
+                else []
             ),
             iam.PolicyStatement(sid="Announce", actions=["sns:Publish"], resources=[self._topic_arn]),
             iam.PolicyStatement(
@@ -253,7 +274,8 @@ class HardCap(Construct):
                 "sagemaker namespace, this endpoint's dimension and this stack's tag"
             ),
             "Action::kms:GenerateDataKey*": "publishing to the SSE-KMS alert topic needs kms:GenerateDataKey* "
-            "and kms:Decrypt; granted on the stack's own key only",
+            "and kms:Decrypt (which also reads the meter's table, encrypted with the same key); granted on "
+            "the stack's own key only",
         }
         acknowledge_all(self.role, "AwsSolutions-IAM5", reasons)
 

@@ -1,5 +1,5 @@
-"""`LlmEndpointStack`: one model's endpoint, scaling and cost guard (and, with ``budget.hard_cap``, the
-hard cost cap), rendered from a finished plan.
+"""`LlmEndpointStack`: one model's endpoint, scaling, cost guard and spend meter (and, with
+``budget.hard_cap``, the hard cost cap, which the meter's alarm drives), rendered from a finished plan.
 
 :mod:`stacks.hard_cap` is imported only by a stack that has a hard cap: it loads the CDK Lambda,
 Logs and SQS modules, a good part of the app's start-up, which an app without a cap never needs.
@@ -20,6 +20,7 @@ from sagefit.core.spec import DeploymentSpec
 from stacks.cost_guard import CostGuard, CostGuardProps
 from stacks.endpoint import LlmEndpoint, LlmEndpointProps
 from stacks.images import image_for
+from stacks.meter import SpendMeter, SpendMeterProps
 from stacks.scaling import EndpointScaling, EndpointScalingProps
 
 if TYPE_CHECKING:
@@ -62,6 +63,11 @@ class LlmEndpointStack(Stack):
                 alert_email=props.alert_email,
             ),
         )
+        self.meter = SpendMeter(
+            self,
+            "Meter",
+            SpendMeterProps(endpoint=self.endpoint, topic=self.cost_guard.topic, encryption_key=self.key),
+        )
         self.hard_cap: HardCap | None = None
         if spec.budget.hard_cap:
             from stacks.hard_cap import HardCap, HardCapProps
@@ -74,6 +80,7 @@ class LlmEndpointStack(Stack):
                     topic=self.cost_guard.topic,
                     encryption_key=self.key,
                     budget_name=spec.names.budget,
+                    meter=self.meter,
                 ),
             )
         self._outputs(spec)

@@ -7,6 +7,7 @@ command line loads.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -63,8 +64,21 @@ def print_status(status: StackStatus) -> None:
         spend = status.spend
         over = "  OVER BUDGET" if spend.exceeded else ""
         forecast = f", forecast ${spend.forecast:,.2f}" if spend.forecast is not None else ""
-        print(f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f}{forecast}{over}")
+        print(f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f}{forecast}{over} (billed, AWS Budgets)")
+    print(f"  {metered_line(status)}")
     print(f"  alarms in ALARM: {', '.join(status.alarms) if status.alarms else 'none'}")
+
+
+def metered_line(status: StackStatus) -> str:
+    """The spend meter's figures, next to the billed ones."""
+    metered = status.metered
+    if metered.month_to_date_usd is None:
+        return "metered this month: no figure yet (the spend meter runs every 5 minutes once deployed)"
+    over = "  OVER BUDGET" if status.metered_over_budget else ""
+    burn = (
+        f", burning ${metered.burn_rate_usd_per_hour:,.3f}/hour" if metered.burn_rate_usd_per_hour is not None else ""
+    )
+    return f"metered this month: ${metered.month_to_date_usd:,.2f}{burn}{over} (estimate at the catalog price)"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -74,13 +88,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     profiles = [find(args)] if args.stack else load(args)
     healthy = True
     sessions: dict[str, AwsSession] = {}  # one per region, so each target is announced once
+    found = []
     for loaded in profiles:
         spec = plan_profile(loaded).spec  # the names and bounds the stack was synthesized with
         if spec.region not in sessions:
             sessions[spec.region] = target_session(args, spec.region, spec.names.stack)
         status = stack_status(spec, sessions[spec.region])
-        print_status(status)
+        if args.format == "json":
+            found.append(status.to_json())
+        else:
+            print_status(status)
         healthy = healthy and status.healthy
+    if args.format == "json":
+        print(json.dumps(found, indent=2))
     return 0 if healthy else 1
 
 
@@ -152,6 +172,7 @@ def register(sub: SubParsers) -> None:
     status = add_command(sub, "status", cmd_status, "endpoint status, capacity, scaling bounds, spend and alarms")
     status.add_argument("stack", nargs="?", help="one stack or profile (default: all)")
     add_target_option(status)
+    status.add_argument("--format", choices=("table", "json"), default="table")
     invoke = add_command(sub, "invoke", cmd_invoke, "send a prompt to a deployed endpoint and print the answer")
     invoke.add_argument("stack", help=STACK_HELP)
     invoke.add_argument("prompt")

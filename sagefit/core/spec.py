@@ -195,6 +195,7 @@ class DeploymentSpec:
             "capped_capacity": scaling.capped_capacity,
             "hard_cap_percent": self.budget.hard_cap_percent,
             "hard_cap_action": self.budget.hard_cap_action,
+            "monthly_budget_usd": self.budget.monthly_usd,
         }
 
 

@@ -40,12 +40,21 @@ _ENV = {
     "capped_capacity": "SAGEFIT_CAPPED_CAPACITY",
     "hard_cap_percent": "SAGEFIT_HARD_CAP_PERCENT",
     "hard_cap_action": "SAGEFIT_HARD_CAP_ACTION",
+    "monthly_budget_usd": "SAGEFIT_MONTHLY_BUDGET_USD",
     "alert_topic_arn": "SAGEFIT_ALERT_TOPIC_ARN",
 }
 ENV_NAMES = tuple(_ENV.values())
+_METER_ENV = {
+    "meter_alarm_name": "SAGEFIT_METER_ALARM_NAME",
+    "meter_table_name": "SAGEFIT_METER_TABLE_NAME",
+}
+METER_ENV_NAMES = tuple(_METER_ENV.values())
+"""Set by the stack, which has the spend meter (sagefit/meter): the name of the meter's alarm at the
+cap's threshold and the table holding the metered spend. Without them the cap acts on AWS Budgets
+notifications only (as ``sagefit resume`` builds the configuration: it needs neither)."""
 _OPTIONAL = {"inference_component_name"}
 _INTS = {"min_capacity", "max_capacity", "capped_capacity"}
-_FLOATS = {"hard_cap_percent"}
+_FLOATS = {"hard_cap_percent", "monthly_budget_usd"}
 
 
 @dataclass(frozen=True)
@@ -66,14 +75,25 @@ class CapConfig:
     capped_capacity: int
     hard_cap_percent: float
     hard_cap_action: str
+    monthly_budget_usd: float
     alert_topic_arn: str
+    meter_alarm_name: str | None = None
+    meter_table_name: str | None = None
 
     # ---- construction ----------------------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings: Mapping[str, object], *, account_id: str, alert_topic_arn: str) -> CapConfig:
+    def from_settings(
+        cls,
+        settings: Mapping[str, object],
+        *,
+        account_id: str,
+        alert_topic_arn: str,
+        meter_alarm_name: str | None = None,
+        meter_table_name: str | None = None,
+    ) -> CapConfig:
         """The one constructor the stack and ``sagefit resume`` share: the plan's settings plus what
         only exists at deploy time (values may be CDK tokens in the stack)."""
-        deploy_time = {"account_id", "alert_topic_arn"}
+        deploy_time = {"account_id", "alert_topic_arn", *_METER_ENV}
         expected = {f.name for f in fields(cls)} - deploy_time
         if set(settings) != expected:
             raise ValueError(
@@ -87,18 +107,24 @@ class CapConfig:
             values[name] = float(values[name])
         hold = values["cap_hold"]
         values["cap_hold"] = str(getattr(hold, "value", hold))  # a str-valued enum is fine too
-        config = cls(**values, account_id=account_id, alert_topic_arn=alert_topic_arn)
+        config = cls(
+            **values,
+            account_id=account_id,
+            alert_topic_arn=alert_topic_arn,
+            meter_alarm_name=meter_alarm_name,
+            meter_table_name=meter_table_name,
+        )
         config.check()
         return config
 
     def to_env(self) -> dict[str, str]:
         """The Lambda environment (values may be CDK tokens when the stack renders them)."""
         env = {}
-        for attr, name in _ENV.items():
+        for attr, name in {**_ENV, **_METER_ENV}.items():
             value = getattr(self, attr)
             if value is None:
-                continue  # only the inference component name is optional
-            env[name] = f"{value:g}" if isinstance(value, float) else str(value)
+                continue  # the inference component name and the meter's names are optional
+            env[name] = format(value, ".15g") if isinstance(value, float) else str(value)
         return env
 
     @classmethod
@@ -109,6 +135,7 @@ class CapConfig:
             raise ValueError(f"hard cap: missing environment variables {', '.join(missing)}")
         values: dict[str, Any] = {attr: env.get(name) for attr, name in _ENV.items()}
         values["inference_component_name"] = values["inference_component_name"] or None
+        values.update({attr: env.get(name) or None for attr, name in _METER_ENV.items()})
         try:
             for attr in _INTS:
                 values[attr] = int(values[attr])
@@ -130,6 +157,8 @@ class CapConfig:
             raise ValueError(f"hard cap: unknown scalable dimension {self.dimension!r}")
         if self.uses_inference_component and not self.inference_component_name:
             raise ValueError("hard cap: the copy-count dimension needs the inference component name")
+        if (self.meter_alarm_name is None) != (self.meter_table_name is None):
+            raise ValueError("hard cap: the meter's alarm name and table name go together")
         wanted = 0 if self.cap_hold == "zero" else self.min_capacity
         if self.capped_capacity != wanted:
             raise ValueError(
@@ -142,6 +171,11 @@ class CapConfig:
     def uses_inference_component(self) -> bool:
         """The target is an inference component's copy count (else an endpoint variant's instances)."""
         return self.dimension == COPY_DIMENSION
+
+    @property
+    def metered(self) -> bool:
+        """The stack's spend meter can trigger the cap (its alarm at the cap's threshold)."""
+        return self.meter_alarm_name is not None
 
     @property
     def holds_minimum(self) -> bool:

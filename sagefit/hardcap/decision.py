@@ -12,6 +12,15 @@ over the cap, and what is still to do.
 3. Compare what is there with the capped state: nothing left to do means the cap already holds (a
    duplicate delivery, or a second alert the same month).
 
+The spend meter (sagefit/meter) is the faster path: its alarm at ``hard_cap_percent`` of the budget
+publishes CloudWatch's JSON alarm message to the same topic, minutes after the spend crossed the line,
+where Budgets can take hours. A JSON message whose ``AlarmName`` is this stack's meter alarm
+(``meter_alarm_name``, from the stack) in state ``ALARM`` is verified against the meter's own state
+instead of the Budgets API: the month-to-date the meter committed for this UTC month (one DynamoDB
+item, read consistently) must be at least ``hard_cap_percent`` of the budget. Every other JSON message
+(the meter's 80% alarm, another stack's, the idle alarm) is ignored as before. Budgets notifications
+keep working unchanged: they are the billed backstop.
+
 Standard library and boto3/botocore only: part of the Lambda asset (see ``__init__.py``).
 """
 
@@ -21,6 +30,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.decision (tests, sagefit.ops)
@@ -33,12 +43,20 @@ else:  # a top-level module in the Lambda asset
 STEPS = ("target", "capacity", "deregister", "delete")
 """What the cap may have to do, in the order it does it."""
 
+METER_KEY_STACK = "stack"
+METER_KEY_MONTH = "month"
+METER_ATTR_SPEND = "spend_usd"
+"""The meter's month item: key (stack name, ``YYYY-MM`` in UTC) and the metered dollars (the names of
+sagefit/meter/config.py, which this asset cannot import; a test checks the two agree)."""
+
 
 @dataclass(frozen=True)
 class Spend:
     actual: float
     limit: float
     percent: float
+    source: str = "budgets"
+    """``budgets`` (billed, the Budgets API) or ``meter`` (metered from the instances, an estimate)."""
 
     @property
     def threshold(self) -> float:
@@ -49,8 +67,14 @@ class Spend:
         return round(self.actual, 2) >= self.threshold
 
     def describe(self) -> str:
+        what = (
+            "metered spend this month (an estimate from the running instances at the catalog price; "
+            "AWS Budgets may not show it yet)"
+            if self.source == "meter"
+            else "actual spend this month"
+        )
         return (
-            f"${self.actual:,.2f} actual spend this month against a budget of ${self.limit:,.2f} "
+            f"${self.actual:,.2f} {what} against a budget of ${self.limit:,.2f} "
             f"(the hard cap acts at {self.percent:g}% = ${self.threshold:,.2f})"
         )
 
@@ -86,6 +110,7 @@ class Decision:
                 limit_usd=self.spend.limit,
                 threshold_usd=self.spend.threshold,
                 hard_cap_percent=self.spend.percent,
+                spend_source=self.spend.source,
             )
         return entry
 
@@ -112,8 +137,28 @@ def classify(subject: str, message: str, budget_name: str) -> str:
     return "not-budget"
 
 
+def classify_alarm(message: str, config: CapConfig) -> str:
+    """For a JSON message: ``meter`` (this stack's meter alarm at the cap, in ALARM), ``meter-ok``
+    (the same alarm changing to another state) or ``json`` (anything else).
+
+    CloudWatch publishes an alarm's state change as JSON with ``AlarmName`` and ``NewStateValue``
+    (CloudWatch User Guide, "Using Amazon CloudWatch alarms", Amazon SNS notification format).
+    """
+    if not config.metered:
+        return "json"
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        return "json"
+    if not isinstance(parsed, dict) or parsed.get("AlarmName") != config.meter_alarm_name:
+        return "json"
+    return "meter" if parsed.get("NewStateValue") == "ALARM" else "meter-ok"
+
+
 IGNORED = {
-    "json": "not a budget notification (a JSON message, such as a CloudWatch alarm)",
+    "json": "not a budget notification (a JSON message, such as a CloudWatch alarm other than this "
+    "stack's meter alarm at the cap)",
+    "meter-ok": "this stack's meter alarm left the ALARM state",
     "other-budget": "a budget notification that does not name this stack's budget",
     "not-budget": "not a budget notification",
 }
@@ -125,6 +170,27 @@ def read_spend(config: CapConfig, clients: Clients) -> Spend:
     budget = clients("budgets").describe_budget(AccountId=config.account_id, BudgetName=config.budget_name)["Budget"]
     actual = budget.get("CalculatedSpend", {}).get("ActualSpend", {}).get("Amount", 0)
     return Spend(actual=float(actual), limit=float(budget["BudgetLimit"]["Amount"]), percent=config.hard_cap_percent)
+
+
+def read_metered_spend(config: CapConfig, clients: Clients, now: datetime) -> Spend:
+    """The month-to-date the spend meter committed for ``now``'s UTC month, against the budget.
+
+    Read from the meter's state, not its CloudWatch metric: the state is what the meter counted, read
+    consistently; no item yet for the month means nothing metered yet (0).
+    """
+    month = now.astimezone(timezone.utc).strftime("%Y-%m")
+    item = (
+        clients("dynamodb")
+        .get_item(
+            TableName=str(config.meter_table_name),
+            Key={METER_KEY_STACK: {"S": config.stack_name}, METER_KEY_MONTH: {"S": month}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+        or {}
+    )
+    actual = float(item.get(METER_ATTR_SPEND, {}).get("N", "0"))
+    return Spend(actual=actual, limit=config.monthly_budget_usd, percent=config.hard_cap_percent, source="meter")
 
 
 # --------------------------------------------------------------------------- what is left to do

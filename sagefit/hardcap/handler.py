@@ -14,6 +14,10 @@ and log the decision as one JSON line. The actions, in order, are those
   delete-endpoint`` the scalable target is deregistered instead (AWS requires it first) and the
   endpoint deleted; its model, endpoint config and the stack stay.
 
+The notification is either the stack's AWS Budgets notification (verified with the Budgets API) or
+the CloudWatch alarm of the stack's spend meter at the cap's threshold (verified with the meter's
+state): see :mod:`decision`.
+
 Reserved concurrency 1 in the stack, so two deliveries never race; a duplicate delivery finds the cap
 already holding and does nothing. An exception fails the invocation: Lambda retries it twice, then
 sends the event to the dead-letter queue.
@@ -25,6 +29,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -42,7 +47,15 @@ if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.handler (tests, 
     )
     from .announce import announce, announce_failure, is_own
     from .config import CapConfig, Clients
-    from .decision import IGNORED, Decision, classify, pending_steps, read_spend
+    from .decision import (
+        IGNORED,
+        Decision,
+        classify,
+        classify_alarm,
+        pending_steps,
+        read_metered_spend,
+        read_spend,
+    )
 else:  # top-level modules in the Lambda asset (this directory alone)
     from action import (
         Done,
@@ -60,7 +73,9 @@ else:  # top-level modules in the Lambda asset (this directory alone)
         IGNORED,
         Decision,
         classify,
+        classify_alarm,
         pending_steps,
+        read_metered_spend,
         read_spend,
     )
 
@@ -70,6 +85,13 @@ _STEPS: dict[str, Callable[[CapConfig, Clients], Done]] = {
     "deregister": deregister_target,
     "delete": delete_endpoint,
 }
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class CapFailed(Exception):
@@ -86,19 +108,27 @@ def emit(entry: Mapping[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def handle_record(record: Mapping[str, Any], config: CapConfig, clients: Clients) -> Decision:
+def handle_record(record: Mapping[str, Any], config: CapConfig, clients: Clients, clock: Clock = utc_now) -> Decision:
     sns = record.get("Sns") or {}
     decision = Decision(outcome="ignored", reason="", stack=config.stack_name, message_id=sns.get("MessageId"))
     if is_own(sns):
         decision.reason = "the hard cap's own announcement"
         return decision
-    kind = classify(str(sns.get("Subject") or ""), str(sns.get("Message") or ""), config.budget_name)
-    if kind != "own":
+    message = str(sns.get("Message") or "")
+    kind = classify(str(sns.get("Subject") or ""), message, config.budget_name)
+    if kind == "json":
+        kind = classify_alarm(message, config)
+    if kind not in ("own", "meter"):
         decision.reason = IGNORED[kind]
         return decision
-    decision.spend = spend = read_spend(config, clients)
+    metered = kind == "meter"
+    decision.spend = spend = read_metered_spend(config, clients, clock()) if metered else read_spend(config, clients)
     if not spend.reached:
-        decision.reason = "actual spend is below the hard cap (a forecast or an earlier threshold)"
+        decision.reason = (
+            "metered spend is below the hard cap (the meter's state does not confirm the alarm)"
+            if metered
+            else "actual spend is below the hard cap (a forecast or an earlier threshold)"
+        )
         return decision
     state = read_state(config, clients)
     steps = pending_steps(config, state)
@@ -119,7 +149,7 @@ def handle_record(record: Mapping[str, Any], config: CapConfig, clients: Clients
         announce_failure(config, clients, decision)
         raise CapFailed(decision) from exc
     decision.outcome = "capped"
-    decision.reason = "actual spend reached the hard cap"
+    decision.reason = "metered spend reached the hard cap" if metered else "actual spend reached the hard cap"
     announce(config, clients, decision)
     return decision
 
@@ -145,13 +175,14 @@ def handle_event(
     config: CapConfig,
     clients: Clients | None = None,
     log: Callable[[Mapping[str, Any]], None] = emit,
+    clock: Clock = utc_now,
 ) -> list[Decision]:
     """Handle every SNS record of a Lambda event; log each decision as JSON."""
     clients = clients or boto3_clients()
     decisions = []
     for record in event.get("Records") or []:
         try:
-            decision = handle_record(record, config, clients)
+            decision = handle_record(record, config, clients, clock)
         except CapFailed as failed:
             log(failed.decision.entry())
             raise

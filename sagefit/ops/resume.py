@@ -14,7 +14,9 @@ behind its back deleted.)
 
 While the month's actual spend is still at or over the cap it refuses (exit 1) unless forced: AWS
 Budgets notifies once per threshold and month, so a forced resume runs uncapped until the budget
-notifies again.
+notifies again. The same holds for the spend meter's month-to-date (its latest CloudWatch figure,
+:func:`sagefit.ops.status.read_metered`): the meter's alarm stays in ALARM and does not notify again,
+and Budgets may not have billed the spend yet, so a metered spend over the cap refuses too.
 
 Same boto3 path for AWS and the local emulator.
 """
@@ -35,6 +37,7 @@ from sagefit.hardcap.action import (
 from sagefit.hardcap.config import CapConfig
 from sagefit.hardcap.decision import Spend, read_spend
 from sagefit.ops.aws import AwsSession, aws_errors, not_found
+from sagefit.ops.status import read_metered
 
 ENDPOINT_CONFIG_TYPE = "AWS::SageMaker::EndpointConfig"
 
@@ -193,6 +196,27 @@ def _restore_capacity(session: AwsSession, config: CapConfig, result: ResumeResu
         )
 
 
+def _metered_allows(session: AwsSession, plan: Plan, config: CapConfig, result: ResumeResult, force: bool) -> bool:
+    """Refuse (unless forced) while the meter's month-to-date is over the cap, whatever Budgets says."""
+    metered = read_metered(session, plan.spec).month_to_date_usd
+    if metered is None:
+        return True
+    spend = Spend(actual=metered, limit=config.monthly_budget_usd, percent=config.hard_cap_percent, source="meter")
+    if not spend.reached:
+        return True
+    if not force:
+        result.refused = (
+            f"{config.stack_name}: the metered spend is over the cap: {spend.describe()}; not resuming. Wait for "
+            "next month, raise budget.monthly_usd and redeploy, or pass --force to resume anyway"
+        )
+        return False
+    result.warnings.append(
+        "resumed with --force while the metered spend is over the cap: the meter's alarm stays in ALARM and "
+        "does not notify again this month; AWS Budgets' notification is the remaining guard"
+    )
+    return True
+
+
 def resume(plan: Plan, session: AwsSession, force: bool = False, wait_delay_s: int = 30) -> ResumeResult:
     """Restore the plan's scaling bounds (and a deleted endpoint); refuse over budget unless ``force``."""
     stack = plan.spec.names.stack
@@ -214,6 +238,8 @@ def resume(plan: Plan, session: AwsSession, force: bool = False, wait_delay_s: i
                 "resumed with --force while over the cap: AWS Budgets notifies once per threshold and month, so "
                 "the hard cap does not act again this month unless the budget notifies again"
             )
+        if not _metered_allows(session, plan, config, result, force):
+            return result
         if not _endpoint_exists(session, config.endpoint_name):
             if config.uses_inference_component:
                 result.refused = (

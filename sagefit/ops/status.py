@@ -4,11 +4,18 @@ Endpoint, copies and scalable target are read with the same functions the hard c
 resume` use (:mod:`sagefit.hardcap.action`), so all three see a missing resource and a capacity alike.
 Every name and id comes from the plan's :class:`~sagefit.core.spec.DeploymentSpec`, the one the stack
 was synthesized from, so status looks where the deploy put things.
+
+Spend is shown two ways, side by side: *billed* (AWS Budgets, authoritative, hours behind) and
+*metered* (the stack's spend meter, sagefit/meter: the running instances at the catalog price, every 5
+minutes, an estimate). The metered figures are the meter's latest CloudWatch datapoints of the last
+hour; None when the meter has not published any (not deployed yet, or not run for an hour).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sagefit.core.spec import DeploymentSpec
 from sagefit.hardcap.action import (
@@ -18,9 +25,14 @@ from sagefit.hardcap.action import (
     read_target,
     variant_capacity,
 )
+from sagefit.meter.config import DIMENSION, METRIC_BURN_RATE, METRIC_MONTH_TO_DATE, NAMESPACE
+from sagefit.meter.ledger import month_start
 from sagefit.ops.aws import AwsSession, aws_errors, not_found
 
-__all__ = ["Bounds", "Capacity", "Spend", "StackStatus", "stack_status"]
+__all__ = ["Bounds", "Capacity", "Metered", "Spend", "StackStatus", "read_metered", "stack_status"]
+
+METER_WINDOW = timedelta(hours=1)
+"""How far back a metered datapoint still counts as the meter's current figure (12 runs)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,16 @@ class Spend:
         return self.actual >= self.limit
 
 
+@dataclass(frozen=True)
+class Metered:
+    """The spend meter's latest figures (estimates); None where it has published nothing."""
+
+    month_to_date_usd: float | None = None
+    burn_rate_usd_per_hour: float | None = None
+    at: datetime | None = None
+    """When the meter published the month-to-date figure."""
+
+
 @dataclass
 class StackStatus:
     stack: str
@@ -52,6 +74,7 @@ class StackStatus:
     copies: Capacity | None = None
     bounds: Bounds | None = None
     spend: Spend | None = None
+    metered: Metered = field(default_factory=Metered)
     alarms: list[str] = field(default_factory=list)
 
     @property
@@ -60,10 +83,40 @@ class StackStatus:
         return capacity is not None and capacity.current == 0
 
     @property
+    def metered_over_budget(self) -> bool:
+        metered = self.metered.month_to_date_usd
+        return self.spend is not None and metered is not None and metered >= self.spend.limit
+
+    @property
     def healthy(self) -> bool:
-        """InService and within budget: the exit code of `sagefit status` says whether to look."""
-        spend_ok = self.spend is None or not self.spend.exceeded
+        """InService and within budget, billed and metered: the exit code of `sagefit status` says
+        whether to look."""
+        spend_ok = (self.spend is None or not self.spend.exceeded) and not self.metered_over_budget
         return self.endpoint_status == "InService" and spend_ok
+
+    def to_json(self) -> dict[str, Any]:
+        """``sagefit status --format json``: the fields, billed and metered spend side by side."""
+        spend = self.spend
+        return {
+            "stack": self.stack,
+            "endpoint_name": self.endpoint_name,
+            "endpoint_status": self.endpoint_status,
+            "failure_reason": self.failure_reason,
+            "instance_type": self.instance_type,
+            "instances": asdict(self.instances) if self.instances else None,
+            "inference_component": self.inference_component,
+            "copies": asdict(self.copies) if self.copies else None,
+            "scaled_to_zero": self.scaled_to_zero,
+            "bounds": asdict(self.bounds) if self.bounds else None,
+            "budget_usd": spend.limit if spend else None,
+            "billed_month_to_date_usd": spend.actual if spend else None,
+            "billed_forecast_usd": spend.forecast if spend else None,
+            "metered_month_to_date_usd": self.metered.month_to_date_usd,
+            "burn_rate_usd_per_hour": self.metered.burn_rate_usd_per_hour,
+            "metered_at": self.metered.at.isoformat() if self.metered.at else None,
+            "alarms": list(self.alarms),
+            "healthy": self.healthy,
+        }
 
 
 def _endpoint(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> None:
@@ -106,14 +159,55 @@ def _spend(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> No
     )
 
 
+def _metered(session: AwsSession, spec: DeploymentSpec, status: StackStatus, now: datetime) -> None:
+    status.metered = read_metered(session, spec, now)
+
+
+def read_metered(session: AwsSession, spec: DeploymentSpec, now: datetime | None = None) -> Metered:
+    """The meter's latest month-to-date and burn rate of this month's last hour (GetMetricData,
+    newest first); shared with ``sagefit resume``."""
+    now = now or datetime.now(timezone.utc)
+    start = max(month_start(now), now - METER_WINDOW)
+    queries = [
+        {
+            "Id": f"m{index}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": NAMESPACE,
+                    "MetricName": name,
+                    "Dimensions": [{"Name": DIMENSION, "Value": spec.names.stack}],
+                },
+                "Period": 60,
+                "Stat": "Maximum",
+            },
+        }
+        for index, name in enumerate((METRIC_MONTH_TO_DATE, METRIC_BURN_RATE))
+    ]
+    results = session.client("cloudwatch").get_metric_data(
+        MetricDataQueries=queries, StartTime=start, EndTime=now + timedelta(minutes=1), ScanBy="TimestampDescending"
+    )["MetricDataResults"]
+    latest: dict[str, tuple[float, datetime]] = {}
+    for result in results:
+        points = sorted(zip(result.get("Timestamps", []), result.get("Values", []), strict=False), reverse=True)
+        if points:
+            latest[result["Id"]] = (float(points[0][1]), points[0][0])
+    month_to_date, burn = latest.get("m0"), latest.get("m1")
+    return Metered(
+        month_to_date_usd=month_to_date[0] if month_to_date else None,
+        burn_rate_usd_per_hour=burn[0] if burn else None,
+        at=month_to_date[1] if month_to_date else None,
+    )
+
+
 def _alarms(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> None:
     paginator = session.client("cloudwatch").get_paginator("describe_alarms")
     for page in paginator.paginate(AlarmNamePrefix=spec.names.alarm_prefix, StateValue="ALARM"):
         status.alarms.extend(alarm["AlarmName"] for alarm in page.get("MetricAlarms", []))
 
 
-def stack_status(spec: DeploymentSpec, session: AwsSession) -> StackStatus:
-    """Endpoint, copies, scaling bounds, this month's spend and firing alarms of ``spec``'s stack."""
+def stack_status(spec: DeploymentSpec, session: AwsSession, now: datetime | None = None) -> StackStatus:
+    """Endpoint, copies, scaling bounds, this month's spend (billed and metered) and firing alarms of
+    ``spec``'s stack."""
     names = spec.names
     status = StackStatus(
         stack=names.stack,
@@ -128,5 +222,6 @@ def stack_status(spec: DeploymentSpec, session: AwsSession) -> StackStatus:
             _component(session, status)
         _bounds(session, spec, status)
         _spend(session, spec, status)
+        _metered(session, spec, status, now or datetime.now(timezone.utc))
         _alarms(session, spec, status)
     return status

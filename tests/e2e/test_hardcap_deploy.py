@@ -48,8 +48,9 @@ def moto_account(cdk_app, moto_env):
 
 def _asset_dir(outdir: Path, stack: str) -> Path:
     manifest = json.loads((outdir / f"{stack}.assets.json").read_text())
-    (path,) = [a["source"]["path"] for a in manifest["files"].values() if a["source"].get("packaging") == "zip"]
-    return outdir / path
+    zips = [outdir / a["source"]["path"] for a in manifest["files"].values() if a["source"].get("packaging") == "zip"]
+    (path,) = [p for p in zips if (p / "decision.py").is_file()]  # the hard cap's (the meter's is the other)
+    return path
 
 
 @pytest.fixture
@@ -83,7 +84,8 @@ class Deployed:
         outputs = {o["OutputKey"]: o["OutputValue"] for o in self.description["Outputs"]}
         self.topic = outputs["AlertTopicArn"]
         resources = _client("cloudformation").list_stack_resources(StackName=stack)["StackResourceSummaries"]
-        (function_name,) = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Lambda::Function"]
+        (function_name,) = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Lambda::Function"
+                            and r["LogicalResourceId"].startswith("HardCap")]
         function = _client("lambda").get_function_configuration(FunctionName=function_name)
         self.function_arn = function["FunctionArn"]
         self.environment = function["Environment"]["Variables"]
@@ -254,3 +256,51 @@ def test_deleted_always_on_endpoint_is_recreated_from_the_stacks_config(deployed
     assert stack.target()["SuspendedState"] == RESUMED  # registered again with the plan's bounds
     assert (stack.target()["MinCapacity"], stack.target()["MaxCapacity"]) == (
         stack.plan.spec.scaling.min_capacity, stack.plan.spec.scaling.max_capacity)
+
+
+def test_the_meters_alarm_caps_within_minutes_while_budgets_still_shows_nothing(deployed, capsys):
+    """The deployed meter's configuration and table, its month-to-date over the budget, the CloudWatch
+    alarm JSON for the stack's meter alarm at the cap: the hard cap acts on the metered spend though
+    AWS Budgets still reports $0. The meter's 80% alarm does not make it act."""
+    from datetime import datetime, timedelta, timezone
+
+    from sagefit.meter.config import MeterConfig
+    from sagefit.meter.handler import meter
+    from sagefit.meter.ledger import month_start
+    from tests.support.hardcap_events import alarm_message
+    from tests.support.meter import Clients, FakeSageMaker
+
+    stack = deployed("MistralStack")
+    stack.set_spend(0.0)  # Budgets has not seen any of it yet
+    alarm_name = stack.environment["SAGEFIT_METER_ALARM_NAME"]
+    (alarm,) = _client("cloudwatch").describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
+    assert alarm["Threshold"] == stack.limit and alarm["AlarmActions"] == [stack.topic]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("sagefit/Meter", "MeteredMonthToDateUsd")
+
+    resources = _client("cloudformation").list_stack_resources(StackName="MistralStack")["StackResourceSummaries"]
+    (meter_function,) = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Lambda::Function"
+                         and r["LogicalResourceId"].startswith("Meter")]
+    env = _client("lambda").get_function_configuration(FunctionName=meter_function)["Environment"]["Variables"]
+    config = MeterConfig.from_env(env)
+    assert config.table_name == stack.environment["SAGEFIT_METER_TABLE_NAME"]
+    assert config.price_per_hour == stack.plan.spec.price_per_hour
+
+    # A runaway fleet for an hour this month: 300 instances at the catalog price pass the $400 budget.
+    start = month_start(datetime.now(timezone.utc)) + timedelta(minutes=1)
+    runaway = Clients(FakeSageMaker(count=300))
+    meter(config, runaway, start)
+    metered = meter(config, runaway, start + timedelta(hours=1))
+    assert metered.month_to_date_usd == pytest.approx(300 * config.price_per_hour)
+    assert metered.month_to_date_usd >= stack.limit
+
+    early = alarm_message(alarm_name.replace("-100pct", "-80pct"), "80%", metric="MeteredMonthToDateUsd")
+    assert _decision(stack.handler.handler(sns_event(stack.topic, "ALARM", early), None)) == "ignored"
+    message = alarm_message(alarm_name, "the cap's meter alarm", metric="MeteredMonthToDateUsd")
+    subject = f'ALARM: "{alarm_name}" in US East (N. Virginia)'
+    assert _decision(stack.handler.handler(sns_event(stack.topic, subject, message), None)) == "capped"
+    target = stack.target()
+    assert (target["MinCapacity"], target["MaxCapacity"], target["SuspendedState"]) == (0, 0, SUSPENDED)
+    (announced,) = stack.announcements()
+    assert "metered spend this month" in announced["Message"]
+    logs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert logs[-1]["spend_source"] == "meter" and logs[-1]["outcome"] == "capped"

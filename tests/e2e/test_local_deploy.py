@@ -73,7 +73,7 @@ def test_bootstrap_deploy_update_destroy(target):
     (function_name,) = [
         r["PhysicalResourceId"]
         for r in cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-        if r["ResourceType"] == "AWS::Lambda::Function"
+        if r["ResourceType"] == "AWS::Lambda::Function" and r["LogicalResourceId"].startswith("HardCap")
     ]
     function = lambda_.get_function_configuration(FunctionName=function_name)
     assert function["Handler"] == "handler.handler"

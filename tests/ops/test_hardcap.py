@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,15 @@ from sagefit.core.budget import monthly_budget_usd
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import load_profiles
 from sagefit.hardcap import announce, handler
-from sagefit.hardcap.config import ENV_NAMES, CapConfig, Clients
+from sagefit.hardcap.config import ENV_NAMES, METER_ENV_NAMES, CapConfig, Clients
 from sagefit.hardcap.decision import Decision, classify
 from sagefit.hardcap.handler import CapFailed, boto3_clients, handle_event
+from sagefit.meter.config import MeterConfig, spend_alarm_name
+from sagefit.meter.handler import meter as run_meter
 from sagefit.ops.resume import cap_config
 from tests.support.hardcap_events import alarm_message, budget_notification, sns_event
+from tests.support.meter import Clients as MeterClients
+from tests.support.meter import FakeSageMaker, create_meter_table
 from tests.support.paths import PROFILES_DIR
 
 REGION = "us-east-1"
@@ -601,3 +606,108 @@ def test_restore_tags_a_target_it_registers_again_and_only_then(aws, plans):
     assert "(the plan's); dynamic and scheduled scaling resumed" in done.actions[0]
     assert stack.target()["SuspendedState"] == {
         "DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}
+
+
+# ----------------------------------------------------------------------------- the spend meter's alarm
+METER_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+
+
+def _metered(stack: Stack, spend: float, *, now: datetime = METER_NOW) -> MeterConfig:
+    """Give ``stack``'s cap the meter's alarm and table, and meter ``spend`` this month (one hour at
+    the instance count that costs it), as the deployed meter would have."""
+    table = create_meter_table(f"{stack.profile.stack_name}-meter")
+    stack.config = dataclasses.replace(
+        stack.config,
+        meter_alarm_name=spend_alarm_name(f"{stack.profile.stack_name}-", stack.config.hard_cap_percent),
+        meter_table_name=table,
+    )
+    meter = MeterConfig(stack.profile.stack_name, stack.config.endpoint_name, "AllTraffic",
+                        price_per_hour=spend, table_name=table)  # 1 instance for 1 hour costs ``spend``
+    clients = MeterClients(FakeSageMaker(count=1))
+    run_meter(meter, clients, now - timedelta(hours=1))
+    assert run_meter(meter, clients, now).month_to_date_usd == pytest.approx(spend)
+    return meter
+
+
+def _notify_alarm(stack: Stack, alarm_name: str, state: str = "ALARM", now: datetime = METER_NOW) -> Decision:
+    message = alarm_message(alarm_name, "metered spend", state=state, metric="MeteredMonthToDateUsd")
+    (decision,) = handle_event(sns_event(stack.config.alert_topic_arn, f'ALARM: "{alarm_name}"', message),
+                               stack.config, log=stack.logs.append, clock=lambda: now)
+    return decision
+
+
+def test_the_meters_alarm_at_the_cap_caps_on_the_metered_spend_though_budgets_shows_nothing(aws, plans):
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(0.0)  # AWS Budgets has not caught up
+    _metered(stack, stack.limit * 1.02)
+    decision = _notify_alarm(stack, stack.config.meter_alarm_name)
+    assert decision.outcome == "capped" and decision.reason == "metered spend reached the hard cap"
+    assert decision.spend.source == "meter" and decision.spend.actual == pytest.approx(stack.limit * 1.02)
+    assert stack.copies() == 0 and stack.target()["SuspendedState"] == SUSPENDED
+    (announced,) = stack.announcements()
+    assert "metered spend this month (an estimate" in announced["Message"]
+    assert stack.logs[-1]["spend_source"] == "meter"
+    # The alarm again (or the Budgets notification later): the cap already holds.
+    assert _notify_alarm(stack, stack.config.meter_alarm_name).outcome == "already-capped"
+    stack.set_spend(stack.limit * 1.05)
+    assert stack.notify_budget().outcome == "already-capped"
+    assert len(stack.announcements()) == 1
+
+
+def test_the_meters_earlier_alarm_another_stacks_and_an_ok_transition_do_nothing(aws, plans):
+    stack = Stack(plans["MistralStack"])
+    _metered(stack, stack.limit * 1.5)
+    at_80 = spend_alarm_name("MistralStack-", 80)
+    for name, state in ((at_80, "ALARM"), (spend_alarm_name("ZephyrStack-", 100), "ALARM"),
+                        (spend_alarm_name("MistralStack2-", 100), "ALARM"), (stack.config.meter_alarm_name, "OK")):
+        decision = _notify_alarm(stack, name, state)
+        assert decision.outcome == "ignored", (name, state)
+    assert "left the ALARM state" in stack.logs[-1]["reason"]
+    assert stack.copies() == 1 and stack.announcements() == []
+
+
+def test_the_meters_alarm_is_verified_against_the_meters_state(aws, plans):
+    """An alarm the state does not confirm (the month turned since, or a stale datapoint) does nothing."""
+    stack = Stack(plans["MistralStack"])
+    _metered(stack, stack.limit * 0.9)
+    decision = _notify_alarm(stack, stack.config.meter_alarm_name)
+    assert decision.outcome == "ignored" and "does not confirm" in decision.reason
+    next_month = datetime(2026, 12, 1, 0, 2, tzinfo=timezone.utc)
+    stack2 = Stack(plans["Llama2x70bAwqStack"], instances=1)
+    _metered(stack2, stack2.limit * 1.1)
+    assert _notify_alarm(stack2, stack2.config.meter_alarm_name, now=next_month).outcome == "ignored"
+    assert _notify_alarm(stack2, stack2.config.meter_alarm_name).outcome == "capped"
+    assert stack2.instances() == 0
+
+
+def test_a_cap_without_the_meter_ignores_meter_alarms_and_the_environment_carries_the_meter(aws, plans):
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit * 2)
+    assert not stack.config.metered
+    assert _notify_alarm(stack, spend_alarm_name("MistralStack-", 100)).outcome == "ignored"
+    _metered(stack, stack.limit * 2)
+    env = stack.config.to_env()
+    assert set(METER_ENV_NAMES) <= set(env) and CapConfig.from_env(env) == stack.config
+    with pytest.raises(ValueError, match="go together"):
+        CapConfig.from_env({k: v for k, v in env.items() if k != "SAGEFIT_METER_TABLE_NAME"})
+
+
+def test_resume_refuses_while_the_metered_spend_is_over_the_cap_though_budgets_shows_less(aws, plans):
+    """After a metered cap the meter's alarm stays in ALARM (it does not notify again), and Budgets may
+    not have billed the spend yet: resume must not trust Budgets alone."""
+    from sagefit.meter.config import DIMENSION, METRIC_MONTH_TO_DATE, NAMESPACE
+    from sagefit.ops.aws import AwsSession
+    from sagefit.ops.resume import resume
+
+    stack = Stack(plans["MistralStack"])
+    stack.set_spend(stack.limit * 0.1)
+    session = AwsSession(REGION)
+    assert resume(stack.plan, session).ok  # no metered figure: Budgets decides, as before
+    _client("cloudwatch").put_metric_data(Namespace=NAMESPACE, MetricData=[{
+        "MetricName": METRIC_MONTH_TO_DATE, "Dimensions": [{"Name": DIMENSION, "Value": "MistralStack"}],
+        "Timestamp": datetime.now(timezone.utc), "Value": stack.limit * 1.1}])
+    refused = resume(stack.plan, session)
+    assert not refused.ok and "the metered spend is over the cap" in refused.refused
+    assert "metered spend this month" in refused.refused and "--force" in refused.refused
+    forced = resume(stack.plan, session, force=True)
+    assert forced.ok and any("meter's alarm stays in ALARM" in w for w in forced.warnings)

@@ -344,3 +344,75 @@ def test_unknown_stack_is_a_clear_error(capsys, profiles_dir):
 
 def test_profiles_dir_fixture_is_the_repo(profiles_dir):
     assert (Path(profiles_dir) / "mistral-7b.yaml").exists()
+
+
+def test_status_shows_metered_and_billed_spend_side_by_side(aws, plans, capsys, profiles_dir):
+    """The meter's latest month-to-date and burn rate (its CloudWatch metrics) next to AWS Budgets'."""
+    from datetime import datetime, timedelta, timezone
+
+    from sagefit.meter.config import MeterConfig
+    from sagefit.meter.handler import meter
+    from tests.support.meter import Clients, FakeSageMaker, create_meter_table
+
+    plan = plans["MistralStack"]
+    spec = plan.spec
+    _deploy_endpoint(aws, plan)
+    aws.client("budgets").create_budget(
+        AccountId="123456789012",
+        Budget={"BudgetName": spec.names.budget, "BudgetLimit": {"Amount": "400", "Unit": "USD"},
+                "TimeUnit": "MONTHLY", "BudgetType": "COST",
+                "CalculatedSpend": {"ActualSpend": {"Amount": "12.5", "Unit": "USD"}}},
+    )
+    before = stack_status(spec, aws)
+    assert before.metered.month_to_date_usd is None and before.metered.burn_rate_usd_per_hour is None
+    assert main(["status", "MistralStack", "--profiles", str(profiles_dir)]) == 0
+    assert "metered this month: no figure yet" in capsys.readouterr().out
+
+    config = MeterConfig(spec.names.stack, spec.names.endpoint, spec.names.variant, spec.price_per_hour,
+                         create_meter_table())
+    clients = Clients(FakeSageMaker(count=2))
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    meter(config, clients, now - timedelta(minutes=10))
+    last = meter(config, clients, now)
+    status = stack_status(spec, aws, now=now)
+    assert status.metered.month_to_date_usd == pytest.approx(last.month_to_date_usd)
+    assert status.metered.burn_rate_usd_per_hour == pytest.approx(2 * spec.price_per_hour)
+    assert status.spend.actual == 12.5
+
+    assert main(["status", "MistralStack", "--profiles", str(profiles_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "$12.50 of $400.00" in out and "(billed, AWS Budgets)" in out
+    assert f"metered this month: ${last.month_to_date_usd:,.2f}, burning ${2 * spec.price_per_hour:,.3f}/hour" in out
+
+    assert main(["status", "MistralStack", "--format", "json", "--profiles", str(profiles_dir)]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["metered_month_to_date_usd"] == pytest.approx(last.month_to_date_usd)
+    assert report["burn_rate_usd_per_hour"] == pytest.approx(2 * spec.price_per_hour)
+    assert (report["billed_month_to_date_usd"], report["budget_usd"]) == (12.5, 400.0)
+    assert report["stack"] == "MistralStack" and report["healthy"] is True
+
+
+def test_status_json_of_a_missing_endpoint_has_no_metered_figures(aws, capsys, profiles_dir):
+    assert main(["status", "MistralStack", "--format", "json", "--profiles", str(profiles_dir)]) == 1
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["endpoint_status"] is None
+    assert report["metered_month_to_date_usd"] is None and report["burn_rate_usd_per_hour"] is None
+
+
+def test_metered_spend_over_the_budget_makes_status_unhealthy(aws, plans, profiles_dir):
+    from datetime import datetime, timezone
+
+    from sagefit.ops.status import Metered
+
+    plan = plans["MistralStack"]
+    _deploy_endpoint(aws, plan)
+    aws.client("budgets").create_budget(
+        AccountId="123456789012",
+        Budget={"BudgetName": plan.spec.names.budget, "BudgetLimit": {"Amount": "400", "Unit": "USD"},
+                "TimeUnit": "MONTHLY", "BudgetType": "COST",
+                "CalculatedSpend": {"ActualSpend": {"Amount": "10", "Unit": "USD"}}},
+    )
+    status = stack_status(plan.spec, aws)
+    assert status.healthy
+    status.metered = Metered(month_to_date_usd=401.0, burn_rate_usd_per_hour=3.0, at=datetime.now(timezone.utc))
+    assert status.metered_over_budget and not status.healthy

@@ -699,8 +699,16 @@ HARD_CAPPED = ("MistralStack", "Llama2x70bStack")
 hard_capped_stacks = pytest.mark.parametrize("name", HARD_CAPPED)
 
 
+def without_meter(template: dict[str, Any]) -> dict[str, Any]:
+    """The template less the spend meter's resources (construct ``Meter``, in every stack), so the hard
+    cap's function, role, queue and log group are the only ones of their type."""
+    return {**template, "Resources": {lid: res for lid, res in template["Resources"].items()
+                                      if not lid.startswith("Meter")}}
+
+
 def _hard_cap_role(template: dict[str, Any]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
-    """(logical id, properties, every statement) of the role Lambda assumes."""
+    """(logical id, properties, every statement) of the role Lambda assumes (the meter's aside)."""
+    template = without_meter(template)
     roles = {
         lid: res["Properties"]
         for lid, res in resources(template, "AWS::IAM::Role").items()
@@ -721,7 +729,7 @@ def test_hard_cap_only_where_the_profile_asks(tpl, cdk_plans):
     assert capped == sorted(HARD_CAPPED)
     assert cdk_plans["Llama2x70bStack"].profile.budget.hard_cap_action == "scale-to-minimum"
     for name in STACK_NAMES:
-        template = tpl(name)
+        template = without_meter(tpl(name))
         has = bool(resources(template, "AWS::Lambda::Function"))
         assert has == (name in HARD_CAPPED), name
         if name not in HARD_CAPPED:
@@ -732,12 +740,12 @@ def test_hard_cap_only_where_the_profile_asks(tpl, cdk_plans):
 
 @hard_capped_stacks
 def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name, tpl, cdk_plans):
-    from sagefit.hardcap.config import ENV_NAMES
+    from sagefit.hardcap.config import ENV_NAMES, METER_ENV_NAMES
     from stacks.hard_cap import RUNTIME
 
     plan = cdk_plans[name]
     profile = plan.profile
-    template = tpl(name)
+    template = without_meter(tpl(name))
     function_id, function = only(template, "AWS::Lambda::Function")
     role_id, _, _ = _hard_cap_role(template)
     queue_id, queue = only(template, "AWS::SQS::Queue")
@@ -760,7 +768,8 @@ def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name
     env = function["Environment"]["Variables"]
     ic = profile.scaling.mode.uses_inference_component
     scaling = plan.spec.scaling
-    assert set(env) == set(ENV_NAMES) - (set() if ic else {"SAGEFIT_INFERENCE_COMPONENT_NAME"})
+    assert set(env) == (set(ENV_NAMES) | set(METER_ENV_NAMES)) - (set() if ic else {"SAGEFIT_INFERENCE_COMPONENT_NAME"})
+    (meter_table_id,) = resources(tpl(name), "AWS::DynamoDB::Table")
     component = {"SAGEFIT_INFERENCE_COMPONENT_NAME": f"{profile.name}-ic"} if ic else {}
     assert env == {
         **component,
@@ -779,7 +788,11 @@ def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name
         "SAGEFIT_CAPPED_CAPACITY": str(scaling.capped_capacity),
         "SAGEFIT_HARD_CAP_PERCENT": "100",
         "SAGEFIT_HARD_CAP_ACTION": "scale-to-minimum",
+        "SAGEFIT_MONTHLY_BUDGET_USD": format(plan.spec.budget.monthly_usd, ".15g"),
         "SAGEFIT_ALERT_TOPIC_ARN": {"Ref": topic_id},
+        # The spend meter's alarm at the cap's threshold, and the table the cap verifies it against.
+        "SAGEFIT_METER_ALARM_NAME": f"{name}-MeteredSpend-100pct",
+        "SAGEFIT_METER_TABLE_NAME": {"Ref": meter_table_id},
     }
 
     # Subscribed to the alert topic, and SNS (from that topic only) may invoke it.
@@ -800,7 +813,7 @@ def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name
 @hard_capped_stacks
 def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
     profile = cdk_plans[name].profile
-    template = tpl(name)
+    template = without_meter(tpl(name))
     _, role, statements = _hard_cap_role(template)
     assert "ManagedPolicyArns" not in role  # no AWSLambdaBasicExecutionRole
     assert [p["PolicyName"] for p in role["Policies"]] == ["HardCap"]
@@ -814,7 +827,7 @@ def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
     expected = {
         "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
         "budgets:ViewBudget", "sns:Publish", "kms:GenerateDataKey*", "kms:Decrypt",
-        "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage",
+        "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "dynamodb:GetItem",
     } | ({"sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"} if ic else
          {"sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:DescribeEndpointConfig"})
     assert set(actions) == expected
@@ -863,11 +876,15 @@ def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
     assert by_action["logs:PutLogEvents"]["Resource"] == {"Fn::GetAtt": [log_id, "Arn"]}
     queue_id, _ = only(template, "AWS::SQS::Queue")
     assert by_action["sqs:SendMessage"]["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    # It reads the metered spend from the meter's table, and only reads it.
+    (table_id,) = resources(tpl(name), "AWS::DynamoDB::Table")
+    assert by_action["dynamodb:GetItem"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+    assert [a for a in actions if a.startswith("dynamodb:")] == ["dynamodb:GetItem"]
 
 
 @hard_capped_stacks
 def test_hard_cap_asset_is_the_hardcap_directory_alone(name, cdk_synth):
-    _, function = only(cdk_synth.json(name), "AWS::Lambda::Function")
+    _, function = only(without_meter(cdk_synth.json(name)), "AWS::Lambda::Function")
     asset_hash = function["Code"]["S3Key"].removesuffix(".zip")
     manifest = json.loads((cdk_synth.outdir / f"{name}.assets.json").read_text())
     source = manifest["files"][asset_hash]["source"]
@@ -909,7 +926,7 @@ def test_delete_endpoint_action_and_a_lower_cap_threshold(tmp_path, profiles_dir
     }}
     assert "arn:aws:" not in json.dumps(statements)
     assert "arn:aws:" not in (REPO_ROOT / "stacks" / "hard_cap.py").read_text()  # partition-aware ARNs only
-    _, function = only(template, "AWS::Lambda::Function")
+    _, function = only(without_meter(template), "AWS::Lambda::Function")
     env = function["Environment"]["Variables"]
     assert (env["SAGEFIT_HARD_CAP_ACTION"], env["SAGEFIT_HARD_CAP_PERCENT"]) == ("delete-endpoint", "90")
     _, budget = only(template, "AWS::Budgets::Budget")

@@ -25,11 +25,15 @@ def budget_notification(budget_name: str, kind: str = "ACTUAL", percent: float =
     return subject, message
 
 
-def alarm_message(alarm_name: str, description: str) -> str:
+def alarm_message(alarm_name: str, description: str, state: str = "ALARM", metric: str = "Invocations") -> str:
+    """The JSON CloudWatch publishes to an SNS topic when an alarm changes state."""
+    namespace = "sagefit/Meter" if metric == "MeteredMonthToDateUsd" else "AWS/SageMaker"
     return json.dumps({
         "AlarmName": alarm_name, "AlarmDescription": description, "AWSAccountId": ACCOUNT,
-        "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed", "OldStateValue": "OK",
-        "Trigger": {"MetricName": "Invocations", "Namespace": "AWS/SageMaker", "Statistic": "SUM"},
+        "NewStateValue": state, "NewStateReason": "Threshold Crossed",
+        "OldStateValue": "OK" if state == "ALARM" else "ALARM",
+        "Trigger": {"MetricName": metric, "Namespace": namespace,
+                    "Statistic": "MAXIMUM" if namespace == "sagefit/Meter" else "SUM"},
     })
 
 

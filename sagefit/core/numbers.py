@@ -89,7 +89,7 @@ def _show(value: float) -> str:
     if isinstance(value, int):
         text = f"{value:,}"
         return text if len(text) <= 30 else f"{text[:12]}... ({len(str(abs(value)))} digits)"
-    return f"{value:,.0f}" if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+    return f"{value:,.0f}" if value.is_integer() and abs(value) <= 1e15 else f"{value:g}"
 
 
 def read_number(text: str, bound: Bound, field: str | None = None, source: object = None) -> float:

@@ -67,6 +67,14 @@ def load_yaml(text: str, source: Path | str, fix: str = "fix the YAML syntax the
         raise SagefitError(
             f"{exc.problem} at {where}", "keep one of the two: the last one would win silently", source
         ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character)
+        line = text[: exc.position].count("\n") + 1
+        character = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        raise SagefitError(
+            f"malformed YAML at line {line}: character {character!r} is not allowed in YAML",
+            "remove it, or quote the value with its escape",
+            source,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"

@@ -118,9 +118,8 @@ INSTANCE_COUNT = Bound(
 MAX_MONTHLY_USD = 10_000_000.0
 """Assumption: 100 instances (the ceiling above) of the catalog's dearest instance (ml.p5.48xlarge,
 $113.07/h) all month cost $8.4M; a budget beyond $10M a month for one endpoint is a typo."""
-MONTHLY_USD = Bound(
-    0, MAX_MONTHLY_USD, "USD a month", "sagefit's ceiling on one endpoint's budget", exclusive_minimum=True
-)
+MONTHLY_USD = Bound(0.01, MAX_MONTHLY_USD, "USD a month", "sagefit's ceiling on one endpoint's budget")
+"""From a cent (the budget is kept in cents: less would be a $0 budget) to :data:`MAX_MONTHLY_USD`."""
 
 MAX_PARAMETERS = 10**13
 """Assumption: ten trillion parameters, ten times the largest open-weight models (about 1T, 2025)."""

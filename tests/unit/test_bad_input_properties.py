@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from sagefit.core.catalog import load_catalog
 from sagefit.core.errors import SagefitError
-from sagefit.core.profiles import parse_profile
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import LoadedProfile, parse_profile
 from sagefit.cost.traces import read_trace
 from sagefit.cost.traffic import parse_traffic
 from tests.support.paths import PROFILES_DIR
@@ -80,6 +81,12 @@ def test_any_profile_edit_validates_or_is_one_line(path: tuple[Any, ...], value:
         one_line(error)
         return
     assert profile.scaling.max_capacity <= 100
+    try:  # what `validate` does next: a valid profile plans, or says in one line why it cannot
+        plan = plan_profile(LoadedProfile(path=Path("p.yaml"), profile=profile), CATALOG)
+    except SagefitError as error:
+        one_line(error)
+        return
+    assert math.isfinite(plan.spec.budget.monthly_usd) and plan.spec.budget.monthly_usd > 0
 
 
 @FAST

@@ -17,26 +17,16 @@ from typing import Any
 import aws_cdk as cdk
 
 from sagefit.core.catalog import Catalog, load_catalog
-from sagefit.core.overrides import apply_overrides
+from sagefit.core.overrides import PREFIX, apply_overrides, context_overrides, parse_flag
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import LoadedProfile, load_profiles
 from stacks.llm_stack import LlmEndpointStack, LlmEndpointStackProps
 from stacks.nag import apply_nag
 
-PREFIX = "sagefit:"
 
-
-def _flag(value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def _overrides(context: dict[str, Any], stack_name: str) -> dict[str, Any]:
-    prefix = f"{PREFIX}{stack_name}:"
-    return {key[len(prefix) :]: value for key, value in context.items() if key.startswith(prefix)}
+def _flag(node: Any, key: str, default: bool) -> bool:
+    """A yes/no context key, read strictly (sagefit.core.overrides.parse_flag)."""
+    return parse_flag(node.try_get_context(f"{PREFIX}{key}"), key, default)
 
 
 def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointStack]:
@@ -52,13 +42,14 @@ def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointSta
     if base_dir is not None and not directory.is_absolute():
         directory = base_dir / directory
     alert_email = node.try_get_context(f"{PREFIX}alertEmail") or None
-    local = _flag(node.try_get_context(f"{PREFIX}localTarget"), False)
+    local, nag = _flag(node, "localTarget", False), _flag(node, "nag", True)
     catalog = load_catalog(base_dir)
-    stacks = []
-    for loaded in load_profiles(directory, catalog):
-        loaded = apply_overrides(loaded, _overrides(context, loaded.profile.stack_name), catalog)
-        stacks.append(_stack(app, loaded, catalog, alert_email, local))
-    if _flag(node.try_get_context(f"{PREFIX}nag"), True):
+    profiles = load_profiles(directory, catalog)
+    # every -c key is checked, and every override applied, before the first stack is built
+    overrides = context_overrides(context, profiles)
+    profiles = [apply_overrides(p, overrides.get(p.profile.stack_name, {}), catalog) for p in profiles]
+    stacks = [_stack(app, loaded, catalog, alert_email, local) for loaded in profiles]
+    if nag:
         apply_nag(app)
     return stacks
 

@@ -9,14 +9,12 @@ in every region it is published in.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import cache
-from importlib import metadata
 from typing import Any
 
 from sagefit.core.engines import get_engine
 from sagefit.core.errors import SagefitError
+from sagefit.core.image_config import family_config
 from sagefit.core.spec import DeploymentSpec
 
 FRAMEWORKS = {"tgi": "huggingface-llm", "djl-lmi": "djl-lmi"}
@@ -72,12 +70,13 @@ class ImageUri:
         return f"arn:{partition}:ecr:{self.region}:{self.registry_account}:repository/{self.repository}"
 
 
-@cache
 def _config(framework: str) -> dict[str, Any]:
-    path = metadata.distribution("sagemaker-core").locate_file(f"sagemaker/core/image_uri_config/{framework}.json")
-    data: dict[str, Any] = json.loads(path.read_text())
-    inference: dict[str, Any] = data.get("inference", data)
-    return inference
+    """The family's image configuration, read by the core (sagefit.core.image_config), which checks
+    ``serving.container_version`` against the same file when a profile is validated."""
+    config = family_config(framework)
+    if config is None:
+        raise SagefitError("sagemaker-core's image configuration is not installed", "pip install 'sagefit[cdk]'")
+    return config
 
 
 def _tag(config: dict[str, Any], spec: dict[str, Any]) -> str:

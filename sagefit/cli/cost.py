@@ -70,6 +70,9 @@ def cmd_cost(args: argparse.Namespace) -> int:
     chosen = catalog(args)
     plan = plan_profile(find_profile(load(args, chosen), args.profile), chosen)
     spec = parse_traffic(args.traffic, plan.profile.time_zone)
+    empty = spec.nothing_inside("--plot" if plot_path is not None else "--traffic")
+    if empty is not None:
+        raise empty
     settings = resolve(plan, overrides)
     modes = tuple(ScalingMode) if args.mode == ALL_MODES else (ScalingMode(args.mode),)
     schedules = not args.ignore_schedules

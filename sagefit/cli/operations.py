@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sagefit.cli.common import STACK_HELP, add_command, find, load
@@ -121,18 +122,20 @@ def stack_output(aws: AwsSession, stack: str, key: str) -> str | None:
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     from sagefit.core.planner import plan_profile
-    from sagefit.ops.invoke import invoke
+    from sagefit.ops.invoke import check_prompt, invoke, read_prompt
 
     if args.max_new_tokens < 1:
         raise SagefitError(
             f"{args.max_new_tokens} is not a token count", "give a whole number above 0", field="--max-new-tokens"
         )
+    prompt = read_prompt(args.prompt, args.prompt_file)
     spec = plan_profile(find(args)).spec
+    check_prompt(spec, prompt, args.max_new_tokens)  # before any AWS call: a refused request wakes nothing
     aws = target_session(args, spec.region, spec.names.stack)
     bucket = None
     if spec.mode.is_async:  # the request goes to S3 first, in the stack's output bucket
         bucket = stack_output(aws, spec.names.stack, "AsyncOutputBucket")
-    result = invoke(spec, args.prompt, aws, args.max_new_tokens, bucket)
+    result = invoke(spec, prompt, aws, args.max_new_tokens, bucket)
     if result.text is not None:
         print(result.text)
         return 0
@@ -175,7 +178,8 @@ def register(sub: SubParsers) -> None:
     status.add_argument("--format", choices=("table", "json"), default="table")
     invoke = add_command(sub, "invoke", cmd_invoke, "send a prompt to a deployed endpoint and print the answer")
     invoke.add_argument("stack", help=STACK_HELP)
-    invoke.add_argument("prompt")
+    invoke.add_argument("prompt", nargs="?", help="the prompt; - reads it from standard input")
+    invoke.add_argument("--prompt-file", type=Path, metavar="PATH", help="read the prompt from a file")
     invoke.add_argument("--max-new-tokens", type=int, default=128)
     add_target_option(invoke)
     resume = add_command(

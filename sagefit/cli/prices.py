@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def cmd_prices_refresh(args: argparse.Namespace) -> int:
     from sagefit.core.catalog import packaged_catalog_path, project_catalog_path
-    from sagefit.ops.prices import refresh_catalog
+    from sagefit.ops.prices import PLAUSIBLE_PRICE, refresh_catalog
 
     path = args.catalog or project_catalog_path()
     start_from = None if args.catalog else packaged_catalog_path()  # the project catalog's first refresh
@@ -27,10 +27,19 @@ def cmd_prices_refresh(args: argparse.Namespace) -> int:
     for change in result.missing:
         kept = f"kept {change.old:g}" if change.old is not None else "no price, as before"
         print(f"  {change.instance_type:<18} {change.region:<10} not in the Price List: {kept}")
+    low, high = PLAUSIBLE_PRICE
+    for change in result.refused:
+        kept = f"kept {change.old:g}" if change.old is not None else "no price, as before"
+        print(
+            f"  {change.instance_type:<18} {change.region:<10} refused {change.refused:g}: outside "
+            f"${low}-${high}/h, the plausible band: {kept}"
+        )
     counts = (
         f"{len(result.changed)} changed, {len(result.unchanged)} unchanged, "
         f"{len(result.missing)} not found (old price kept)"
     )
+    if result.refused:
+        counts += f", {len(result.refused)} refused as implausible (old price kept)"
     created = " (new: a copy of the packaged catalog)" if result.created_from is not None else ""
     if args.dry_run:
         print(f"dry run: {counts}; {path}{created} not written")

@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sagefit.core import numbers as num
 from sagefit.core.errors import SagefitError
+from sagefit.core.numbers import BoundProblem
+from sagefit.core.yaml_input import load_yaml
 
 MIB = 1024**2
 GIB = 1024**3
@@ -36,15 +39,15 @@ PROJECT_CATALOG = "sagefit-catalog.yaml"
 class Accelerator(BaseModel):
     """One accelerator model (a GPU or an Inferentia chip) as the serving container sees it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
     kind: Literal["cuda", "neuron"]
-    compute_capability: float | None = Field(default=None, description="CUDA compute capability.")
-    memory_mib: int = Field(gt=0, description="Usable device memory reported by the driver.")
+    compute_capability: num.ComputeCapability | None = Field(default=None, description="CUDA compute capability.")
+    memory_mib: num.DeviceMemoryMib = Field(description="Usable device memory reported by the driver.")
     memory_source: str
     memory_confirmed: bool
-    bandwidth_gb_s: float = Field(gt=0, description="Peak memory bandwidth, GB/s (10^9 bytes).")
+    bandwidth_gb_s: num.BandwidthGbS = Field(description="Peak memory bandwidth, GB/s (10^9 bytes).")
     bandwidth_source: str
     bandwidth_confirmed: bool
     recorded: dt.date
@@ -57,16 +60,16 @@ class Accelerator(BaseModel):
 class InstanceType(BaseModel):
     """One SageMaker real-time inference instance type, with its hosting price per region."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     instance_type: str
     accelerator: Accelerator
-    accelerators: int = Field(gt=0)
-    vcpus: int = Field(gt=0)
-    host_memory_gib: int = Field(gt=0)
+    accelerators: num.HostCount
+    vcpus: num.HostCount
+    host_memory_gib: num.HostCount
     local_nvme: bool = Field(description="Instance store: SageMaker rejects VolumeSizeInGB for these.")
     hardware_source: str
-    price: dict[str, float] = Field(description="USD per instance-hour, SageMaker Hosting, by region.")
+    price: dict[str, num.HourlyPrice] = Field(description="USD per instance-hour, SageMaker Hosting, by region.")
     price_source: str
     price_confirmed: bool
     price_date: dt.date | None = Field(
@@ -111,12 +114,6 @@ class Catalog(BaseModel):
 
     def oldest_price_date(self) -> dt.date:
         return min(inst.price_as_of for inst in self.instances)
-
-
-def _load_yaml(text: str) -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a safe loader either way
-    raw: dict[str, Any] = yaml.load(text, Loader=loader)
-    return raw
 
 
 def packaged_catalog_path() -> Path:
@@ -185,24 +182,108 @@ def read_catalog_file(path: Path) -> tuple[str, Catalog]:
         ) from None
 
 
-def parse_catalog(text: str, source: Path | str = PACKAGED_CATALOG) -> Catalog:
-    """Build a catalog from YAML text, joining each instance to its accelerator row."""
-    raw = _load_yaml(text)
-    accelerators = {row["name"]: Accelerator(**row) for row in raw["accelerators"]}
-    instances = []
-    for row in raw["instances"]:
-        name = row.get("accelerator")
-        if name not in accelerators:
+_CATALOG_FIX = "start from sagefit/data/instances.yaml"
+
+
+def _invalid(reason: str, source: Path | str) -> SagefitError:
+    return SagefitError(f"not a valid instance catalog ({reason})", _CATALOG_FIX, source)
+
+
+def _rows(raw: dict[str, Any], key: str, source: Path | str) -> list[dict[str, Any]]:
+    rows = raw.get(key)
+    if not isinstance(rows, list):
+        raise _invalid(f"`{key}:` must be a list of rows", source)
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise _invalid(f"{key}[{i}] is {row!r}, not a mapping of fields", source)
+    return rows
+
+
+_ROW_FIX = "see the same field in sagefit/data/instances.yaml"
+_ROW_FIXES = {
+    "missing": "add it (see the same row in sagefit/data/instances.yaml)",
+    "extra_forbidden": "remove it or fix its spelling",
+    "greater_than": "use a positive number",
+    "finite_number": "use a finite number (not .inf or .nan)",
+}
+
+
+def _row(model: type[BaseModel], data: dict[str, Any], where: str, name: object, source: Path | str) -> Any:
+    """One validated row, or a one-line error naming the row, its name and the field."""
+    try:
+        return model(**data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        own = (error.get("ctx") or {}).get("error")
+        if isinstance(own, BoundProblem):
+            problem, fix = own.problem, own.fix
+        else:
+            given = error.get("input")
+            shown = "" if error["type"] == "missing" or isinstance(given, dict) else f" (got {given!r})"
+            problem, fix = f"{error['msg']}{shown}", _ROW_FIXES.get(error["type"], _ROW_FIX)
+        raise SagefitError(f"{name}: {problem}", fix, source, f"{where}.{field}" if field else where) from None
+
+
+def _unique(rows: list[dict[str, Any]], key: str, table: str, source: Path | str) -> None:
+    """Refuse a second row with the same ``key`` (the later one would silently win a lookup)."""
+    seen: dict[object, int] = {}
+    for i, row in enumerate(rows):
+        value = row.get(key)
+        if isinstance(value, str) and value in seen:
             raise SagefitError(
-                f"instance {row.get('instance_type')} names unknown accelerator {name!r}",
+                f"{value} is listed twice (also {table}[{seen[value]}])",
+                "keep one row for it",
+                source,
+                f"{table}[{i}].{key}",
+            )
+        if isinstance(value, str):
+            seen[value] = i
+
+
+def parse_catalog(text: str, source: Path | str = PACKAGED_CATALOG) -> Catalog:
+    """Build a catalog from YAML text, joining each instance to its accelerator row.
+
+    Every row is checked on its own, so an error names the row (``instances[3]``), the instance or
+    accelerator it describes and the field; numbers are bounded (:mod:`sagefit.core.numbers`), and
+    a name listed twice is refused rather than shadowed.
+    """
+    try:
+        raw = load_yaml(text, source)
+    except SagefitError as exc:
+        raise _invalid(exc.problem, source) from None
+    if not isinstance(raw, dict):
+        raise _invalid("the file must be a mapping with regions, accelerators and instances", source)
+    regions = raw.get("regions")
+    if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+        raise _invalid("`regions:` must be a list of region names", source)
+    if len(set(regions)) != len(regions):
+        twice = next(r for r in regions if regions.count(r) > 1)
+        raise SagefitError(f"{twice} is listed twice", "keep one entry for it", source, "regions")
+    accelerator_rows, instance_rows = _rows(raw, "accelerators", source), _rows(raw, "instances", source)
+    _unique(accelerator_rows, "name", "accelerators", source)
+    _unique(instance_rows, "instance_type", "instances", source)
+    accelerators = {
+        row.get("name"): _row(Accelerator, row, f"accelerators[{i}]", row.get("name"), source)
+        for i, row in enumerate(accelerator_rows)
+    }
+    instances = []
+    for i, row in enumerate(instance_rows):
+        where, name = f"instances[{i}]", row.get("instance_type")
+        accelerator = row.get("accelerator")
+        if not isinstance(accelerator, str) or accelerator not in accelerators:
+            raise SagefitError(
+                f"instance {name} names unknown accelerator {accelerator!r}",
                 fix="add it under `accelerators:`",
                 source=source,
+                field=f"{where}.accelerator",
             )
         if DEFAULT_PRICE_REGION not in (row.get("price") or {}):
             raise SagefitError(
-                f"instance {row.get('instance_type')} has no {DEFAULT_PRICE_REGION} price",
+                f"instance {name} has no {DEFAULT_PRICE_REGION} price",
                 f"add {DEFAULT_PRICE_REGION} to its price mapping (the fallback for regions without one)",
                 source=source,
+                field=f"{where}.price",
             )
-        instances.append(InstanceType(**{**row, "accelerator": accelerators[name]}))
-    return Catalog(regions=raw["regions"], instances=tuple(instances), source=str(source))
+        instances.append(_row(InstanceType, {**row, "accelerator": accelerators[accelerator]}, where, name, source))
+    return Catalog(regions=tuple(regions), instances=tuple(instances), source=str(source))

@@ -32,4 +32,12 @@ class SagefitError(Exception):
         line = ": ".join(parts)
         if self.fix:
             line += f"; fix: {self.fix}"
-        return " ".join(line.split())
+        return _printable(" ".join(line.split()))
+
+
+def _printable(line: str) -> str:
+    """``line`` with control characters (a NUL or an escape sequence from a file name or a value)
+    shown as ``\\xNN``, so the one line is one line on every terminal and prints nothing it hides."""
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sagefit.core.numbers import BoundProblem
+
 _FIXES = {
     "missing": "add it",
     "extra_forbidden": "remove it or fix its spelling",
@@ -23,6 +25,7 @@ _FIXES = {
     "int_type": "use a whole number",
     "int_from_float": "use a whole number",
     "float_parsing": "use a number",
+    "finite_number": "use a finite number (not .inf or .nan)",
     "bool_parsing": "use true or false",
     "bool_type": "use true or false",
     "string_type": "use a quoted string",
@@ -109,6 +112,8 @@ def describe_error(error: Mapping[str, Any]) -> tuple[str, str, str]:
     own = (error.get("ctx") or {}).get("error")
     if isinstance(own, FieldProblem):
         return own.field, own.problem, own.fix
+    if isinstance(own, BoundProblem):  # a number out of its bound (sagefit.core.numbers)
+        return field, own.problem, own.fix
     if kind.startswith("value_error"):
         problem = problem.removeprefix("Value error, ")
         for phrase, named_field, fix in _CROSS_FIELD_FIXES:

@@ -12,25 +12,25 @@ import contextlib
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
-    PositiveFloat,
-    PositiveInt,
     ValidationError,
     model_validator,
 )
 
 from sagefit.core import aws_rules
+from sagefit.core import numbers as num
 from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.modes import ScalingMode
+from sagefit.core.profile_checks import check_catalog, check_image
 from sagefit.core.profile_errors import FieldProblem, describe_error
+from sagefit.core.yaml_input import load_yaml
 
 Dtype = Literal["float16", "bfloat16"]
 Quantization = Literal["none", "bitsandbytes", "eetq", "awq", "gptq", "bitsandbytes-nf4", "bitsandbytes-fp4"]
@@ -43,24 +43,27 @@ _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys refused; every float finite (``.inf``/``.nan`` refused); numbers bounded by
+    their types from :mod:`sagefit.core.numbers`, each with the reason for its bound."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Architecture(_Strict):
     """The numbers from the model's ``config.json`` that memory and speed depend on."""
 
-    parameters: PositiveInt = Field(description="Total parameter count (all experts for MoE).")
-    active_parameters: PositiveInt | None = Field(
+    parameters: num.ParameterCount = Field(description="Total parameter count (all experts for MoE).")
+    active_parameters: num.ParameterCount | None = Field(
         default=None, description="Parameters read per token (MoE); defaults to all of them."
     )
-    layers: PositiveInt
-    hidden_size: PositiveInt
-    attention_heads: PositiveInt
-    kv_heads: PositiveInt
-    head_dim: PositiveInt
-    vocab_size: PositiveInt
+    layers: num.Dimension
+    hidden_size: num.Dimension
+    attention_heads: num.Dimension
+    kv_heads: num.Dimension
+    head_dim: num.Dimension
+    vocab_size: num.Vocabulary
     tied_embeddings: bool = False
-    context_length: PositiveInt = Field(description="max_position_embeddings")
+    context_length: num.TokenCount = Field(description="max_position_embeddings")
 
     @model_validator(mode="after")
     def _heads_consistent(self) -> Architecture:
@@ -103,10 +106,10 @@ class Serving(_Strict):
         default=None, description="Deprecated: the container name of earlier profiles (tgi, djl-lmi)."
     )
     container_version: str | None = None
-    max_input_tokens: PositiveInt
-    max_total_tokens: PositiveInt
-    target_concurrency: PositiveInt = 4
-    min_decode_tokens_per_s: PositiveFloat | None = None
+    max_input_tokens: num.TokenCount
+    max_total_tokens: num.TokenCount
+    target_concurrency: num.Concurrency = 4
+    min_decode_tokens_per_s: num.DecodeSpeed | None = None
     instance_type: str | None = None
     tensor_parallel_degree: Literal[1, 2, 4, 8] | None = None
 
@@ -170,8 +173,8 @@ class ScheduledCapacity(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$")
     schedule: str = Field(description="Application Auto Scaling expression, e.g. cron(0 19 ? * MON-FRI *)")
-    min_capacity: int = Field(ge=0)
-    max_capacity: int = Field(ge=0)
+    min_capacity: num.InstanceCount
+    max_capacity: num.InstanceCount
     time_zone: str = "UTC"
 
     @model_validator(mode="after")
@@ -197,8 +200,8 @@ class Scaling(_Strict):
     """Capacity bounds; ``min_capacity`` defaults to 1 for always-on and 0 otherwise."""
 
     mode: ScalingMode = ScalingMode.SCALE_TO_ZERO
-    min_capacity: int = Field(default=0, ge=0)
-    max_capacity: PositiveInt = 1
+    min_capacity: num.InstanceCount = 0
+    max_capacity: Annotated[num.InstanceCount, Field(gt=0)] = 1
     schedules: tuple[ScheduledCapacity, ...] = ()
 
     @model_validator(mode="wrap")
@@ -245,7 +248,7 @@ class Budget(_Strict):
     delete-endpoint``.
     """
 
-    monthly_usd: PositiveFloat | None = None
+    monthly_usd: num.MonthlyUsd | None = None
     hard_cap: bool = False
     hard_cap_percent: float = Field(default=100.0, gt=0, le=100)
     hard_cap_action: HardCapAction = "scale-to-minimum"
@@ -331,34 +334,11 @@ class LoadedProfile(BaseModel):
     profile: Profile
 
 
-def _check_catalog(profile: Profile, path: Path | str, catalog: Catalog) -> None:
-    if profile.region not in catalog.regions:
-        close = difflib.get_close_matches(profile.region, catalog.regions, n=1)
-        hint = f"did you mean {close[0]}?" if close else "use a region where SageMaker runs"
-        raise SagefitError(f"unknown region {profile.region!r}", hint, path, "region")
-    pinned = profile.serving.instance_type
-    if pinned is not None and pinned not in catalog.names():
-        close = difflib.get_close_matches(pinned, catalog.names(), n=2)
-        hint = f"did you mean {' or '.join(close)}?" if close else "remove it to size automatically"
-        raise SagefitError(
-            f"unknown instance type {pinned!r} (not in the instance catalog)",
-            hint,
-            path,
-            "serving.instance_type",
-        )
-
-
 def parse_profile(text: str, path: Path | str, catalog: Catalog | None = None) -> Profile:
     """Validate one profile's YAML text; raise :class:`SagefitError` on the first problem.
 
     ``path`` only names the source in errors: a file, or where the text came from (overrides)."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        reason = getattr(exc, "problem", None) or "malformed YAML"
-        raise SagefitError(f"malformed YAML at {where}: {reason}", "fix the YAML syntax there", path) from None
+    raw = load_yaml(text, path)  # duplicate keys refused, naming the line
     if not isinstance(raw, dict):
         raise SagefitError("the profile must be a YAML mapping of fields", "start from model_profiles/*.yaml", path)
     try:
@@ -370,7 +350,8 @@ def parse_profile(text: str, path: Path | str, catalog: Catalog | None = None) -
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         field, problem, fix = describe_error(first)
         raise SagefitError(problem, fix, path, field) from None
-    _check_catalog(profile, path, catalog or load_catalog())
+    check_catalog(profile, path, catalog or load_catalog())
+    check_image(profile, path)
     return profile
 
 

@@ -60,6 +60,10 @@ class ContainerSpec:
     """GPUs one copy of the model is sharded over (the tensor-parallel degree)."""
     min_memory_mb: int
     """Host memory an inference-component copy reserves."""
+    max_input_tokens: int
+    """The longest prompt the container accepts, in tokens (serving.max_input_tokens)."""
+    max_total_tokens: int
+    """Prompt plus generated tokens one request may hold (serving.max_total_tokens)."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,8 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         volume_size_gb=serving.volume_size_gb(plan),
         accelerators=needs.accelerators,
         min_memory_mb=needs.min_memory_mb,
+        max_input_tokens=plan.max_input_tokens,
+        max_total_tokens=plan.max_total_tokens,
     )
     bounds = profile.scaling
     invocations_target = serving.invocations_per_minute_target(plan)

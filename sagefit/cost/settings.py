@@ -16,9 +16,25 @@ from typing import Any
 from sagefit.core import assumptions as A
 from sagefit.core.errors import SagefitError
 from sagefit.core.modes import ScalingMode
+from sagefit.core.numbers import MAX_CONTEXT_TOKENS, Bound
 from sagefit.core.planner import Plan
 
 ASSUMPTIONS = {a.name: a for a in A.COST_ASSUMPTIONS}
+
+_MONTH_S = A.HOURS_PER_MONTH * 3600
+UNIT_BOUNDS: dict[str, Bound] = {
+    "s": Bound(0, _MONTH_S, "s", "a month, the whole simulation", exclusive_minimum=True),
+    "GB/s": Bound(0, 1000, "GB/s", "a terabyte a second, beyond any storage or network path", exclusive_minimum=True),
+    "1-min datapoints": Bound(0, 1440, "1-min datapoints", "a day of one-minute datapoints", exclusive_minimum=True),
+    "periods": Bound(0, 1440, "periods", "a day of one-minute periods", exclusive_minimum=True),
+    "x target": Bound(0, 1, "x target", "scale-in starts below the target, never above it", exclusive_minimum=True),
+    "tokens/request": Bound(
+        0, MAX_CONTEXT_TOKENS, "tokens", "the longest context sagefit accepts", exclusive_minimum=True
+    ),
+    "tokens/s": Bound(0, 10_000_000, "tokens/s", "a thousand times any GPU's prefill speed", exclusive_minimum=True),
+}
+"""The upper bound of each unit an ``--assume`` figure comes in (the lower bound is always 0, excluded):
+past it the figure is a typo, and the simulation's arithmetic would run on it all the same."""
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, float]:
@@ -58,6 +74,10 @@ def parse_overrides(items: Iterable[str]) -> dict[str, float]:
             raise SagefitError(
                 f"{name}: {raw.strip()} must be a share below 1", "use e.g. 0.05 for 5%", field="--assume"
             )
+        bound = UNIT_BOUNDS.get(spec.unit)
+        problem = bound.problem(value) if bound is not None else None
+        if bound is not None and problem is not None:
+            raise SagefitError(f"{name}: {problem}", bound.fix(), field="--assume")
         overrides[name] = value
     return overrides
 

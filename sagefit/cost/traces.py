@@ -5,12 +5,23 @@ A trace is the user's own gateway log, so it is read forgivingly (a header namin
 a silently skipped request would make the bill wrong without a trace of why. One line is
 ``timestamp[,tokens_in,tokens_out]``; an ISO time without an offset is in the profile's time zone, and
 the month starts at local midnight of the trace's first day.
+
+Numbers are read as timestamps by their size. Seconds from the start of the month stay below a few
+million; a first value of 10^8 or more (over three years into the "month") is a Unix timestamp, read
+as seconds since the epoch below 10^11 and milliseconds from there to 10^14 (both the years 1973 to
+5138), and refused above that (microseconds or nanoseconds). Read as seconds into the month, such a
+trace would fall entirely after the month and simulate as no traffic at all.
+
+The file is read line by line into compact arrays (24 bytes a request), and reading stops with an
+error at the first request past :data:`MAX_REQUESTS`, so memory stays bounded whatever the file holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,7 +47,23 @@ _ISO_RANGE = tuple(dt.datetime(y, 1, 1, tzinfo=dt.timezone.utc).timestamp() for 
 JITTER_S = 1800.0
 """A trace copied to a higher volume (--plot) moves each extra copy by up to this much, either way."""
 
-TimeKind = Literal["s", "iso"]
+MAX_REQUESTS = 50_000_000
+"""The most requests one simulated month may hold (about 19 requests/s all month): the simulation keeps
+about 100 bytes per request, so this bounds it near 5 GB of memory and a few seconds per mode. A trace
+is held to it while it is read."""
+
+EPOCH_SECONDS_FROM = 1e8
+"""A first timestamp at or above this (3.2 years in seconds) is a Unix timestamp, not a time in the month."""
+EPOCH_MILLISECONDS_FROM = 1e11
+"""From here (the year 5138 in seconds; 1973 in milliseconds) a Unix timestamp is in milliseconds."""
+EPOCH_TOO_FINE_FROM = 1e14
+"""From here (the year 5138 in milliseconds) a timestamp is in micro- or nanoseconds: refused."""
+
+TimeKind = Literal["s", "iso", "epoch_s", "epoch_ms"]
+_UNIT_NOTES = {
+    "epoch_s": "the trace's timestamps were read as Unix time in seconds since 1970-01-01 UTC",
+    "epoch_ms": "the trace's timestamps were read as Unix time in milliseconds since 1970-01-01 UTC",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +77,8 @@ class Trace:
     tokens_out: np.ndarray
     dropped: int
     span_s: float
+    unit_note: str = ""
+    """How numeric timestamps were read, when they were Unix time rather than seconds into the month."""
 
 
 @dataclass(frozen=True)
@@ -85,12 +114,23 @@ def _column(header: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
+def _number_kind(value: float) -> TimeKind:
+    """How a numeric timestamp is read, by its size (see the module docstring)."""
+    if value >= EPOCH_MILLISECONDS_FROM:
+        return "epoch_ms"
+    if value >= EPOCH_SECONDS_FROM:
+        return "epoch_s"
+    return "s"
+
+
 def _parse_time(text: str, zone: ZoneInfo) -> tuple[TimeKind, float] | None:
     """(``"s"``, seconds) or (``"iso"``, epoch seconds), or None when unreadable."""
     try:
         return "s", float(text)
     except ValueError:
         pass
+    if not text[:4].isdigit():  # an ISO 8601 time starts with its four-digit year
+        return None
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -140,20 +180,35 @@ def _read_line(
     if parsed is None:
         raise SagefitError(f"cannot read {text!r} as a timestamp", TRACE_LINE_HELP, path, where)
     this_kind, value = parsed
-    if kind is not None and kind != this_kind:
+    if this_kind == "s" and (value < 0 or not math.isfinite(value)):
         raise SagefitError(
-            f"{text!r} mixes ISO times and seconds in one trace", "use one form for every line", path, where
+            f"{text!r} is not a time in the month", "use seconds from 0 (the start of the month)", path, where
         )
-    if this_kind == "iso" and not _ISO_RANGE[0] <= value < _ISO_RANGE[1]:
+    if this_kind == "s" and kind != "s":  # the first line decides: seconds into the month, or Unix time
+        this_kind = _number_kind(value)
+        if value >= EPOCH_TOO_FINE_FROM:
+            raise SagefitError(
+                f"{text!r} looks like a Unix time in micro- or nanoseconds",
+                "give ISO 8601 times, Unix seconds or milliseconds, or seconds from the start of the month",
+                path,
+                where,
+            )
+        if this_kind == "epoch_ms":
+            value /= 1000.0
+    if kind is not None and kind != this_kind:
+        forms = {"iso": "ISO times", "s": "seconds", "epoch_s": "Unix seconds", "epoch_ms": "Unix milliseconds"}
+        raise SagefitError(
+            f"{text!r} mixes {forms[kind]} and {forms[this_kind]} in one trace",
+            "use one form for every line",
+            path,
+            where,
+        )
+    if this_kind in ("iso", "epoch_s", "epoch_ms") and not _ISO_RANGE[0] <= value < _ISO_RANGE[1]:
         raise SagefitError(
             f"{text!r} is outside the years {ISO_YEARS[0]}-{ISO_YEARS[1] - 1}",
             "give the real time of each request",
             path,
             where,
-        )
-    if this_kind == "s" and (value < 0 or not math.isfinite(value)):
-        raise SagefitError(
-            f"{text!r} is not a time in the month", "use seconds from 0 (the start of the month)", path, where
         )
     return _Line(
         this_kind,
@@ -163,23 +218,35 @@ def _read_line(
     )
 
 
-def _read_text(path: Path) -> str:
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines, read lazily; unreadable files and non-UTF-8 text are one-line errors."""
     try:
-        return path.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV export may start with a BOM
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not a text file"
+        # a spreadsheet's CSV export may start with a BOM
+        with path.open(encoding="utf-8-sig") as handle:
+            yield from handle
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = getattr(exc, "strerror", None) or ("not a text file" if isinstance(exc, UnicodeError) else str(exc))
         raise SagefitError(
             f"cannot read the trace ({reason})", "check the path in --traffic trace:FILE.csv", path
         ) from None
 
 
+def _too_many(path: Path, where: str) -> SagefitError:
+    return SagefitError(
+        f"the trace holds more than {MAX_REQUESTS:,} requests, the most one simulation holds",
+        "trim it to one month, or keep every Nth request and scale the result",
+        path,
+        where,
+    )
+
+
 def read_trace(path: Path, time_zone: str) -> Trace:
     """Read ``path``; raise a one-line :class:`SagefitError` naming the file and line of any problem."""
-    text = _read_text(path)
     zone = ZoneInfo(time_zone)
-    lines: list[_Line] = []
+    stamps_read, ins, outs = array("d"), array("d"), array("d")
+    kind: TimeKind | None = None
     cols: _Columns | None = None
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(_lines(path), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
@@ -189,20 +256,26 @@ def read_trace(path: Path, time_zone: str) -> Trace:
             if cols is not None:
                 continue
             cols = _POSITIONAL
-        lines.append(_read_line(fields, line, cols, lines[0].kind if lines else None, zone, path, f"line {lineno}"))
-    if not lines:
+        if len(stamps_read) >= MAX_REQUESTS:
+            raise _too_many(path, f"line {lineno}")
+        request = _read_line(fields, line, cols, kind, zone, path, f"line {lineno}")
+        kind = request.kind
+        stamps_read.append(request.time)
+        ins.append(request.tokens_in)
+        outs.append(request.tokens_out)
+    if kind is None:
         raise SagefitError("the trace has no requests", TRACE_LINE_HELP, path)
-    stamps = np.asarray([r.time for r in lines])
-    if lines[0].kind == "iso":
+    stamps = np.frombuffer(stamps_read, dtype=np.float64)
+    if kind == "s":
+        start = month_start(time_zone)
+    else:
         first_local = dt.datetime.fromtimestamp(float(stamps.min()), tz=zone)
         start = month_start(time_zone, first_local.date())
         stamps = stamps - start.timestamp()
-    else:
-        start = month_start(time_zone)
     order = np.argsort(stamps, kind="stable")
     stamps = stamps[order]
-    t_in = np.asarray([r.tokens_in for r in lines])[order]
-    t_out = np.asarray([r.tokens_out for r in lines])[order]
+    t_in = np.frombuffer(ins, dtype=np.float64)[order]
+    t_out = np.frombuffer(outs, dtype=np.float64)[order]
     inside = stamps < HORIZON_S
     return Trace(
         path,
@@ -212,12 +285,13 @@ def read_trace(path: Path, time_zone: str) -> Trace:
         t_out[inside],
         dropped=int((~inside).sum()),
         span_s=float(stamps[-1] - stamps[0]) if stamps.size else 0.0,
+        unit_note=_UNIT_NOTES.get(kind, ""),
     )
 
 
 def trace_traffic(trace: Trace, spec: str, time_zone: str, factor: float, rng: np.random.Generator) -> Traffic:
     """The month of traffic ``trace`` holds, at ``factor`` times its volume (1 except in the --plot sweep)."""
-    notes = []
+    notes = [trace.unit_note] if trace.unit_note else []
     if trace.dropped:
         notes.append(
             f"{trace.dropped:,} trace requests fall after the first {A.HOURS_PER_MONTH} hours and are left out"

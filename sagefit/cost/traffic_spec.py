@@ -27,13 +27,19 @@ from pathlib import Path
 import numpy as np
 
 from sagefit.core.errors import SagefitError
-from sagefit.cost.arrivals import PATTERN_KINDS, GeneratedPattern, Traffic, month_start
-from sagefit.cost.traces import Trace, read_trace, trace_traffic
+from sagefit.core.numbers import Bound
+from sagefit.cost.arrivals import HORIZON_S, PATTERN_KINDS, GeneratedPattern, Traffic, month_start
+from sagefit.cost.traces import MAX_REQUESTS, Trace, read_trace, trace_traffic
 
 KINDS_HELP = "use monthly:N, business-hours:N/day, steady:R/s, burst:rate=R/h,busy=3h,idle=2d or trace:FILE.csv"
-MAX_REQUESTS = 50_000_000
-"""The most requests one simulated month may hold (about 19 requests/s all month): the simulation keeps
-about 100 bytes per request, so this bounds it near 5 GB of memory and a few seconds per mode."""
+# The numbers a spec holds, bounded like every number sagefit reads (sagefit.core.numbers): finite, and
+# far enough out that only a typo reaches the bound; the month's size is then checked against MAX_REQUESTS.
+_COUNT = Bound(0, 1e15, "requests", "far beyond the requests one simulated month holds", integer=True)
+_RATE = Bound(0, 1e9, "requests a second", "far beyond the requests one simulated month holds", exclusive_minimum=True)
+_DURATION = Bound(1, 366 * 86400, "seconds", "a busy or idle period is from a second to a year")
+MIN_BURST_CYCLE_S = 60
+"""A busy period plus its idle time must last a minute or more: a shorter cycle is steady traffic
+(write steady:R/s), and each cycle is one window the simulation walks through."""
 _SUFFIX = {"": 1, "k": 1_000, "K": 1_000, "m": 1_000_000, "M": 1_000_000}
 _RATE_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hour": 3600.0, "d": 86400.0, "day": 86400.0}
 _DURATION_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -45,11 +51,19 @@ def _error(problem: str, fix: str = KINDS_HELP) -> SagefitError:
     return SagefitError(problem, fix, field="--traffic")
 
 
+def _shown(text: str) -> str:
+    """``text`` quoted for an error, cut short when it is long (a pasted number of 400 digits)."""
+    text = text.strip()
+    return repr(text) if len(text) <= 40 else f"{text[:24]!r}... ({len(text)} characters)"
+
+
 def _count(text: str, what: str) -> int:
     match = re.fullmatch(r"\s*(\d[\d_]*(?:\.\d+)?)\s*([kKmM]?)\s*", text)
     if not match:
         raise _error(f"cannot read {text!r} as {what}", "use a whole number such as 300, 20k or 1M")
     value = float(match.group(1).replace("_", "")) * _SUFFIX[match.group(2)]
+    if _COUNT.problem(value) is not None:
+        raise _error(f"{_shown(text)} is not a whole number of {what} in range", _COUNT.fix())
     if value != int(value):
         raise _error(f"{text!r} is not a whole number of {what}", "use a whole number such as 300, 20k or 1M")
     return int(value)
@@ -63,7 +77,11 @@ def _rate(text: str) -> float:
     value = float(match.group(1)) * _SUFFIX[match.group(2)]
     if value <= 0:
         raise _error(f"rate {text!r} must be above 0", "use a positive rate such as 0.5/s")
-    return value / _RATE_UNITS[match.group(3)]
+    per_second = value / _RATE_UNITS[match.group(3)]
+    problem = _RATE.problem(per_second)
+    if problem is not None:
+        raise _error(f"rate {_shown(text)}: {problem}", "use a rate such as 0.5/s")
+    return per_second
 
 
 def _duration(text: str, what: str) -> float:
@@ -73,6 +91,9 @@ def _duration(text: str, what: str) -> float:
     seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if seconds <= 0:
         raise _error(f"{what} {text!r} must be longer than 0", "write e.g. 90s, 30m, 3h, 2d or 1w")
+    problem = _DURATION.problem(seconds)
+    if problem is not None:
+        raise _error(f"{what} {text.strip()!r}: {problem}", "write e.g. 90s, 30m, 3h, 2d or 1w")
     return seconds
 
 
@@ -122,12 +143,18 @@ def _parse_burst(body: str) -> GeneratedPattern:
     for key in ("busy", "idle"):
         if key not in params:
             raise _error(f"burst needs {key}=", _BURST_EXAMPLE)
+    busy_s, idle_s = _duration(params["busy"], "busy"), _duration(params["idle"], "idle")
+    if busy_s + idle_s < MIN_BURST_CYCLE_S:
+        raise _error(
+            f"busy={params['busy'].strip()} plus idle={params['idle'].strip()} is under a minute",
+            "make the cycle a minute or longer, or use steady:R/s",
+        )
     return GeneratedPattern(
         "burst",
         count=_count(params["n"], "requests per burst") if "n" in params else 0,
         rate=_rate(params["rate"]) if "rate" in params else 0.0,
-        busy_s=_duration(params["busy"], "busy"),
-        idle_s=_duration(params["idle"], "idle"),
+        busy_s=busy_s,
+        idle_s=idle_s,
         start_h=_parse_clock(params["start"]) if "start" in params else 9.0,
     )
 
@@ -184,12 +211,34 @@ class TrafficSpec:
         current = gen.expected(start)
         return replace(self, generator=gen.scaled(volume / current if current else 0.0))
 
+    def nothing_inside(self, field: str = "--traffic") -> SagefitError | None:
+        """The error for a trace none of whose requests falls inside the simulated month, or None.
+
+        Simulated, such a trace is a month without traffic: a 100% saving that is only a misread
+        (seconds counted from another origin, or the wrong file)."""
+        if self.trace is None or self.trace.arrivals.size:
+            return None
+        return SagefitError(
+            f"the trace {self.trace.path} has no request inside the month (all "
+            f"{self.trace.dropped:,} fall after its first {HORIZON_S // 3600} hours)",
+            "give times as ISO 8601, Unix time, or seconds from the start of the month",
+            field=field,
+        )
+
     def generate(self, seed: int = 0) -> Traffic:
         """The month's requests; the same seed draws the same month."""
         rng = np.random.default_rng(seed)
         if self.trace is not None:
             return trace_traffic(self.trace, self.spec, self.time_zone, self.factor, rng)
         return self._generator.generate(self.spec, self.time_zone, rng)
+
+
+def _trace_path(text: str) -> Path:
+    """The trace's path, ``~`` expanded; a ``~user`` with no such user is the user's error."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        raise _error(f"cannot find the home directory in {text!r}", "give the trace's full path") from None
 
 
 def parse_traffic(spec: str, time_zone: str = "UTC") -> TrafficSpec:
@@ -199,7 +248,7 @@ def parse_traffic(spec: str, time_zone: str = "UTC") -> TrafficSpec:
     if not sep or not body.strip():
         raise _error(f"cannot read traffic {spec!r}")
     if kind == "trace":
-        return TrafficSpec(spec, time_zone, trace=read_trace(Path(body.strip()).expanduser(), time_zone))
+        return TrafficSpec(spec, time_zone, trace=read_trace(_trace_path(body.strip()), time_zone))
     if kind not in PATTERN_KINDS:
         raise _error(f"unknown traffic kind {kind!r}")
     generator = parse_pattern(kind, body.strip())

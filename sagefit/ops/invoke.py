@@ -5,15 +5,23 @@ TGI and DJL LMI both take ``{"inputs": ..., "parameters": {...}}`` and answer
 refuses the request; that refusal is what raises NoCapacityInvocationFailures and wakes it, so the
 request is still sent and the user is told to retry after the cold start. Names and mode come from the
 plan's :class:`~sagefit.core.spec.DeploymentSpec`, the one the stack was synthesized from.
+
+A request the container is certain to refuse is never sent (:func:`check_prompt`): an empty prompt, or
+one whose smallest possible token count is over the plan's limits. Sending it would wake a
+scaled-to-zero endpoint, and bill its cold start, for a request that fails anyway.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
+from sagefit.core.errors import SagefitError
 from sagefit.core.spec import DeploymentSpec
 from sagefit.ops.aws import AwsSession, aws_errors
 from sagefit.ops.status import stack_status
@@ -27,6 +35,70 @@ class InvokeResult:
     waking: bool = False
     output_location: str | None = None
     message: str = ""
+
+
+BYTES_PER_TOKEN_AT_MOST = 8
+"""An estimate, not the model's tokenizer: a prompt is taken to hold at least one token per 8 bytes of
+UTF-8. English prose runs at about 4 characters per token on the Llama and Mistral tokenizers (and
+other scripts at fewer bytes per token), so real prompts hold about twice the tokens this counts; only
+long runs of one repeated character or whitespace pack tighter. A prompt is refused only when even
+this low count is over a limit, and the endpoint still checks the exact count of what is sent."""
+
+
+def read_prompt(prompt: str | None, prompt_file: Path | None, stdin: TextIO | None = None) -> str:
+    """The prompt from the argument, from standard input (``-``) or from ``--prompt-file``."""
+    if prompt is not None and prompt_file is not None:
+        raise SagefitError("give the prompt once: as an argument or with --prompt-file", "drop one", field="PROMPT")
+    if prompt_file is not None:
+        try:
+            return prompt_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise SagefitError(
+                f"cannot read the prompt from {prompt_file} ({reason})", "check the path", field="--prompt-file"
+            ) from None
+    if prompt == "-":
+        try:
+            return (stdin or sys.stdin).read()
+        except (OSError, UnicodeDecodeError):
+            raise SagefitError(
+                "cannot read the prompt from standard input", "pipe UTF-8 text in", field="PROMPT"
+            ) from None
+    if prompt is None:
+        raise SagefitError(
+            "no prompt given",
+            "pass it as an argument, as - to read standard input, or with --prompt-file",
+            field="PROMPT",
+        )
+    return prompt
+
+
+def min_prompt_tokens(prompt: str) -> int:
+    """The fewest tokens ``prompt`` can be, by :data:`BYTES_PER_TOKEN_AT_MOST` (an estimate)."""
+    return math.ceil(len(prompt.encode("utf-8")) / BYTES_PER_TOKEN_AT_MOST)
+
+
+def check_prompt(spec: DeploymentSpec, prompt: str, max_new_tokens: int) -> None:
+    """Refuse, before anything is sent, a request the container certainly refuses (see the module doc)."""
+    if not prompt.strip():
+        raise SagefitError("the prompt is empty", "give some text to complete", field="PROMPT")
+    limits = spec.container
+    at_least = min_prompt_tokens(prompt)
+    if at_least > limits.max_input_tokens:
+        raise SagefitError(
+            f"the prompt is {len(prompt):,} characters, at least {at_least:,} tokens (estimate: one token per "
+            f"{BYTES_PER_TOKEN_AT_MOST} bytes at most), over {spec.names.stack}'s max_input_tokens "
+            f"{limits.max_input_tokens:,}",
+            "shorten the prompt, or raise serving.max_input_tokens",
+            field="PROMPT",
+        )
+    if at_least + max_new_tokens > limits.max_total_tokens:
+        raise SagefitError(
+            f"at least {at_least:,} prompt tokens (estimate) plus --max-new-tokens {max_new_tokens:,} is over "
+            f"{spec.names.stack}'s max_total_tokens {limits.max_total_tokens:,}",
+            f"ask for at most {max(limits.max_total_tokens - at_least, 0):,} new tokens, or shorten the prompt",
+            field="--max-new-tokens",
+        )
 
 
 def request_body(prompt: str, max_new_tokens: int) -> bytes:

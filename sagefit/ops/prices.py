@@ -13,19 +13,26 @@ survive; the result is parsed back before it replaces the file, and the file is 
 so a failure never leaves a half-written catalog.
 
 The Price List API answers from us-east-1 for every region; it needs the ``pricing:GetProducts``
-permission and no other.
+permission and no other. The local emulator does not serve it (moto has no Price List API), so a
+refresh pointed there by ``AWS_ENDPOINT_URL`` is refused before any call. Every failure of the API (an
+error code, a malformed answer, a page token repeated) is one line, and nothing is written; a price
+outside :data:`PLAUSIBLE_PRICE` is refused row by row, keeping the old price.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -39,6 +46,44 @@ SERVICE_CODE = "AmazonSageMaker"
 COMPONENT = "Hosting"
 PRICING_REGION = "us-east-1"
 SOURCE_NAME = "aws-price-list-api"
+ACTION = "reading prices from the AWS Price List API"
+
+PLAUSIBLE_PRICE = (Decimal("0.05"), Decimal("200"))
+"""USD per instance-hour a refreshed price must fall in, else the row keeps its old price. The catalog
+holds accelerated instances only: the cheapest, ml.g4dn.xlarge, is $0.7364/h and the dearest,
+ml.p5.48xlarge, $113.07/h (us-east-1, 2026-11). The band leaves 14x room below and about 2x above, so
+a real price change passes, while a figure in another unit (per second, per month) or of another
+product (a tiny fee, a bundle) does not."""
+_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_PRICING", "AWS_ENDPOINT_URL")
+
+
+def _is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine (localhost, 127.0.0.0/8 or ::1), where the emulator runs."""
+    text = url.strip()
+    try:
+        host = urlsplit(text if "://" in text else f"http://{text}").hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_local_endpoint() -> None:
+    """The Price List API is not emulated: refuse an endpoint variable pointing at this machine."""
+    for variable in _ENDPOINT_VARIABLES:
+        url = os.environ.get(variable, "")
+        if url and _is_loopback(url):
+            raise SagefitError(
+                f"{variable} points at {url}, the local emulator, which has no Price List API",
+                f"unset {variable} to read prices from AWS (they need only pricing:GetProducts)",
+                field="prices refresh",
+            )
+        if url:  # boto3 uses the service's own variable first
+            return
 
 
 def pricing_client() -> Any:
@@ -67,6 +112,24 @@ def _on_demand_hourly(product: dict[str, Any]) -> Decimal | None:
     return None
 
 
+def _malformed(region: str, what: str) -> SagefitError:
+    return SagefitError(
+        f"{ACTION}: the answer for {region} is malformed ({what}); nothing was written",
+        "retry later; if it persists, the API's format has changed",
+    )
+
+
+def _product(item: Any, region: str) -> dict[str, Any]:
+    """One PriceList entry: a JSON string (FormatVersion aws_v1) or, from a stub, a mapping."""
+    try:
+        product = json.loads(item) if isinstance(item, str) else item
+    except ValueError:
+        raise _malformed(region, "a product that is not JSON") from None
+    if not isinstance(product, dict) or not isinstance(product.get("product", {}), dict):
+        raise _malformed(region, "a product that is not a JSON object")
+    return product
+
+
 def fetch_hosting_prices(client: Any, region: str) -> dict[str, Decimal]:
     """Instance type -> on-demand USD per hour of SageMaker real-time hosting in ``region``."""
     prices: dict[str, Decimal] = {}
@@ -80,19 +143,54 @@ def fetch_hosting_prices(client: Any, region: str) -> dict[str, Decimal]:
         FormatVersion="aws_v1",
     )
     for page in pages:
-        for item in page.get("PriceList", []):
-            product = json.loads(item) if isinstance(item, str) else item
+        items = page.get("PriceList", []) if isinstance(page, dict) else None
+        if not isinstance(items, list):
+            raise _malformed(region, "a page without a PriceList list")
+        for item in items:
+            product = _product(item, region)
             attrs = product.get("product", {}).get("attributes", {})
+            if not isinstance(attrs, dict) or not isinstance(attrs.get("instanceName", ""), str):
+                raise _malformed(region, "a product without attributes")
             name = attrs.get("instanceName", "")
             if not name.startswith("ml.") or attrs.get("component", COMPONENT) != COMPONENT:
                 continue
             # real-time hosting usage is "<region prefix>-Host:<instance>"; skip variants of it
             if not re.search(r"(^|-)Host:" + re.escape(name) + r"$", attrs.get("usagetype", "")):
                 continue
-            price = _on_demand_hourly(product)
+            try:
+                price = _on_demand_hourly(product)
+            except (AttributeError, TypeError):
+                raise _malformed(region, f"terms of {name} in an unknown shape") from None
             if price is not None and name not in prices:
                 prices[name] = price
     return prices
+
+
+@contextmanager
+def _price_list_errors() -> Iterator[None]:
+    """Every botocore failure as one line: credentials, network and throttling as the operations word
+    them (:func:`sagefit.ops.aws.aws_errors`), and any other error code, a repeated page token or
+    another client-side failure with its own message."""
+    from botocore.exceptions import BotoCoreError, ClientError, PaginationError
+
+    from sagefit.ops.aws import aws_errors, error_code
+
+    try:
+        with aws_errors(ACTION):
+            yield
+    except PaginationError:
+        raise SagefitError(
+            f"{ACTION}: the API sent the same page token twice, so the listing would never end; nothing was written",
+            "retry later",
+        ) from None
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", "") or "no message"
+        raise SagefitError(
+            f"{ACTION}: AWS answered {error_code(exc) or 'an error'} ({message}); nothing was written",
+            "check the region and permissions (pricing:GetProducts), or retry later",
+        ) from None
+    except BotoCoreError as exc:
+        raise SagefitError(f"{ACTION}: {exc}; nothing was written", "check the network and retry") from None
 
 
 # --------------------------------------------------------------------------- rewriting the catalog
@@ -103,7 +201,8 @@ class RowChange:
     instance_type: str
     region: str
     old: float | None
-    new: float | None  # None: not found, the old price stays
+    new: float | None  # None: not found or refused, the old price stays
+    refused: float | None = None  # a price the API gave outside PLAUSIBLE_PRICE
 
 
 @dataclass
@@ -125,7 +224,11 @@ class RefreshResult:
 
     @property
     def missing(self) -> list[RowChange]:
-        return [c for c in self.changes if c.new is None]
+        return [c for c in self.changes if c.new is None and c.refused is None]
+
+    @property
+    def refused(self) -> list[RowChange]:
+        return [c for c in self.changes if c.refused is not None]
 
 
 def _refresh_row(
@@ -144,6 +247,9 @@ def _refresh_row(
         new = found.get(region, {}).get(name)
         if new is None:
             changes.append(RowChange(name, region, old, None))
+            continue
+        if not PLAUSIBLE_PRICE[0] <= new <= PLAUSIBLE_PRICE[1]:
+            changes.append(RowChange(name, region, old, None, refused=float(new)))
             continue
         refreshed.add(region)
         changes.append(RowChange(name, region, old, float(new)))
@@ -208,8 +314,6 @@ def refresh_catalog(
     catalog's first refresh), the prices are refreshed in a copy of ``start_from``, comments and all,
     written to ``path``.
     """
-    from sagefit.ops.aws import aws_errors
-
     path = Path(path)
     if not dry_run:
         _check_target(path)
@@ -224,7 +328,9 @@ def refresh_catalog(
         regions = tuple(sorted({r for inst in catalog.instances for r in inst.price}))
     today = today or dt.date.today()
     found: dict[str, dict[str, Decimal]] = {}
-    with aws_errors("reading prices from the AWS Price List API"):
+    if client is None:
+        refuse_local_endpoint()
+    with _price_list_errors():
         client = client or pricing_client()
         for region in regions:
             found[region] = fetch_hosting_prices(client, region)

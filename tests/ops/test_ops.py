@@ -237,6 +237,43 @@ def test_invoke_a_missing_endpoint(aws, plans, capsys, profiles_dir):
     assert "deploy MistralStack first" in capsys.readouterr().err
 
 
+def _sent_bodies(aws) -> list[dict]:
+    sent: list[dict] = []
+    aws.client("sagemaker-runtime").meta.events.register(
+        "provide-client-params.sagemaker-runtime.InvokeEndpoint",
+        lambda params, **_: sent.append(json.loads(params["Body"])))
+    return sent
+
+
+def test_invoke_reads_the_prompt_from_stdin_or_a_file(aws, plans, capsys, profiles_dir, monkeypatch, tmp_path):
+    import io
+
+    _deploy_endpoint(aws, plans["MistralStack"])
+    monkeypatch.setattr("sagefit.cli.operations.target_session", lambda args, region, stack: aws)
+    sent = _sent_bodies(aws)
+    monkeypatch.setattr("sys.stdin", io.StringIO("from a pipe\n"))
+    assert main(["invoke", "MistralStack", "-", "--profiles", str(profiles_dir)]) == 0
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("from a file ü")
+    assert main(["invoke", "MistralStack", "--prompt-file", str(prompt), "--profiles", str(profiles_dir)]) == 0
+    assert [body["inputs"] for body in sent] == ["from a pipe\n", "from a file ü"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["   "], "PROMPT: the prompt is empty"),
+    (["x" * 80_000], "over MistralStack's max_input_tokens"),
+    (["Hello", "--max-new-tokens", "9000"], "--max-new-tokens: at least 1 prompt tokens (estimate) plus"),
+    ([], "PROMPT: no prompt given"),
+])
+def test_invoke_refuses_a_certain_refusal_before_any_call(aws, plans, capsys, profiles_dir, argv, words):
+    _deploy_endpoint(aws, plans["MistralStack"], copies=0)  # scaled to zero: nothing may wake it
+    sent = _sent_bodies(aws)
+    assert main(["invoke", "MistralStack", *argv, "--profiles", str(profiles_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert sent == []
+
+
 def test_generated_text_reads_tgi_and_lmi_answers():
     assert generated_text(json.dumps([{"generated_text": "hi"}]).encode()) == "hi"
     assert generated_text(json.dumps({"generated_text": "yo"}).encode()) == "yo"

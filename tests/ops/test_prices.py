@@ -435,3 +435,75 @@ def test_a_refresh_keeps_every_comment_key_order_and_layout(client, tmp_path):
     assert "    price_confirmed: true\n    price_date: 2027-06-01\n    recorded: 2026-11-26\n# trailing" in after
     # the partly refreshed row with a price_date keeps it (its us-west-2 price was not checked)
     assert load_catalog_file(path).get("ml.g5.xlarge").price_date == dt.date(2026, 11, 26)
+
+
+# --------------------------------------------------------------------------- failures as one line, sanity bounds
+
+
+def test_an_implausible_price_is_refused_per_row_and_the_old_one_kept(client, catalog_copy):
+    pages = us_east_1_pages(catalog_copy)
+    entries = [e for page in pages for e in page if "ml.g4dn.xlarge" not in e and "ml.g5.12xlarge" not in e]
+    entries += [product("ml.g4dn.xlarge", "0.0000010000"), product("ml.g5.12xlarge", "99999.0000000000")]
+    stub_region(client, "us-east-1", [entries])
+    result = prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
+    refused = {c.instance_type: c.refused for c in result.refused}
+    assert refused == {"ml.g4dn.xlarge": 1e-06, "ml.g5.12xlarge": 99999.0}
+    catalog = load_catalog_file(catalog_copy)
+    assert catalog.get("ml.g4dn.xlarge").price["us-east-1"] == 0.7364
+    assert catalog.get("ml.g5.12xlarge").price["us-east-1"] == 7.09
+    assert catalog.get("ml.g5.2xlarge").price["us-east-1"] == 1.6  # the plausible change still lands
+
+
+def test_the_cli_names_refused_prices(capsys, client, catalog_copy, monkeypatch):
+    entries = [product("ml.g4dn.xlarge", "0.0000010000")]
+    stub_region(client, "us-east-1", [entries])
+    monkeypatch.setattr(prices, "pricing_client", lambda: client)
+    assert main(["prices", "refresh", "--catalog", str(catalog_copy), "--region", "us-east-1"]) == 0
+    out = capsys.readouterr().out
+    assert "ml.g4dn.xlarge     us-east-1  refused 1e-06: outside $0.05-$200/h, the plausible band: kept 0.7364" in out
+    assert "1 refused as implausible (old price kept)" in out
+
+
+@pytest.mark.parametrize("code", ["InvalidParameterException", "InternalErrorException", "NotFoundException"])
+def test_any_api_error_is_one_line_and_writes_nothing(client, catalog_copy, code):
+    before = catalog_copy.read_bytes()
+    client.stub.add_client_error("get_products", service_error_code=code, service_message="no")
+    with pytest.raises(SagefitError) as info:
+        prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
+    assert str(info.value).startswith(f"reading prices from the AWS Price List API: AWS answered {code} (no)")
+    assert catalog_copy.read_bytes() == before
+
+
+@pytest.mark.parametrize("page, words", [
+    ({"FormatVersion": "aws_v1", "PriceList": ["{not json"]}, "a product that is not JSON"),
+    ({"FormatVersion": "aws_v1", "PriceList": ["[1, 2]"]}, "a product that is not a JSON object"),
+    ({"FormatVersion": "aws_v1", "PriceList": ['{"product": {"attributes": 5}}']}, "a product without attributes"),
+])
+def test_a_malformed_answer_is_one_line(client, catalog_copy, page, words):
+    client.stub.add_response("get_products", page, expected_params=params("us-east-1"))
+    with pytest.raises(SagefitError, match=words):
+        prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
+
+
+def test_a_repeated_page_token_is_one_line(client, catalog_copy):
+    page = {"FormatVersion": "aws_v1", "PriceList": [], "NextToken": "same"}
+    client.stub.add_response("get_products", page, expected_params=params("us-east-1"))
+    client.stub.add_response("get_products", page, expected_params=params("us-east-1", "same"))
+    with pytest.raises(SagefitError, match="the same page token twice"):
+        prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
+
+
+@pytest.mark.parametrize("variable, url", [
+    ("AWS_ENDPOINT_URL", "http://127.0.0.1:5055"),
+    ("AWS_ENDPOINT_URL", "http://localhost:5055"),
+    ("AWS_ENDPOINT_URL_PRICING", "http://[::1]:5055"),
+])
+def test_the_local_emulator_is_refused_before_any_call(capsys, catalog_copy, monkeypatch, variable, url):
+    monkeypatch.setenv(variable, url)
+    monkeypatch.setattr(prices, "pricing_client", lambda: pytest.fail("no client may be made"))
+    before = catalog_copy.read_bytes()
+    assert main(["prices", "refresh", "--catalog", str(catalog_copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"sagefit: error: prices refresh: {variable} points at {url}, the local emulator")
+    assert catalog_copy.read_bytes() == before

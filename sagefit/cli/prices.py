@@ -11,12 +11,13 @@ if TYPE_CHECKING:
 
 
 def cmd_prices_refresh(args: argparse.Namespace) -> int:
+    from sagefit.cli.target import announce
     from sagefit.core.catalog import packaged_catalog_path, project_catalog_path
     from sagefit.ops.prices import PLAUSIBLE_PRICE, refresh_catalog
 
     path = args.catalog or project_catalog_path()
     start_from = None if args.catalog else packaged_catalog_path()  # the project catalog's first refresh
-    result = refresh_catalog(path, args.region, dry_run=args.dry_run, start_from=start_from)
+    result = refresh_catalog(path, args.region, dry_run=args.dry_run, start_from=start_from, announce=announce)
     print(
         f"prices refresh: AWS Price List API (AmazonSageMaker, Hosting, on-demand USD/hour), "
         f"{', '.join(result.regions)}, {result.date.isoformat()}"

@@ -26,7 +26,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -307,12 +307,14 @@ def refresh_catalog(
     today: dt.date | None = None,
     dry_run: bool = False,
     start_from: Path | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> RefreshResult:
     """Refresh the prices in the catalog at ``path``; regions default to those it already prices.
 
     When ``path`` does not exist and ``start_from`` is given (the packaged catalog, for the project
     catalog's first refresh), the prices are refreshed in a copy of ``start_from``, comments and all,
-    written to ``path``.
+    written to ``path``. ``announce`` is told the target once the inputs are checked, before the
+    first call to the Price List API.
     """
     path = Path(path)
     if not dry_run:
@@ -330,6 +332,10 @@ def refresh_catalog(
     found: dict[str, dict[str, Decimal]] = {}
     if client is None:
         refuse_local_endpoint()
+    if announce is not None:
+        # public price data: it needs credentials but acts on no resource, so the line names the API
+        # and the one file this command writes, not an account
+        announce(f"AWS Price List API in {PRICING_REGION} (read only); writes {path}")
     with _price_list_errors():
         client = client or pricing_client()
         for region in regions:

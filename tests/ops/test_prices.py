@@ -258,7 +258,8 @@ def test_cli_errors_exit_2_and_leave_the_catalog(capsys, catalog_copy, monkeypat
     before = catalog_copy.read_text()
     monkeypatch.setattr(prices, "pricing_client", lambda: _NoCredentials())
     assert main(["prices", "refresh", "--catalog", str(catalog_copy)]) == 2
-    err = capsys.readouterr().err
+    target, err = capsys.readouterr().err.split("\n", 1)  # the target first, then the one error line
+    assert target == f"target: AWS Price List API in us-east-1 (read only); writes {catalog_copy}"
     assert err == ("sagefit: error: reading prices from the AWS Price List API: no AWS credentials found; "
                    "fix: configure credentials (aws configure / AWS_PROFILE)\n")
     assert main(["prices", "refresh", "--catalog", str(catalog_copy), "--region", "mars-1"]) == 2
@@ -271,7 +272,7 @@ def test_cli_errors_exit_2_and_leave_the_catalog(capsys, catalog_copy, monkeypat
 def test_cli_defaults_to_the_project_catalog(monkeypatch, capsys, tmp_path):
     seen = {}
 
-    def fake(path, regions, dry_run=False, start_from=None):
+    def fake(path, regions, dry_run=False, start_from=None, announce=None):
         seen["path"], seen["start_from"] = path, start_from
         return prices.RefreshResult(path=Path(path), date=TODAY, regions=("us-east-1",))
 

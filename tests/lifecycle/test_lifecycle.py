@@ -36,6 +36,7 @@ import pytest
 import yaml
 
 from sagefit.cdk_cli import profiles_context
+from sagefit.core.modes import ScalingMode
 from sagefit.emulator import lifecycle as emulator_lifecycle
 from sagefit.emulator.local_target import LocalTarget, start_emulator
 from sagefit.emulator.server import port_in_use
@@ -49,8 +50,6 @@ pytestmark = [pytest.mark.lifecycle, pytest.mark.slow]
 REGION = "us-east-1"
 NOT_SUSPENDED = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
                  "ScheduledScalingSuspended": False}
-VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 STEPS = ("deploy", "environment", "instance-type", "max-capacity", "capped-update", "destroy")
 
 
@@ -68,7 +67,7 @@ class Case:
 
     @property
     def uses_component(self) -> bool:
-        return self.mode == "scale-to-zero"
+        return ScalingMode(self.mode).uses_inference_component
 
     def endpoint_name(self, instance_type: str) -> str:
         """Variant endpoints carry the instance type in their name (sagefit.core.naming.endpoint_name)."""
@@ -83,7 +82,7 @@ class Case:
 
     @property
     def dimension(self) -> str:
-        return COPY_DIMENSION if self.uses_component else VARIANT_DIMENSION
+        return ScalingMode(self.mode).scalable_dimension
 
 
 CASES = (

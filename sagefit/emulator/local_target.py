@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,12 +81,16 @@ class LocalTarget:
 
     def deploy(self, stack: str, context: dict[str, str] | None = None) -> dict[str, str]:
         """Deploy (create or update) ``stack``; return its outputs."""
+        return self.deploy_stacks([stack], context).get(stack, {})
+
+    def deploy_stacks(self, stacks: Sequence[str], context: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+        """Deploy ``stacks`` with one ``cdk deploy`` (one synth of the app); stack -> its outputs."""
         with tempfile.TemporaryDirectory() as tmp:
             outputs_file = Path(tmp) / "outputs.json"
             run_cdk(
                 [
                     "deploy",
-                    stack,
+                    *stacks,
                     "--require-approval",
                     "never",
                     "--method=direct",
@@ -96,16 +101,17 @@ class LocalTarget:
                     *context_args({**self.context, **(context or {})}),
                 ],
                 self.env,
-                f"deploy {stack}",
+                f"deploy {' '.join(stacks)}",
             )
             outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
-            return outputs.get(stack, {})
+            return outputs
 
-    def destroy(self, stack: str) -> None:
+    def destroy(self, *stacks: str) -> None:
+        """Destroy ``stacks`` with one ``cdk destroy``."""
         run_cdk(
-            ["destroy", stack, "--force", "--output", str(self.outdir), *context_args(self.context)],
+            ["destroy", *stacks, "--force", "--output", str(self.outdir), *context_args(self.context)],
             self.env,
-            f"destroy {stack}",
+            f"destroy {' '.join(stacks)}",
         )
 
     def deployed_stacks(self) -> list[str]:

@@ -1,7 +1,9 @@
 """sagefit.emulator.moto_ext.rules: every AWS rule the emulator enforces refuses a bad call.
 
 Each rule has at least one refused call through boto3; the instance-type rule also through a
-CloudFormation stack update in moto. Bounds with a minimum are sent by a client without botocore's
+CloudFormation stack update in moto. The known-bad templates of the day-two issue (an instance-type
+change under the old endpoint naming, a COPY_COUNT 1 rolling batch at 1 copy, an async update without
+retained variant properties) are deployed and updated through moto's CloudFormation. Bounds with a minimum are sent by a client without botocore's
 parameter validation, since botocore refuses values under a shape's minimum before sending them
 (the CDK CLI and CloudFormation do not). The README lists exactly the rules in ``RULES``.
 """
@@ -164,6 +166,128 @@ def test_cloudformation_update_moves_the_endpoint_onto_the_replaced_config(aws: 
     assert sm.describe_endpoint_config(EndpointConfigName=after)["ProductionVariants"][0]["InstanceType"] == (
         "ml.g5.12xlarge"
     )
+
+
+# -- the known-bad templates of the day-two issue, through CloudFormation ---------------------------
+# moto's CloudFormation now registers AWS::ApplicationAutoScaling::ScalableTarget, so these stacks
+# carry their scalable target in the template, as the CDK stacks do.
+
+
+def _scaled_variant_template(endpoint: str, instance_type: str, *, image: str = "tgi:latest",
+                             retain: bool | None = None, min_capacity: int = 1) -> dict[str, Any]:
+    """A model-variant endpoint (always-on and async shape) with its variant registered by the stack."""
+    template = _cfn_template(instance_type)
+    resources = template["Resources"]
+    resources["Model"]["Properties"]["PrimaryContainer"] = {"Image": image}
+    resources["Endpoint"]["Properties"]["EndpointName"] = endpoint
+    if retain is not None:
+        resources["Endpoint"]["Properties"]["RetainAllVariantProperties"] = retain
+    resources["Target"] = {
+        "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+        "DependsOn": ["Endpoint"],
+        "Properties": {**{k: VARIANT_TARGET[k] for k in ("ServiceNamespace", "ScalableDimension")},
+                       "ResourceId": f"endpoint/{endpoint}/variant/AllTraffic",
+                       "MinCapacity": min_capacity, "MaxCapacity": 2},
+    }
+    return template
+
+
+def _stack(cfn: Any, call: str, template: dict[str, Any]) -> Any:
+    return getattr(cfn, call)(StackName="day-two", TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
+
+
+def _variant_targets(aas: Any) -> list[tuple[str, int, int]]:
+    targets = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    return [(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets]
+
+
+def test_instance_type_change_of_an_autoscaled_variant_under_the_old_naming_is_refused(aws: SimpleNamespace) -> None:
+    """The endpoint's name did not carry its instance type: the update is UpdateEndpoint on a variant
+    that is a scalable target, which AWS refuses (the stack registered the target itself)."""
+    _stack(aws.cfn, "create_stack", _scaled_variant_template("llama", "ml.g5.2xlarge"))
+    before = aws.sm.describe_endpoint(EndpointName="llama")["EndpointConfigName"]
+    assert _variant_targets(aws.aas) == [("endpoint/llama/variant/AllTraffic", 1, 2)]
+    message = refused(aws.cfn.update_stack, StackName="day-two", Capabilities=["CAPABILITY_IAM"],
+                      TemplateBody=json.dumps(_scaled_variant_template("llama", "ml.g5.12xlarge")))
+    assert "ml.g5.2xlarge to ml.g5.12xlarge" in message and "Deregister the scalable target" in message
+    assert aws.sm.describe_endpoint(EndpointName="llama")["EndpointConfigName"] == before
+
+
+def test_instance_type_change_under_the_instance_naming_is_a_new_endpoint_and_target(aws: SimpleNamespace) -> None:
+    """The name carries the instance type (sagefit.core.naming): CloudFormation creates a new endpoint
+    and a new scalable target, and deletes the old ones; no autoscaled variant is ever updated."""
+    _stack(aws.cfn, "create_stack", _scaled_variant_template("llama-g5-2xlarge", "ml.g5.2xlarge"))
+    _stack(aws.cfn, "update_stack", _scaled_variant_template("llama-g5-12xlarge", "ml.g5.12xlarge"))
+    endpoint = aws.sm.describe_endpoint(EndpointName="llama-g5-12xlarge")
+    config = aws.sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.g5.12xlarge"
+    with pytest.raises(ClientError):
+        aws.sm.describe_endpoint(EndpointName="llama-g5-2xlarge")
+    assert _variant_targets(aws.aas) == [("endpoint/llama-g5-12xlarge/variant/AllTraffic", 1, 2)]
+
+
+def _component_template(image: str, batch: dict[str, Any]) -> dict[str, Any]:
+    template = copy.deepcopy(STACK_TEMPLATE)
+    resources = template["Resources"]
+    resources["Model"]["Properties"]["PrimaryContainer"] = {"Image": image}
+    resources["Component"]["Properties"]["DeploymentConfig"] = {
+        "RollingUpdatePolicy": {"MaximumBatchSize": batch, "WaitIntervalInSeconds": 120}}
+    return template
+
+
+def test_model_update_with_a_rolling_batch_of_one_copy_at_one_copy_is_refused(aws: SimpleNamespace) -> None:
+    """The old template: MaximumBatchSize COPY_COUNT 1 with CopyCount 1. A new model reaches the
+    component (its Specification names the replaced model) and the rolling update is refused."""
+    one_copy = {"Type": "COPY_COUNT", "Value": 1}
+    _stack(aws.cfn, "create_stack", _component_template("tgi:1", one_copy))
+    message = refused(aws.cfn.update_stack, StackName="day-two", Capabilities=["CAPABILITY_IAM"],
+                      TemplateBody=json.dumps(_component_template("tgi:2", one_copy)))
+    assert "Invalid RollingUpdatePolicy" in message and "not possible at 1 copies" in message
+
+
+def test_model_update_with_a_capacity_percent_batch_rolls_at_one_copy(aws: SimpleNamespace) -> None:
+    half = {"Type": "CAPACITY_PERCENT", "Value": 50}
+    _stack(aws.cfn, "create_stack", _component_template("tgi:1", half))
+    _stack(aws.cfn, "update_stack", _component_template("tgi:2", half))
+    component = aws.sm.describe_inference_component(InferenceComponentName="cfn-ic")
+    model = aws.sm.describe_model(ModelName=component["Specification"]["ModelName"])
+    assert model["PrimaryContainer"]["Image"] == "tgi:2"
+    assert component["RuntimeConfig"]["CurrentCopyCount"] == 1
+
+
+@pytest.mark.parametrize(("retain", "instances"), [(None, 1), (True, 0)])
+def test_config_update_of_a_zeroed_variant_endpoint_wakes_it_unless_properties_are_retained(
+        aws: SimpleNamespace, retain: bool | None, instances: int) -> None:
+    """The old async template had no RetainAllVariantProperties: UpdateEndpoint applied the new
+    config's InitialInstanceCount 1 to an endpoint autoscaling (or the hard cap) held at 0 instances.
+    AWS does not refuse it, it starts an instance; the emulator shows the same (the async config itself
+    is left out: the instance count does not depend on it)."""
+    _stack(aws.cfn, "create_stack", _scaled_variant_template("lazy", "ml.g5.12xlarge", retain=retain, min_capacity=0))
+    aws.sm.update_endpoint_weights_and_capacities(EndpointName="lazy", DesiredWeightsAndCapacities=[
+        {"VariantName": "AllTraffic", "DesiredInstanceCount": 0}])
+    _stack(aws.cfn, "update_stack",
+           _scaled_variant_template("lazy", "ml.g5.12xlarge", image="tgi:2", retain=retain, min_capacity=0))
+    endpoint = aws.sm.describe_endpoint(EndpointName="lazy")
+    config = aws.sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    model_name = config["ProductionVariants"][0]["ModelName"]
+    assert aws.sm.describe_model(ModelName=model_name)["PrimaryContainer"]["Image"] == "tgi:2"  # updated
+    variant = endpoint["ProductionVariants"][0]
+    assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (instances, instances)
+
+
+def test_copy_count_is_not_reset_by_a_model_update(aws: SimpleNamespace) -> None:
+    """The template's constant CopyCount 1 is not sent again when only the model changes, so a
+    component held at 0 copies stays there (the emulator's assumption about CloudFormation's handler:
+    see cloudformation.InferenceComponentResource.update_from_cloudformation_json)."""
+    half = {"Type": "CAPACITY_PERCENT", "Value": 50}
+    _stack(aws.cfn, "create_stack", _component_template("tgi:1", half))
+    aws.sm.update_inference_component_runtime_config(InferenceComponentName="cfn-ic", DesiredRuntimeConfig={"CopyCount": 0})
+    _stack(aws.cfn, "update_stack", _component_template("tgi:2", half))
+    assert aws.sm.describe_inference_component(InferenceComponentName="cfn-ic")["RuntimeConfig"]["DesiredCopyCount"] == 0
+    changed = _component_template("tgi:2", half)
+    changed["Resources"]["Component"]["Properties"]["RuntimeConfig"] = {"CopyCount": 2}  # a changed RuntimeConfig is sent
+    _stack(aws.cfn, "update_stack", changed)
+    assert aws.sm.describe_inference_component(InferenceComponentName="cfn-ic")["RuntimeConfig"]["DesiredCopyCount"] == 2
 
 
 # -- deleting an autoscaled endpoint --------------------------------------------------------------

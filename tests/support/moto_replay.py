@@ -2,8 +2,9 @@
 
 moto's CloudFormation creates the IAM roles, KMS key, SNS topics, SQS queues, log groups, S3 buckets,
 Lambda functions and the SageMaker model, endpoint config, endpoint and (with sagefit's moto
-extensions) inference component, and skips scaling targets, scaling policies, alarms, budgets and SNS
-subscriptions with a warning. :class:`Replayer` creates those through their own APIs, with the
+extensions) inference component and scalable targets, and skips scaling policies, alarms, budgets and
+SNS subscriptions with a warning. The replay registers the scalable targets once more with the
+template's values and their scheduled actions (the same ones the extension registered). :class:`Replayer` creates those through their own APIs, with the
 arguments read from the synthesized template, so a template change that breaks them still fails a
 test. :func:`publish_assets` does what the CDK CLI does before a deploy: it zips each file asset of
 the cloud assembly into the bootstrap bucket (moto's Lambda reads function code from there).

@@ -17,7 +17,10 @@ service it falls short in, each with its own ``EXTENSIONS`` lines and ``install(
 * :mod:`.cloudformation`: ``AWS::SageMaker::InferenceComponent`` (moto skipped it with a warning)
   and the explicit ``ModelName``/``EndpointConfigName``/``EndpointName`` of SageMaker resources
   (so a stack's outputs named an endpoint that did not exist);
-* :mod:`.autoscaling`: the ``sagemaker:inference-component:DesiredCopyCount`` dimension;
+* :mod:`.cfn_updates`: stack updates reach the SageMaker resources that reference a replaced one,
+  in reference order (moto compared template text only);
+* :mod:`.autoscaling`: the ``sagemaker:inference-component:DesiredCopyCount`` dimension, and
+  ``AWS::ApplicationAutoScaling::ScalableTarget`` in CloudFormation (moto skipped it);
 * :mod:`.kms`: a tagged ``AWS::KMS::Key`` (every CDK stack tags its key) no longer fails the stack;
 * :mod:`.service_quotas`: SageMaker's endpoint-usage quotas, for ``sagefit preflight``.
 
@@ -42,6 +45,7 @@ from types import ModuleType
 
 from sagefit.emulator.moto_ext import (
     autoscaling,
+    cfn_updates,
     cloudformation,
     kms,
     sagemaker,
@@ -49,8 +53,8 @@ from sagefit.emulator.moto_ext import (
 )
 
 # Applied in this order. Each module patches different moto attributes, so order only matters
-# inside a module (cloudformation.install says where).
-SERVICES: tuple[ModuleType, ...] = (sagemaker, cloudformation, kms, autoscaling, service_quotas)
+# inside a module (cloudformation.install says where), and cfn_updates wraps what cloudformation installs.
+SERVICES: tuple[ModuleType, ...] = (sagemaker, cloudformation, cfn_updates, kms, autoscaling, service_quotas)
 
 EXTENSIONS: list[str] = [line for service in SERVICES for line in service.EXTENSIONS]
 

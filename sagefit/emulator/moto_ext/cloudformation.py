@@ -20,7 +20,7 @@ from typing import Any
 
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, sagemaker_backends
 
-from sagefit.emulator.moto_ext import endpoints, rules
+from sagefit.emulator.moto_ext import cfn_updates, endpoints, rules
 from sagefit.emulator.moto_ext.inference_components import (
     NAME_MAX,
     FakeInferenceComponent,
@@ -39,7 +39,10 @@ EXTENSIONS: list[str] = [
     "and keeps the names it generates within SageMaker's 63 characters",
     "CloudFormation updates AWS::SageMaker::Endpoint in place (UpdateEndpoint; moto deleted and "
     "re-created it), and moves the endpoints on a replaced AWS::SageMaker::EndpointConfig onto the "
-    "new config (moto left them on the deleted one)",
+    "new config (moto left them on the deleted one): those the new template still names, with their "
+    "RetainAllVariantProperties, while an endpoint the template renames is replaced, not moved",
+    "CloudFormation sets an inference component's copy count only when the template's RuntimeConfig "
+    "changes (moto's update sent it with every change of the component)",
 ]
 
 
@@ -77,16 +80,19 @@ class InferenceComponentResource:
         name = props.get("InferenceComponentName") or _generated_name(resource_name)
         endpoint_name = props.get("EndpointName") or str(props.get("EndpointArn", "")).split("/")[-1]
         backend = sagemaker_backends[account_id][region_name]
-        return create_inference_component(
+        runtime_config = _cfn_runtime_config(props.get("RuntimeConfig"))
+        component = create_inference_component(
             backend,
             inference_component_name=name,
             endpoint_name=endpoint_name,
             variant_name=props.get("VariantName"),
             specification=_cfn_specification(props.get("Specification")),
             specifications=None,
-            runtime_config=_cfn_runtime_config(props.get("RuntimeConfig")),
+            runtime_config=runtime_config,
             tags=props.get("Tags"),
         )
+        setattr(component, _TEMPLATE_RUNTIME_ATTR, runtime_config)
+        return component
 
     @classmethod
     def update_from_cloudformation_json(
@@ -98,20 +104,33 @@ class InferenceComponentResource:
         region_name: str,
     ) -> FakeInferenceComponent:
         """Update in place when the name stays, otherwise replace (as CloudFormation does when a
-        replacement-requiring property such as the name changes)."""
+        replacement-requiring property such as the name changes).
+
+        The copy count is sent only when the template's RuntimeConfig differs from the previous
+        template's. The AWS::SageMaker::InferenceComponent schema makes RuntimeConfig write-only and
+        grants its update handler sagemaker:UpdateInferenceComponentRuntimeConfig beside
+        UpdateInferenceComponent (aws-sagemaker-inferencecomponent.json in the CloudFormation
+        resource schemas; the handler itself is not public): a runtime-config call for a changed
+        RuntimeConfig. moto's update sent the template's CopyCount with every change, so a new model
+        woke a component autoscaling or the hard cap held at 0 copies. Unverified live: whether the
+        handler also resends an unchanged RuntimeConfig with UpdateInferenceComponent; `sagefit diff`
+        warns about that case, and the README lists it under "Still different from AWS"."""
         props = cloudformation_json["Properties"]
         name = props.get("InferenceComponentName") or original_resource.name
         backend = sagemaker_backends[account_id][region_name]
         if name == original_resource.name:
-            update_inference_component(
+            runtime_config = _cfn_runtime_config(props.get("RuntimeConfig"))
+            changed = runtime_config != getattr(original_resource, _TEMPLATE_RUNTIME_ATTR, None)
+            component = update_inference_component(
                 backend,
                 inference_component_name=name,
                 specification=_cfn_specification(props.get("Specification")),
                 specifications=None,
-                runtime_config=_cfn_runtime_config(props.get("RuntimeConfig")),
+                runtime_config=runtime_config if changed else None,
                 deployment_config=props.get("DeploymentConfig"),
             )
-            return components_of(backend)[name]
+            setattr(component, _TEMPLATE_RUNTIME_ATTR, runtime_config)
+            return component
         cls.delete_from_cloudformation_json(original_resource.arn, cloudformation_json, account_id, region_name)
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
@@ -127,6 +146,10 @@ class InferenceComponentResource:
         as deleted, as a stack deletion in AWS does not fail on it."""
         name = resource_name.split("/")[-1]
         components_of(sagemaker_backends[account_id][region_name]).pop(name, None)
+
+
+_TEMPLATE_RUNTIME_ATTR = "sagefit_template_runtime_config"
+"""Where a component keeps the RuntimeConfig of the template that last created or updated it."""
 
 
 def _generated_name(resource_name: str) -> str:
@@ -239,6 +262,8 @@ def _update_endpoint_from_cloudformation_json(
         created: FakeEndpoint = cls.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
         cls.delete_from_cloudformation_json(original_resource.arn, cloudformation_json, account_id, region_name)
         return created
+    if original_resource.endpoint_config_name == props["EndpointConfigName"]:
+        return original_resource  # already moved by its replaced config's update (below)
     return endpoints.update_endpoint(
         backend,
         endpoint_name=name,
@@ -257,13 +282,21 @@ def _update_endpoint_config_from_cloudformation_json(
     region_name: str,
 ) -> FakeEndpointConfig:
     """A changed endpoint config is a replacement: in AWS the new config's name reaches the
-    endpoints that reference it, and CloudFormation updates them (UpdateEndpoint). moto's template
-    diff sees no change in those endpoints, so move the endpoints running on the old config here,
-    after checking them all (nothing changes when one is refused). The new config is created before
-    the old one is deleted, as CloudFormation does."""
+    endpoints that reference it, and CloudFormation updates them (UpdateEndpoint, with the endpoint
+    resource's RetainAllVariantProperties). moto's template diff sees no change in those endpoints,
+    so move them here, after checking them all (nothing changes when one is refused). Moved are the
+    endpoints on the old config that the new template still names: an endpoint whose EndpointName
+    changes is replaced by its own update (a new endpoint on the new config, the old one deleted),
+    never updated, as in AWS. The new config is created before the old one is deleted, as
+    CloudFormation does."""
     backend = sagemaker_backends[account_id][region_name]
     old_name = original_resource.endpoint_config_name
-    moving = [e for e in backend.endpoints.values() if e.endpoint_config_name == old_name]
+    declared = cfn_updates.declared_endpoints()
+    moving = [
+        e
+        for e in backend.endpoints.values()
+        if e.endpoint_config_name == old_name and (declared is None or e.endpoint_name in declared)
+    ]
     new_variants = cloudformation_json["Properties"].get("ProductionVariants") or []
     for endpoint in moving:
         registered = {t.resource_id.split("/")[3] for t in endpoints.variant_targets(backend, endpoint.endpoint_name)}
@@ -276,7 +309,14 @@ def _update_endpoint_config_from_cloudformation_json(
     if created.endpoint_config_name != old_name:
         backend.endpoint_configs.pop(old_name, None)
     for endpoint in moving:
-        endpoints.switch_config(backend, endpoint, created)
+        props = (declared or {}).get(endpoint.endpoint_name, {})
+        endpoints.switch_config(
+            backend,
+            endpoint,
+            created,
+            retain=_truthy(props.get("RetainAllVariantProperties")),
+            exclude=props.get("ExcludeRetainedVariantProperties"),
+        )
     return created
 
 

@@ -31,6 +31,7 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerMod
 
 from sagefit.core import aws_rules
 from sagefit.emulator.moto_ext import rules
+from sagefit.emulator.moto_ext.autoscaling import deregister_with_policies
 
 # Where the deployed variants live on a SageMaker backend (endpoint name -> variants). moto's
 # reset() replaces the backend's __dict__, so they go with the rest of moto's state.
@@ -136,11 +137,4 @@ def forget_endpoint(backend: SageMakerModelBackend, endpoint_name: str) -> None:
     _deployed(backend).pop(endpoint_name, None)
     scaling = _scaling_backend(backend)
     for target in variant_targets(backend, endpoint_name):
-        key = (target.service_namespace, target.resource_id, target.scalable_dimension)
-        for policy in list(scaling.policies.values()):
-            if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == key:
-                scaling.delete_scaling_policy(policy.policy_name, *key)
-        scaling.scheduled_actions = [
-            a for a in scaling.scheduled_actions if (a.service_namespace, a.resource_id, a.scalable_dimension) != key
-        ]
-        scaling.deregister_scalable_target(*key)
+        deregister_with_policies(scaling, (target.service_namespace, target.resource_id, target.scalable_dimension))

@@ -185,7 +185,8 @@ class Lifecycle:
     def function_environment(self, case: Case) -> dict[str, str]:
         resources = self.target.client("cloudformation").list_stack_resources(StackName=case.stack)
         (name,) = [r["PhysicalResourceId"] for r in resources["StackResourceSummaries"]
-                   if r["ResourceType"] == "AWS::Lambda::Function"]
+                   if r["ResourceType"] == "AWS::Lambda::Function"
+                   and r["LogicalResourceId"].startswith("HardCap")]  # not the spend meter's function
         function = self.target.client("lambda").get_function_configuration(FunctionName=name)
         return function["Environment"]["Variables"]
 

@@ -110,6 +110,12 @@ PROFILE_CASES = [
     Case("profiles dir missing", ["validate", "--profiles", "nowhere"], "nowhere: profiles directory not found"),
     Case("plan with absurd capacity", ["plan", "--profiles", "profiles"], f"{MISTRAL}: scaling.max_capacity",
          edit(MISTRAL, "max_capacity: 2", "max_capacity: 100000")),
+    Case("plan with a fleet that burns its budget in hours", ["plan", "--profiles", "profiles"], f"{MISTRAL}: scaling.max_capacity",
+         edit(MISTRAL, "max_capacity: 2", "max_capacity: 60")),
+    Case("min_hours_to_burn over a month", VALIDATE, f"{MISTRAL}: budget.min_hours_to_burn",
+         edit(MISTRAL, "monthly_usd: 400\n", "monthly_usd: 400\n  min_hours_to_burn: 1000\n")),
+    Case("cooldown under AWS's 5 minutes", VALIDATE, f"{ZEPHYR}: scaling.scale_in_cooldown_minutes",
+         edit(ZEPHYR, "  schedules:", "  scale_in_cooldown_minutes: 2\n  schedules:")),
     Case("plan with infinite budget", ["plan", "--profiles", "profiles", "--format", "json"], f"{MISTRAL}: budget.monthly_usd",
          edit(MISTRAL, "monthly_usd: 400", "monthly_usd: .inf")),
 ]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sagefit.core import assumptions as A
 from sagefit.core import budget, naming, serving
+from sagefit.core.cold_start import ColdStartFigures, cold_start_figures
 from sagefit.core.engines import get_engine
 from sagefit.core.modes import CapHold, ScalingMode, scalable_resource_id
 from sagefit.core.performance import SpeedFigures
@@ -182,6 +183,9 @@ class DeploymentSpec:
     scaling: ScalingSpec
     budget: BudgetSpec
     update: UpdateSpec
+    cold_start: ColdStartFigures
+    """What a cold start does on this plan: provisioning, the engine's start, the weights' download
+    from their source and load (estimates, :mod:`sagefit.core.cold_start`)."""
 
     @property
     def mode(self) -> ScalingMode:
@@ -304,4 +308,5 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         scaling=scaling,
         budget=budget_spec,
         update=update,
+        cold_start=cold_start_figures(plan),
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from sagefit.core import assumptions as A
+from sagefit.core.assumptions import WEIGHTS_SOURCE_NAMES
 from sagefit.core.catalog import PACKAGED_CATALOG
 from sagefit.core.modes import ScalingMode
 from sagefit.core.planner import Plan
@@ -240,8 +241,9 @@ def header_lines(est: CostEstimate) -> list[str]:
         f"request (estimate): {cfg.input_tokens:,} in / {cfg.output_tokens:,} out tokens = {service:.1f} s at "
         f"{cfg.decode_tokens_per_s:.1f} tokens/s; {cfg.slots} at once per instance",
         f"cold start (estimate): {_duration(cold.total_s)} = provisioning {cold.provisioning_s:.0f} s + container "
-        f"{cold.container_start_s:.0f} s + download {cold.download_s:.0f} s ({cold.weights_gb:.1f} GB at "
-        f"{cfg['model_download_gb_s']:g} GB/s) + load {cold.load_s:.0f} s ({cfg['model_load_gb_s']:g} GB/s)",
+        f"{cold.container_start_s:.0f} s ({plan.engine}) + download {cold.download_s:.0f} s ({cold.weights_gb:.1f} GB "
+        f"from {WEIGHTS_SOURCE_NAMES[cold.weights_source]} at {cfg['model_download_gb_s']:g} GB/s) + load "
+        f"{cold.load_s:.0f} s ({cfg['model_load_gb_s']:g} GB/s)",
         f"scaling: to zero after {_duration(cfg.scale_in_delay_s)} idle ({cfg['scale_in_periods']:g} one-minute "
         f"datapoints + {cfg['alarm_delay_s']:g} s alarm delay); wake alarm after its {cfg['wake_alarm_period_s']:g} s "
         f"period + {cfg['alarm_delay_s']:g} s",

@@ -356,6 +356,17 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
     return plan
 
 
+def fitting_instances(loaded: LoadedProfile, catalog: Catalog | None = None) -> list[str]:
+    """Every catalog instance the profile fits (memory and latency floor), cheapest first in its
+    region: what `sagefit recommend` re-plans the profile on, one pinned instance at a time."""
+    catalog = catalog or load_catalog()
+    profile = loaded.profile
+    _check_engine(loaded)
+    usable = [f for f in _candidates(profile, catalog) if f.fits_memory and _meets_floor(profile, f)]
+    usable.sort(key=lambda f: (_price(f, profile.region), -f.decode_tokens_per_s))
+    return [f.instance.instance_type for f in usable]
+
+
 def plan_all(profiles: list[LoadedProfile], catalog: Catalog | None = None, region: str | None = None) -> list[Plan]:
     """Plan every profile; ``region`` overrides each profile's own region."""
     catalog = catalog or load_catalog()

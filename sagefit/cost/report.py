@@ -13,6 +13,7 @@ from sagefit.core.assumptions import WEIGHTS_SOURCE_NAMES
 from sagefit.core.catalog import PACKAGED_CATALOG
 from sagefit.core.modes import ScalingMode
 from sagefit.core.planner import Plan
+from sagefit.core.profiles import ScheduledCapacity
 from sagefit.cost.arrivals import HORIZON_S, Traffic
 from sagefit.cost.schedule import bounds_over_month
 from sagefit.cost.settings import CostSettings
@@ -70,13 +71,20 @@ class CostEstimate:
         return usd, (usd / base if base else 0.0)
 
 
-def mode_spec(plan: Plan, mode: ScalingMode | str, traffic: Traffic, schedules: bool = True) -> ModeSpec:
+def mode_spec(
+    plan: Plan,
+    mode: ScalingMode | str,
+    traffic: Traffic,
+    schedules: bool = True,
+    scheduled: tuple[ScheduledCapacity, ...] | None = None,
+) -> ModeSpec:
     """The plan's instance under ``mode``, with the profile's bounds and schedules (from ``plan.spec``).
 
     A mode keeps the profile's minimum when the profile's mode shares its floor (both can scale to
     zero, or neither can), else it starts from its own floor: always-on keeps at least one instance,
     the others may start from 0. Every mode keeps the profile's maximum. ``schedules=False`` leaves the
-    profile's scheduled actions out.
+    profile's scheduled actions out; ``scheduled`` simulates these instead of the profile's (what
+    `sagefit recommend` tries).
     """
     mode = ScalingMode(mode)
     scaling = plan.spec.scaling
@@ -84,7 +92,8 @@ def mode_spec(plan: Plan, mode: ScalingMode | str, traffic: Traffic, schedules: 
     same_floor = mode.can_scale_to_zero == scaling.mode.can_scale_to_zero
     low = max(floor, scaling.min_capacity) if same_floor else floor
     high = max(scaling.max_capacity, low)
-    scheduled = scaling.schedules if schedules else ()
+    if scheduled is None:
+        scheduled = scaling.schedules if schedules else ()
     bounds = bounds_over_month(low, high, scheduled, traffic.start, HORIZON_S, floor)
     return ModeSpec(mode=mode, bounds=bounds, price_per_hour=plan.spec.price_per_hour)
 

@@ -228,7 +228,22 @@ OPERATIONS_CASES = [
          edit(CATALOG, CATALOG_PRICE, "price: {us-east-1: -1}")),
 ]
 
-CLI_CASES = PROFILE_CASES + CATALOG_CASES + TRAFFIC_CASES + OPERATIONS_CASES
+def recommend(*extra: str) -> list[str]:
+    return ["recommend", "zephyr-7b", "--profiles", "profiles", *extra]
+
+
+RECOMMEND_CASES = [
+    Case("recommend without traffic", recommend(), "--traffic"),
+    Case("recommend latency as text", recommend("--traffic", "monthly:10", "--p95-latency", "soon"), "--p95-latency"),
+    Case("recommend latency zero", recommend("--traffic", "monthly:10", "--p95-latency", "0"), "--p95-latency"),
+    Case("recommend latency over a day", recommend("--traffic", "monthly:10", "--p95-latency", "1e9"), "--p95-latency"),
+    Case("recommend top zero", recommend("--traffic", "monthly:10", "--top", "0"), "--top"),
+    Case("recommend bad traffic", recommend("--traffic", "monthly:lots"), "--traffic"),
+    Case("recommend unknown profile", ["recommend", "zephyr-8b", "--profiles", "profiles", "--traffic", "monthly:10"],
+         "no profile or stack named 'zephyr-8b'"),
+]
+
+CLI_CASES = PROFILE_CASES + CATALOG_CASES + TRAFFIC_CASES + OPERATIONS_CASES + RECOMMEND_CASES
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:

@@ -112,3 +112,14 @@ def test_plan_json_and_table_show_the_burn_time(capsys, tmp_path: Path):
     assert mistral["min_hours_to_burn"] == 24 and mistral["monthly_budget_usd"] == 400
     assert main(["plan", "--profiles", str(PROFILES_DIR)]) == 0
     assert "spends it in" in (table := capsys.readouterr().out) and "132 h" in table
+
+
+def test_a_context_override_raising_the_fleet_is_guarded_and_can_acknowledge():
+    from sagefit.core.overrides import apply_overrides
+
+    mistral = load_profile(PROFILES_DIR / "mistral-7b.yaml")
+    wide = apply_overrides(mistral, {"max_capacity": "60"})
+    with pytest.raises(SagefitError, match="budget.acknowledge_fast_burn"):
+        plan_profile(wide)
+    acknowledged = apply_overrides(mistral, {"max_capacity": "60", "acknowledge_fast_burn": "true"})
+    assert plan_profile(acknowledged).spec.budget.fast_burn_acknowledged

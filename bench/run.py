@@ -7,6 +7,8 @@ Run with `make bench`. Figures are wall-clock medians; they are printed, never a
   (the goal: the six seed stacks synthesize in at most 1.5 times the empty app's time);
 * the `sagefit cost` simulation of a month with 1M requests, in-process (traffic generation plus
   the three scaling modes) and as the whole command;
+* `sagefit recommend llama2-70b-awq --traffic monthly:300` as the whole command (the goal: under 10 s
+  on a 2-core machine), run with this checkout's interpreter (`python -m sagefit.cli`);
 * the full `make test` (about two minutes; `BENCH_SKIP_TEST=1` leaves it out);
 * the speed model's accuracy on the held-out published measurements (bench/speed.py).
 
@@ -35,6 +37,9 @@ VENV_BIN = Path(sys.executable).parent
 CDK_ENV = node_env(os.environ, ROOT)  # the pinned Node 22 first on PATH, as the Makefile sets it
 COST_PROFILE = "llama2-70b-awq"
 COST_TRAFFIC = "monthly:1M"
+RECOMMEND_TRAFFIC = "monthly:300"
+RECOMMEND_GOAL_S = 10.0
+"""`sagefit recommend` of the seed AWQ profile at the seed's traffic, the whole command."""
 SYNTH_RATIO_GOAL = 1.5
 """`cdk synth` (every stack) of the seed profiles against the empty app, both through the CDK CLI."""
 
@@ -155,6 +160,18 @@ def main() -> None:
             f"sagefit cost {COST_PROFILE} --traffic {COST_TRAFFIC}",
             wall([sagefit, "cost", COST_PROFILE, "--traffic", COST_TRAFFIC], runs),
             "whole command",
+        )
+    )
+
+    recommend = wall(
+        [sys.executable, "-m", "sagefit.cli", "recommend", COST_PROFILE, "--traffic", RECOMMEND_TRAFFIC], runs
+    )
+    verdict = "met" if recommend < RECOMMEND_GOAL_S else "NOT met"
+    rows.append(
+        (
+            f"sagefit recommend {COST_PROFILE} --traffic {RECOMMEND_TRAFFIC}",
+            recommend,
+            f"whole command (goal < {RECOMMEND_GOAL_S:g} s: {verdict})",
         )
     )
 

@@ -41,6 +41,18 @@ def _speed_cell(plan: Plan) -> str:
     )
 
 
+def _budget_cell(plan: Plan) -> str:
+    """The always-on month, the budget, and how fast the largest fleet would spend it (the runaway guard)."""
+    budget = plan.spec.budget
+    hours = budget.hours_to_burn
+    burn = f"{hours:,.0f} h" if hours < 10_000 else "never"
+    flag = " (acknowledged)" if hours < budget.min_hours_to_burn else ""
+    return (
+        f"{plan.monthly_cost_always_on:,.2f}\nbudget {budget.monthly_usd:,.2f}"
+        f"\nmax fleet of {budget.max_fleet_instances}\nspends it in\n{burn}{flag}"
+    )
+
+
 def plans_table(plans: list[Plan]) -> Table:
     table = Table(title="sagefit plan", show_lines=True)
     table.add_column("profile / stack", no_wrap=True)
@@ -49,7 +61,7 @@ def plans_table(plans: list[Plan]) -> Table:
     table.add_column("limits")
     table.add_column("speed\n(estimate)", justify="right")
     table.add_column("$/hour", justify="right")
-    table.add_column("$/month\nalways-on", justify="right")
+    table.add_column("$/month always-on\nbudget, burn time", justify="right")
     table.add_column("cheaper fit")
     for plan in plans:
         profile = plan.profile
@@ -63,7 +75,7 @@ def plans_table(plans: list[Plan]) -> Table:
             f"\n{plan.fit.full_length_requests} full-length at once\nmax {plan.max_concurrent_requests} concurrent",
             _speed_cell(plan),
             f"{plan.price_per_hour:,.3f}",
-            f"{plan.monthly_cost_always_on:,.2f}",
+            _budget_cell(plan),
             _cheaper_cell(plan),
         )
     return table

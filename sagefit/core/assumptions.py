@@ -147,6 +147,38 @@ def instance_provisioning_s(instance_type: str) -> float:
     return PROVISIONING_S_BY_SIZE.get(size, max(PROVISIONING_S_BY_SIZE.values()))
 
 
+# ---- cold start: what one does, by engine and by where the weights come from (sagefit.core.cold_start)
+CONTAINER_START_S_BY_ENGINE: dict[str, float] = {"vllm": 35.0, "tgi": 25.0}
+"""Seconds from a running instance to the serving process listening, image cached on the instance
+(SageMaker caches images since 2026-06; an uncached pull adds ~270 s, AWS ML blog "Introducing
+container caching in Amazon SageMaker AI for faster model scaling", 2026-06-16), weights not counted.
+
+* ``vllm`` (the LMI image, DJL Serving in front of vLLM): 35 s, assumption (the figure sagefit has
+  used since its first cost model): DJL Serving's JVM starts, then vLLM's engine, CUDA-graph capture.
+* ``tgi``: 25 s, assumption: TGI's Rust launcher starts its Python shard directly (no JVM front end),
+  then its warm-up prefill. Neither figure has a primary measurement; override with
+  ``--assume container_start_s=``."""
+
+WEIGHTS_DOWNLOAD_GB_S: dict[str, float] = {"hub": 0.21, "s3": 0.35}
+"""Download rate of the weights onto the instance, by source (``model.model_data_s3_uri`` set: s3).
+
+* ``hub`` (the Hugging Face Hub, the engine downloads at start-up): 0.21 GB/s, the figure sagefit has
+  used so far. Its only published basis is a SageMaker measurement *from S3* (Qwen3-8B, 16.4 GB in
+  77 s on ml.g6.2xlarge, the container-caching blog above); the Hub is assumed no faster. Estimate.
+* ``s3`` (SageMaker fetches the uncompressed S3 prefix to /opt/ml/model before the container starts,
+  SageMaker Developer Guide "Deploying uncompressed models"): 0.35 GB/s, estimate, unconfirmed: the
+  Amazon S3 performance guidelines give about 85-90 MB/s per connection, and the shards of a model
+  download in parallel (four at that rate: 0.35 GB/s). The blog's 0.21 GB/s from S3 on a 10 Gbps
+  ml.g6.2xlarge is below it, so read this as an estimate for larger instances. SageMaker's Fast Model
+  Loader (AWS ML blog, 2024-12-02: "up to 15 times faster" loading, streaming from S3 to the GPU)
+  would be faster still; sagefit does not configure it."""
+
+WEIGHTS_SOURCE_NAMES: dict[str, str] = {"hub": "the Hugging Face Hub", "s3": "S3 (model.model_data_s3_uri)"}
+
+MODEL_LOAD_GB_S = 1.0
+"""Safetensors from local disk into GPU memory, all shards in parallel: assumption."""
+
+
 @dataclass(frozen=True)
 class Assumption:
     """One overridable figure of the cost simulation."""
@@ -168,21 +200,21 @@ COST_ASSUMPTIONS: tuple[Assumption, ...] = (
     ),
     Assumption(
         "container_start_s",
-        35,
+        None,
         "s",
-        "assumption: serving container start and warm-up with the image cached on the instance "
-        "(SageMaker caches images since 2026-06; add ~270 s for an uncached pull, per the same blog)",
+        "by the plan's engine (CONTAINER_START_S_BY_ENGINE above: vllm/LMI 35 s, tgi 25 s, assumptions), "
+        "image cached on the instance (add ~270 s for an uncached pull, container-caching blog 2026-06-16)",
     ),
     Assumption(
         "model_download_gb_s",
-        0.21,
+        None,
         "GB/s",
-        "AWS ML blog (container caching, 2026-06-16): Qwen3-8B, 16.4 GB of weights from S3 in 77 s on "
-        "ml.g6.2xlarge; Hugging Face Hub downloads can be slower",
+        "by where the weights come from (WEIGHTS_DOWNLOAD_GB_S above): the Hugging Face Hub 0.21 GB/s, "
+        "S3 (model.model_data_s3_uri) 0.35 GB/s; estimates, sources above",
     ),
     Assumption(
         "model_load_gb_s",
-        1.0,
+        MODEL_LOAD_GB_S,
         "GB/s",
         "assumption: safetensors from local NVMe into GPU memory, all shards in parallel",
     ),

@@ -121,6 +121,24 @@ $113.07/h) all month cost $8.4M; a budget beyond $10M a month for one endpoint i
 MONTHLY_USD = Bound(0.01, MAX_MONTHLY_USD, "USD a month", "sagefit's ceiling on one endpoint's budget")
 """From a cent (the budget is kept in cents: less would be a $0 budget) to :data:`MAX_MONTHLY_USD`."""
 
+MIN_HOURS_TO_BURN = Bound(
+    0,
+    744,
+    "hours",
+    "a 31-day month (744 hours): a fleet cannot burn a monthly budget slower than that",
+    exclusive_minimum=True,
+)
+"""``budget.min_hours_to_burn``: the least time the maximum fleet may take to spend the monthly budget."""
+SCALE_IN_COOLDOWN_MINUTES = Bound(
+    5,
+    1440,
+    "minutes",
+    "AWS's range for ScaleInPolicy.CooldownInMinutes (sagefit.core.aws_rules.SCALE_IN_COOLDOWN_MINUTES)",
+    integer=True,
+)
+"""``scaling.scale_in_cooldown_minutes``: 5 to 1440, AWS's own range (SageMaker API reference,
+ProductionVariantManagedInstanceScalingScaleInPolicy.CooldownInMinutes)."""
+
 MAX_PARAMETERS = 10**13
 """Assumption: ten trillion parameters, ten times the largest open-weight models (about 1T, 2025)."""
 PARAMETERS = Bound(1, MAX_PARAMETERS, "parameters", "ten times the largest open models", integer=True)
@@ -176,3 +194,5 @@ DeviceMemoryMib = Annotated[int, _POSITIVE, DEVICE_MEMORY_MIB.validator()]
 BandwidthGbS = Annotated[float, _POSITIVE, BANDWIDTH_GB_S.validator()]
 ComputeCapability = Annotated[float, _POSITIVE, COMPUTE_CAPABILITY.validator()]
 HostCount = Annotated[int, _POSITIVE, HOST_COUNT.validator()]
+BurnHours = Annotated[float, _POSITIVE, MIN_HOURS_TO_BURN.validator()]
+CooldownMinutes = Annotated[int, _POSITIVE, SCALE_IN_COOLDOWN_MINUTES.validator()]

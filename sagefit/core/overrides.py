@@ -32,6 +32,7 @@ OVERRIDABLE = {
     "min_capacity": ("scaling", "min_capacity"),
     "max_capacity": ("scaling", "max_capacity"),
     "budget": ("budget", "monthly_usd"),
+    "acknowledge_fast_burn": ("budget", "acknowledge_fast_burn"),
 }
 
 

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from sagefit.core import assumptions as A
+from sagefit.core.budget import fast_burn_refusal
 from sagefit.core.catalog import GIB, PACKAGED_CATALOG, Catalog, InstanceType, load_catalog
 from sagefit.core.engines import get_engine
 from sagefit.core.errors import SagefitError
@@ -159,6 +160,12 @@ class Plan:
             "cheapest_fit_price_per_hour": self.cheapest_price,
             "cheaper_fit": self.cheaper_fit,
             "cheaper_fit_unconfirmed": self.cheaper_fit_unconfirmed,
+            "max_fleet_instances": self.spec.budget.max_fleet_instances,
+            "max_burn_usd_per_hour": self.spec.budget.max_burn_usd_per_hour,
+            "monthly_budget_usd": self.spec.budget.monthly_usd,
+            "hours_to_burn_budget": round(self.spec.budget.hours_to_burn, 1),
+            "min_hours_to_burn": self.spec.budget.min_hours_to_burn,
+            "fast_burn_acknowledged": self.spec.budget.fast_burn_acknowledged,
             "warnings": list(self.warnings),
             "estimate": self.estimate_note,
         }
@@ -333,7 +340,7 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
     if profile.serving.instance_type:
         chosen = _pinned_fit(loaded, profile.serving.instance_type, fits, cheapest, catalog)
     price, price_region = chosen.instance.price_in(region)
-    return Plan(
+    plan = Plan(
         profile=profile,
         fit=chosen,
         price_per_hour=price,
@@ -343,6 +350,21 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
         warnings=tuple(_warnings(profile, chosen, price_region, today or dt.date.today())),
         catalog_source=catalog.source,
     )
+    refusal = fast_burn_refusal(plan, loaded.path)
+    if refusal is not None:
+        raise refusal
+    return plan
+
+
+def fitting_instances(loaded: LoadedProfile, catalog: Catalog | None = None) -> list[str]:
+    """Every catalog instance the profile fits (memory and latency floor), cheapest first in its
+    region: what `sagefit recommend` re-plans the profile on, one pinned instance at a time."""
+    catalog = catalog or load_catalog()
+    profile = loaded.profile
+    _check_engine(loaded)
+    usable = [f for f in _candidates(profile, catalog) if f.fits_memory and _meets_floor(profile, f)]
+    usable.sort(key=lambda f: (_price(f, profile.region), -f.decode_tokens_per_s))
+    return [f.instance.instance_type for f in usable]
 
 
 def plan_all(profiles: list[LoadedProfile], catalog: Catalog | None = None, region: str | None = None) -> list[Plan]:

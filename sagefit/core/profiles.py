@@ -28,6 +28,8 @@ from sagefit.core import numbers as num
 from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.modes import ScalingMode
+from sagefit.core.profile_base import Strict as _Strict
+from sagefit.core.profile_budget import Budget
 from sagefit.core.profile_checks import check_catalog, check_image
 from sagefit.core.profile_errors import FieldProblem, describe_error
 from sagefit.core.yaml_input import load_yaml
@@ -40,13 +42,6 @@ EngineName = Literal["vllm", "tgi"]
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-class _Strict(BaseModel):
-    """Unknown keys refused; every float finite (``.inf``/``.nan`` refused); numbers bounded by
-    their types from :mod:`sagefit.core.numbers`, each with the reason for its bound."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Architecture(_Strict):
@@ -203,6 +198,11 @@ class Scaling(_Strict):
     min_capacity: num.InstanceCount = 0
     max_capacity: Annotated[num.InstanceCount, Field(gt=0)] = 1
     schedules: tuple[ScheduledCapacity, ...] = ()
+    scale_in_cooldown_minutes: num.CooldownMinutes | None = Field(
+        default=None,
+        description="Inference-component endpoints: minutes an instance without a copy bills before managed "
+        "instance scaling releases it (ScaleInPolicy.CooldownInMinutes, 5-1440); default 5.",
+    )
 
     @model_validator(mode="wrap")
     @classmethod
@@ -234,24 +234,6 @@ class Scaling(_Strict):
             if scheduled.min_capacity < floor:
                 raise ValueError(f"schedule {scheduled.name}: always-on needs min_capacity >= 1 at all times")
         return self
-
-
-HardCapAction = Literal["scale-to-minimum", "delete-endpoint"]
-
-
-class Budget(_Strict):
-    """The monthly spend the cost guard watches; derived from the plan when left out.
-
-    ``hard_cap`` stops the spending when the month's actual spend reaches ``hard_cap_percent`` of the
-    budget: scale-to-zero and async endpoints go to zero and stay there; always-on endpoints go to
-    their minimum, or are deleted (model, config and stack kept) with ``hard_cap_action:
-    delete-endpoint``.
-    """
-
-    monthly_usd: num.MonthlyUsd | None = None
-    hard_cap: bool = False
-    hard_cap_percent: float = Field(default=100.0, gt=0, le=100)
-    hard_cap_action: HardCapAction = "scale-to-minimum"
 
 
 class Profile(_Strict):

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 
 from sagefit.core import assumptions as A
 from sagefit.core import budget, naming, serving
+from sagefit.core.cold_start import ColdStartFigures, cold_start_figures
 from sagefit.core.engines import get_engine
 from sagefit.core.modes import CapHold, ScalingMode, scalable_resource_id
 from sagefit.core.performance import SpeedFigures
-from sagefit.core.profiles import HardCapAction, ScheduledCapacity
+from sagefit.core.profile_budget import HardCapAction
+from sagefit.core.profiles import ScheduledCapacity
 
 if TYPE_CHECKING:
     from sagefit.core.planner import Plan
@@ -145,6 +147,14 @@ class BudgetSpec:
     hard_cap: bool
     hard_cap_percent: float
     hard_cap_action: HardCapAction
+    max_fleet_instances: int
+    """Instances the largest fleet the plan allows bills for (budget.max_fleet_instances)."""
+    max_burn_usd_per_hour: float
+    """What that fleet costs an hour at the plan's price."""
+    hours_to_burn: float
+    """Hours the largest fleet takes to spend ``monthly_usd`` (the plan-time runaway guard's figure)."""
+    min_hours_to_burn: float
+    fast_burn_acknowledged: bool
 
     @property
     def deletes_endpoint(self) -> bool:
@@ -173,6 +183,9 @@ class DeploymentSpec:
     scaling: ScalingSpec
     budget: BudgetSpec
     update: UpdateSpec
+    cold_start: ColdStartFigures
+    """What a cold start does on this plan: provisioning, the engine's start, the weights' download
+    from their source and load (estimates, :mod:`sagefit.core.cold_start`)."""
 
     @property
     def mode(self) -> ScalingMode:
@@ -254,7 +267,7 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         wake_period_s=A.WAKE_ALARM_PERIOD_S,
         wake_evaluation_periods=A.WAKE_ALARM_EVALUATION_PERIODS,
         managed_scale_in_strategy=A.MANAGED_SCALE_IN_STRATEGY,
-        managed_scale_in_cooldown_min=A.MANAGED_SCALE_IN_COOLDOWN_MIN,
+        managed_scale_in_cooldown_min=bounds.scale_in_cooldown_minutes or A.MANAGED_SCALE_IN_COOLDOWN_MIN,
     )
     update = UpdateSpec(
         initial_instances=A.INITIAL_INSTANCES,
@@ -273,6 +286,11 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         hard_cap=cap.hard_cap,
         hard_cap_percent=float(cap.hard_cap_percent),
         hard_cap_action=cap.hard_cap_action,
+        max_fleet_instances=budget.max_fleet_instances(plan),
+        max_burn_usd_per_hour=budget.max_burn_usd_per_hour(plan),
+        hours_to_burn=budget.hours_to_burn(plan),
+        min_hours_to_burn=float(cap.min_hours_to_burn),
+        fast_burn_acknowledged=cap.acknowledge_fast_burn,
     )
     return DeploymentSpec(
         profile_name=profile.name,
@@ -290,4 +308,5 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         scaling=scaling,
         budget=budget_spec,
         update=update,
+        cold_start=cold_start_figures(plan),
     )

@@ -43,6 +43,9 @@ class ModeResult:
     unfinished: int
     queue_wait_p95_s: float
     peak_instances: int
+    latency_p95_s: float = 0.0
+    """p95 over every request of its latency: the wait (queueing, and a cold start where it met one) plus
+    its service time; a request never served counts as infinitely late (`sagefit recommend`'s target)."""
 
     @property
     def instance_hours(self) -> float:
@@ -95,6 +98,13 @@ class RequestTimes:
             return None
         w = self.wait_s[cold_served]
         return Latency(float(np.percentile(w, 50)), float(np.percentile(w, 95)), float(w.max()))
+
+    def latency_p95(self, service_s: np.ndarray) -> float:
+        """p95 of wait plus service over every request; one never started counts as infinitely late."""
+        if not self.wait_s.size:
+            return 0.0
+        total = np.where(self.served, self.wait_s + service_s, np.inf)
+        return float(np.quantile(total, 0.95, method="higher"))
 
     def warm_wait_p95(self) -> float:
         """The p95 queue wait of the requests that met no cold start (those are reported apart)."""

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from sagefit.core import assumptions as A
+from sagefit.core.assumptions import WEIGHTS_SOURCE_NAMES
 from sagefit.core.catalog import PACKAGED_CATALOG
 from sagefit.core.modes import ScalingMode
 from sagefit.core.planner import Plan
+from sagefit.core.profiles import ScheduledCapacity
 from sagefit.cost.arrivals import HORIZON_S, Traffic
 from sagefit.cost.schedule import bounds_over_month
 from sagefit.cost.settings import CostSettings
@@ -69,13 +71,20 @@ class CostEstimate:
         return usd, (usd / base if base else 0.0)
 
 
-def mode_spec(plan: Plan, mode: ScalingMode | str, traffic: Traffic, schedules: bool = True) -> ModeSpec:
+def mode_spec(
+    plan: Plan,
+    mode: ScalingMode | str,
+    traffic: Traffic,
+    schedules: bool = True,
+    scheduled: tuple[ScheduledCapacity, ...] | None = None,
+) -> ModeSpec:
     """The plan's instance under ``mode``, with the profile's bounds and schedules (from ``plan.spec``).
 
     A mode keeps the profile's minimum when the profile's mode shares its floor (both can scale to
     zero, or neither can), else it starts from its own floor: always-on keeps at least one instance,
     the others may start from 0. Every mode keeps the profile's maximum. ``schedules=False`` leaves the
-    profile's scheduled actions out.
+    profile's scheduled actions out; ``scheduled`` simulates these instead of the profile's (what
+    `sagefit recommend` tries).
     """
     mode = ScalingMode(mode)
     scaling = plan.spec.scaling
@@ -83,7 +92,8 @@ def mode_spec(plan: Plan, mode: ScalingMode | str, traffic: Traffic, schedules: 
     same_floor = mode.can_scale_to_zero == scaling.mode.can_scale_to_zero
     low = max(floor, scaling.min_capacity) if same_floor else floor
     high = max(scaling.max_capacity, low)
-    scheduled = scaling.schedules if schedules else ()
+    if scheduled is None:
+        scheduled = scaling.schedules if schedules else ()
     bounds = bounds_over_month(low, high, scheduled, traffic.start, HORIZON_S, floor)
     return ModeSpec(mode=mode, bounds=bounds, price_per_hour=plan.spec.price_per_hour)
 
@@ -240,8 +250,9 @@ def header_lines(est: CostEstimate) -> list[str]:
         f"request (estimate): {cfg.input_tokens:,} in / {cfg.output_tokens:,} out tokens = {service:.1f} s at "
         f"{cfg.decode_tokens_per_s:.1f} tokens/s; {cfg.slots} at once per instance",
         f"cold start (estimate): {_duration(cold.total_s)} = provisioning {cold.provisioning_s:.0f} s + container "
-        f"{cold.container_start_s:.0f} s + download {cold.download_s:.0f} s ({cold.weights_gb:.1f} GB at "
-        f"{cfg['model_download_gb_s']:g} GB/s) + load {cold.load_s:.0f} s ({cfg['model_load_gb_s']:g} GB/s)",
+        f"{cold.container_start_s:.0f} s ({plan.engine}) + download {cold.download_s:.0f} s ({cold.weights_gb:.1f} GB "
+        f"from {WEIGHTS_SOURCE_NAMES[cold.weights_source]} at {cfg['model_download_gb_s']:g} GB/s) + load "
+        f"{cold.load_s:.0f} s ({cfg['model_load_gb_s']:g} GB/s)",
         f"scaling: to zero after {_duration(cfg.scale_in_delay_s)} idle ({cfg['scale_in_periods']:g} one-minute "
         f"datapoints + {cfg['alarm_delay_s']:g} s alarm delay); wake alarm after its {cfg['wake_alarm_period_s']:g} s "
         f"period + {cfg['alarm_delay_s']:g} s",

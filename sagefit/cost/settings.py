@@ -91,6 +91,8 @@ class ColdStart:
     download_s: float
     load_s: float
     weights_gb: float
+    weights_source: str = "hub"
+    """Where the weights come from: ``hub`` (the Hugging Face Hub) or ``s3`` (model.model_data_s3_uri)."""
 
     @property
     def total_s(self) -> float:
@@ -164,8 +166,8 @@ class CostSettings:
 
 
 def _figure(values: dict[str, float | None], name: str) -> float:
-    """An assumption that always has a value (only provisioning and the token counts may be None,
-    meaning: take the plan's)."""
+    """An assumption that has a value by now (None means: take the plan's, ``plan.spec.cold_start``
+    for the cold start, the profile's token counts)."""
     value = values[name]
     assert value is not None, name
     return float(value)
@@ -176,16 +178,22 @@ def resolve(plan: Plan, overrides: dict[str, float] | None = None) -> CostSettin
     overrides = dict(overrides or {})
     values: dict[str, float | None] = {a.name: a.value for a in A.COST_ASSUMPTIONS}
     values.update(overrides)
-    weights_gb = plan.fit.weights_bytes / 1e9
-    provisioning = values["instance_provisioning_s"]
+    figures = plan.spec.cold_start  # the plan's own: engine, weights and their source
+    for name, planned in (
+        ("instance_provisioning_s", figures.provisioning_s),
+        ("container_start_s", figures.container_start_s),
+        ("model_download_gb_s", figures.download_gb_s),
+    ):
+        if values[name] is None:
+            values[name] = planned
+    weights_gb = figures.weights_gb
     cold = ColdStart(
-        provisioning_s=float(
-            provisioning if provisioning is not None else A.instance_provisioning_s(plan.instance_type)
-        ),
+        provisioning_s=_figure(values, "instance_provisioning_s"),
         container_start_s=_figure(values, "container_start_s"),
         download_s=weights_gb / _figure(values, "model_download_gb_s"),
         load_s=weights_gb / _figure(values, "model_load_gb_s"),
         weights_gb=weights_gb,
+        weights_source=figures.weights_source,
     )
     spec = plan.spec
     scaling = spec.scaling

@@ -209,4 +209,5 @@ class _Month:
             unfinished=int(server.queue.requests),
             queue_wait_p95_s=times.warm_wait_p95(),
             peak_instances=fleet.peak,
+            latency_p95_s=times.latency_p95(view.s),
         )

@@ -110,6 +110,12 @@ PROFILE_CASES = [
     Case("profiles dir missing", ["validate", "--profiles", "nowhere"], "nowhere: profiles directory not found"),
     Case("plan with absurd capacity", ["plan", "--profiles", "profiles"], f"{MISTRAL}: scaling.max_capacity",
          edit(MISTRAL, "max_capacity: 2", "max_capacity: 100000")),
+    Case("plan with a fleet that burns its budget in hours", ["plan", "--profiles", "profiles"], f"{MISTRAL}: scaling.max_capacity",
+         edit(MISTRAL, "max_capacity: 2", "max_capacity: 60")),
+    Case("min_hours_to_burn over a month", VALIDATE, f"{MISTRAL}: budget.min_hours_to_burn",
+         edit(MISTRAL, "monthly_usd: 400\n", "monthly_usd: 400\n  min_hours_to_burn: 1000\n")),
+    Case("cooldown under AWS's 5 minutes", VALIDATE, f"{ZEPHYR}: scaling.scale_in_cooldown_minutes",
+         edit(ZEPHYR, "  schedules:", "  scale_in_cooldown_minutes: 2\n  schedules:")),
     Case("plan with infinite budget", ["plan", "--profiles", "profiles", "--format", "json"], f"{MISTRAL}: budget.monthly_usd",
          edit(MISTRAL, "monthly_usd: 400", "monthly_usd: .inf")),
 ]
@@ -222,7 +228,22 @@ OPERATIONS_CASES = [
          edit(CATALOG, CATALOG_PRICE, "price: {us-east-1: -1}")),
 ]
 
-CLI_CASES = PROFILE_CASES + CATALOG_CASES + TRAFFIC_CASES + OPERATIONS_CASES
+def recommend(*extra: str) -> list[str]:
+    return ["recommend", "zephyr-7b", "--profiles", "profiles", *extra]
+
+
+RECOMMEND_CASES = [
+    Case("recommend without traffic", recommend(), "--traffic"),
+    Case("recommend latency as text", recommend("--traffic", "monthly:10", "--p95-latency", "soon"), "--p95-latency"),
+    Case("recommend latency zero", recommend("--traffic", "monthly:10", "--p95-latency", "0"), "--p95-latency"),
+    Case("recommend latency over a day", recommend("--traffic", "monthly:10", "--p95-latency", "1e9"), "--p95-latency"),
+    Case("recommend top zero", recommend("--traffic", "monthly:10", "--top", "0"), "--top"),
+    Case("recommend bad traffic", recommend("--traffic", "monthly:lots"), "--traffic"),
+    Case("recommend unknown profile", ["recommend", "zephyr-8b", "--profiles", "profiles", "--traffic", "monthly:10"],
+         "no profile or stack named 'zephyr-8b'"),
+]
+
+CLI_CASES = PROFILE_CASES + CATALOG_CASES + TRAFFIC_CASES + OPERATIONS_CASES + RECOMMEND_CASES
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:

@@ -101,7 +101,7 @@ def test_bounds_and_budget_change_in_place_and_a_raised_minimum_wakes(seed, plan
     assert change.fields == ("max capacity: 2 -> 3",) or change.fields[0].startswith("max capacity:")
     (raised,) = diff_plans(old, plan_of(edited(raw, "scaling", min_capacity=1)))
     assert raised.kind is UpdateKind.IN_PLACE and raised.wakes is Wakes.YES and raised.instances == 1
-    (budget,) = diff_plans(old, plan_of(edited(raw, "budget", monthly_usd=123)))
+    (budget,) = diff_plans(old, plan_of(edited(raw, "budget", monthly_usd=246)))  # over a day at the max fleet
     assert budget.kind is UpdateKind.IN_PLACE and any(f.startswith("monthly budget") for f in budget.fields)
 
 

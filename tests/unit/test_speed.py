@@ -220,3 +220,10 @@ def test_speed_modules_stay_in_the_pure_core():
             else:
                 continue
             assert not {m.split(".")[0] for m in mods} & banned, (name, mods)
+
+
+def test_the_planners_accelerator_table_is_the_data_files() -> None:
+    """The planner parses only the data file's accelerators section; it must equal the full parse."""
+    from sagefit.core import performance, speed_data
+
+    assert performance._accelerator_table() == speed_data.load_raw()["accelerators"]

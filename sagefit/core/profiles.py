@@ -30,6 +30,7 @@ from sagefit.core.errors import SagefitError
 from sagefit.core.modes import ScalingMode
 from sagefit.core.profile_checks import check_catalog, check_image
 from sagefit.core.profile_errors import FieldProblem, describe_error
+from sagefit.core.profile_network import Network, check_network
 from sagefit.core.yaml_input import load_yaml
 
 Dtype = Literal["float16", "bfloat16"]
@@ -265,6 +266,7 @@ class Profile(_Strict):
     serving: Serving
     scaling: Scaling = Scaling()
     budget: Budget = Budget()
+    network: Network = Network()
 
     @model_validator(mode="after")
     def _known_time_zone(self) -> Profile:
@@ -352,6 +354,7 @@ def parse_profile(text: str, path: Path | str, catalog: Catalog | None = None) -
         raise SagefitError(problem, fix, path, field) from None
     check_catalog(profile, path, catalog or load_catalog())
     check_image(profile, path)
+    check_network(profile, path)
     return profile
 
 

@@ -10,7 +10,7 @@ module calls once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from sagefit.core import budget, naming, serving
 from sagefit.core.engines import get_engine
 from sagefit.core.modes import CapHold, ScalingMode, scalable_resource_id
 from sagefit.core.performance import SpeedFigures
+from sagefit.core.profile_network import Network
 from sagefit.core.profiles import HardCapAction, ScheduledCapacity
 
 if TYPE_CHECKING:
@@ -173,6 +174,8 @@ class DeploymentSpec:
     scaling: ScalingSpec
     budget: BudgetSpec
     update: UpdateSpec
+    network: Network = field(default_factory=Network)
+    """The profile's ``network:`` (VPC placement, isolation); empty: SageMaker's own network."""
 
     @property
     def mode(self) -> ScalingMode:
@@ -290,4 +293,5 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         scaling=scaling,
         budget=budget_spec,
         update=update,
+        network=profile.network,
     )

@@ -30,6 +30,7 @@ from stacks import cdk_values
 from stacks.async_destinations import async_destinations
 from stacks.execution_role import acknowledge_execution_role, execution_role
 from stacks.images import ImageUri
+from stacks.nag import acknowledge_compliance
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -82,7 +83,7 @@ class LlmEndpoint(Construct):
             self.error_topic = destinations.error_topic
         acknowledge_execution_role(self.role, self, spec, self.output_bucket)
         self._role_arn = self.role.role_arn
-        self._role_policy = self.role.node.try_find_child("DefaultPolicy")
+        self._role_policy = self.role.policy
         self.model = self._model()
         self.rollback_alarm = self._rollback_alarm()
         self.endpoint_config = self._endpoint_config()
@@ -192,6 +193,15 @@ class LlmEndpoint(Construct):
             execution_role_arn=self._role_arn if self.uses_inference_component else None,
         )
         self._after_role_policy(config)
+        if kms_key_id is None:
+            acknowledge_compliance(
+                config,
+                {
+                    "SageMakerEndpointConfigurationKMSKeyConfigured": f"{spec.instance_type} has local NVMe "
+                    "instance storage, for which CreateEndpointConfig refuses KmsKeyId (API reference, "
+                    "CreateEndpointConfig KmsKeyId); the instance store is encrypted by the hardware instead",
+                },
+            )
         return config
 
     def _rollback_alarm(self) -> cw.Alarm:

@@ -21,6 +21,7 @@ from constructs import Construct
 from sagefit.core.spec import DeploymentSpec
 from stacks import cdk_values
 from stacks.images import ImageUri
+from stacks.managed_role import ManagedPolicyRole
 from stacks.nag import acknowledge_all
 
 if TYPE_CHECKING:
@@ -42,13 +43,15 @@ def log_groups(spec: DeploymentSpec) -> list[str]:
     return groups
 
 
-def execution_role(scope: Construct, stack: Stack, spec: DeploymentSpec, image: ImageUri, key: kms.IKey) -> iam.Role:
+def execution_role(
+    scope: Construct, stack: Stack, spec: DeploymentSpec, image: ImageUri, key: kms.IKey
+) -> ManagedPolicyRole:
     """Execution role: ECR pull of one repository, its own logs and metrics, its own key.
 
     ``stack`` is ``scope``'s stack, passed in because looking it up is a jsii round trip.
     """
     partition = stack.partition
-    role = iam.Role(
+    role = ManagedPolicyRole(
         scope,
         ROLE_ID,
         assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),

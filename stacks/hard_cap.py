@@ -38,7 +38,8 @@ import sagefit.hardcap
 from sagefit.hardcap.config import CapConfig
 from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
-from stacks.nag import acknowledge_all
+from stacks.managed_role import ManagedPolicyRole
+from stacks.nag import acknowledge_all, acknowledge_compliance
 
 if TYPE_CHECKING:
     from stacks.meter import SpendMeter
@@ -91,7 +92,13 @@ class HardCap(Construct):
         )
         _check_same_resources(config, stack_name, props)
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=props.log_retention, removal_policy=RemovalPolicy.DESTROY
+            self,
+            "Logs",
+            retention=props.log_retention,
+            # HIPAA/NIST CloudWatchLogGroupEncrypted; the stack's key allows CloudWatch Logs
+            # (stacks/llm_stack.py, allow_log_encryption).
+            encryption_key=props.encryption_key,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -100,12 +107,12 @@ class HardCap(Construct):
             enforce_ssl=True,
             retention_period=cdk_values.days(14),
         )
-        self.role = iam.Role(
+        self.role = ManagedPolicyRole(
             self,
             "Role",
             assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
             description=f"sagefit hard cost cap of {stack_name}: caps {config.endpoint_name} only",
-            inline_policies={"HardCap": iam.PolicyDocument(statements=self._statements(props))},
+            statements=self._statements(props),
         )
         self.function = lambda_.Function(
             self,
@@ -148,9 +155,7 @@ class HardCap(Construct):
         """CDK makes the function depend on its role and the role's default policy (the dead-letter
         queue grant, which Lambda checks on create). The role is already a dependency through
         ``Role: !GetAtt``, and cfn-lint (W3005) flags the duplicate: keep only the policy."""
-        policy = self.role.node.try_find_child("DefaultPolicy")
-        assert policy is not None, "the dead-letter queue grant should create the role's default policy"
-        cfn_policy = cast(iam.CfnPolicy, policy.node.default_child)
+        cfn_policy = cast(iam.CfnManagedPolicy, self.role.policy.node.default_child)
         cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         cfn_function.add_override("DependsOn", [self._stack.get_logical_id(cfn_policy)])
 
@@ -278,6 +283,14 @@ class HardCap(Construct):
             "the stack's own key only",
         }
         acknowledge_all(self.role, "AwsSolutions-IAM5", reasons)
+        if not endpoint.spec.network.vpc_id:
+            acknowledge_compliance(
+                self.function,
+                {
+                    "LambdaInsideVPC": "the profile has no network: section, so there is no VPC to place the "
+                    "function in; it calls only AWS APIs over TLS, with a role scoped to this stack",
+                },
+            )
 
 
 def _check_same_resources(config: CapConfig, stack_name: str, props: HardCapProps) -> None:

@@ -30,7 +30,7 @@ from stacks import cdk_values
 from stacks.async_destinations import async_destinations
 from stacks.execution_role import acknowledge_execution_role, execution_role
 from stacks.images import ImageUri
-from stacks.nag import acknowledge_compliance
+from stacks.network import acknowledge_nvme, endpoint_config_network, model_network
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -112,7 +112,8 @@ class LlmEndpoint(Construct):
             environment=self._environment(),
             model_data_url=self.spec.container.model_data_s3_uri,
         )
-        model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container)
+        network = model_network(self.spec.network)
+        model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container, **network)
         self._after_role_policy(model)
         return model
 
@@ -191,17 +192,10 @@ class LlmEndpoint(Construct):
             kms_key_id=kms_key_id,
             async_inference_config=async_config,
             execution_role_arn=self._role_arn if self.uses_inference_component else None,
+            **endpoint_config_network(spec.network, self.uses_inference_component),
         )
         self._after_role_policy(config)
-        if kms_key_id is None:
-            acknowledge_compliance(
-                config,
-                {
-                    "SageMakerEndpointConfigurationKMSKeyConfigured": f"{spec.instance_type} has local NVMe "
-                    "instance storage, for which CreateEndpointConfig refuses KmsKeyId (API reference, "
-                    "CreateEndpointConfig KmsKeyId); the instance store is encrypted by the hardware instead",
-                },
-            )
+        acknowledge_nvme(config, spec)
         return config
 
     def _rollback_alarm(self) -> cw.Alarm:

@@ -23,6 +23,7 @@ from stacks import cdk_values
 from stacks.images import ImageUri
 from stacks.managed_role import ManagedPolicyRole
 from stacks.nag import acknowledge_all
+from stacks.network import ENI_REASON, grant_sagemaker_eni
 
 if TYPE_CHECKING:
     from stacks.endpoint import LlmEndpoint
@@ -94,6 +95,7 @@ def execution_role(
     if s3_uri:
         _grant_model_data(role, partition, s3_uri)
     key.grant_encrypt_decrypt(role)
+    grant_sagemaker_eni(role, spec.network)
     return role
 
 
@@ -151,6 +153,8 @@ def acknowledge_execution_role(
         "Action::kms:GenerateDataKey*": "grant on the stack's own key only (async output, topics)",
         "Action::kms:ReEncrypt*": "grant on the stack's own key only (async output, topics)",
     }
+    if spec.network.vpc_id:
+        reasons["Resource::*"] += "; " + ENI_REASON.format(service="SageMaker endpoint")
     for group in log_groups(spec):
         arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}:*"
         reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log group; names are set by SageMaker"

@@ -40,6 +40,7 @@ from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
 from stacks.managed_role import ManagedPolicyRole
 from stacks.nag import acknowledge_all, acknowledge_compliance
+from stacks.network import ENI_REASON, place_function
 
 if TYPE_CHECKING:
     from stacks.meter import SpendMeter
@@ -130,6 +131,7 @@ class HardCap(Construct):
             environment=self.config.to_env(),
             log_group=self.log_group,
         )
+        place_function(self.function, self.role, props.endpoint.spec.network)
         self._depend_on_policy_only()
         props.topic.add_subscription(subs.LambdaSubscription(self.function))
         self.failure_alarm = cw.Alarm(
@@ -282,6 +284,8 @@ class HardCap(Construct):
             "and kms:Decrypt (which also reads the meter's table, encrypted with the same key); granted on "
             "the stack's own key only",
         }
+        if endpoint.spec.network.vpc_id:
+            reasons["Resource::*"] += "; " + ENI_REASON.format(service="Lambda function")
         acknowledge_all(self.role, "AwsSolutions-IAM5", reasons)
         if not endpoint.spec.network.vpc_id:
             acknowledge_compliance(

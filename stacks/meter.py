@@ -53,6 +53,7 @@ from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
 from stacks.managed_role import ManagedPolicyRole
 from stacks.nag import acknowledge_all, acknowledge_compliance
+from stacks.network import ENI_REASON, place_function
 
 ASSET_DIR = Path(sagefit.meter.__file__).resolve().parent
 """The Lambda asset: this directory alone (``handler.py`` and the modules it imports)."""
@@ -145,6 +146,7 @@ class SpendMeter(Construct):
             environment=self.config.to_env(),
             log_group=self.log_group,
         )
+        place_function(self.function, self.role, spec.network)
         self._depend_on_policy_only()
         self.schedule = events.Rule(
             self,
@@ -329,14 +331,13 @@ class SpendMeter(Construct):
         ]
 
     def _acknowledge(self) -> None:
-        acknowledge_all(
-            self.role,
-            "AwsSolutions-IAM5",
-            {
-                "Resource::*": "cloudwatch:PutMetricData supports no resource-level permissions (Service "
-                "Authorization Reference); a condition limits it to the meter's own namespace",
-            },
+        wildcard = (
+            "cloudwatch:PutMetricData supports no resource-level permissions (Service "
+            "Authorization Reference); a condition limits it to the meter's own namespace"
         )
+        if self.spec.network.vpc_id:
+            wildcard += "; " + ENI_REASON.format(service="Lambda function")
+        acknowledge_all(self.role, "AwsSolutions-IAM5", {"Resource::*": wildcard})
         if not self.spec.network.vpc_id:
             acknowledge_compliance(
                 self.function,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sagefit.core.errors import SagefitError
+from sagefit.core.profile_errors import FieldProblem
 
 if TYPE_CHECKING:
     from sagefit.core.profiles import Profile
@@ -64,20 +65,26 @@ class Network(_Strict):
     def _complete(self) -> Network:
         for group in self.security_group_ids:
             if not _matches(_SG_ID, group):
-                raise ValueError(f"{group!r} is not a security group ID (sg-...)")
+                raise FieldProblem("network.security_group_ids", f"{group!r} is not a security group ID", "use sg- IDs")
         if self.vpc_id is None:
             if self.subnets or self.security_group_ids:
-                raise ValueError("subnets and security groups need network.vpc_id")
+                raise FieldProblem("network", "subnets and security groups need network.vpc_id", "add vpc_id")
             return self
         if not self.subnets or not self.security_group_ids:
-            raise ValueError("network.vpc_id needs subnets and security_group_ids")
+            raise FieldProblem(
+                "network", "network.vpc_id needs subnets and security_group_ids", "list the VPC's subnets and groups"
+            )
         if len({subnet.id for subnet in self.subnets}) != len(self.subnets):
-            raise ValueError("a subnet is listed twice")
+            raise FieldProblem("network.subnets", "a subnet is listed twice", "list each subnet once")
         # SageMaker hosting spreads instances over the subnets' zones; AWS recommends subnets in at
         # least two Availability Zones ("Give SageMaker AI Hosted Endpoints Access to Resources in
         # Your Amazon VPC", Configure a VPC).
         if len({subnet.availability_zone for subnet in self.subnets}) < 2:
-            raise ValueError("the subnets are all in one Availability Zone; list subnets in at least two")
+            raise FieldProblem(
+                "network.subnets",
+                "the subnets are all in one Availability Zone",
+                "list subnets in at least two Availability Zones",
+            )
         return self
 
     @property

@@ -223,7 +223,10 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         engine=plan.engine,
         version=serving.container_version(plan),
         environment=MappingProxyType(serving.container_environment(plan)),
-        hf_token_secret=profile.model.hf_token_secret if profile.model.gated else None,
+        # An isolated container cannot reach the Hub: no token (profile_network: the weights are in S3).
+        hf_token_secret=profile.model.hf_token_secret
+        if profile.model.gated and not profile.network.isolation
+        else None,
         hf_token_env=serving.HF_TOKEN_ENV,
         model_data_s3_uri=profile.model.model_data_s3_uri,
         startup_timeout_s=serving.startup_timeout_s(plan),

@@ -3,7 +3,8 @@
 Context (cdk.json or ``-c``):
   sagefit:profiles      directory of profiles (default model_profiles)
   sagefit:alertEmail    e-mail subscribed to every stack's alert topic
-  sagefit:nag           run cdk-nag AwsSolutions checks at synth (default true)
+  sagefit:nag           run cdk-nag checks at synth (default true)
+  sagefit:nagPacks      the cdk-nag packs to run: AwsSolutions (default), HIPAA, NIST80053R5, comma-separated
   sagefit:localTarget   synthesize for the local emulator (no bootstrap-version rule)
   sagefit:<Stack>:<field>  profile override, e.g. sagefit:MistralStack:max_capacity=2
 """
@@ -21,7 +22,7 @@ from sagefit.core.overrides import PREFIX, apply_overrides, context_overrides, p
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import LoadedProfile, load_profiles
 from stacks.llm_stack import LlmEndpointStack, LlmEndpointStackProps
-from stacks.nag import apply_nag
+from stacks.nag import PACKS_KEY, apply_nag, nag_packs
 
 
 def _flag(node: Any, key: str, default: bool) -> bool:
@@ -43,6 +44,7 @@ def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointSta
         directory = base_dir / directory
     alert_email = node.try_get_context(f"{PREFIX}alertEmail") or None
     local, nag = _flag(node, "localTarget", False), _flag(node, "nag", True)
+    packs = nag_packs(node.try_get_context(PACKS_KEY))
     catalog = load_catalog(base_dir)
     profiles = load_profiles(directory, catalog)
     # every -c key is checked, and every override applied, before the first stack is built
@@ -50,7 +52,7 @@ def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointSta
     profiles = [apply_overrides(p, overrides.get(p.profile.stack_name, {}), catalog) for p in profiles]
     stacks = [_stack(app, loaded, catalog, alert_email, local) for loaded in profiles]
     if nag:
-        apply_nag(app)
+        apply_nag(app, packs)
     return stacks
 
 

@@ -16,6 +16,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from stacks.nag import acknowledge_compliance
+
 
 @dataclass(frozen=True)
 class AsyncDestinations:
@@ -35,9 +37,13 @@ def async_destinations(scope: Construct, key: kms.IKey, role: iam.IGrantable) ->
     access_logs = s3.Bucket(
         scope,
         "AsyncAccessLogs",
+        # S3 server access logging delivers only to a target bucket with SSE-S3 default encryption,
+        # not SSE-KMS (Amazon S3 User Guide, "Enabling Amazon S3 server access logging": target
+        # bucket requirements), so this bucket stays S3-managed (acknowledged below).
         encryption=s3.BucketEncryption.S3_MANAGED,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         enforce_ssl=True,
+        versioned=True,
         removal_policy=RemovalPolicy.RETAIN,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
     )
@@ -53,6 +59,22 @@ def async_destinations(scope: Construct, key: kms.IKey, role: iam.IGrantable) ->
         removal_policy=RemovalPolicy.RETAIN,
         server_access_logs_bucket=access_logs,
         server_access_logs_prefix="async-output/",
+    )
+    acknowledge_compliance(
+        access_logs,
+        {
+            "S3DefaultEncryptionKMS": "an S3 server access log target bucket must use SSE-S3, not SSE-KMS "
+            "(Amazon S3 User Guide, server access logging target bucket requirements)",
+            "S3BucketReplicationEnabled": "access logs of one region's async output bucket; replicating "
+            "them to a second bucket is for the account's own backup policy, not per model stack",
+        },
+    )
+    acknowledge_compliance(
+        output_bucket,
+        {
+            "S3BucketReplicationEnabled": "holds transient async answers the caller fetches once; it is "
+            "versioned and retained, and cross-region replication is for the account's own policy",
+        },
     )
     output_bucket.grant_read_write(role)
     success_topic = sns.Topic(scope, "AsyncSuccess", master_key=key, enforce_ssl=True)

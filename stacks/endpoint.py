@@ -30,6 +30,7 @@ from stacks import cdk_values
 from stacks.async_destinations import async_destinations
 from stacks.execution_role import acknowledge_execution_role, execution_role
 from stacks.images import ImageUri
+from stacks.network import acknowledge_nvme, endpoint_config_network, model_network
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -82,7 +83,7 @@ class LlmEndpoint(Construct):
             self.error_topic = destinations.error_topic
         acknowledge_execution_role(self.role, self, spec, self.output_bucket)
         self._role_arn = self.role.role_arn
-        self._role_policy = self.role.node.try_find_child("DefaultPolicy")
+        self._role_policy = self.role.policy
         self.model = self._model()
         self.rollback_alarm = self._rollback_alarm()
         self.endpoint_config = self._endpoint_config()
@@ -111,7 +112,8 @@ class LlmEndpoint(Construct):
             environment=self._environment(),
             model_data_url=self.spec.container.model_data_s3_uri,
         )
-        model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container)
+        network = model_network(self.spec.network)
+        model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container, **network)
         self._after_role_policy(model)
         return model
 
@@ -190,8 +192,10 @@ class LlmEndpoint(Construct):
             kms_key_id=kms_key_id,
             async_inference_config=async_config,
             execution_role_arn=self._role_arn if self.uses_inference_component else None,
+            **endpoint_config_network(spec.network, self.uses_inference_component),
         )
         self._after_role_policy(config)
+        acknowledge_nvme(config, spec)
         return config
 
     def _rollback_alarm(self) -> cw.Alarm:

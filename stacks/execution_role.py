@@ -21,7 +21,9 @@ from constructs import Construct
 from sagefit.core.spec import DeploymentSpec
 from stacks import cdk_values
 from stacks.images import ImageUri
+from stacks.managed_role import ManagedPolicyRole
 from stacks.nag import acknowledge_all
+from stacks.network import ENI_REASON, grant_sagemaker_eni
 
 if TYPE_CHECKING:
     from stacks.endpoint import LlmEndpoint
@@ -42,13 +44,15 @@ def log_groups(spec: DeploymentSpec) -> list[str]:
     return groups
 
 
-def execution_role(scope: Construct, stack: Stack, spec: DeploymentSpec, image: ImageUri, key: kms.IKey) -> iam.Role:
+def execution_role(
+    scope: Construct, stack: Stack, spec: DeploymentSpec, image: ImageUri, key: kms.IKey
+) -> ManagedPolicyRole:
     """Execution role: ECR pull of one repository, its own logs and metrics, its own key.
 
     ``stack`` is ``scope``'s stack, passed in because looking it up is a jsii round trip.
     """
     partition = stack.partition
-    role = iam.Role(
+    role = ManagedPolicyRole(
         scope,
         ROLE_ID,
         assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),
@@ -91,6 +95,7 @@ def execution_role(scope: Construct, stack: Stack, spec: DeploymentSpec, image: 
     if s3_uri:
         _grant_model_data(role, partition, s3_uri)
     key.grant_encrypt_decrypt(role)
+    grant_sagemaker_eni(role, spec.network)
     return role
 
 
@@ -148,6 +153,8 @@ def acknowledge_execution_role(
         "Action::kms:GenerateDataKey*": "grant on the stack's own key only (async output, topics)",
         "Action::kms:ReEncrypt*": "grant on the stack's own key only (async output, topics)",
     }
+    if spec.network.vpc_id:
+        reasons["Resource::*"] += "; " + ENI_REASON.format(service="SageMaker endpoint")
     for group in log_groups(spec):
         arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}:*"
         reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log group; names are set by SageMaker"

@@ -38,7 +38,9 @@ import sagefit.hardcap
 from sagefit.hardcap.config import CapConfig
 from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
-from stacks.nag import acknowledge_all
+from stacks.managed_role import ManagedPolicyRole
+from stacks.nag import acknowledge_all, acknowledge_compliance
+from stacks.network import ENI_REASON, place_function
 
 if TYPE_CHECKING:
     from stacks.meter import SpendMeter
@@ -91,7 +93,13 @@ class HardCap(Construct):
         )
         _check_same_resources(config, stack_name, props)
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=props.log_retention, removal_policy=RemovalPolicy.DESTROY
+            self,
+            "Logs",
+            retention=props.log_retention,
+            # HIPAA/NIST CloudWatchLogGroupEncrypted; the stack's key allows CloudWatch Logs
+            # (stacks/llm_stack.py, allow_log_encryption).
+            encryption_key=props.encryption_key,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -100,12 +108,12 @@ class HardCap(Construct):
             enforce_ssl=True,
             retention_period=cdk_values.days(14),
         )
-        self.role = iam.Role(
+        self.role = ManagedPolicyRole(
             self,
             "Role",
             assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
             description=f"sagefit hard cost cap of {stack_name}: caps {config.endpoint_name} only",
-            inline_policies={"HardCap": iam.PolicyDocument(statements=self._statements(props))},
+            statements=self._statements(props),
         )
         self.function = lambda_.Function(
             self,
@@ -123,6 +131,7 @@ class HardCap(Construct):
             environment=self.config.to_env(),
             log_group=self.log_group,
         )
+        place_function(self.function, self.role, props.endpoint.spec.network)
         self._depend_on_policy_only()
         props.topic.add_subscription(subs.LambdaSubscription(self.function))
         self.failure_alarm = cw.Alarm(
@@ -148,9 +157,7 @@ class HardCap(Construct):
         """CDK makes the function depend on its role and the role's default policy (the dead-letter
         queue grant, which Lambda checks on create). The role is already a dependency through
         ``Role: !GetAtt``, and cfn-lint (W3005) flags the duplicate: keep only the policy."""
-        policy = self.role.node.try_find_child("DefaultPolicy")
-        assert policy is not None, "the dead-letter queue grant should create the role's default policy"
-        cfn_policy = cast(iam.CfnPolicy, policy.node.default_child)
+        cfn_policy = cast(iam.CfnManagedPolicy, self.role.policy.node.default_child)
         cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         cfn_function.add_override("DependsOn", [self._stack.get_logical_id(cfn_policy)])
 
@@ -277,7 +284,17 @@ class HardCap(Construct):
             "and kms:Decrypt (which also reads the meter's table, encrypted with the same key); granted on "
             "the stack's own key only",
         }
+        if endpoint.spec.network.vpc_id:
+            reasons["Resource::*"] += "; " + ENI_REASON.format(service="Lambda function")
         acknowledge_all(self.role, "AwsSolutions-IAM5", reasons)
+        if not endpoint.spec.network.vpc_id:
+            acknowledge_compliance(
+                self.function,
+                {
+                    "LambdaInsideVPC": "the profile has no network: section, so there is no VPC to place the "
+                    "function in; it calls only AWS APIs over TLS, with a role scoped to this stack",
+                },
+            )
 
 
 def _check_same_resources(config: CapConfig, stack_name: str, props: HardCapProps) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -50,6 +52,7 @@ class LlmEndpointStack(Stack):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN if spec.mode.retains_kms_key else RemovalPolicy.DESTROY,
         )
+        allow_log_encryption(self.key, self)
         self.endpoint = LlmEndpoint(
             self, "Endpoint", LlmEndpointProps(plan=plan, image=image_for(spec), encryption_key=self.key)
         )
@@ -63,6 +66,8 @@ class LlmEndpointStack(Stack):
                 alert_email=props.alert_email,
             ),
         )
+        # HIPAA/NIST CloudWatchAlarmAction: a failed update (rolled back) is worth telling someone.
+        self.endpoint.rollback_alarm.add_alarm_action(cw_actions.SnsAction(self.cost_guard.topic))
         self.meter = SpendMeter(
             self,
             "Meter",
@@ -120,4 +125,27 @@ def invoke_command(endpoint: LlmEndpoint) -> str:
         f"aws sagemaker-runtime invoke-endpoint --endpoint-name {endpoint.endpoint_name}{component} "
         f"--content-type application/json --cli-binary-format raw-in-base64-out "
         f"--body '{body}' /dev/stdout"
+    )
+
+
+def allow_log_encryption(key: kms.Key, stack: Stack) -> None:
+    """Let CloudWatch Logs use ``key`` for this account's log groups in the stack's region.
+
+    The key policy statement the CloudWatch Logs User Guide gives ("Encrypt log data in CloudWatch
+    Logs using AWS Key Management Service", step 2): the regional logs service principal, limited by
+    the ``kms:EncryptionContext:aws:logs:arn`` condition to log groups of this account and region.
+    """
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                    )
+                }
+            },
+        )
     )

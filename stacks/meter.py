@@ -51,7 +51,9 @@ from sagefit.meter.config import (
 )
 from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
-from stacks.nag import acknowledge_all
+from stacks.managed_role import ManagedPolicyRole
+from stacks.nag import acknowledge_all, acknowledge_compliance
+from stacks.network import ENI_REASON, place_function
 
 ASSET_DIR = Path(sagefit.meter.__file__).resolve().parent
 """The Lambda asset: this directory alone (``handler.py`` and the modules it imports)."""
@@ -107,7 +109,13 @@ class SpendMeter(Construct):
             table_name=self.table_name,
         )
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=props.log_retention, removal_policy=RemovalPolicy.DESTROY
+            self,
+            "Logs",
+            retention=props.log_retention,
+            # HIPAA/NIST CloudWatchLogGroupEncrypted; the stack's key allows CloudWatch Logs
+            # (stacks/llm_stack.py, allow_log_encryption).
+            encryption_key=props.encryption_key,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -116,12 +124,12 @@ class SpendMeter(Construct):
             enforce_ssl=True,
             retention_period=cdk_values.days(14),
         )
-        self.role = iam.Role(
+        self.role = ManagedPolicyRole(
             self,
             "Role",
             assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
             description=f"sagefit spend meter of {names.stack}: reads {names.endpoint} only",
-            inline_policies={"Meter": iam.PolicyDocument(statements=self._statements(props))},
+            statements=self._statements(props),
         )
         self.function = lambda_.Function(
             self,
@@ -138,6 +146,7 @@ class SpendMeter(Construct):
             environment=self.config.to_env(),
             log_group=self.log_group,
         )
+        place_function(self.function, self.role, spec.network)
         self._depend_on_policy_only()
         self.schedule = events.Rule(
             self,
@@ -168,9 +177,7 @@ class SpendMeter(Construct):
     def _depend_on_policy_only(self) -> None:
         """As the hard cap's: keep only the default policy (the dead-letter grant) as an explicit
         dependency; the role is one through ``Role: !GetAtt`` already (cfn-lint W3005)."""
-        policy = self.role.node.try_find_child("DefaultPolicy")
-        assert policy is not None, "the dead-letter queue grant should create the role's default policy"
-        cfn_policy = cast(iam.CfnPolicy, policy.node.default_child)
+        cfn_policy = cast(iam.CfnManagedPolicy, self.role.policy.node.default_child)
         cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         cfn_function.add_override("DependsOn", [self._stack.get_logical_id(cfn_policy)])
 
@@ -324,11 +331,26 @@ class SpendMeter(Construct):
         ]
 
     def _acknowledge(self) -> None:
-        acknowledge_all(
-            self.role,
-            "AwsSolutions-IAM5",
+        wildcard = (
+            "cloudwatch:PutMetricData supports no resource-level permissions (Service "
+            "Authorization Reference); a condition limits it to the meter's own namespace"
+        )
+        if self.spec.network.vpc_id:
+            wildcard += "; " + ENI_REASON.format(service="Lambda function")
+        acknowledge_all(self.role, "AwsSolutions-IAM5", {"Resource::*": wildcard})
+        if not self.spec.network.vpc_id:
+            acknowledge_compliance(
+                self.function,
+                {
+                    "LambdaInsideVPC": "the profile has no network: section, so there is no VPC to place the "
+                    "function in; it calls only AWS APIs over TLS, with a role scoped to this stack",
+                },
+            )
+        acknowledge_compliance(
+            self.table,
             {
-                "Resource::*": "cloudwatch:PutMetricData supports no resource-level permissions (Service "
-                "Authorization Reference); a condition limits it to the meter's own namespace",
+                "DynamoDBInBackupPlan": "the meter's running month-to-date estimate, rebuilt from "
+                "CloudWatch by the next run if lost; point-in-time recovery is on, and AWS Budgets holds "
+                "the billed figure",
             },
         )

@@ -19,7 +19,7 @@ from sagefit.core.errors import SagefitError
 from sagefit.core.profiles import LoadedProfile, parse_profile
 
 PREFIX = "sagefit:"
-SETTINGS = ("profiles", "alertEmail", "nag", "localTarget")
+SETTINGS = ("profiles", "alertEmail", "nag", "nagPacks", "localTarget")
 """The app-wide keys (``sagefit:<key>``); stacks/application.py documents what each does."""
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")

@@ -32,6 +32,7 @@ from sagefit.core.profile_base import Strict as _Strict
 from sagefit.core.profile_budget import Budget
 from sagefit.core.profile_checks import check_catalog, check_image
 from sagefit.core.profile_errors import FieldProblem, describe_error
+from sagefit.core.profile_network import Network, check_network
 from sagefit.core.yaml_input import load_yaml
 
 Dtype = Literal["float16", "bfloat16"]
@@ -247,6 +248,7 @@ class Profile(_Strict):
     serving: Serving
     scaling: Scaling = Scaling()
     budget: Budget = Budget()
+    network: Network = Network()
 
     @model_validator(mode="after")
     def _known_time_zone(self) -> Profile:
@@ -334,6 +336,7 @@ def parse_profile(text: str, path: Path | str, catalog: Catalog | None = None) -
         raise SagefitError(problem, fix, path, field) from None
     check_catalog(profile, path, catalog or load_catalog())
     check_image(profile, path)
+    check_network(profile, path)
     return profile
 
 

@@ -10,7 +10,7 @@ module calls once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from sagefit.core.engines import get_engine
 from sagefit.core.modes import CapHold, ScalingMode, scalable_resource_id
 from sagefit.core.performance import SpeedFigures
 from sagefit.core.profile_budget import HardCapAction
+from sagefit.core.profile_network import Network
 from sagefit.core.profiles import ScheduledCapacity
 
 if TYPE_CHECKING:
@@ -186,6 +187,8 @@ class DeploymentSpec:
     cold_start: ColdStartFigures
     """What a cold start does on this plan: provisioning, the engine's start, the weights' download
     from their source and load (estimates, :mod:`sagefit.core.cold_start`)."""
+    network: Network = field(default_factory=Network)
+    """The profile's ``network:`` (VPC placement, isolation); empty: SageMaker's own network."""
 
     @property
     def mode(self) -> ScalingMode:
@@ -233,7 +236,10 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         engine=plan.engine,
         version=serving.container_version(plan),
         environment=MappingProxyType(serving.container_environment(plan)),
-        hf_token_secret=profile.model.hf_token_secret if profile.model.gated else None,
+        # An isolated container cannot reach the Hub: no token (profile_network: the weights are in S3).
+        hf_token_secret=profile.model.hf_token_secret
+        if profile.model.gated and not profile.network.isolation
+        else None,
         hf_token_env=serving.HF_TOKEN_ENV,
         model_data_s3_uri=profile.model.model_data_s3_uri,
         startup_timeout_s=serving.startup_timeout_s(plan),
@@ -309,4 +315,5 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         budget=budget_spec,
         update=update,
         cold_start=cold_start_figures(plan),
+        network=profile.network,
     )

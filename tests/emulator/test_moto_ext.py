@@ -555,10 +555,44 @@ def test_extensions_are_collected_from_one_module_per_service():
     """Each service module says why it exists and lists its own extensions; the package's
     EXTENSIONS (what the README repeats) is their concatenation, without duplicates."""
     assert [m.__name__.rsplit(".", 1)[1] for m in moto_ext.SERVICES] == [
-        "sagemaker", "cloudformation", "cfn_updates", "kms", "autoscaling", "service_quotas"
+        "sagemaker", "cloudformation", "cfn_updates", "iam", "kms", "autoscaling", "service_quotas"
     ]
     for module in moto_ext.SERVICES:
         assert module.__doc__ and module.EXTENSIONS, module.__name__
         assert callable(module.install)
     assert EXTENSIONS == [line for m in moto_ext.SERVICES for line in m.EXTENSIONS]
     assert len(set(EXTENSIONS)) == len(EXTENSIONS)
+
+
+def test_a_stack_with_a_managed_policy_on_its_role_deletes(clients):
+    """stacks/managed_role.py puts every role's permissions in an AWS::IAM::ManagedPolicy; without
+    the extension moto left it attached and the stack's role could not be deleted."""
+    template = {
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": ASSUME_SAGEMAKER}},
+            "Policy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+                    },
+                    "Roles": [{"Ref": "Role"}],
+                },
+            },
+        }
+    }
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        clients.cfn.create_stack(StackName="policy-stack", TemplateBody=json.dumps(template))
+        assert len(iam.list_policies(Scope="Local")["Policies"]) == 1
+        template["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"][0]["Action"] = "s3:PutObject"
+        clients.cfn.update_stack(StackName="policy-stack", TemplateBody=json.dumps(template))
+        (policy,) = iam.list_policies(Scope="Local")["Policies"]
+        document = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
+        assert "s3:PutObject" in json.dumps(document["PolicyVersion"]["Document"])
+        clients.cfn.delete_stack(StackName="policy-stack")
+        statuses = [s["StackStatus"] for s in clients.cfn.list_stacks()["StackSummaries"]]
+        assert statuses == ["DELETE_COMPLETE"], statuses
+        assert iam.list_policies(Scope="Local")["Policies"] == []
+        assert iam.list_roles()["Roles"] == []

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cdk import STACK_NAMES, as_list, only, render, resources  # first: the jsii environment
+from tests.support.cdk import STACK_NAMES, as_list, attached_policies, only, render, resources, role_statements  # first: the jsii environment
 
 from sagefit.meter.config import ENV_NAMES, MeterConfig, spend_alarm_name
 
@@ -104,11 +104,11 @@ def test_meter_role_is_least_privilege(name, tpl, cdk_plans):
     mine = meter_only(template)
     role_id, role = only(mine, "AWS::IAM::Role")
     assert "ManagedPolicyArns" not in role
-    assert [p["PolicyName"] for p in role["Policies"]] == ["Meter"]
-    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    for res in resources(mine, "AWS::IAM::Policy").values():
-        if {"Ref": role_id} in res["Properties"]["Roles"]:
-            statements += res["Properties"]["PolicyDocument"]["Statement"]
+    # no inline policy (HIPAA/NIST IAMNoInlinePolicy): one customer-managed policy the stack creates
+    assert "Policies" not in role
+    (policy,) = attached_policies(mine, role_id).values()
+    assert "ManagedPolicyName" not in policy
+    statements = role_statements(mine, role_id)
     by_action = {a: s for s in statements for a in as_list(s["Action"])}
     assert set(by_action) == {
         "sagemaker:DescribeEndpoint", "dynamodb:GetItem", "dynamodb:UpdateItem", "kms:Decrypt", "kms:Encrypt",

@@ -24,6 +24,8 @@ from tests.support.cdk import (  # first: sets the jsii environment before aws_c
     ASYNC,
     REPO_ROOT,
     SCALE_TO_ZERO,
+    attached_policies,
+    role_statements,
     STACK_NAMES,
     as_list,
     cdk_context,
@@ -486,10 +488,7 @@ def _execution_role(template: dict[str, Any]) -> tuple[str, list[dict[str, Any]]
     }
     assert len(roles) == 1, sorted(roles)
     (role_id, role), = roles.items()
-    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
-    for res in resources(template, "AWS::IAM::Policy").values():
-        if {"Ref": role_id} in res["Properties"].get("Roles", []):
-            statements += res["Properties"]["PolicyDocument"]["Statement"]
+    statements = role_statements(template, role_id)
     assert statements
     return role_id, statements
 
@@ -717,10 +716,7 @@ def _hard_cap_role(template: dict[str, Any]) -> tuple[str, dict[str, Any], list[
     }
     assert len(roles) == 1, sorted(roles)
     (role_id, role), = roles.items()
-    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
-    for res in resources(template, "AWS::IAM::Policy").values():
-        if {"Ref": role_id} in res["Properties"].get("Roles", []):
-            statements += res["Properties"]["PolicyDocument"]["Statement"]
+    statements = role_statements(template, role_id)
     return role_id, role, statements
 
 
@@ -816,7 +812,9 @@ def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
     template = without_meter(tpl(name))
     _, role, statements = _hard_cap_role(template)
     assert "ManagedPolicyArns" not in role  # no AWSLambdaBasicExecutionRole
-    assert [p["PolicyName"] for p in role["Policies"]] == ["HardCap"]
+    # no inline policy (HIPAA/NIST IAMNoInlinePolicy): one customer-managed policy the stack creates
+    assert "Policies" not in role
+    assert len(attached_policies(template, _hard_cap_role(template)[0])) == 1
     assert all(s["Effect"] == "Allow" for s in statements)
     actions = [a for s in statements for a in as_list(s["Action"])]
     assert "*" not in actions and not [a for a in actions if a.endswith(":*")]

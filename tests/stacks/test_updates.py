@@ -163,7 +163,8 @@ def test_managed_instance_scaling_releases_idle_instances_after_the_plans_cooldo
 def test_no_role_without_policies_and_the_target_names_the_service_linked_role(name, cdk_synth):
     template = cdk_synth.json(name)
     attached: set[str] = set()
-    for policy in resources(template, "AWS::IAM::Policy").values():
+    for policy in [*resources(template, "AWS::IAM::Policy").values(),
+                   *resources(template, "AWS::IAM::ManagedPolicy").values()]:
         attached.update(r["Ref"] for r in policy["Properties"].get("Roles", []) if isinstance(r, dict))
     for logical_id, role in resources(template, "AWS::IAM::Role").items():
         props = role["Properties"]

@@ -145,3 +145,23 @@ def render(value: Any) -> str:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def attached_policies(template: dict[str, Any], role_id: str) -> dict[str, dict[str, Any]]:
+    """logical id -> Properties of every AWS::IAM::Policy and AWS::IAM::ManagedPolicy attached to
+    ``role_id`` (through the policy's ``Roles``)."""
+    return {
+        lid: res["Properties"]
+        for type_ in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for lid, res in resources(template, type_).items()
+        if {"Ref": role_id} in res["Properties"].get("Roles", [])
+    }
+
+
+def role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    """Every statement a role gets: its inline ``Policies`` and the policies attached to it."""
+    role = template["Resources"][role_id]["Properties"]
+    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    for policy in attached_policies(template, role_id).values():
+        statements += policy["PolicyDocument"]["Statement"]
+    return statements

@@ -20,6 +20,7 @@ import pytest
 from sagefit.cli import main
 from sagefit.core.catalog import packaged_catalog_path
 from sagefit.core.errors import SagefitError
+from tests.support.network import network_yaml
 from tests.support.paths import PROFILES_DIR
 
 ZEPHYR = "profiles/zephyr-7b.yaml"
@@ -118,6 +119,18 @@ PROFILE_CASES = [
          edit(ZEPHYR, "  schedules:", "  scale_in_cooldown_minutes: 2\n  schedules:")),
     Case("plan with infinite budget", ["plan", "--profiles", "profiles", "--format", "json"], f"{MISTRAL}: budget.monthly_usd",
          edit(MISTRAL, "monthly_usd: 400", "monthly_usd: .inf")),
+    Case("network isolation without S3 weights", VALIDATE, f"{ZEPHYR}: network.isolation: network isolation needs the weights in S3",
+         edit(ZEPHYR, "\nname: zephyr-7b\n", "\nname: zephyr-7b\n" + network_yaml())),
+    Case("network isolation with a gated Hub model", VALIDATE, f"{MISTRAL}: network.isolation: mistralai/Mistral-7B-Instruct-v0.1 is a gated Hub model",
+         edit(MISTRAL, "\nbudget:\n", "\n" + network_yaml() + "budget:\n")),
+    Case("network subnets in one zone", VALIDATE, f"{ZEPHYR}: network.subnets: the subnets are all in one Availability Zone",
+         edit(ZEPHYR, "\nname: zephyr-7b\n", "\nname: zephyr-7b\n" + network_yaml(False, ("us-east-1a", "us-east-1a")))),
+    Case("network vpc without security groups", VALIDATE, f"{ZEPHYR}: network: network.vpc_id needs subnets and security_group_ids",
+         edit(ZEPHYR, "\nname: zephyr-7b\n", "\nname: zephyr-7b\nnetwork:\n  vpc_id: vpc-0123456789abcdef0\n")),
+    Case("network subnets without a vpc", VALIDATE, f"{ZEPHYR}: network: subnets and security groups need network.vpc_id",
+         edit(ZEPHYR, "\nname: zephyr-7b\n", "\nname: zephyr-7b\nnetwork:\n  security_group_ids: [sg-0123abcd]\n")),
+    Case("network bad subnet id", VALIDATE, f"{ZEPHYR}: network.subnets.0.id",
+         edit(ZEPHYR, "\nname: zephyr-7b\n", "\nname: zephyr-7b\n" + network_yaml(False).replace("subnet-0aaaaaaaaaaaaaaa1", "subnet-xyz"))),
 ]
 
 CATALOG_PRICE = "price: {us-east-1: 0.7364}"
@@ -313,6 +326,7 @@ OVERRIDE_CASES = [
     ("nag on", {"sagefit:nag": "on"}, "-c sagefit:nag:"),
     ("local target maybe", {"sagefit:localTarget": "maybe"}, "-c sagefit:localTarget:"),
     ("unknown setting", {"sagefit:nga": "false"}, "-c sagefit:nga: unknown setting"),
+    ("unknown nag pack", {"sagefit:nagPacks": "AwsSolutions,PCI"}, "-c sagefit:nagPacks: unknown cdk-nag pack 'PCI'"),
     ("setting in the wrong case", {"sagefit:Nag": "false"}, "-c sagefit:Nag: unknown setting"),
     ("override absurd capacity", {"sagefit:MistralStack:max_capacity": "1000000000"}, "scaling.max_capacity"),
     ("override infinite budget", {"sagefit:MistralStack:budget": ".inf"}, "budget.monthly_usd"),

@@ -20,37 +20,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 import sagefit.hardcap
 from sagefit.hardcap.config import CapConfig
 from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
-from stacks.managed_role import ManagedPolicyRole
+from stacks.guard_function import GuardFunctionProps, guard_function
 from stacks.nag import acknowledge_all, acknowledge_compliance
-from stacks.network import ENI_REASON, place_function
+from stacks.network import ENI_REASON
 
 if TYPE_CHECKING:
     from stacks.meter import SpendMeter
 
 ASSET_DIR = Path(sagefit.hardcap.__file__).resolve().parent
 """The Lambda asset: this directory alone (``handler.py`` and the modules it imports)."""
-ASSET_EXCLUDE = ["__pycache__", "*.pyc"]
-HANDLER = "handler.handler"
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-"""The newest Python runtime this CDK offers (cdk-nag AwsSolutions-L1 asks for the latest)."""
 
 
 @dataclass(frozen=True)
@@ -92,47 +86,26 @@ class HardCap(Construct):
             meter_table_name=meter.table_name if meter else None,
         )
         _check_same_resources(config, stack_name, props)
-        self.log_group = logs.LogGroup(
+        guard = guard_function(
             self,
-            "Logs",
-            retention=props.log_retention,
-            # HIPAA/NIST CloudWatchLogGroupEncrypted; the stack's key allows CloudWatch Logs
-            # (stacks/llm_stack.py, allow_log_encryption).
-            encryption_key=props.encryption_key,
-            removal_policy=RemovalPolicy.DESTROY,
+            self._stack,
+            GuardFunctionProps(
+                asset_dir=ASSET_DIR,
+                role_description=f"sagefit hard cost cap of {stack_name}: caps {config.endpoint_name} only",
+                function_description=(
+                    f"sagefit hard cost cap: stops {config.endpoint_name} spending when "
+                    f"{config.budget_name} reaches {config.hard_cap_percent:g}%"
+                ),
+                statements=lambda log_group: self._statements(props, log_group),
+                environment=self.config.to_env(),
+                encryption_key=props.encryption_key,
+                log_retention=props.log_retention,
+                timeout=props.timeout,
+                network=props.endpoint.spec.network,
+            ),
         )
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk_values.days(14),
-        )
-        self.role = ManagedPolicyRole(
-            self,
-            "Role",
-            assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
-            description=f"sagefit hard cost cap of {stack_name}: caps {config.endpoint_name} only",
-            statements=self._statements(props),
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description=f"sagefit hard cost cap: stops {config.endpoint_name} spending when "
-            f"{config.budget_name} reaches {config.hard_cap_percent:g}%",
-            runtime=RUNTIME,
-            handler=HANDLER,
-            code=lambda_.Code.from_asset(str(ASSET_DIR), exclude=ASSET_EXCLUDE),
-            role=self.role,
-            timeout=props.timeout,
-            memory_size=128,
-            reserved_concurrent_executions=1,
-            dead_letter_queue=self.dead_letter_queue,
-            environment=self.config.to_env(),
-            log_group=self.log_group,
-        )
-        place_function(self.function, self.role, props.endpoint.spec.network)
-        self._depend_on_policy_only()
+        self.log_group, self.dead_letter_queue = guard.log_group, guard.dead_letter_queue
+        self.role, self.function = guard.role, guard.function
         props.topic.add_subscription(subs.LambdaSubscription(self.function))
         self.failure_alarm = cw.Alarm(
             self,
@@ -153,16 +126,8 @@ class HardCap(Construct):
         self.failure_alarm.add_alarm_action(cw_actions.SnsAction(props.topic))
         self._acknowledge(endpoint)
 
-    def _depend_on_policy_only(self) -> None:
-        """CDK makes the function depend on its role and the role's default policy (the dead-letter
-        queue grant, which Lambda checks on create). The role is already a dependency through
-        ``Role: !GetAtt``, and cfn-lint (W3005) flags the duplicate: keep only the policy."""
-        cfn_policy = cast(iam.CfnManagedPolicy, self.role.policy.node.default_child)
-        cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
-        cfn_function.add_override("DependsOn", [self._stack.get_logical_id(cfn_policy)])
-
     # ------------------------------------------------------------------ permissions
-    def _statements(self, props: HardCapProps) -> list[iam.PolicyStatement]:
+    def _statements(self, props: HardCapProps, log_group: logs.LogGroup) -> list[iam.PolicyStatement]:
         stack = self._stack
         endpoint = props.endpoint
         config = self.config
@@ -201,7 +166,7 @@ class HardCap(Construct):
             iam.PolicyStatement(
                 sid="OwnLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
+                resources=[log_group.log_group_arn],
             ),
         ]
         if config.uses_inference_component:

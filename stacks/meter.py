@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
@@ -32,10 +31,8 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 import sagefit.meter
@@ -51,16 +48,12 @@ from sagefit.meter.config import (
 )
 from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
-from stacks.managed_role import ManagedPolicyRole
+from stacks.guard_function import GuardFunctionProps, guard_function
 from stacks.nag import acknowledge_all, acknowledge_compliance
-from stacks.network import ENI_REASON, place_function
+from stacks.network import ENI_REASON
 
 ASSET_DIR = Path(sagefit.meter.__file__).resolve().parent
 """The Lambda asset: this directory alone (``handler.py`` and the modules it imports)."""
-ASSET_EXCLUDE = ["__pycache__", "*.pyc"]
-HANDLER = "handler.handler"
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-"""The newest Python runtime this CDK offers (cdk-nag AwsSolutions-L1 asks for the latest)."""
 RATE_MINUTES = 5
 
 
@@ -108,46 +101,25 @@ class SpendMeter(Construct):
             price_per_hour=spec.price_per_hour,
             table_name=self.table_name,
         )
-        self.log_group = logs.LogGroup(
+        guard = guard_function(
             self,
-            "Logs",
-            retention=props.log_retention,
-            # HIPAA/NIST CloudWatchLogGroupEncrypted; the stack's key allows CloudWatch Logs
-            # (stacks/llm_stack.py, allow_log_encryption).
-            encryption_key=props.encryption_key,
-            removal_policy=RemovalPolicy.DESTROY,
+            self._stack,
+            GuardFunctionProps(
+                asset_dir=ASSET_DIR,
+                role_description=f"sagefit spend meter of {names.stack}: reads {names.endpoint} only",
+                function_description=(
+                    f"sagefit spend meter: prices {names.endpoint}'s instances every {RATE_MINUTES} minutes"
+                ),
+                statements=lambda log_group: self._statements(props, log_group),
+                environment=self.config.to_env(),
+                encryption_key=props.encryption_key,
+                log_retention=props.log_retention,
+                timeout=props.timeout,
+                network=spec.network,
+            ),
         )
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk_values.days(14),
-        )
-        self.role = ManagedPolicyRole(
-            self,
-            "Role",
-            assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
-            description=f"sagefit spend meter of {names.stack}: reads {names.endpoint} only",
-            statements=self._statements(props),
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description=f"sagefit spend meter: prices {names.endpoint}'s instances every {RATE_MINUTES} minutes",
-            runtime=RUNTIME,
-            handler=HANDLER,
-            code=lambda_.Code.from_asset(str(ASSET_DIR), exclude=ASSET_EXCLUDE),
-            role=self.role,
-            timeout=props.timeout,
-            memory_size=128,
-            reserved_concurrent_executions=1,
-            dead_letter_queue=self.dead_letter_queue,
-            environment=self.config.to_env(),
-            log_group=self.log_group,
-        )
-        place_function(self.function, self.role, spec.network)
-        self._depend_on_policy_only()
+        self.log_group, self.dead_letter_queue = guard.log_group, guard.dead_letter_queue
+        self.role, self.function = guard.role, guard.function
         self.schedule = events.Rule(
             self,
             "Schedule",
@@ -173,13 +145,6 @@ class SpendMeter(Construct):
         self.runaway_alarm = self._runaway_alarm(props)
         self.failure_alarms = self._failure_alarms(props)
         self._acknowledge()
-
-    def _depend_on_policy_only(self) -> None:
-        """As the hard cap's: keep only the default policy (the dead-letter grant) as an explicit
-        dependency; the role is one through ``Role: !GetAtt`` already (cfn-lint W3005)."""
-        cfn_policy = cast(iam.CfnManagedPolicy, self.role.policy.node.default_child)
-        cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
-        cfn_function.add_override("DependsOn", [self._stack.get_logical_id(cfn_policy)])
 
     # ------------------------------------------------------------------ metrics and alarms
     def metric(self, name: str) -> cw.Metric:
@@ -287,7 +252,7 @@ class SpendMeter(Construct):
         return [dead, failing]
 
     # ------------------------------------------------------------------ permissions
-    def _statements(self, props: SpendMeterProps) -> list[iam.PolicyStatement]:
+    def _statements(self, props: SpendMeterProps, log_group: logs.LogGroup) -> list[iam.PolicyStatement]:
         stack = self._stack
         config_endpoint = self.spec.names.endpoint
         return [
@@ -326,7 +291,7 @@ class SpendMeter(Construct):
             iam.PolicyStatement(
                 sid="OwnLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
+                resources=[log_group.log_group_arn],
             ),
         ]
 

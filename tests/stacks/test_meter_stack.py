@@ -56,7 +56,7 @@ def test_state_table_is_on_demand_encrypted_with_the_stack_key_and_recoverable(n
 
 @every_stack
 def test_meter_function_runs_every_five_minutes_alone_with_dead_letters_and_the_plans_price(name, tpl, cdk_plans):
-    from stacks.meter import RUNTIME
+    from stacks.guard_function import RUNTIME
 
     spec = cdk_plans[name].spec
     template = tpl(name)

@@ -737,7 +737,7 @@ def test_hard_cap_only_where_the_profile_asks(tpl, cdk_plans):
 @hard_capped_stacks
 def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name, tpl, cdk_plans):
     from sagefit.hardcap.config import ENV_NAMES, METER_ENV_NAMES
-    from stacks.hard_cap import RUNTIME
+    from stacks.guard_function import RUNTIME
 
     plan = cdk_plans[name]
     profile = plan.profile

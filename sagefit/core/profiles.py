@@ -390,6 +390,9 @@ def find_profile(profiles: list[LoadedProfile], key: str) -> LoadedProfile:
     for item in profiles:
         if key in (item.profile.name, item.profile.stack_name):
             return item
+    for item in (p for p in profiles if key in (a.adapter.name for a in p.adapters)):
+        fix = f"use its base {item.profile.stack_name}; `sagefit invoke {key}` addresses the adapter itself"
+        raise SagefitError(f"{key} is an adapter profile on {item.profile.name}, with no stack of its own", fix)
     names = [p.profile.stack_name for p in profiles] + [p.profile.name for p in profiles]
     close = difflib.get_close_matches(key, names, n=1)
     hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(names))}"

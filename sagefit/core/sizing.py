@@ -14,8 +14,10 @@ Per GPU, for tensor-parallel degree ``tp``:
   least one request of ``max_total_tokens``;
 * tensor-parallel degrees: those the engine accepts for the model's attention and KV heads;
 * LoRA slots (a base with adapter profiles): vLLM allocates every slot's A and B matrices for every
-  wrapped layer when it loads the model, before it profiles memory, so they come out of the KV budget
-  like weights (:func:`lora_bytes_per_gpu`, the rule in :mod:`sagefit.core.engines.lora`).
+  wrapped layer when it loads the model (``GPUModelRunner.load_model`` calls ``load_lora_model``
+  inside the DeviceMemoryProfiler that reports "Model loading took X GiB",
+  vllm/v1/worker/gpu_model_runner.py), before it profiles memory for the KV cache, so they come out of
+  the KV budget like weights (:func:`lora_bytes_per_gpu`, the rule in :mod:`sagefit.core.engines.lora`).
 
 Speed comes from :mod:`sagefit.core.performance` (the calibrated model). The figures in
 ``sagefit.core.assumptions`` are rules of thumb; every output built from them is an estimate.

@@ -216,3 +216,10 @@ def test_validate_cli_error_is_one_line(example, capsys):
     assert main(["validate", "--profiles", str(example)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("sagefit: error: ")
+
+
+def test_commands_other_than_invoke_point_an_adapter_to_its_base(capsys):
+    assert main(["status", "mistral-7b-support", "--profiles", str(ADAPTER_EXAMPLE_DIR)]) == 2
+    err = capsys.readouterr().err
+    assert "mistral-7b-support is an adapter profile on mistral-7b-lora, with no stack of its own" in err
+    assert "fix: use its base MistralLoraStack; `sagefit invoke mistral-7b-support` addresses the adapter" in err

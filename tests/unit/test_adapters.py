@@ -223,3 +223,9 @@ def test_commands_other_than_invoke_point_an_adapter_to_its_base(capsys):
     err = capsys.readouterr().err
     assert "mistral-7b-support is an adapter profile on mistral-7b-lora, with no stack of its own" in err
     assert "fix: use its base MistralLoraStack; `sagefit invoke mistral-7b-support` addresses the adapter" in err
+
+
+def test_diff_of_a_base_keeps_its_adapters_on_both_sides(example, tmp_path, capsys):
+    (tmp_path / "old.yaml").write_text((example / BASE).read_text())
+    assert main(["diff", "MistralLoraStack", "--profiles", str(example), "--from", str(tmp_path / "old.yaml")]) == 0
+    assert capsys.readouterr().out.startswith("no change to deploy")

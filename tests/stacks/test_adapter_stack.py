@@ -108,3 +108,15 @@ def test_seed_stacks_have_no_adapter_components(cdk_templates):
         for component in resources(template, "AWS::SageMaker::InferenceComponent").values():
             assert "BaseInferenceComponentName" not in json.dumps(component), name
         assert "OPTION_ENABLE_LORA" not in json.dumps(template), name
+
+
+def test_three_nag_packs_ran_and_passed(synthed):
+    outdir, _ = synthed
+    report = json.loads((outdir / "validation-report.json").read_text())
+    plugins = {p["pluginName"]: p for p in report["pluginReports"]}
+    assert set(plugins) == {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5"}
+    for plugin in plugins.values():
+        assert plugin["conclusion"] == "success", plugin["pluginName"]
+        assert plugin["violations"] == [], plugin["pluginName"]
+        adapter_paths = [s["acknowledgedAt"] for s in plugin["suppressedViolations"] if "/Adapters/" in s["acknowledgedAt"]]
+        assert adapter_paths == []  # nothing of the adapter components needed an acknowledgment

@@ -58,6 +58,8 @@ def print_status(status: StackStatus) -> None:
             f"  inference component {status.inference_component}: "
             + (f"{copies.current} copies running, {copies.desired} desired" if copies else "missing")
         )
+    for component, state in status.adapters.items():  # LoRA adapters on the component above
+        print(f"  adapter component {component}: {state or 'missing'}")
     if status.scaled_to_zero:
         print("  scaled to zero: costs nothing now; the next request wakes it (cold start)")
     if status.bounds is not None:

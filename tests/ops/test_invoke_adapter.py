@@ -92,3 +92,19 @@ def test_cli_invoke_unknown_name_is_one_line(capsys):
     assert main(["invoke", "mistral-7b-nope", "Hello", "--profiles", str(ADAPTER_EXAMPLE_DIR)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no profile or stack named 'mistral-7b-nope'" in err
+
+
+def test_status_of_the_base_lists_its_adapter_components(aws, plan, capsys):
+    from sagefit.ops.status import stack_status
+
+    _deploy(aws, plan)
+    status = stack_status(plan.spec, aws)
+    assert status.adapters == {"mistral-7b-support-ic": "InService"}
+    assert status.to_json()["adapters"] == {"mistral-7b-support-ic": "InService"}
+    assert main(["status", "MistralLoraStack", "--profiles", str(ADAPTER_EXAMPLE_DIR)]) == 0
+    assert "adapter component mistral-7b-support-ic: InService" in capsys.readouterr().out
+    aws.client("sagemaker").delete_inference_component(InferenceComponentName="mistral-7b-support-ic")
+    missing = stack_status(plan.spec, aws)
+    assert missing.adapters == {"mistral-7b-support-ic": None} and not missing.healthy
+    assert main(["status", "MistralLoraStack", "--profiles", str(ADAPTER_EXAMPLE_DIR)]) == 1
+    assert "adapter component mistral-7b-support-ic: missing" in capsys.readouterr().out

@@ -26,6 +26,7 @@ from stacks.meter import SpendMeter, SpendMeterProps
 from stacks.scaling import EndpointScaling, EndpointScalingProps
 
 if TYPE_CHECKING:
+    from stacks.adapters import AdapterComponents
     from stacks.hard_cap import HardCap
 
 
@@ -56,6 +57,11 @@ class LlmEndpointStack(Stack):
         self.endpoint = LlmEndpoint(
             self, "Endpoint", LlmEndpointProps(plan=plan, image=image_for(spec), encryption_key=self.key)
         )
+        self.adapters: AdapterComponents | None = None
+        if spec.adapters:  # LoRA adapter profiles on this base: one adapter component each
+            from stacks.adapters import AdapterComponents, AdapterComponentsProps
+
+            self.adapters = AdapterComponents(self, "Adapters", AdapterComponentsProps(endpoint=self.endpoint))
         self.scaling = EndpointScaling(self, "Scaling", EndpointScalingProps(endpoint=self.endpoint))
         self.cost_guard = CostGuard(
             self,

@@ -44,11 +44,12 @@ def _git_text(path: Path, revision: str) -> str:
 def _old_profile(args: argparse.Namespace, current: LoadedProfile, chosen: Catalog | None) -> LoadedProfile:
     from sagefit.core.profiles import LoadedProfile, load_profile, parse_profile
 
+    # The adapter profiles are the current ones on both sides: the diff is of the base's own file.
     if args.from_file is not None:
-        return load_profile(args.from_file, chosen)
+        return load_profile(args.from_file, chosen).model_copy(update={"adapters": current.adapters})
     source = f"{current.path}@{args.from_git}"
     text = _git_text(current.path, args.from_git)
-    return LoadedProfile(path=Path(source), profile=parse_profile(text, source, chosen))
+    return LoadedProfile(path=Path(source), profile=parse_profile(text, source, chosen), adapters=current.adapters)
 
 
 def _print(changes: list[Change], out: TextIO) -> None:

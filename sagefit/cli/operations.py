@@ -18,6 +18,7 @@ from sagefit.core.errors import SagefitError
 
 if TYPE_CHECKING:
     from sagefit.cli.common import SubParsers
+    from sagefit.core.profiles import LoadedProfile
     from sagefit.ops.aws import AwsSession
     from sagefit.ops.status import StackStatus
 
@@ -57,6 +58,8 @@ def print_status(status: StackStatus) -> None:
             f"  inference component {status.inference_component}: "
             + (f"{copies.current} copies running, {copies.desired} desired" if copies else "missing")
         )
+    for component, state in status.adapters.items():  # LoRA adapters on the component above
+        print(f"  adapter component {component}: {state or 'missing'}")
     if status.scaled_to_zero:
         print("  scaled to zero: costs nothing now; the next request wakes it (cold start)")
     if status.bounds is not None:
@@ -129,18 +132,33 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             f"{args.max_new_tokens} is not a token count", "give a whole number above 0", field="--max-new-tokens"
         )
     prompt = read_prompt(args.prompt, args.prompt_file)
-    spec = plan_profile(find(args)).spec
+    base, adapter = find_invoke_target(args)
+    spec = plan_profile(base).spec
     check_prompt(spec, prompt, args.max_new_tokens)  # before any AWS call: a refused request wakes nothing
     aws = target_session(args, spec.region, spec.names.stack)
     bucket = None
     if spec.mode.is_async:  # the request goes to S3 first, in the stack's output bucket
         bucket = stack_output(aws, spec.names.stack, "AsyncOutputBucket")
-    result = invoke(spec, prompt, aws, args.max_new_tokens, bucket)
+    result = invoke(spec, prompt, aws, args.max_new_tokens, bucket, adapter)
     if result.text is not None:
         print(result.text)
         return 0
     print(result.message, file=sys.stderr if not result.output_location else sys.stdout)
     return 0 if result.output_location else 1
+
+
+def find_invoke_target(args: argparse.Namespace) -> tuple[LoadedProfile, str | None]:
+    """The profile ``args.stack`` names and, when it names an adapter profile, its base and the
+    adapter's inference component (requests go to the base's endpoint, addressed to the adapter)."""
+    from sagefit.core.profile_adapter import find_adapter
+    from sagefit.core.profiles import find_profile
+
+    profiles = load(args)
+    found = find_adapter(profiles, args.stack)
+    if found is not None:
+        base, adapter = found
+        return base, adapter.component_name
+    return find_profile(profiles, args.stack), None
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -177,7 +195,7 @@ def register(sub: SubParsers) -> None:
     add_target_option(status)
     status.add_argument("--format", choices=("table", "json"), default="table")
     invoke = add_command(sub, "invoke", cmd_invoke, "send a prompt to a deployed endpoint and print the answer")
-    invoke.add_argument("stack", help=STACK_HELP)
+    invoke.add_argument("stack", help=STACK_HELP + ", or an adapter profile's name (sent to its adapter component)")
     invoke.add_argument("prompt", nargs="?", help="the prompt; - reads it from standard input")
     invoke.add_argument("--prompt-file", type=Path, metavar="PATH", help="read the prompt from a file")
     invoke.add_argument("--max-new-tokens", type=int, default=128)

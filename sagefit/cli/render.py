@@ -18,8 +18,12 @@ def plans_to_json(plans: list[Plan]) -> str:
 
 def _fit_cell(plan: Plan) -> str:
     fit = plan.fit
+    lora = ""
+    if plan.lora is not None:  # adapter profiles on this base: their LoRA slots come out of the KV budget
+        names = ", ".join(item.adapter.name for item in plan.adapters)
+        lora = f" + LoRA {fit.lora_per_gpu_bytes / GIB:.2f} ({plan.lora.slots} x rank {plan.lora.rank}: {names})"
     return (
-        f"weights {fit.weights_per_gpu_bytes / GIB:.1f} + KV {fit.kv_budget_per_gpu_bytes / GIB:.1f}"
+        f"weights {fit.weights_per_gpu_bytes / GIB:.1f}{lora} + KV {fit.kv_budget_per_gpu_bytes / GIB:.1f}"
         f"\nof {fit.usable_per_gpu_bytes / GIB:.1f} GiB usable/GPU"
     )
 

@@ -62,7 +62,7 @@ def apply_overrides(loaded: LoadedProfile, overrides: dict[str, Any], catalog: C
         target[path[-1]] = value
     source = f"{loaded.path} (with -c overrides)"
     profile = parse_profile(yaml.safe_dump(data), source, catalog)
-    return LoadedProfile(path=loaded.path, profile=profile)
+    return loaded.model_copy(update={"profile": profile})  # keeps the base's adapters
 
 
 def parse_flag(value: Any, key: str, default: bool) -> bool:

@@ -14,10 +14,13 @@ from functools import cached_property
 from typing import Any
 
 from sagefit.core import assumptions as A
+from sagefit.core.adapters import adapter_slots
 from sagefit.core.budget import fast_burn_refusal
 from sagefit.core.catalog import GIB, PACKAGED_CATALOG, Catalog, InstanceType, load_catalog
 from sagefit.core.engines import get_engine
+from sagefit.core.engines.lora import LoraSlots
 from sagefit.core.errors import SagefitError
+from sagefit.core.profile_adapter import LoadedAdapter
 from sagefit.core.profiles import LoadedProfile, Profile
 from sagefit.core.sizing import Fit, best_fit_on
 from sagefit.core.spec import DeploymentSpec, build_spec
@@ -55,6 +58,10 @@ class Plan:
     cheapest_price: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
     catalog_source: str = PACKAGED_CATALOG
+    adapters: tuple[LoadedAdapter, ...] = ()
+    """The adapter profiles served on this plan's inference component."""
+    lora: LoraSlots | None = None
+    """The LoRA slots the engine reserves for them (counted in ``fit``'s KV budget)."""
 
     @property
     def estimate_note(self) -> str:
@@ -166,18 +173,20 @@ class Plan:
             "hours_to_burn_budget": round(self.spec.budget.hours_to_burn, 1),
             "min_hours_to_burn": self.spec.budget.min_hours_to_burn,
             "fast_burn_acknowledged": self.spec.budget.fast_burn_acknowledged,
+            "adapters": [item.adapter.name for item in self.adapters],
+            "lora_reserved_gib": round(fit.lora_per_gpu_bytes * fit.tp / GIB, 3),
             "warnings": list(self.warnings),
             "estimate": self.estimate_note,
         }
 
 
-def _candidates(profile: Profile, catalog: Catalog) -> list[Fit]:
+def _candidates(profile: Profile, catalog: Catalog, lora: LoraSlots | None = None) -> list[Fit]:
     kinds = ENGINE_ACCELERATORS[profile.serving.engine_name]
     fits = []
     for instance in catalog.instances:
         if not _runs_engine(instance, kinds):
             continue
-        fit = best_fit_on(profile, instance)
+        fit = best_fit_on(profile, instance, lora)
         if fit is not None:
             fits.append(fit)
     return fits
@@ -243,7 +252,7 @@ def _nothing_fits(loaded: LoadedProfile, fits: list[Fit]) -> SagefitError:
     return SagefitError(
         f"the model fits no instance in the catalog: the closest, {closest.instance.instance_type} "
         f"x{closest.tp} GPUs, is short by {_gib(closest.shortfall_per_gpu_bytes)} per GPU "
-        f"for weights plus one {profile.serving.max_total_tokens}-token request",
+        f"for weights{closest.lora_note} plus one {profile.serving.max_total_tokens}-token request",
         "quantize it (model.quantization: awq or gptq) or lower serving.max_total_tokens",
         loaded.path,
         "model.quantization",
@@ -276,7 +285,7 @@ def _pinned_fit(loaded: LoadedProfile, pinned: str, fits: list[Fit], cheapest: F
     if not fit.fits_memory:
         raise SagefitError(
             f"the model does not fit {pinned}: weights {_gib(fit.weights_per_gpu_bytes)} per GPU "
-            f"+ one {profile.serving.max_total_tokens}-token request need "
+            f"+ one {profile.serving.max_total_tokens}-token request{fit.lora_note} need "
             f"{_gib(fit.usable_per_gpu_bytes + fit.shortfall_per_gpu_bytes)}, "
             f"the GPU offers {_gib(fit.usable_per_gpu_bytes)} usable",
             suggestion,
@@ -330,7 +339,8 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
     catalog = catalog or load_catalog()
     profile = loaded.profile
     _check_engine(loaded)
-    fits = _candidates(profile, catalog)
+    lora = adapter_slots(loaded)  # adapters: the base's mode, engine and limits; slots shrink the KV budget
+    fits = _candidates(profile, catalog, lora)
     usable = [f for f in fits if f.fits_memory and _meets_floor(profile, f)]
     if not usable:
         raise _nothing_fits(loaded, fits)
@@ -349,6 +359,8 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
         cheapest_price=_price(cheapest, region),
         warnings=tuple(_warnings(profile, chosen, price_region, today or dt.date.today())),
         catalog_source=catalog.source,
+        adapters=loaded.adapters,
+        lora=lora,
     )
     refusal = fast_burn_refusal(plan, loaded.path)
     if refusal is not None:
@@ -362,7 +374,9 @@ def fitting_instances(loaded: LoadedProfile, catalog: Catalog | None = None) -> 
     catalog = catalog or load_catalog()
     profile = loaded.profile
     _check_engine(loaded)
-    usable = [f for f in _candidates(profile, catalog) if f.fits_memory and _meets_floor(profile, f)]
+    usable = [
+        f for f in _candidates(profile, catalog, adapter_slots(loaded)) if f.fits_memory and _meets_floor(profile, f)
+    ]
     usable.sort(key=lambda f: (_price(f, profile.region), -f.decode_tokens_per_s))
     return [f.instance.instance_type for f in usable]
 
@@ -383,4 +397,4 @@ def with_region(loaded: LoadedProfile, region: str, catalog: Catalog) -> LoadedP
     if region not in catalog.regions:
         raise SagefitError(f"unknown region {region!r}", "use a region where SageMaker runs", field="--region")
     profile = loaded.profile.model_copy(update={"region": region})
-    return LoadedProfile(path=loaded.path, profile=profile)
+    return loaded.model_copy(update={"profile": profile})

@@ -28,6 +28,7 @@ from sagefit.core import numbers as num
 from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.modes import ScalingMode
+from sagefit.core.profile_adapter import LoadedAdapter, attach_adapters, read_adapter
 from sagefit.core.profile_base import Strict as _Strict
 from sagefit.core.profile_budget import Budget
 from sagefit.core.profile_checks import check_catalog, check_image
@@ -316,6 +317,8 @@ class LoadedProfile(BaseModel):
 
     path: Path
     profile: Profile
+    adapters: tuple[LoadedAdapter, ...] = ()
+    """The adapter profiles whose base this is (:mod:`sagefit.core.profile_adapter`)."""
 
 
 def parse_profile(text: str, path: Path | str, catalog: Catalog | None = None) -> Profile:
@@ -355,6 +358,7 @@ def load_profiles(directory: Path, catalog: Catalog | None = None) -> list[Loade
     """Read every ``*.yaml``/``*.yml`` profile in ``directory``, sorted by file name.
 
     Stack and profile names must be unique across the directory, since each becomes one CDK stack.
+    Adapter profiles (a ``base:`` key) are attached to their base (``LoadedProfile.adapters``).
     """
     if not directory.is_dir():
         raise SagefitError(
@@ -363,7 +367,9 @@ def load_profiles(directory: Path, catalog: Catalog | None = None) -> list[Loade
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     if not files:
         raise SagefitError("no *.yaml profiles found", "add a profile or pass --profiles DIR", directory)
-    loaded = [load_profile(path, catalog) for path in files]
+    adapters = [adapter for adapter in map(read_adapter, files) if adapter is not None]
+    adapter_files = {adapter.path for adapter in adapters}
+    loaded = [load_profile(path, catalog) for path in files if path not in adapter_files]
     seen: dict[tuple[str, str], Path] = {}
     for item in loaded:
         for key in ("stack_name", "name"):
@@ -376,7 +382,7 @@ def load_profiles(directory: Path, catalog: Catalog | None = None) -> list[Loade
                     key,
                 )
             seen[(key, value)] = item.path
-    return loaded
+    return attach_adapters(loaded, adapters)
 
 
 def find_profile(profiles: list[LoadedProfile], key: str) -> LoadedProfile:
@@ -384,6 +390,9 @@ def find_profile(profiles: list[LoadedProfile], key: str) -> LoadedProfile:
     for item in profiles:
         if key in (item.profile.name, item.profile.stack_name):
             return item
+    for item in (p for p in profiles if key in (a.adapter.name for a in p.adapters)):
+        fix = f"use its base {item.profile.stack_name}; `sagefit invoke {key}` addresses the adapter itself"
+        raise SagefitError(f"{key} is an adapter profile on {item.profile.name}, with no stack of its own", fix)
     names = [p.profile.stack_name for p in profiles] + [p.profile.name for p in profiles]
     close = difflib.get_close_matches(key, names, n=1)
     hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(names))}"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sagefit.core.catalog import GIB
 from sagefit.core.engines import Engine, EngineInputs, get_engine
+from sagefit.core.engines.lora import lora_environment
 
 if TYPE_CHECKING:
     from sagefit.core.planner import Plan
@@ -57,7 +58,10 @@ def container_environment(plan: Plan) -> dict[str, str]:
         quantization=model.quantization,
         revision=model.revision,
     )
-    return engine_of(plan).environment(inputs)
+    env = engine_of(plan).environment(inputs)
+    if plan.lora is not None:  # a base with adapter profiles: LoRA on, one slot per adapter (engines.lora)
+        env.update(lora_environment(plan.lora))
+    return env
 
 
 def startup_timeout_s(plan: Plan) -> int:

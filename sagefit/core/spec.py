@@ -70,6 +70,17 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True)
+class AdapterSpec:
+    """One LoRA adapter served as an adapter inference component on the plan's component."""
+
+    profile_name: str
+    component_name: str
+    artifact_url: str
+    """The adapter's .tar.gz in S3 (the component's Container.ArtifactUrl); the role may read only it."""
+    rank: int
+
+
+@dataclass(frozen=True)
 class ScalingSpec:
     """What Application Auto Scaling registers and tracks, and the capacity the cap holds."""
 
@@ -189,6 +200,8 @@ class DeploymentSpec:
     from their source and load (estimates, :mod:`sagefit.core.cold_start`)."""
     network: Network = field(default_factory=Network)
     """The profile's ``network:`` (VPC placement, isolation); empty: SageMaker's own network."""
+    adapters: tuple[AdapterSpec, ...] = ()
+    """Adapter inference components on ``names.inference_component`` (adapter profiles naming this base)."""
 
     @property
     def mode(self) -> ScalingMode:
@@ -316,4 +329,13 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         update=update,
         cold_start=cold_start_figures(plan),
         network=profile.network,
+        adapters=tuple(
+            AdapterSpec(
+                profile_name=item.adapter.name,
+                component_name=item.component_name,
+                artifact_url=item.adapter.adapter_s3_uri,
+                rank=item.adapter.rank,
+            )
+            for item in plan.adapters
+        ),
     )

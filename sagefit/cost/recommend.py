@@ -208,7 +208,7 @@ def target_for(mode: ScalingMode, target: float | None) -> float:
 def _pinned(loaded: LoadedProfile, instance_type: str) -> LoadedProfile:
     profile = loaded.profile
     serving = profile.serving.model_copy(update={"instance_type": instance_type})
-    return LoadedProfile(path=loaded.path, profile=profile.model_copy(update={"serving": serving}))
+    return loaded.model_copy(update={"profile": profile.model_copy(update={"serving": serving})})
 
 
 def _variants(plan: Plan) -> Iterator[tuple[ScalingMode, str, tuple[ScheduledCapacity, ...], int | None]]:

@@ -128,9 +128,15 @@ def _waking_message(spec: DeploymentSpec) -> str:
 
 
 def invoke(
-    spec: DeploymentSpec, prompt: str, session: AwsSession, max_new_tokens: int = 128, async_bucket: str | None = None
+    spec: DeploymentSpec,
+    prompt: str,
+    session: AwsSession,
+    max_new_tokens: int = 128,
+    async_bucket: str | None = None,
+    adapter_component: str | None = None,
 ) -> InvokeResult:
-    """Send ``prompt`` to ``spec``'s endpoint (through S3 for async, to ``async_bucket``)."""
+    """Send ``prompt`` to ``spec``'s endpoint (through S3 for async, to ``async_bucket``); with
+    ``adapter_component``, to that adapter inference component on ``spec``'s component."""
     from botocore.exceptions import ClientError
 
     status = stack_status(spec, session)
@@ -151,7 +157,12 @@ def invoke(
         "Accept": "application/json",
         "Body": body,
     }
-    component = spec.names.inference_component
+    # InvokeEndpoint's InferenceComponentName (the X-Amzn-SageMaker-Inference-Component header): "If the
+    # endpoint hosts one or more inference components, this parameter specifies the name of inference
+    # component to invoke" (API reference, InvokeEndpoint). An adapter is invoked by its own component's
+    # name; SageMaker then "combines the adapter with the base model" (developer guide,
+    # realtime-endpoints-adapt.html).
+    component = adapter_component or spec.names.inference_component
     if component:
         kwargs["InferenceComponentName"] = component
     try:

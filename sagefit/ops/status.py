@@ -76,6 +76,8 @@ class StackStatus:
     spend: Spend | None = None
     metered: Metered = field(default_factory=Metered)
     alarms: list[str] = field(default_factory=list)
+    adapters: dict[str, str | None] = field(default_factory=dict)
+    """Adapter inference component -> its status (None: missing), for a base with adapter profiles."""
 
     @property
     def scaled_to_zero(self) -> bool:
@@ -92,7 +94,8 @@ class StackStatus:
         """InService and within budget, billed and metered: the exit code of `sagefit status` says
         whether to look."""
         spend_ok = (self.spend is None or not self.spend.exceeded) and not self.metered_over_budget
-        return self.endpoint_status == "InService" and spend_ok
+        adapters_ok = all(state == "InService" for state in self.adapters.values())
+        return self.endpoint_status == "InService" and spend_ok and adapters_ok
 
     def to_json(self) -> dict[str, Any]:
         """``sagefit status --format json``: the fields, billed and metered spend side by side."""
@@ -115,6 +118,7 @@ class StackStatus:
             "burn_rate_usd_per_hour": self.metered.burn_rate_usd_per_hour,
             "metered_at": self.metered.at.isoformat() if self.metered.at else None,
             "alarms": list(self.alarms),
+            "adapters": dict(self.adapters),
             "healthy": self.healthy,
         }
 
@@ -132,6 +136,23 @@ def _endpoint(session: AwsSession, spec: DeploymentSpec, status: StackStatus) ->
 
 def _component(session: AwsSession, status: StackStatus) -> None:
     status.copies = component_capacity(session.client, str(status.inference_component))
+
+
+def _adapters(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> None:
+    """Each adapter component's status (DescribeInferenceComponent); a missing one is None."""
+    from botocore.exceptions import ClientError
+
+    for adapter in spec.adapters:
+        try:
+            described = session.client("sagemaker").describe_inference_component(
+                InferenceComponentName=adapter.component_name
+            )
+        except ClientError as exc:
+            if not not_found(exc):
+                raise
+            status.adapters[adapter.component_name] = None
+            continue
+        status.adapters[adapter.component_name] = described.get("InferenceComponentStatus")
 
 
 def _bounds(session: AwsSession, spec: DeploymentSpec, status: StackStatus) -> None:
@@ -220,6 +241,7 @@ def stack_status(spec: DeploymentSpec, session: AwsSession, now: datetime | None
             return status
         if status.inference_component:
             _component(session, status)
+        _adapters(session, spec, status)
         _bounds(session, spec, status)
         _spend(session, spec, status)
         _metered(session, spec, status, now or datetime.now(timezone.utc))

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from sagefit.core import assumptions as A
 from sagefit.core.catalog import GIB
 from sagefit.core.errors import SagefitError
+
+if TYPE_CHECKING:
+    from sagefit.core.engines.lora import AdapterSupport
 
 Overflow = Literal["queue", "reject"]
 RequestFormat = Literal["tgi", "openai"]
@@ -146,6 +149,11 @@ class Engine(Protocol):
     @property
     def environment_allowlist(self) -> Mapping[str, str]:
         """Every variable ``environment`` may emit, mapped to where the container reads it."""
+        ...
+
+    @property
+    def adapters(self) -> AdapterSupport | None:
+        """What the engine serves as SageMaker adapter inference components; None: none at all."""
         ...
 
     @property

@@ -25,6 +25,7 @@ from sagefit.core.engines.base import (
     profiled_kv_budget,
     quantization_refusal_from,
 )
+from sagefit.core.engines.lora import AdapterSupport
 
 TGI_SRC = "huggingface/text-generation-inference@db931fc"
 
@@ -110,6 +111,8 @@ class TgiEngine:
     request_format: RequestFormat = "tgi"
     environment_allowlist: Mapping[str, str] = field(default_factory=lambda: ENVIRONMENT_ALLOWLIST)
     quantization_names: Mapping[str, str | None] = field(default_factory=lambda: QUANTIZATION_NAMES)
+    # No adapter inference components: TGI loads LoRA adapters at start-up only (engines.lora.TGI_NO_ADAPTERS).
+    adapters: AdapterSupport | None = None
 
     def kv_budget_per_gpu_bytes(
         self,

@@ -65,6 +65,7 @@ from sagefit.core.engines.base import (
     profiled_kv_budget,
     quantization_refusal_from,
 )
+from sagefit.core.engines.lora import LORA_ENVIRONMENT_ALLOWLIST, VLLM_ADAPTERS, AdapterSupport
 
 DJL = "deepjavalibrary/djl-serving@d21927c"
 VLLM = "vllm-project/vllm"
@@ -101,6 +102,8 @@ ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType(
         "OPTION_GPU_MEMORY_UTILIZATION": (
             f"{DJL} vllm_rb_properties.py:90,240 (pass-through -> --gpu-memory-utilization)"
         ),
+        # A base with adapter profiles: LoRA on (sagefit.core.engines.lora, each with its source).
+        **LORA_ENVIRONMENT_ALLOWLIST,
     }
 )
 
@@ -177,6 +180,8 @@ class VllmEngine:
     request_format: RequestFormat = "tgi"
     environment_allowlist: Mapping[str, str] = field(default_factory=lambda: ENVIRONMENT_ALLOWLIST)
     quantization_names: Mapping[str, str | None] = field(default_factory=lambda: QUANTIZATION_NAMES)
+    # LMI registers SageMaker adapter inference components with vLLM (sagefit.core.engines.lora).
+    adapters: AdapterSupport | None = VLLM_ADAPTERS
 
     def kv_budget_per_gpu_bytes(
         self,

@@ -25,6 +25,7 @@ from moto.utilities.paginator import paginate
 
 from sagefit.core.aws_rules import INFERENCE_COMPONENT_NAME
 from sagefit.emulator.moto_ext import rules
+from sagefit.emulator.moto_ext.adapters import check_adapter, check_base_delete
 
 NAME_MAX = INFERENCE_COMPONENT_NAME.max_length
 _IC_STATUS = "InService"
@@ -217,6 +218,7 @@ def create_inference_component(
     elif variant_name not in variants:
         raise ValidationError(message=f"Could not find variant '{variant_name}' on endpoint '{endpoint.arn}'.")
     _validate_specifications(self, specification, specifications)
+    check_adapter(inference_component_name, endpoint_name, specification, store)  # adapters.ADAPTER_RULES
     component = FakeInferenceComponent(
         account_id=self.account_id,
         region_name=self.region_name,
@@ -319,6 +321,7 @@ def update_inference_component_runtime_config(
 
 def delete_inference_component(self: SageMakerModelBackend, inference_component_name: str) -> None:
     get_component(self, inference_component_name)
+    check_base_delete(inference_component_name, components_of(self))  # a base with adapters stays
     del components_of(self)[inference_component_name]
 
 

@@ -28,6 +28,7 @@ from moto.sagemaker.exceptions import ValidationError
 
 from sagefit.core import aws_rules
 from sagefit.core.aws_rules import SAGEMAKER_API, IntBound, NameRule
+from sagefit.emulator.moto_ext.adapters import ADAPTER_RULES
 
 SAGEMAKER_DG = "https://docs.aws.amazon.com/sagemaker/latest/dg"
 IC_COPY_COUNT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
@@ -162,6 +163,7 @@ RULES: tuple[Rule, ...] = (
         _AAS_REGISTER,
         "RegisterScalableTarget",
     ),
+    *(Rule(text, source, enforced) for text, source, enforced in ADAPTER_RULES),
 )
 
 

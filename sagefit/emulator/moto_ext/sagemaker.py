@@ -45,7 +45,8 @@ EXTENSIONS: list[str] = [
     "SageMaker keeps ExecutionRoleArn on endpoint configs, and ManagedInstanceScaling and "
     "RoutingConfig on endpoint variants, and returns them from DescribeEndpointConfig/DescribeEndpoint",
     "SageMaker inference components: Create, Describe, List, Update, UpdateRuntimeConfig and Delete "
-    "InferenceComponent (in-memory, InService at once; endpoint and model must exist)",
+    "InferenceComponent (in-memory, InService at once; endpoint and model must exist), adapter components "
+    "(BaseInferenceComponentName) included",
     "SageMaker UpdateEndpoint (in place, InService at once; RetainAllVariantProperties and "
     "ExcludeRetainedVariantProperties honoured for instance counts and weights)",
     "SageMaker refuses what AWS refuses on models, endpoint configs, endpoints and inference "

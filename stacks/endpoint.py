@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from aws_cdk import Duration, SecretValue, Stack, Token
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,6 +28,7 @@ from constructs import Construct
 from sagefit.core.planner import Plan
 from stacks import cdk_values
 from stacks.async_destinations import async_destinations
+from stacks.container import container_definition
 from stacks.execution_role import acknowledge_execution_role, execution_role
 from stacks.images import ImageUri
 from stacks.network import acknowledge_nvme, endpoint_config_network, model_network
@@ -98,20 +99,8 @@ class LlmEndpoint(Construct):
         self.inference_component = self._inference_component() if self.uses_inference_component else None
 
     # ------------------------------------------------------------------ resources
-    def _environment(self) -> dict[str, str]:
-        container = self.spec.container
-        env = dict(container.environment)
-        if container.hf_token_secret:
-            # A CloudFormation dynamic reference: the token never appears in the template.
-            env[container.hf_token_env] = SecretValue.secrets_manager(container.hf_token_secret).unsafe_unwrap()
-        return env
-
     def _model(self) -> sm.CfnModel:
-        container = sm.CfnModel.ContainerDefinitionProperty(
-            image=self.props.image.uri,
-            environment=self._environment(),
-            model_data_url=self.spec.container.model_data_s3_uri,
-        )
+        container = container_definition(self.spec.container, self.props.image.uri)
         network = model_network(self.spec.network)
         model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container, **network)
         self._after_role_policy(model)

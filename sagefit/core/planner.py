@@ -166,6 +166,10 @@ class Plan:
             "hours_to_burn_budget": round(self.spec.budget.hours_to_burn, 1),
             "min_hours_to_burn": self.spec.budget.min_hours_to_burn,
             "fast_burn_acknowledged": self.spec.budget.fast_burn_acknowledged,
+            "cold_start_s": round(self.spec.cold_start.total_s, 1),
+            "weights_source": self.spec.cold_start.weights_source,
+            # What staging the weights in S3 (`sagefit stage`) changes: the cold start from each source.
+            "cold_start_s_by_source": {k: round(v.total_s, 1) for k, v in self.spec.cold_start_by_source.items()},
             "warnings": list(self.warnings),
             "estimate": self.estimate_note,
         }

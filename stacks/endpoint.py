@@ -31,7 +31,7 @@ from stacks.async_destinations import async_destinations
 from stacks.container import container_definition
 from stacks.execution_role import acknowledge_execution_role, execution_role
 from stacks.images import ImageUri
-from stacks.network import acknowledge_nvme, endpoint_config_network, model_network
+from stacks.network import Placement, acknowledge_nvme, endpoint_config_network, model_network
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -52,6 +52,9 @@ class LlmEndpointProps:
     image: ImageUri
     encryption_key: kms.IKey
     rollback_error_threshold: int = 5
+    placement: Placement | None = None
+    """The VPC subnets and groups (``network:``); None: SageMaker's own network. The stack resolves
+    it (:func:`stacks.new_vpc.stack_placement`), creating the VPC when the profile asks for one."""
 
 
 class LlmEndpoint(Construct):
@@ -66,6 +69,7 @@ class LlmEndpoint(Construct):
         self.plan = props.plan
         self.spec = spec = props.plan.spec
         self.props = props
+        self.placement = props.placement
         self.mode = spec.mode
         self.endpoint_name = spec.names.endpoint
         self.variant_name = spec.names.variant
@@ -101,7 +105,7 @@ class LlmEndpoint(Construct):
     # ------------------------------------------------------------------ resources
     def _model(self) -> sm.CfnModel:
         container = container_definition(self.spec.container, self.props.image.uri)
-        network = model_network(self.spec.network)
+        network = model_network(self.props.placement, self.spec.network.isolation)
         model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container, **network)
         self._after_role_policy(model)
         return model
@@ -181,7 +185,7 @@ class LlmEndpoint(Construct):
             kms_key_id=kms_key_id,
             async_inference_config=async_config,
             execution_role_arn=self._role_arn if self.uses_inference_component else None,
-            **endpoint_config_network(spec.network, self.uses_inference_component),
+            **endpoint_config_network(self.props.placement, spec.network.isolation, self.uses_inference_component),
         )
         self._after_role_policy(config)
         acknowledge_nvme(config, spec)

@@ -143,7 +143,7 @@ def acknowledge_execution_role(
         "Action::kms:GenerateDataKey*": "grant on the stack's own key only (async output, topics)",
         "Action::kms:ReEncrypt*": "grant on the stack's own key only (async output, topics)",
     }
-    if spec.network.vpc_id:
+    if spec.network.in_vpc:
         reasons["Resource::*"] += "; " + ENI_REASON.format(service="SageMaker endpoint")
     for group in log_groups(spec):
         arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}:*"

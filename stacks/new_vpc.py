@@ -55,7 +55,8 @@ GATEWAY_SERVICES = ("s3", "dynamodb")
 #   - monitoring: the meter's PutMetricData and the instance metrics it reads;
 #   - sns: alerts to the stack's topic;
 #   - application-autoscaling: the cap holds the scalable target at its capped capacity.
-#   AWS Budgets (the cap's DescribeBudget) has no interface endpoint in this list; see the README.
+#   AWS Budgets (the cap's DescribeBudget) gets no endpoint here: whether it offers one was not
+#   checked; the README says so.
 ENDPOINT_SERVICES = ("sagemaker.runtime", "ecr.api", "ecr.dkr", "logs", "sts")
 FUNCTION_SERVICES = ("sagemaker.api", "monitoring", "sns", "application-autoscaling")
 

@@ -69,7 +69,11 @@ class LlmEndpoint(Construct):
         self.plan = props.plan
         self.spec = spec = props.plan.spec
         self.props = props
-        self.placement = props.placement
+        # A caller that builds the endpoint alone still gets the profile's existing VPC; a new VPC
+        # must come from the stack (stacks.new_vpc.stack_placement), which creates it.
+        if props.placement is None and spec.network.new_vpc is not None:
+            raise ValueError(f"{spec.names.stack}: network.new_vpc needs the placement stack_placement() creates")
+        self.placement = props.placement or Placement.existing(spec.network)
         self.mode = spec.mode
         self.endpoint_name = spec.names.endpoint
         self.variant_name = spec.names.variant
@@ -105,7 +109,7 @@ class LlmEndpoint(Construct):
     # ------------------------------------------------------------------ resources
     def _model(self) -> sm.CfnModel:
         container = container_definition(self.spec.container, self.props.image.uri)
-        network = model_network(self.props.placement, self.spec.network.isolation)
+        network = model_network(self.placement, self.spec.network.isolation)
         model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container, **network)
         self._after_role_policy(model)
         return model
@@ -185,7 +189,7 @@ class LlmEndpoint(Construct):
             kms_key_id=kms_key_id,
             async_inference_config=async_config,
             execution_role_arn=self._role_arn if self.uses_inference_component else None,
-            **endpoint_config_network(self.props.placement, spec.network.isolation, self.uses_inference_component),
+            **endpoint_config_network(self.placement, spec.network.isolation, self.uses_inference_component),
         )
         self._after_role_policy(config)
         acknowledge_nvme(config, spec)

@@ -106,3 +106,42 @@ def test_cfn_lint_finds_nothing_in_either_private_variant(new_vpc, tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.stdout.strip(), result.stderr
     assert json.loads(result.stdout) == [] and result.returncode == 0
+
+
+def test_the_private_fixture_profiles_synthesize_with_all_three_packs(tmp_path):
+    from tests.support.cdk import cdk_context, new_app
+    from tests.support.network import ALL_PACKS
+    from tests.support.paths import REPO_ROOT
+
+    from stacks.application import build_app
+
+    fixtures = REPO_ROOT / "tests" / "fixtures" / "private_profiles"
+    app = new_app(tmp_path, cdk_context(**{"sagefit:profiles": str(fixtures), "sagefit:nagPacks": ALL_PACKS}))
+    stacks = {stack.stack_name: stack for stack in build_app(app, base_dir=REPO_ROOT)}
+    app.synth()  # raises on any unacknowledged finding of the three packs
+    assert sorted(stacks) == ["Llama2x7bIsolatedStack", "Llama2x7bNewVpcStack"]
+    assert stacks["Llama2x7bNewVpcStack"].node.try_find_child("Network") is not None
+    assert stacks["Llama2x7bIsolatedStack"].node.try_find_child("Network") is None
+
+
+def test_an_endpoint_built_alone_uses_the_existing_vpc_and_refuses_a_new_one_it_cannot_create(tmp_path):
+    import aws_cdk as cdk
+    from aws_cdk import aws_kms as kms
+
+    from sagefit.core.planner import plan_profile
+    from sagefit.core.profiles import load_profiles
+    from stacks.endpoint import LlmEndpoint, LlmEndpointProps
+    from stacks.images import image_for
+    from tests.support.paths import REPO_ROOT
+
+    fixtures = REPO_ROOT / "tests" / "fixtures" / "private_profiles"
+    plans = {loaded.profile.name: plan_profile(loaded) for loaded in load_profiles(fixtures)}
+    stack = cdk.Stack(cdk.App(), "Alone", env=cdk.Environment(region="us-east-1"))
+    key = kms.Key(stack, "Key")
+    existing = plans["llama2-7b-isolated"]
+    endpoint = LlmEndpoint(stack, "Endpoint", LlmEndpointProps(plan=existing, image=image_for(existing.spec),
+                                                               encryption_key=key))
+    assert endpoint.placement is not None and endpoint.placement.subnet_ids == existing.spec.network.subnet_ids
+    new = plans["llama2-7b-new-vpc"]
+    with pytest.raises(ValueError, match="network.new_vpc needs the placement"):
+        LlmEndpoint(stack, "New", LlmEndpointProps(plan=new, image=image_for(new.spec), encryption_key=key))

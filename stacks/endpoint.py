@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from aws_cdk import Duration, SecretValue, Stack, Token
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,9 +28,10 @@ from constructs import Construct
 from sagefit.core.planner import Plan
 from stacks import cdk_values
 from stacks.async_destinations import async_destinations
+from stacks.container import container_definition
 from stacks.execution_role import acknowledge_execution_role, execution_role
 from stacks.images import ImageUri
-from stacks.network import acknowledge_nvme, endpoint_config_network, model_network
+from stacks.network import Placement, acknowledge_nvme, endpoint_config_network, model_network
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -51,6 +52,9 @@ class LlmEndpointProps:
     image: ImageUri
     encryption_key: kms.IKey
     rollback_error_threshold: int = 5
+    placement: Placement | None = None
+    """The VPC subnets and groups (``network:``); None: SageMaker's own network. The stack resolves
+    it (:func:`stacks.new_vpc.stack_placement`), creating the VPC when the profile asks for one."""
 
 
 class LlmEndpoint(Construct):
@@ -65,6 +69,11 @@ class LlmEndpoint(Construct):
         self.plan = props.plan
         self.spec = spec = props.plan.spec
         self.props = props
+        # A caller that builds the endpoint alone still gets the profile's existing VPC; a new VPC
+        # must come from the stack (stacks.new_vpc.stack_placement), which creates it.
+        if props.placement is None and spec.network.new_vpc is not None:
+            raise ValueError(f"{spec.names.stack}: network.new_vpc needs the placement stack_placement() creates")
+        self.placement = props.placement or Placement.existing(spec.network)
         self.mode = spec.mode
         self.endpoint_name = spec.names.endpoint
         self.variant_name = spec.names.variant
@@ -98,21 +107,9 @@ class LlmEndpoint(Construct):
         self.inference_component = self._inference_component() if self.uses_inference_component else None
 
     # ------------------------------------------------------------------ resources
-    def _environment(self) -> dict[str, str]:
-        container = self.spec.container
-        env = dict(container.environment)
-        if container.hf_token_secret:
-            # A CloudFormation dynamic reference: the token never appears in the template.
-            env[container.hf_token_env] = SecretValue.secrets_manager(container.hf_token_secret).unsafe_unwrap()
-        return env
-
     def _model(self) -> sm.CfnModel:
-        container = sm.CfnModel.ContainerDefinitionProperty(
-            image=self.props.image.uri,
-            environment=self._environment(),
-            model_data_url=self.spec.container.model_data_s3_uri,
-        )
-        network = model_network(self.spec.network)
+        container = container_definition(self.spec.container, self.props.image.uri)
+        network = model_network(self.placement, self.spec.network.isolation)
         model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container, **network)
         self._after_role_policy(model)
         return model
@@ -192,7 +189,7 @@ class LlmEndpoint(Construct):
             kms_key_id=kms_key_id,
             async_inference_config=async_config,
             execution_role_arn=self._role_arn if self.uses_inference_component else None,
-            **endpoint_config_network(spec.network, self.uses_inference_component),
+            **endpoint_config_network(self.placement, spec.network.isolation, self.uses_inference_component),
         )
         self._after_role_policy(config)
         acknowledge_nvme(config, spec)

@@ -9,7 +9,6 @@ so their construct paths (and CloudFormation logical ids) are the endpoint's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aws_cdk import ArnFormat, CfnElement, Stack
@@ -18,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from sagefit.core.model_data import ModelData
 from sagefit.core.spec import DeploymentSpec
 from stacks import cdk_values
 from stacks.images import ImageUri
@@ -91,50 +91,40 @@ def execution_role(
             conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
         )
     )
-    s3_uri = spec.container.model_data_s3_uri
-    if s3_uri:
-        _grant_model_data(role, partition, s3_uri)
+    if spec.container.model_data is not None:
+        _grant_model_data(role, partition, spec.container.model_data)
     key.grant_encrypt_decrypt(role)
     grant_sagemaker_eni(role, spec.network)
     return role
 
 
-@dataclass(frozen=True)
-class ModelData:
-    """The S3 location of a profile's model artifacts, as IAM resources."""
-
-    bucket: str
-    prefix: str
-    """Key prefix without the trailing slash; empty for the whole bucket."""
-
-    @classmethod
-    def parse(cls, s3_uri: str) -> ModelData:
-        bucket, _, prefix = s3_uri.removeprefix("s3://").partition("/")
-        return cls(bucket=bucket, prefix=prefix.rstrip("/"))
-
-    def objects_arn(self, partition: str) -> str:
-        """Format from the Service Authorization Reference, Amazon S3 object resource type:
-        ``arn:${Partition}:s3:::${BucketName}/${ObjectName}``."""
-        return (
-            f"arn:{partition}:s3:::{self.bucket}/{self.prefix}/*"
-            if self.prefix
-            else f"arn:{partition}:s3:::{self.bucket}/*"
-        )
-
-    def bucket_arn(self, partition: str) -> str:
-        return f"arn:{partition}:s3:::{self.bucket}"
+def model_objects_arn(data: ModelData, partition: str) -> str:
+    """What the role may read: the archive itself, or every object under the prefix (the whole
+    bucket for ``s3://bucket/``). Format from the Service Authorization Reference, Amazon S3 object
+    resource type: ``arn:${Partition}:s3:::${BucketName}/${ObjectName}``."""
+    if data.compressed:
+        return f"arn:{partition}:s3:::{data.bucket}/{data.key}"
+    return f"arn:{partition}:s3:::{data.bucket}/{data.key}/*" if data.key else f"arn:{partition}:s3:::{data.bucket}/*"
 
 
-def _grant_model_data(role: iam.Role, partition: str, s3_uri: str) -> None:
-    """Read access to the model artifacts under ``s3_uri`` (a bucket, or a prefix in one)."""
-    data = ModelData.parse(s3_uri)
-    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[data.objects_arn(partition)]))
+def _grant_model_data(role: iam.Role, partition: str, data: ModelData) -> None:
+    """Read access to the staged weights only (SageMaker Developer Guide, "How to use SageMaker AI
+    execution roles", CreateModel API: execution role permissions, s3:GetObject and s3:ListBucket).
+
+    An uncompressed prefix (``ModelDataSource`` S3Prefix) is listed before its objects are copied to
+    /opt/ml/model ("SageMaker AI will ... use all objects under the prefix", "Deploying uncompressed
+    models", https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html),
+    so the role may list the bucket, but only under that prefix: ListBucket's ``s3:prefix`` condition
+    key (Service Authorization Reference, Amazon S3). A .tar.gz archive is one GetObject, no listing.
+    """
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[model_objects_arn(data, partition)]))
+    if data.compressed:
+        return
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["s3:ListBucket"],
-            resources=[data.bucket_arn(partition)],
-            # ListBucket's s3:prefix condition key (Service Authorization Reference, Amazon S3).
-            conditions={"StringLike": {"s3:prefix": [f"{data.prefix}/*"]}} if data.prefix else None,
+            resources=[f"arn:{partition}:s3:::{data.bucket}"],
+            conditions={"StringLike": {"s3:prefix": [f"{data.key}/*"]}} if data.key else None,
         )
     )
 
@@ -153,14 +143,18 @@ def acknowledge_execution_role(
         "Action::kms:GenerateDataKey*": "grant on the stack's own key only (async output, topics)",
         "Action::kms:ReEncrypt*": "grant on the stack's own key only (async output, topics)",
     }
-    if spec.network.vpc_id:
+    if spec.network.in_vpc:
         reasons["Resource::*"] += "; " + ENI_REASON.format(service="SageMaker endpoint")
     for group in log_groups(spec):
         arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}:*"
         reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log group; names are set by SageMaker"
-    if spec.container.model_data_s3_uri:
-        objects = ModelData.parse(spec.container.model_data_s3_uri).objects_arn("<AWS::Partition>")
-        reasons[f"Resource::{objects}"] = "read of the model artifacts under the profile's model_data_s3_uri only"
+    data = spec.container.model_data
+    if data is not None and not data.compressed:
+        objects = model_objects_arn(data, "<AWS::Partition>")
+        reasons[f"Resource::{objects}"] = (
+            "GetObject of the weights staged under the profile's model_data_s3_uri prefix only (SageMaker "
+            "copies every object under it to /opt/ml/model); ListBucket is limited to the prefix by s3:prefix"
+        )
     if output_bucket is not None:
         for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*"):
             reasons[f"Action::{action}"] = "read/write grant on the async output bucket only"

@@ -23,10 +23,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from sagefit.core.profile_network import Network
 from stacks import cdk_values
 from stacks.managed_role import ManagedPolicyRole
-from stacks.network import place_function
+from stacks.network import Placement, place_function
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 """The newest Python runtime this CDK offers (cdk-nag AwsSolutions-L1 asks for the latest)."""
@@ -49,7 +48,7 @@ class GuardFunctionProps:
     encryption_key: kms.IKey
     log_retention: logs.RetentionDays
     timeout: Duration
-    network: Network
+    placement: Placement | None
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def guard_function(scope: Construct, stack: Stack, props: GuardFunctionProps) ->
         environment=props.environment,
         log_group=log_group,
     )
-    place_function(function, role, props.network)
+    place_function(function, role, props.placement)
     _depend_on_policy_only(stack, role, function)
     return GuardFunction(log_group, dead_letter_queue, role, function)
 

@@ -101,7 +101,7 @@ class HardCap(Construct):
                 encryption_key=props.encryption_key,
                 log_retention=props.log_retention,
                 timeout=props.timeout,
-                network=props.endpoint.spec.network,
+                placement=props.endpoint.placement,
             ),
         )
         self.log_group, self.dead_letter_queue = guard.log_group, guard.dead_letter_queue
@@ -249,10 +249,10 @@ class HardCap(Construct):
             "and kms:Decrypt (which also reads the meter's table, encrypted with the same key); granted on "
             "the stack's own key only",
         }
-        if endpoint.spec.network.vpc_id:
+        if endpoint.spec.network.in_vpc:
             reasons["Resource::*"] += "; " + ENI_REASON.format(service="Lambda function")
         acknowledge_all(self.role, "AwsSolutions-IAM5", reasons)
-        if not endpoint.spec.network.vpc_id:
+        if not endpoint.spec.network.in_vpc:
             acknowledge_compliance(
                 self.function,
                 {

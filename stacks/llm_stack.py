@@ -23,6 +23,7 @@ from stacks.cost_guard import CostGuard, CostGuardProps
 from stacks.endpoint import LlmEndpoint, LlmEndpointProps
 from stacks.images import image_for
 from stacks.meter import SpendMeter, SpendMeterProps
+from stacks.new_vpc import stack_placement
 from stacks.scaling import EndpointScaling, EndpointScalingProps
 
 if TYPE_CHECKING:
@@ -54,8 +55,11 @@ class LlmEndpointStack(Stack):
             removal_policy=RemovalPolicy.RETAIN if spec.mode.retains_kms_key else RemovalPolicy.DESTROY,
         )
         allow_log_encryption(self.key, self)
+        placement = stack_placement(self, spec, self.key)
         self.endpoint = LlmEndpoint(
-            self, "Endpoint", LlmEndpointProps(plan=plan, image=image_for(spec), encryption_key=self.key)
+            self,
+            "Endpoint",
+            LlmEndpointProps(plan=plan, image=image_for(spec), encryption_key=self.key, placement=placement),
         )
         self.adapters: AdapterComponents | None = None
         if spec.adapters:  # LoRA adapter profiles on this base: one adapter component each

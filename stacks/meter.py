@@ -115,7 +115,7 @@ class SpendMeter(Construct):
                 encryption_key=props.encryption_key,
                 log_retention=props.log_retention,
                 timeout=props.timeout,
-                network=spec.network,
+                placement=props.endpoint.placement,
             ),
         )
         self.log_group, self.dead_letter_queue = guard.log_group, guard.dead_letter_queue
@@ -300,10 +300,10 @@ class SpendMeter(Construct):
             "cloudwatch:PutMetricData supports no resource-level permissions (Service "
             "Authorization Reference); a condition limits it to the meter's own namespace"
         )
-        if self.spec.network.vpc_id:
+        if self.spec.network.in_vpc:
             wildcard += "; " + ENI_REASON.format(service="Lambda function")
         acknowledge_all(self.role, "AwsSolutions-IAM5", {"Resource::*": wildcard})
-        if not self.spec.network.vpc_id:
+        if not self.spec.network.in_vpc:
             acknowledge_compliance(
                 self.function,
                 {

@@ -48,15 +48,16 @@ class ColdStartFigures:
         return A.WEIGHTS_SOURCE_NAMES[self.weights_source]
 
 
-def weights_source(plan: Plan) -> WeightsSource:
-    """S3 when the profile names model data there (SageMaker fetches it before the container starts),
-    else the Hub (the engine downloads the model id at start-up)."""
-    return "s3" if plan.profile.model.model_data_s3_uri else "hub"
+WEIGHTS_SOURCES: tuple[WeightsSource, ...] = ("hub", "s3")
 
 
-def cold_start_figures(plan: Plan) -> ColdStartFigures:
-    """The plan's cold start, from its instance, engine, weights and their source."""
-    source = weights_source(plan)
+def cold_start_figures(plan: Plan, source: WeightsSource) -> ColdStartFigures:
+    """The plan's cold start, from its instance, engine, weights and where they come from.
+
+    ``source`` is the spec's (:func:`sagefit.core.spec.build_spec`: S3 when the container has staged
+    model data, which SageMaker fetches before the container starts; else the Hub, which the engine
+    downloads from at start-up), never derived again here.
+    """
     return ColdStartFigures(
         provisioning_s=A.instance_provisioning_s(plan.instance_type),
         container_start_s=A.CONTAINER_START_S_BY_ENGINE[plan.engine],
@@ -65,3 +66,8 @@ def cold_start_figures(plan: Plan) -> ColdStartFigures:
         download_gb_s=A.WEIGHTS_DOWNLOAD_GB_S[source],
         load_gb_s=A.MODEL_LOAD_GB_S,
     )
+
+
+def cold_starts_by_source(plan: Plan) -> dict[WeightsSource, ColdStartFigures]:
+    """The same plan's cold start with its weights from each source: what staging them in S3 saves."""
+    return {source: cold_start_figures(plan, source) for source in WEIGHTS_SOURCES}

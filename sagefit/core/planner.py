@@ -175,6 +175,10 @@ class Plan:
             "fast_burn_acknowledged": self.spec.budget.fast_burn_acknowledged,
             "adapters": [item.adapter.name for item in self.adapters],
             "lora_reserved_gib": round(fit.lora_per_gpu_bytes * fit.tp / GIB, 3),
+            "cold_start_s": round(self.spec.cold_start.total_s, 1),
+            "weights_source": self.spec.cold_start.weights_source,
+            # What staging the weights in S3 (`sagefit stage`) changes: the cold start from each source.
+            "cold_start_s_by_source": {k: round(v.total_s, 1) for k, v in self.spec.cold_start_by_source.items()},
             "warnings": list(self.warnings),
             "estimate": self.estimate_note,
         }

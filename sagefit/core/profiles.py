@@ -27,6 +27,7 @@ from sagefit.core import aws_rules
 from sagefit.core import numbers as num
 from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.errors import SagefitError
+from sagefit.core.model_data import MODEL_DATA_FIX, model_data_problem
 from sagefit.core.modes import ScalingMode
 from sagefit.core.profile_adapter import LoadedAdapter, attach_adapters, read_adapter
 from sagefit.core.profile_base import Strict as _Strict
@@ -90,6 +91,14 @@ class ModelSpec(_Strict):
     def _gated_needs_secret(self) -> ModelSpec:
         if self.gated and not self.hf_token_secret:
             raise ValueError("a gated model needs hf_token_secret (a Secrets Manager secret name)")
+        return self
+
+    @model_validator(mode="after")
+    def _model_data_form(self) -> ModelSpec:
+        # An S3 prefix (ModelDataSource, uncompressed) or a .tar.gz (ModelDataUrl): see model_data.py.
+        problem = model_data_problem(self.model_data_s3_uri) if self.model_data_s3_uri else None
+        if problem is not None:
+            raise FieldProblem("model.model_data_s3_uri", problem, MODEL_DATA_FIX)
         return self
 
 

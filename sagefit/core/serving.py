@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sagefit.core.catalog import GIB
 from sagefit.core.engines import Engine, EngineInputs, get_engine
 from sagefit.core.engines.lora import lora_environment
+from sagefit.core.model_data import LOCAL_MODEL_DIR, ModelData
 
 if TYPE_CHECKING:
     from sagefit.core.planner import Plan
@@ -42,14 +43,20 @@ def container_version(plan: Plan) -> str:
 def container_environment(plan: Plan) -> dict[str, str]:
     """Exactly what the engine reads, from the plan; the Hugging Face token is added by the stack.
 
+    With the weights staged in S3 (``model.model_data_s3_uri``) the engine loads the local copy
+    SageMaker mounts at ``/opt/ml/model`` and never contacts the Hub.
+
     Each variable and where the engine reads it is listed in the engine's ``ENVIRONMENT_ALLOWLIST``
     (:mod:`sagefit.core.engines`). The KV-cache token budget is not passed: both engines measure
     their own at start-up (vLLM always; TGI 3.x ignores MAX_BATCH_TOTAL_TOKENS for flash-attention
     models), so the planned figure is an estimate for sizing, not a setting.
     """
     model = plan.profile.model
+    staged = ModelData.from_uri(model.model_data_s3_uri)
     inputs = EngineInputs(
         model_id=model.hf_model_id,
+        # Staged weights (either form) are what SageMaker puts at /opt/ml/model before the container starts.
+        model_dir=LOCAL_MODEL_DIR if staged else None,
         tensor_parallel_degree=plan.gpus,
         max_input_tokens=plan.max_input_tokens,
         max_total_tokens=plan.max_total_tokens,

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from sagefit.core import assumptions as A
 from sagefit.core import budget, naming, serving
-from sagefit.core.cold_start import ColdStartFigures, cold_start_figures
+from sagefit.core.cold_start import ColdStartFigures, WeightsSource, cold_starts_by_source
 from sagefit.core.engines import get_engine
+from sagefit.core.model_data import ModelData
 from sagefit.core.modes import CapHold, ScalingMode, scalable_resource_id
 from sagefit.core.performance import SpeedFigures
 from sagefit.core.profile_budget import HardCapAction
@@ -54,8 +55,11 @@ class ContainerSpec:
     environment: Mapping[str, str]
     """What the engine reads, without the Hugging Face token (a secret reference the stack adds)."""
     hf_token_secret: str | None
+    """Secrets Manager secret the stack passes as ``hf_token_env``: only for a gated model the engine
+    downloads from the Hub (staged weights never touch the Hub)."""
     hf_token_env: str
-    model_data_s3_uri: str | None
+    model_data: ModelData | None
+    """The staged weights the Model's container loads (None: the engine downloads from the Hub)."""
     startup_timeout_s: int
     volume_size_gb: int | None
     """None where SageMaker refuses VolumeSizeInGB (instances with local NVMe storage)."""
@@ -67,6 +71,15 @@ class ContainerSpec:
     """The longest prompt the container accepts, in tokens (serving.max_input_tokens)."""
     max_total_tokens: int
     """Prompt plus generated tokens one request may hold (serving.max_total_tokens)."""
+
+    @property
+    def model_data_s3_uri(self) -> str | None:
+        return self.model_data.uri if self.model_data else None
+
+    @property
+    def weights_source(self) -> WeightsSource:
+        """S3 when the weights are staged (SageMaker fetches them), else the Hub (the engine downloads)."""
+        return "s3" if self.model_data else "hub"
 
 
 @dataclass(frozen=True)
@@ -198,6 +211,9 @@ class DeploymentSpec:
     cold_start: ColdStartFigures
     """What a cold start does on this plan: provisioning, the engine's start, the weights' download
     from their source and load (estimates, :mod:`sagefit.core.cold_start`)."""
+    cold_start_by_source: Mapping[WeightsSource, ColdStartFigures] = field(default_factory=dict)
+    """The cold start with the weights from the Hub and from S3 (``cold_start`` is one of them): what
+    `sagefit plan` shows staging to save."""
     network: Network = field(default_factory=Network)
     """The profile's ``network:`` (VPC placement, isolation); empty: SageMaker's own network."""
     adapters: tuple[AdapterSpec, ...] = ()
@@ -245,16 +261,16 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         alarm_prefix=naming.alarm_prefix(profile),
     )
     needs = serving.inference_component_requirements(plan)
+    model_data = ModelData.from_uri(profile.model.model_data_s3_uri)
     container = ContainerSpec(
         engine=plan.engine,
         version=serving.container_version(plan),
         environment=MappingProxyType(serving.container_environment(plan)),
-        # An isolated container cannot reach the Hub: no token (profile_network: the weights are in S3).
-        hf_token_secret=profile.model.hf_token_secret
-        if profile.model.gated and not profile.network.isolation
-        else None,
+        # The token is for the engine's Hub download: none when the weights are staged in S3 (the
+        # container loads /opt/ml/model), which an isolated container requires (profile_network).
+        hf_token_secret=profile.model.hf_token_secret if profile.model.gated and model_data is None else None,
         hf_token_env=serving.HF_TOKEN_ENV,
-        model_data_s3_uri=profile.model.model_data_s3_uri,
+        model_data=model_data,
         startup_timeout_s=serving.startup_timeout_s(plan),
         volume_size_gb=serving.volume_size_gb(plan),
         accelerators=needs.accelerators,
@@ -262,6 +278,7 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         max_input_tokens=plan.max_input_tokens,
         max_total_tokens=plan.max_total_tokens,
     )
+    cold_starts = cold_starts_by_source(plan)
     bounds = profile.scaling
     invocations_target = serving.invocations_per_minute_target(plan)
     concurrency_target = serving.concurrency_per_copy_target(plan)
@@ -327,7 +344,8 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         scaling=scaling,
         budget=budget_spec,
         update=update,
-        cold_start=cold_start_figures(plan),
+        cold_start=cold_starts[container.weights_source],
+        cold_start_by_source=MappingProxyType(cold_starts),
         network=profile.network,
         adapters=tuple(
             AdapterSpec(

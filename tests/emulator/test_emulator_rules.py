@@ -458,3 +458,29 @@ def test_readme_lists_exactly_the_rules_enforced() -> None:
     listed = readme.split("from its `RULES` table:\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert listed == [f"- {rule.line()}" for rule in RULES]
     assert all(rule.source.startswith("https://") for rule in RULES)
+
+
+# -- model data (ModelDataSource) ------------------------------------------------------------------
+def _model_data(**s3: Any) -> dict[str, Any]:
+    return {"Image": "lmi:latest", "ModelDataSource": {"S3DataSource": s3}}
+
+
+def test_an_uncompressed_prefix_model_data_source_is_accepted(aws):
+    source = {"S3Uri": "s3://my-models/llama2/7b/", "S3DataType": "S3Prefix", "CompressionType": "None"}
+    aws.sm.create_model(ModelName="staged", ExecutionRoleArn=ROLE_ARN, PrimaryContainer=_model_data(**source))
+    assert aws.sm.describe_model(ModelName="staged")["PrimaryContainer"]["ModelDataSource"]["S3DataSource"] == source
+
+
+@pytest.mark.parametrize(
+    ("s3", "phrase"),
+    [
+        ({"S3Uri": "s3://my-models/llama2/7b", "S3DataType": "S3Prefix", "CompressionType": "None"}, "must end with '/'"),
+        ({"S3Uri": "s3://my-models/x/", "S3DataType": "S3Folder", "CompressionType": "None"}, "enum value set"),
+        ({"S3Uri": "s3://my-models/x/", "S3DataType": "S3Prefix", "CompressionType": "Zip"}, "enum value set"),
+        ({"S3Uri": "s3://my-models/x/", "S3DataType": "S3Prefix"}, "compressionType is required"),
+        ({"S3Uri": "ftp://my-models/x/", "S3DataType": "S3Prefix", "CompressionType": "None"}, "regular expression"),
+    ],
+)
+def test_a_model_data_source_aws_refuses_is_refused(aws, s3, phrase):
+    message = refused(aws.raw.create_model, ModelName="bad", ExecutionRoleArn=ROLE_ARN, PrimaryContainer=_model_data(**s3))
+    assert phrase in message

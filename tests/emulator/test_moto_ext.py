@@ -555,7 +555,7 @@ def test_extensions_are_collected_from_one_module_per_service():
     """Each service module says why it exists and lists its own extensions; the package's
     EXTENSIONS (what the README repeats) is their concatenation, without duplicates."""
     assert [m.__name__.rsplit(".", 1)[1] for m in moto_ext.SERVICES] == [
-        "sagemaker", "cloudformation", "cfn_updates", "iam", "kms", "autoscaling", "service_quotas"
+        "sagemaker", "cloudformation", "cfn_updates", "ec2", "iam", "kms", "autoscaling", "service_quotas"
     ]
     for module in moto_ext.SERVICES:
         assert module.__doc__ and module.EXTENSIONS, module.__name__

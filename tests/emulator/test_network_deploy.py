@@ -45,5 +45,8 @@ def test_the_always_on_model_is_isolated_in_the_vpc_with_s3_weights(deployed):
     # CloudFormation alike); the template's EnableNetworkIsolation is asserted in tests/stacks/test_network.py.
     assert "EnableNetworkIsolation" in model
     assert model["VpcConfig"]["Subnets"] == list(SUBNETS)
-    assert model["PrimaryContainer"]["ModelDataUrl"] == WEIGHTS
+    assert model["PrimaryContainer"]["ModelDataSource"]["S3DataSource"] == {
+        "S3Uri": WEIGHTS, "S3DataType": "S3Prefix", "CompressionType": "None"
+    }
+    assert model["PrimaryContainer"]["Environment"]["HF_MODEL_ID"] == "/opt/ml/model"
     assert "HF_TOKEN" not in model["PrimaryContainer"].get("Environment", {})

@@ -27,7 +27,14 @@ def test_isolated_model_has_vpc_config_isolation_s3_weights_and_no_token(private
         _, model = only(template, "AWS::SageMaker::Model")
         assert model["VpcConfig"] == VPC, name
         assert model["EnableNetworkIsolation"] is True, name
-        assert model["PrimaryContainer"]["ModelDataUrl"] == WEIGHTS, name
+        # Staged uncompressed under a prefix: ModelDataSource S3Prefix, not a .tar.gz ModelDataUrl.
+        assert model["PrimaryContainer"]["ModelDataSource"] == {
+            "S3DataSource": {"S3Uri": WEIGHTS, "S3DataType": "S3Prefix", "CompressionType": "None"}
+        }, name
+        assert "ModelDataUrl" not in model["PrimaryContainer"], name
+        # The engine loads the copy SageMaker mounts, and no Hub revision.
+        env = model["PrimaryContainer"]["Environment"]
+        assert env["HF_MODEL_ID"] == "/opt/ml/model" and "OPTION_REVISION" not in env, name
         assert "HF_TOKEN" not in model["PrimaryContainer"].get("Environment", {}), name
         assert "HF_TOKEN" not in json.dumps(template) and "secretsmanager" not in json.dumps(template), name
 

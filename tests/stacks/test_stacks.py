@@ -592,7 +592,8 @@ def test_context_override_changes_only_its_stack(tmp_path, profiles_dir):
     ("uri", "objects", "prefix"),
     [
         ("s3://my-models/mistral/v1/", "arn:aws:s3:::my-models/mistral/v1/*", ["mistral/v1/*"]),
-        ("s3://my-models", "arn:aws:s3:::my-models/*", None),
+        # The whole bucket is the prefix "s3://my-models/" (a bare "s3://my-models" is a profile error).
+        ("s3://my-models/", "arn:aws:s3:::my-models/*", None),
     ],
 )
 def test_model_data_in_s3_is_readable_under_its_prefix_only_and_passes_nag(tmp_path, profiles_dir, uri, objects,
@@ -607,7 +608,11 @@ def test_model_data_in_s3_is_readable_under_its_prefix_only_and_passes_nag(tmp_p
     app.synth()  # raises on an unacknowledged cdk-nag finding
     template = Template.from_stack(stack).to_json()
     _, model = only(template, "AWS::SageMaker::Model")
-    assert model["PrimaryContainer"]["ModelDataUrl"] == uri
+    # An uncompressed prefix is a ModelDataSource, not a ModelDataUrl (which names a .tar.gz archive).
+    assert "ModelDataUrl" not in model["PrimaryContainer"]
+    assert model["PrimaryContainer"]["ModelDataSource"] == {
+        "S3DataSource": {"S3Uri": uri, "S3DataType": "S3Prefix", "CompressionType": "None"}
+    }
     _, statements = _execution_role(template)
     (read,) = [s for s in statements if as_list(s["Action"]) == ["s3:GetObject"]]
     assert [render(r) for r in as_list(read["Resource"])] == [objects]
@@ -615,6 +620,27 @@ def test_model_data_in_s3_is_readable_under_its_prefix_only_and_passes_nag(tmp_p
     assert [render(r) for r in as_list(listing["Resource"])] == ["arn:aws:s3:::my-models"]
     assert listing.get("Condition") == ({"StringLike": {"s3:prefix": prefix}} if prefix else None)
     assert "arn:aws:" not in json.dumps(template)
+
+
+def test_a_tar_gz_archive_stays_a_model_data_url_read_as_one_object(tmp_path, profiles_dir):
+    from stacks.application import build_app
+
+    uri = "s3://my-models/mistral/model.tar.gz"
+    directory = _profiles_copy(tmp_path, profiles_dir, "mistral-7b.yaml")
+    path = directory / "mistral-7b.yaml"
+    path.write_text(path.read_text().replace("model:\n", f"model:\n  model_data_s3_uri: {uri}\n", 1))
+    app = new_app(tmp_path / "out", cdk_context(**{"sagefit:profiles": str(directory)}))  # cdk-nag on
+    (stack,) = build_app(app, base_dir=REPO_ROOT)
+    app.synth()
+    template = Template.from_stack(stack).to_json()
+    _, model = only(template, "AWS::SageMaker::Model")
+    assert model["PrimaryContainer"]["ModelDataUrl"] == uri
+    assert "ModelDataSource" not in model["PrimaryContainer"]
+    assert model["PrimaryContainer"]["Environment"]["HF_MODEL_ID"] == "/opt/ml/model"
+    _, statements = _execution_role(template)
+    (read,) = [s for s in statements if as_list(s["Action"]) == ["s3:GetObject"]]
+    assert [render(r) for r in as_list(read["Resource"])] == ["arn:aws:s3:::my-models/mistral/model.tar.gz"]
+    assert not [s for s in statements if as_list(s["Action"]) == ["s3:ListBucket"]]
 
 
 def test_bad_context_override_is_a_one_line_error(tmp_path, profiles_dir):

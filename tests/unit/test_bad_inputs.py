@@ -131,6 +131,12 @@ PROFILE_CASES = [
          edit(ZEPHYR, "\nname: zephyr-7b\n", "\nname: zephyr-7b\nnetwork:\n  security_group_ids: [sg-0123abcd]\n")),
     Case("network bad subnet id", VALIDATE, f"{ZEPHYR}: network.subnets.0.id",
          edit(ZEPHYR, "\nname: zephyr-7b\n", "\nname: zephyr-7b\n" + network_yaml(False).replace("subnet-0aaaaaaaaaaaaaaa1", "subnet-xyz"))),
+    Case("new vpc with an existing vpc id", VALIDATE, f"{ZEPHYR}: network.new_vpc: new_vpc creates a VPC",
+         edit(ZEPHYR, "\nname: zephyr-7b\n", "\nname: zephyr-7b\nnetwork:\n  new_vpc: {}\n  vpc_id: vpc-0123456789abcdef0\n")),
+    Case("new vpc with Hub weights", VALIDATE, f"{ZEPHYR}: network.new_vpc: a new VPC has no internet route",
+         edit(ZEPHYR, "\nname: zephyr-7b\n", "\nname: zephyr-7b\nnetwork:\n  new_vpc: {}\n")),
+    Case("model data neither prefix nor archive", VALIDATE, f"{ZEPHYR}: model.model_data_s3_uri: 's3://my-models/zephyr' is neither",
+         edit(ZEPHYR, "\nmodel:\n", "\nmodel:\n  model_data_s3_uri: s3://my-models/zephyr\n")),
 ]
 
 CATALOG_PRICE = "price: {us-east-1: 0.7364}"

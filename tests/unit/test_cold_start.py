@@ -69,3 +69,31 @@ def test_the_cost_header_names_the_engine_and_the_weights_source(capsys):
     assert main(["cost", "llama2-70b-awq", "--profiles", str(PROFILES_DIR), "--mode", "async"]) == 0
     out = capsys.readouterr().out
     assert "(vllm)" in out and "from the Hugging Face Hub at 0.21 GB/s" in out
+
+
+def test_plan_json_lists_the_cold_start_from_each_source_and_staging_saves_on_every_seed():
+    from sagefit.core.profiles import load_profiles
+
+    for loaded in load_profiles(PROFILES_DIR):
+        plan = plan_profile(loaded)
+        data = plan.to_dict()
+        by_source = data["cold_start_s_by_source"]
+        assert set(by_source) == {"hub", "s3"} and data["weights_source"] == "hub"
+        assert data["cold_start_s"] == by_source["hub"]
+        assert by_source["s3"] < by_source["hub"], loaded.path.name
+        spec = plan.spec
+        assert spec.cold_start is spec.cold_start_by_source[spec.container.weights_source]
+
+
+def test_the_readme_table_is_what_bench_cold_start_prints():
+    import importlib.util
+
+    from tests.support.paths import REPO_ROOT
+
+    module_spec = importlib.util.spec_from_file_location("bench_cold_start", REPO_ROOT / "bench" / "cold_start.py")
+    assert module_spec and module_spec.loader
+    bench = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(bench)
+    readme = (REPO_ROOT / "README.md").read_text()
+    for line in bench.rows(PROFILES_DIR):
+        assert line in readme, line

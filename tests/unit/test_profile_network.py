@@ -7,7 +7,7 @@ import pytest
 from sagefit.core.errors import SagefitError
 from sagefit.core.profile_network import Network
 from sagefit.core.profiles import parse_profile
-from tests.support.network import SECURITY_GROUP, SUBNETS, VPC_ID, WEIGHTS, network_yaml
+from tests.support.network import SECURITY_GROUP, SUBNETS, VPC_ID, WEIGHTS, network_yaml, new_vpc_yaml
 from tests.support.paths import PROFILES_DIR
 
 
@@ -51,5 +51,33 @@ def test_a_vpc_without_isolation_needs_no_s3_weights():
 def test_bad_combinations_are_one_line_errors(name, weights, network, message):
     with pytest.raises(SagefitError) as caught:
         parse_profile(_profile(name, weights, network), "p.yaml")
+    line = str(caught.value)
+    assert message in line and "\n" not in line and "fix:" in line, line
+
+
+# -- network.new_vpc ----------------------------------------------------------------------------------
+def test_a_new_vpc_with_staged_weights_is_split_into_one_subnet_per_zone():
+    profile = parse_profile(_profile("zephyr-7b.yaml", WEIGHTS, new_vpc_yaml()), "p.yaml")
+    network = profile.network
+    assert network.new_vpc is not None and network.in_vpc and network.vpc_id is None
+    assert network.new_vpc.subnet_cidrs == ("10.20.0.0/20", "10.20.16.0/20")
+    three = parse_profile(_profile("zephyr-7b.yaml", WEIGHTS, "network:\n  new_vpc: {availability_zones: 3}\n"), "p")
+    assert three.network.new_vpc.subnet_cidrs == ("10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20")
+    assert not Network().in_vpc
+
+
+@pytest.mark.parametrize(
+    ("weights", "network", "message"),
+    [
+        (WEIGHTS, new_vpc_yaml() + f"  vpc_id: {VPC_ID}\n", "network.new_vpc: new_vpc creates a VPC, so it cannot go with vpc_id"),
+        (None, new_vpc_yaml(isolation=False), "network.new_vpc: a new VPC has no internet route"),
+        (WEIGHTS, "network:\n  new_vpc: {cidr: 10.0.0.0/24}\n", "network.new_vpc.cidr: 10.0.0.0/24 is a /24"),
+        (WEIGHTS, "network:\n  new_vpc: {cidr: 10.0.0.1/16}\n", "network.new_vpc.cidr: 10.0.0.1/16 has host bits set"),
+        (WEIGHTS, "network:\n  new_vpc: {availability_zones: 1}\n", "network.new_vpc.availability_zones"),
+    ],
+)
+def test_bad_new_vpc_settings_are_one_line_errors(weights, network, message):
+    with pytest.raises(SagefitError) as caught:
+        parse_profile(_profile("zephyr-7b.yaml", weights, network), "p.yaml")
     line = str(caught.value)
     assert message in line and "\n" not in line and "fix:" in line, line

@@ -122,6 +122,10 @@ class EngineInputs:
     dtype: str = "bfloat16"
     quantization: str = "none"
     revision: str | None = None
+    model_dir: str | None = None
+    """The container directory the staged weights are mounted at (``/opt/ml/model``), or None: the
+    engine downloads ``model_id`` at ``revision`` from the Hub. Staged weights are already pinned (`sagefit
+    stage` records the revision in the profile), so the engine gets no revision and no Hub token."""
     max_batch_prefill_tokens: int | None = None
     max_batch_total_tokens: int | None = None
     gpu_memory_utilization: float | None = None

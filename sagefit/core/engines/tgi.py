@@ -47,8 +47,12 @@ ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType(
             "the stack adds it for gated models (a Secrets Manager reference): text-generation-inference "
             'docs/source/basic_tutorials/gated_model_access.md ("set the HF_TOKEN environment variable")'
         ),
-        "HF_MODEL_ID": f"{TGI_SRC} sagemaker-entrypoint.sh:3-7 (exported as MODEL_ID)",
-        "HF_MODEL_REVISION": f"{TGI_SRC} sagemaker-entrypoint.sh:9-11 (exported as REVISION)",
+        "HF_MODEL_ID": (
+            f"{TGI_SRC} sagemaker-entrypoint.sh:3-7 (exported as MODEL_ID); a Hub id, or for staged weights the "
+            "local /opt/ml/model (launcher/src/main.rs:583-589: MODEL_ID may be 'a local directory containing "
+            "the necessary files as saved by save_pretrained')"
+        ),
+        "HF_MODEL_REVISION": f"{TGI_SRC} sagemaker-entrypoint.sh:9-11 (exported as REVISION); Hub only",
         "SM_NUM_GPUS": f"{TGI_SRC} sagemaker-entrypoint.sh:13-15 (exported as NUM_SHARD)",
         "HF_MODEL_QUANTIZE": f"{TGI_SRC} sagemaker-entrypoint.sh:17-19 (exported as QUANTIZE)",
         "DTYPE": f"{TGI_SRC} launcher/src/main.rs:630 (--dtype, not with --quantize)",
@@ -196,7 +200,9 @@ class TgiEngine:
         if refusal is not None:
             raise refusal.error(field="model.quantization")
         env = {
-            "HF_MODEL_ID": inputs.model_id,
+            # Staged weights: SageMaker mounts them at /opt/ml/model and the launcher loads a local
+            # directory as MODEL_ID (launcher/src/main.rs:583-589), so nothing is fetched from the Hub.
+            "HF_MODEL_ID": inputs.model_dir or inputs.model_id,
             "SM_NUM_GPUS": str(inputs.tensor_parallel_degree),
             "MAX_INPUT_TOKENS": str(inputs.max_input_tokens),
             "MAX_TOTAL_TOKENS": str(inputs.max_total_tokens),
@@ -206,7 +212,7 @@ class TgiEngine:
             env["MAX_BATCH_PREFILL_TOKENS"] = str(inputs.max_batch_prefill_tokens)
         if inputs.max_batch_total_tokens is not None:
             env["MAX_BATCH_TOTAL_TOKENS"] = str(inputs.max_batch_total_tokens)
-        if inputs.revision:
+        if inputs.revision and not inputs.model_dir:  # a revision only means something for a Hub download
             env["HF_MODEL_REVISION"] = inputs.revision
         method = self.quantization_names[inputs.quantization]
         if method is not None:

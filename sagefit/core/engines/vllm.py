@@ -83,8 +83,14 @@ ENVIRONMENT_ALLOWLIST: Mapping[str, str] = MappingProxyType(
             "the stack adds it for gated models (a Secrets Manager reference): LMI downloads Hub models with "
             "huggingface_hub, whose get_token() reads HF_TOKEN (huggingface_hub/utils/_auth.py)"
         ),
-        "HF_MODEL_ID": f"{DJL} serving/src/main/java/ai/djl/serving/util/ModelStore.java:128",
-        "OPTION_REVISION": (f"{DJL} configurations.md:89; properties_manager/vllm_rb_properties.py:221 (-> revision)"),
+        "HF_MODEL_ID": (
+            f"{DJL} serving/src/main/java/ai/djl/serving/util/ModelStore.java:128-131; a Hub id, or for staged "
+            "weights the local /opt/ml/model, which ModelStore.createHuggingFaceModel (:235-243) serves in place "
+            "when the path exists (serving/docs/lmi/user_guides/starting-guide.md:58-63)"
+        ),
+        "OPTION_REVISION": (
+            f"{DJL} configurations.md:89; properties_manager/vllm_rb_properties.py:221 (-> revision); Hub only"
+        ),
         "OPTION_TENSOR_PARALLEL_DEGREE": (f"{DJL} vllm_rb_properties.py:59,217 (-> tensor_parallel_size)"),
         "OPTION_MAX_MODEL_LEN": (
             f"{DJL} vllm_rb_properties.py:90,240 (pass-through -> --max-model-len); "
@@ -259,12 +265,16 @@ class VllmEngine:
         if refusal is not None:
             raise refusal.error(field="model.quantization")
         env = {
-            "HF_MODEL_ID": inputs.model_id,
+            # Staged weights: LMI's starting guide says to set HF_MODEL_ID to /opt/ml/model "if you are
+            # using SageMaker's capability to specify uncompressed model artifacts"
+            # (serving/docs/lmi/user_guides/starting-guide.md:58-63); a local path that exists is served
+            # as is, with no download (ModelStore.java:235-243).
+            "HF_MODEL_ID": inputs.model_dir or inputs.model_id,
             "OPTION_TENSOR_PARALLEL_DEGREE": str(inputs.tensor_parallel_degree),
             "OPTION_MAX_MODEL_LEN": str(inputs.max_total_tokens),
             "OPTION_MAX_ROLLING_BATCH_SIZE": str(inputs.max_concurrent_requests),
         }
-        if inputs.revision:
+        if inputs.revision and not inputs.model_dir:  # a revision is a Hub download's (configurations.md:31-32)
             env["OPTION_REVISION"] = inputs.revision
         if inputs.max_batch_prefill_tokens is not None:
             env["OPTION_MAX_ROLLING_BATCH_PREFILL_TOKENS"] = str(inputs.max_batch_prefill_tokens)

@@ -21,6 +21,7 @@ service it falls short in, each with its own ``EXTENSIONS`` lines and ``install(
   in reference order (moto compared template text only);
 * :mod:`.autoscaling`: the ``sagemaker:inference-component:DesiredCopyCount`` dimension, and
   ``AWS::ApplicationAutoScaling::ScalableTarget`` in CloudFormation (moto skipped it);
+* :mod:`.ec2`: ``Fn::GetAZs`` answers the stack's region's zones (a new VPC's subnets, stacks/new_vpc.py);
 * :mod:`.iam`: deleting an ``AWS::IAM::ManagedPolicy`` detaches it first (else the role stays);
 * :mod:`.kms`: a tagged ``AWS::KMS::Key`` (every CDK stack tags its key) no longer fails the stack;
 * :mod:`.service_quotas`: SageMaker's endpoint-usage quotas, for ``sagefit preflight``.
@@ -48,6 +49,7 @@ from sagefit.emulator.moto_ext import (
     autoscaling,
     cfn_updates,
     cloudformation,
+    ec2,
     iam,
     kms,
     sagemaker,
@@ -56,7 +58,7 @@ from sagefit.emulator.moto_ext import (
 
 # Applied in this order. Each module patches different moto attributes, so order only matters
 # inside a module (cloudformation.install says where), and cfn_updates wraps what cloudformation installs.
-SERVICES: tuple[ModuleType, ...] = (sagemaker, cloudformation, cfn_updates, iam, kms, autoscaling, service_quotas)
+SERVICES: tuple[ModuleType, ...] = (sagemaker, cloudformation, cfn_updates, ec2, iam, kms, autoscaling, service_quotas)
 
 EXTENSIONS: list[str] = [line for service in SERVICES for line in service.EXTENSIONS]
 

@@ -129,6 +129,13 @@ RULES: tuple[Rule, ...] = (
     _name_rule(aws_rules.ENDPOINT_NAME, "CreateEndpoint, UpdateEndpoint and AWS::SageMaker::Endpoint"),
     _name_rule(aws_rules.ENDPOINT_CONFIG_NAME, _CONFIG),
     _name_rule(aws_rules.MODEL_NAME, "CreateModel and AWS::SageMaker::Model"),
+    Rule(
+        "ModelDataSource.S3DataSource: S3Uri, S3DataType (S3Prefix|S3Object) and CompressionType "
+        "(None|Gzip) required, S3Uri at most 1024 characters, and an S3Prefix S3Uri ends with '/' "
+        "(that message ours)",
+        "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_S3ModelDataSource.html",
+        "CreateModel and AWS::SageMaker::Model",
+    ),
     _name_rule(aws_rules.VARIANT_NAME, _CONFIG),
     _name_rule(aws_rules.INFERENCE_COMPONENT_NAME, "CreateInferenceComponent and AWS::SageMaker::InferenceComponent"),
     _bound_rule(aws_rules.STARTUP_TIMEOUT_S, f"{_CONFIG}, and a component's StartupParameters"),

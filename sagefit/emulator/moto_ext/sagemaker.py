@@ -36,6 +36,7 @@ from sagefit.emulator.moto_ext.inference_components import (
     BACKEND_METHODS,
     get_component,
 )
+from sagefit.emulator.moto_ext.model_data import check_model_data
 
 EXTENSIONS: list[str] = [
     "SageMaker endpoint configs accept every instance type in sagefit's catalog "
@@ -270,6 +271,7 @@ def _patch_models_and_endpoints() -> None:
     def create_model(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> Any:
         name = kwargs["model_name"] if "model_name" in kwargs else args[0]
         rules.check_name(aws_rules.MODEL_NAME, name, "modelName")
+        check_model_data(kwargs.get("primary_container", args[2] if len(args) > 2 else None))
         return original_model(self, *args, **kwargs)
 
     original_create = SageMakerModelBackend.create_endpoint

@@ -13,6 +13,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from sagefit.core.errors import SagefitError
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
@@ -36,7 +38,10 @@ def part_size_for(size: int, minimum: int = DEFAULT_PART_SIZE) -> int:
     needed = -(-size // MAX_PARTS)  # ceiling division
     part = max(minimum, -(-needed // MiB) * MiB)
     if part > MAX_PART_SIZE:
-        raise ValueError(f"{size} bytes do not fit in {MAX_PARTS} parts of at most 5 GiB")
+        raise SagefitError(
+            f"a file of {size:,} bytes does not fit in S3's {MAX_PARTS} parts of at most 5 GiB",
+            "this file cannot be one S3 object; stage a model with smaller shards",
+        )
     return part
 
 

@@ -19,6 +19,7 @@ from tests.support.stage import (
     URI,
     CountingParts,
     FailingParts,
+    MiB,
     StageWorld,
     hub_env,  # noqa: F401 - a fixture
     make_world,
@@ -112,8 +113,15 @@ def test_a_rerun_skips_what_is_complete_and_uploads_nothing(world: StageWorld, c
     assert counting[0].sent == 0
 
 
-def test_an_interrupted_multipart_upload_resumes_with_only_the_missing_parts(world: StageWorld, capsys, monkeypatch):
+@pytest.fixture
+def big_world(moto_env, hub_env, monkeypatch, tmp_path):
+    with make_world(monkeypatch, tmp_path, tiny_repo(big_size=26 * MiB)) as made:
+        yield made
+
+
+def test_an_interrupted_multipart_upload_resumes_with_only_the_missing_parts(big_world, capsys, monkeypatch):
     """The 26 MiB shard is 4 parts of 8 MiB; the connection drops after 2 of them."""
+    world = big_world
     before = world.profile.read_text()
     failing = _wrap_s3(monkeypatch, FailingParts, 2)
     assert main(world.argv("--s3-uri", URI)) == 2

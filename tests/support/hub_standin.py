@@ -143,7 +143,7 @@ def hub_standin(*repos: FakeRepo) -> Iterator[str]:
     """Serve ``repos`` on 127.0.0.1 (a free port) for the ``with`` block; yields the endpoint URL."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.repos = {repo.repo_id: repo for repo in repos}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

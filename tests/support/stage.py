@@ -41,7 +41,7 @@ def _bytes(seed: str, size: int) -> bytes:
     return bytes(out[:size])
 
 
-def tiny_repo(big_size: int = 26 * MiB, **kwargs: Any) -> FakeRepo:
+def tiny_repo(big_size: int = 10 * MiB, **kwargs: Any) -> FakeRepo:
     """A repository shaped like a real one: configs, sharded safetensors with an index, and files the
     engine never reads (a README, Flax weights, Meta's original checkpoint)."""
     index = '{"metadata": {}, "weight_map": {"a.weight": "%s", "b.weight": "%s"}}' % (BIG, SMALL)

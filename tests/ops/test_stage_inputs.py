@@ -166,3 +166,12 @@ def test_without_huggingface_hub_the_command_names_the_extra(world: StageWorld, 
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # import raises ImportError
     assert main(world.argv("--s3-uri", URI)) == 2
     assert "pip install 'sagefit[stage]'" in _error(capsys)
+
+
+def test_objects_use_the_kms_key_given(world: StageWorld):
+    key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
+    assert main(world.argv("--s3-uri", URI, "--kms-key-id", key_id)) == 0
+    for key in world.keys():
+        head = world.s3.head_object(Bucket=BUCKET, Key=key)
+        assert head["ServerSideEncryption"] == "aws:kms"
+        assert key_id in head["SSEKMSKeyId"]

@@ -204,22 +204,24 @@ class ObjectStore:
     def _send_parts(
         self, path: Path, key: str, upload_id: str, numbers: list[int], digest: FileDigest, progress: Progress | None
     ) -> dict[int, str]:
-        """Upload ``numbers`` in parallel; the first failure cancels the parts not yet started."""
+        """Upload ``numbers`` in parallel. The first failure, or Ctrl-C, cancels the parts not yet
+        started; the parts in flight finish (a rerun keeps them)."""
         etags: dict[int, str] = {}
-        with ThreadPoolExecutor(max_workers=self._workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=self._workers)
+        try:
             futures: dict[Future[str], int] = {
                 pool.submit(self._send_part, path, key, upload_id, n, digest): n for n in numbers
             }
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = next((f for f in done if f.exception() is not None), None)
             if failed is not None:
-                for future in futures:
-                    future.cancel()
-                failed.result()  # raises the part's error, after the running parts finish
+                failed.result()  # raises the part's error
             for future, number in futures.items():
                 etags[number] = future.result()
                 if progress is not None:
                     progress(digest.part_length(number))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         return etags
 
     def _multipart(self, path: Path, key: str, digest: FileDigest, progress: Progress | None) -> Uploaded:

@@ -158,3 +158,42 @@ def test_a_download_whose_sha256_differs_from_the_hub_listing_stops_before_its_u
         assert BIG in line and "SHA-256" in line and "nothing written to the profile" in line
         assert world.profile.read_text() == before
         assert PREFIX + BIG not in world.keys() and MANIFEST_KEY not in world.keys()
+
+
+class _OtherContentParts(CountingParts):
+    """ListParts as S3 answers it (with each part's ChecksumSHA256), for parts of some other content:
+    the open upload belongs to an earlier revision of the file."""
+
+    def list_parts(self, **kwargs):
+        listed = self._client.list_parts(**kwargs)
+        for part in listed.get("Parts", []):
+            part["ChecksumSHA256"] = "b3RoZXIgY29udGVudA=="
+        return listed
+
+    def get_paginator(self, name):
+        if name != "list_parts":
+            return self._client.get_paginator(name)
+        wrapper = self
+
+        class _Pages:
+            def paginate(self, **kwargs):
+                yield wrapper.list_parts(**kwargs)
+
+        return _Pages()
+
+
+def test_an_open_upload_of_other_content_is_aborted_and_started_over(big_world, capsys, monkeypatch):
+    world = big_world
+    _wrap_s3(monkeypatch, FailingParts, 2)
+    assert main(world.argv("--s3-uri", URI)) == 2
+    capsys.readouterr()
+    stale = world.s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"][0]["UploadId"]
+
+    counting = _wrap_s3(monkeypatch, _OtherContentParts)
+    assert main(world.argv("--s3-uri", URI)) == 0
+    assert f"{BIG}: uploaded" in capsys.readouterr().out
+    assert counting[0].sent == 4  # every part again, none kept from the stale upload
+    assert world.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    with pytest.raises(world.s3.exceptions.NoSuchUpload):
+        world.s3.list_parts(Bucket=BUCKET, Key=PREFIX + BIG, UploadId=stale)
+    assert world.s3.get_object(Bucket=BUCKET, Key=PREFIX + BIG)["Body"].read() == world.repo.files[BIG]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import pytest
 
@@ -106,11 +107,15 @@ def test_every_download_names_the_pinned_commit_not_the_branch(world: StageWorld
 def test_a_rerun_skips_what_is_complete_and_uploads_nothing(world: StageWorld, capsys, monkeypatch):
     assert main(world.argv("--s3-uri", URI)) == 0
     capsys.readouterr()
+    world.repo.requests.clear()
+    shutil.rmtree(world.cache)  # a rerun on another machine: nothing cached
     counting = _wrap_s3(monkeypatch, CountingParts)
     assert main(world.argv()) == 0  # the profile now names the prefix itself
     out = capsys.readouterr().out
     assert "0 uploaded, 0 resumed, 5 already there" in out
     assert counting[0].sent == 0
+    downloaded = {path.rsplit("/", 1)[-1] for method, path in world.repo.requests if "/resolve/" in path}
+    assert BIG not in downloaded and "tokenizer.json" not in downloaded  # LFS files: checked in S3, not fetched
 
 
 @pytest.fixture
@@ -197,3 +202,13 @@ def test_an_open_upload_of_other_content_is_aborted_and_started_over(big_world, 
     with pytest.raises(world.s3.exceptions.NoSuchUpload):
         world.s3.list_parts(Bucket=BUCKET, Key=PREFIX + BIG, UploadId=stale)
     assert world.s3.get_object(Bucket=BUCKET, Key=PREFIX + BIG)["Body"].read() == world.repo.files[BIG]
+
+
+def test_a_long_file_says_when_it_starts(world: StageWorld, capsys, monkeypatch):
+    import sagefit.ops.stage.run as run
+
+    monkeypatch.setattr(run, "LONG_FILE_BYTES", 5 * MiB)
+    assert main(world.argv("--s3-uri", URI)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if f"{BIG}: 0.01 GB: downloading, checking, uploading" in line)
+    assert f"{BIG}: uploaded" in lines[start + 1]

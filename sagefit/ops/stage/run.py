@@ -32,6 +32,8 @@ from sagefit.ops.stage.token import hub_token
 from sagefit.ops.stage.upload import ObjectStore, Uploaded
 
 Say = Callable[[str], None]
+LONG_FILE_BYTES = 1_000_000_000
+"""A file this large takes minutes: its line is said when it starts, not only when it is done."""
 
 SAME_REGION_SOURCE = (
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html (ModelDataUrl: "
@@ -138,13 +140,17 @@ def _verify_download(local: Path, hub_file: HubFile) -> FileDigest:
     return digest
 
 
-def _stage_file(hub: Hub, repo: HubRepo, store: ObjectStore, dest: Destination, path: str, dry: bool) -> FileResult:
+def _stage_file(
+    hub: Hub, repo: HubRepo, store: ObjectStore, dest: Destination, path: str, dry: bool, starting: Say
+) -> FileResult:
     hub_file = repo.file(path)
     key = dest.key(path)
     if hub_file.sha256 is not None and store.is_complete(key, hub_file.size, hub_file.sha256):
         return FileResult(path, key, hub_file.size, "would skip" if dry else "skipped", hub_file.sha256)
     if dry and hub_file.sha256 is not None:
         return FileResult(path, key, hub_file.size, "would upload", hub_file.sha256)
+    if not dry and hub_file.size >= LONG_FILE_BYTES:
+        starting(f"{hub_file.size / 1e9:,.2f} GB: downloading, checking, uploading")
     local = hub.download(repo, path)
     digest = _verify_download(local, hub_file)
     if store.is_complete(key, digest.size, digest.sha256, digest):
@@ -164,6 +170,10 @@ def _strays(s3: Any, dest: Destination, keys: set[str]) -> list[str]:
             for obj in page.get("Contents", [])
         ]
     return sorted(k for k in found if k not in keys)
+
+
+def _prefixed(say: Say, head: str) -> Say:
+    return lambda line: say(f"{head}: {line}")
 
 
 def stage(profile: Profile, aws: AwsSession, options: Options, say: Say) -> Report:
@@ -187,10 +197,11 @@ def stage(profile: Profile, aws: AwsSession, options: Options, say: Say) -> Repo
     report = Report(repo, dest, token.source, options.dry_run, left_out=selection.skipped)
     store = ObjectStore(s3, dest.bucket, options.kms_key_id)
     for number, path in enumerate(selection.keep, start=1):
-        result = _stage_file(hub, repo, store, dest, path, options.dry_run)
+        head = f"[{number}/{len(selection.keep)}] {path}"
+        result = _stage_file(hub, repo, store, dest, path, options.dry_run, _prefixed(say, head))
         report.files.append(result)
         parts = f" ({result.parts_sent} of {result.parts_total} parts sent)" if result.action == "resumed" else ""
-        say(f"[{number}/{len(selection.keep)}] {path}: {result.action}{parts}")
+        say(f"{head}: {result.action}{parts}")
     report.strays = _strays(s3, dest, {f.key for f in report.files})
     if not options.dry_run:
         staged = [StagedFile(f.path, f.size, f.sha256 or "") for f in report.files]

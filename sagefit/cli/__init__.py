@@ -3,6 +3,7 @@
 - :mod:`~sagefit.cli.planning`: ``plan``, ``validate`` (offline; never loads aws_cdk or boto3)
 - :mod:`~sagefit.cli.deploy`: ``deploy``, ``destroy``
 - :mod:`~sagefit.cli.operations`: ``preflight``, ``status``, ``invoke``, ``resume``
+- :mod:`~sagefit.cli.stage`: ``stage`` (weights from the Hugging Face Hub into S3)
 - :mod:`~sagefit.cli.cost`: ``cost``
 - :mod:`~sagefit.cli.prices`: ``prices refresh``
 

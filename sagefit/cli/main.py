@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from sagefit.cli import cost, deploy, diff, operations, planning, prices, recommend
+from sagefit.cli import cost, deploy, diff, operations, planning, prices, recommend, stage
 from sagefit.core.errors import EXIT_USAGE, SagefitError
 
 EXIT_INTERRUPTED = 130
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Right-sized, scale-to-zero, cost-guarded SageMaker endpoints for open LLMs.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (planning, diff, deploy, operations, cost, recommend, prices):
+    for group in (planning, diff, deploy, operations, stage, cost, recommend, prices):
         group.register(sub)
     return parser
 

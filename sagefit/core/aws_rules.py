@@ -95,6 +95,15 @@ SCHEDULED_ACTION_NAME = NameRule(
     "no control characters, ':', '/' or '|', and no leading or trailing space",
 )
 
+S3_BUCKET_NAME = NameRule(
+    "S3 bucket name",
+    63,
+    r"(?!xn--)(?!sthree-)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (general purpose buckets)",
+    "3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, "
+    "no '..', not an IP address",
+)
+
 
 @dataclass(frozen=True)
 class IntBound:

@@ -90,8 +90,8 @@ def print_shared(plan: SharedPlan, out: TextIO) -> None:
     )
     if plan.saving < 0:
         out.write(
-            f"  note: at list prices {plan.instance_type} costs more than its GPUs as single-GPU instances; "
-            "sharing saves where members need 2-3 GPUs each (no 2-GPU sizes in g5/g6/g6e)\n"
+            f"  note: at list prices {plan.instance_type} costs more per GPU than the members' own instances; "
+            "sharing saves endpoints, instances and instance starts, not instance-month dollars\n"
         )
     fleets = [
         f"{c.instance.instance_type} x{c.packing.instances} ${c.monthly_usd:,.2f}"

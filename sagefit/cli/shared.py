@@ -114,3 +114,29 @@ def cmd_plan_endpoint(args: argparse.Namespace, catalog: Catalog | None, out: Te
     else:
         print_shared(plan, out)
     return 0
+
+
+def shared_target(args: argparse.Namespace, validate: bool = True) -> tuple[str, str] | None:
+    """(stack, region) when the ``stack`` argument names a shared endpoint (by name or stack name),
+    planned first when ``validate`` so a bad member fails before any CLI runs; None when it names
+    none. A member's own name is refused: its stack is the endpoint's."""
+    from sagefit.core.errors import SagefitError
+    from sagefit.core.shared_plan import plan_shared
+
+    groups, _ = load_groups(args)
+    for loaded, members in groups:
+        endpoint = loaded.endpoint
+        if args.stack in (endpoint.name, endpoint.stack_name):
+            if validate:
+                plan_shared(loaded, members)
+            return endpoint.stack_name, endpoint.region
+        for member in members:
+            if args.stack in (member.profile.name, member.profile.stack_name):
+                raise SagefitError(
+                    f"{args.stack} is a member of shared endpoint {endpoint.name}, whose stack "
+                    f"{endpoint.stack_name} deploys and destroys it with the other members",
+                    f"name {endpoint.stack_name}, or remove endpoint: from the profile to give it a stack of its own",
+                    member.path,
+                    "endpoint",
+                )
+    return None

@@ -221,3 +221,12 @@ def test_a_member_of_a_shared_endpoint_has_no_stack_of_its_own(cdk_calls, capsys
     assert "mistral-7b-v0.3.yaml: endpoint: mistral-7b-v0-3 is a member of shared endpoint small-models" in err
     assert "fix: name SmallModelsStack" in err and err.count("\n") == 1
     assert cdk_calls == []
+
+
+@pytest.mark.parametrize("command", [["status"], ["preflight"], ["invoke", "Hello"], ["resume"]])
+def test_operations_refuse_a_member_of_a_shared_endpoint(capsys, profiles_dir, command, moto_env):
+    name, *rest = command
+    assert main([name, "qwen2-5-7b-instruct", *rest, "--profiles", str(profiles_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "qwen2.5-7b-instruct.yaml: endpoint: qwen2-5-7b-instruct is a member of shared endpoint small-models" in err
+    assert err.count("\n") == 1

@@ -32,7 +32,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(plans_to_json(plans))
         return 0
     print_plans(plans, sys.stdout)
-    for shared in plan_groups(groups, chosen) if args.region is None else []:
+    if groups and args.region is not None:
+        print(f"shared endpoints ({len(groups)}) are planned in their own region only; --region leaves them out")
+        return 0
+    for shared in plan_groups(groups, chosen):
         print_shared(shared, sys.stdout)
     return 0
 

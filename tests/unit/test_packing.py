@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sagefit.core.errors import SagefitError
 from sagefit.core.packing import Capacity, CopyNeed, Packing, Unplaced, first_fit_decreasing
@@ -233,3 +235,27 @@ def test_plan_unknown_endpoint_is_one_line(capsys, profiles_dir):
     assert main(["plan", "--profiles", str(profiles_dir), "--endpoint", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sagefit: error: --endpoint: no shared endpoint named 'nope'") and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------------ properties
+_needs = st.lists(
+    st.builds(CopyNeed, st.sampled_from(["a", "b", "c", "d"]), st.sampled_from([1, 2, 4]), st.integers(1, 120_000)),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(copies=_needs, max_instances=st.integers(1, 6))
+def test_a_packing_never_overbooks_an_instance(copies, max_instances):
+    result = first_fit_decreasing(copies, G5_12, max_instances)
+    if isinstance(result, Unplaced):
+        assert result.placed < len(copies)
+        assert result.instances_needed == 0 or result.instances_needed > max_instances
+        return
+    assert len(result.placements) == len(copies) and result.instances <= max_instances
+    for index in range(result.instances):
+        on = result.on_instance(index)
+        gpus = [g for p in on for g in p.gpus]
+        assert len(gpus) == len(set(gpus)) and all(0 <= g < G5_12.accelerators for g in gpus)
+        assert sum(p.memory_mb for p in on) <= G5_12.memory_mb
+    assert 0 <= result.accelerator_utilisation <= 1 and 0 <= result.memory_utilisation <= 1

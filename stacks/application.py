@@ -23,7 +23,8 @@ from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.overrides import PREFIX, apply_overrides, context_overrides, parse_flag
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import LoadedProfile, load_profiles
-from sagefit.core.shared_plan import group_members, plan_shared
+from sagefit.core.shared_members import group_members
+from sagefit.core.shared_plan import plan_shared
 from sagefit.core.shared_profile import LoadedEndpoint, load_endpoints
 from stacks.llm_stack import LlmEndpointStack, LlmEndpointStackProps
 from stacks.nag import PACKS_KEY, apply_nag, nag_packs

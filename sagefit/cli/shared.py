@@ -27,7 +27,7 @@ MIB_PER_GIB = 1024
 def load_groups(args: argparse.Namespace, catalog: Catalog | None = None) -> tuple[Groups, list[LoadedProfile]]:
     """The shared endpoints in ``--profiles``/endpoints with their members, and the other profiles."""
     from sagefit.core.profiles import load_profiles
-    from sagefit.core.shared_plan import group_members
+    from sagefit.core.shared_members import group_members
     from sagefit.core.shared_profile import load_endpoints
 
     profiles = load_profiles(args.profiles, catalog)

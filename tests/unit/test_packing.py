@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from sagefit.core.errors import SagefitError
 from sagefit.core.packing import Capacity, CopyNeed, Packing, Unplaced, first_fit_decreasing
 from sagefit.core.profiles import load_profiles
-from sagefit.core.shared_plan import copy_memory_mb, group_members, plan_shared
+from sagefit.core.shared_members import group_members
+from sagefit.core.shared_plan import copy_memory_mb, plan_shared
 from sagefit.core.shared_profile import load_endpoints
 from tests.support.paths import PROFILES_DIR
 

@@ -10,7 +10,8 @@ import pytest
 
 from sagefit.cli import main
 from sagefit.core.profiles import load_profiles
-from sagefit.core.shared_plan import group_members, plan_shared
+from sagefit.core.shared_members import group_members
+from sagefit.core.shared_plan import plan_shared
 from sagefit.core.shared_profile import load_endpoints
 from sagefit.cost.fleet import Fleet
 from sagefit.cost.shared import STEP_S, _instances_needed, _with_release_tail, shared_cost

@@ -1,4 +1,6 @@
-"""Wiring the CDK app: every profile becomes one stack, named by its ``stack_name``.
+"""Wiring the CDK app: every profile becomes one stack, named by its ``stack_name``, except the
+members of a shared endpoint (``endpoint: NAME``), which become one stack per endpoint file
+(``model_profiles/endpoints/NAME.yaml``).
 
 Context (cdk.json or ``-c``):
   sagefit:profiles      directory of profiles (default model_profiles)
@@ -21,8 +23,12 @@ from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.overrides import PREFIX, apply_overrides, context_overrides, parse_flag
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import LoadedProfile, load_profiles
+from sagefit.core.shared_members import group_members
+from sagefit.core.shared_plan import plan_shared
+from sagefit.core.shared_profile import LoadedEndpoint, load_endpoints
 from stacks.llm_stack import LlmEndpointStack, LlmEndpointStackProps
 from stacks.nag import PACKS_KEY, apply_nag, nag_packs
+from stacks.shared_stack import SharedEndpointStack, SharedEndpointStackProps
 
 
 def _flag(node: Any, key: str, default: bool) -> bool:
@@ -31,7 +37,9 @@ def _flag(node: Any, key: str, default: bool) -> bool:
 
 
 def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointStack]:
-    """Add one stack per profile to ``app``; raises SagefitError on a bad profile.
+    """Add one stack per profile of its own and one per shared endpoint to ``app``; raises
+    SagefitError on a bad profile or endpoint file. Returns the profiles' stacks (the shared
+    endpoints' are :func:`shared_stacks` of the app).
 
     ``base_dir`` is the project root (default: the current directory, where ``cdk synth`` runs): the
     profiles directory and the project catalog (sagefit-catalog.yaml, else the packaged one) are
@@ -50,7 +58,10 @@ def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointSta
     # every -c key is checked, and every override applied, before the first stack is built
     overrides = context_overrides(context, profiles)
     profiles = [apply_overrides(p, overrides.get(p.profile.stack_name, {}), catalog) for p in profiles]
-    stacks = [_stack(app, loaded, catalog, alert_email, local) for loaded in profiles]
+    groups, solo = group_members(load_endpoints(directory, catalog), profiles)
+    stacks = [_stack(app, loaded, catalog, alert_email, local) for loaded in solo]
+    for endpoint, members in groups:
+        _shared_stack(app, endpoint, members, catalog, alert_email, local)
     if nag:
         apply_nag(app, packs)
     return stacks
@@ -69,3 +80,26 @@ def _stack(
         env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=spec.region),
         synthesizer=synthesizer,
     )
+
+
+def _shared_stack(
+    app: cdk.App,
+    endpoint: LoadedEndpoint,
+    members: list[LoadedProfile],
+    catalog: Catalog,
+    alert_email: str | None,
+    local: bool,
+) -> SharedEndpointStack:
+    plan = plan_shared(endpoint, members, catalog)
+    return SharedEndpointStack(
+        app,
+        plan.spec.names.stack,
+        SharedEndpointStackProps(plan=plan, alert_email=alert_email),
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=plan.spec.region),
+        synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=not local),
+    )
+
+
+def shared_stacks(app: cdk.App) -> list[SharedEndpointStack]:
+    """The shared endpoints' stacks :func:`build_app` added to ``app``."""
+    return [child for child in app.node.children if isinstance(child, SharedEndpointStack)]

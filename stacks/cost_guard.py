@@ -17,6 +17,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
+from sagefit.core.shared_spec import SharedNames
+from sagefit.core.spec import BudgetSpec, Names
 from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
 
@@ -39,70 +41,14 @@ class CostGuard(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: CostGuardProps) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec = props.endpoint.spec
-        self.topic = self._topic(props)
+        self.topic = alert_topic(self, props.encryption_key, props.endpoint.account, props.alert_email)
+        self.topic_arn = self.topic.topic_arn
+        """The alert topic's ARN token, read once (every read is a jsii round trip)."""
         self.budget_usd = spec.budget.monthly_usd
-        self.budget = self._budget()
+        self.budget = monthly_budget(self, spec.names, spec.budget, self.topic_arn)
         # Only an always-on endpoint bills while idle; the others scale to zero instead.
         self.idle_alarm = None if spec.mode.can_scale_to_zero else self._idle_alarm(props)
         self.dashboard = self._dashboard(props)
-
-    def _topic(self, props: CostGuardProps) -> sns.Topic:
-        topic = sns.Topic(self, "AlertTopic", master_key=props.encryption_key, enforce_ssl=True)
-        self.topic_arn = topic.topic_arn
-        """The alert topic's ARN token, read once (every read is a jsii round trip)."""
-        account = props.endpoint.account
-        services = [
-            cdk_values.service_principal("budgets.amazonaws.com"),
-            cdk_values.service_principal("cloudwatch.amazonaws.com"),
-        ]
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowBudgetsAndCloudWatch",
-                actions=["sns:Publish"],
-                principals=services,
-                resources=[self.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            )
-        )
-        props.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowAlertPublishers",
-                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                principals=services,
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            )
-        )
-        if props.alert_email:
-            topic.add_subscription(subs.EmailSubscription(props.alert_email))
-        return topic
-
-    def _budget(self) -> budgets.CfnBudget:
-        names = self.spec.names
-        subscriber = budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=self.topic_arn)
-        return budgets.CfnBudget(
-            self,
-            "MonthlyBudget",
-            budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=names.budget,
-                budget_type="COST",
-                time_unit="MONTHLY",
-                budget_limit=budgets.CfnBudget.SpendProperty(amount=self.budget_usd, unit="USD"),
-                cost_filters={"TagKeyValue": [f"user:{names.cost_tag_key}${names.cost_tag_value}"]},
-            ),
-            notifications_with_subscribers=[
-                budgets.CfnBudget.NotificationWithSubscribersProperty(
-                    notification=budgets.CfnBudget.NotificationProperty(
-                        notification_type=kind,
-                        comparison_operator="GREATER_THAN",
-                        threshold=percent,
-                        threshold_type="PERCENTAGE",
-                    ),
-                    subscribers=[subscriber],
-                )
-                for kind, percent in self.spec.budget.thresholds
-            ],
-        )
 
     def _idle_alarm(self, props: CostGuardProps) -> cw.Alarm:
         endpoint = props.endpoint
@@ -158,3 +104,64 @@ class CostGuard(Construct):
         ]
         # One row, given at construction: CDK lays it out as add_widgets would, in one jsii call fewer.
         return cw.Dashboard(self, "Dashboard", widgets=[widgets])
+
+
+def alert_topic(scope: Construct, key: kms.IKey, account: str, alert_email: str | None) -> sns.Topic:
+    """The stack's alert topic (``AlertTopic`` in ``scope``), which Budgets and CloudWatch may publish
+    to from this account only, encrypted with the stack's key; ``alert_email`` is subscribed."""
+    topic = sns.Topic(scope, "AlertTopic", master_key=key, enforce_ssl=True)
+    topic_arn = topic.topic_arn
+    services = [
+        cdk_values.service_principal("budgets.amazonaws.com"),
+        cdk_values.service_principal("cloudwatch.amazonaws.com"),
+    ]
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowBudgetsAndCloudWatch",
+            actions=["sns:Publish"],
+            principals=services,
+            resources=[topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": account}},
+        )
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowAlertPublishers",
+            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+            principals=services,
+            resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": account}},
+        )
+    )
+    if alert_email:
+        topic.add_subscription(subs.EmailSubscription(alert_email))
+    return topic
+
+
+def monthly_budget(scope: Construct, names: Names | SharedNames, spec: BudgetSpec, topic_arn: str) -> budgets.CfnBudget:
+    """The monthly cost budget (``MonthlyBudget`` in ``scope``) on the stack's cost-allocation tag,
+    notifying ``topic_arn`` at each of the spec's thresholds."""
+    subscriber = budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic_arn)
+    return budgets.CfnBudget(
+        scope,
+        "MonthlyBudget",
+        budget=budgets.CfnBudget.BudgetDataProperty(
+            budget_name=names.budget,
+            budget_type="COST",
+            time_unit="MONTHLY",
+            budget_limit=budgets.CfnBudget.SpendProperty(amount=spec.monthly_usd, unit="USD"),
+            cost_filters={"TagKeyValue": [f"user:{names.cost_tag_key}${names.cost_tag_value}"]},
+        ),
+        notifications_with_subscribers=[
+            budgets.CfnBudget.NotificationWithSubscribersProperty(
+                notification=budgets.CfnBudget.NotificationProperty(
+                    notification_type=kind,
+                    comparison_operator="GREATER_THAN",
+                    threshold=percent,
+                    threshold_type="PERCENTAGE",
+                ),
+                subscribers=[subscriber],
+            )
+            for kind, percent in spec.thresholds
+        ],
+    )

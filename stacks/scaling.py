@@ -9,17 +9,18 @@ components, HasBacklogWithoutCapacity for async endpoints.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Protocol, TypedDict
 
 from aws_cdk import Aws, Duration, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
+from sagefit.core.spec import ScalingSpec
 from stacks import cdk_values
-from stacks.endpoint import LlmEndpoint
 
 SAGEMAKER_SCALING_ROLE = (
     "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
@@ -35,17 +36,42 @@ class _Cooldowns(TypedDict):
     scale_out_cooldown: Duration
 
 
+class _Scaled(Protocol):
+    @property
+    def scaling(self) -> ScalingSpec: ...
+
+
+class ScalableEndpoint(Protocol):
+    """What the scaling reads of what it scales: an `LlmEndpoint` (a profile's own endpoint), or a
+    `stacks.shared_endpoint.MemberComponent` (one member of a shared endpoint)."""
+
+    @property
+    def spec(self) -> _Scaled: ...
+
+    @property
+    def endpoint(self) -> sm.CfnEndpoint: ...
+
+    @property
+    def inference_component(self) -> sm.CfnInferenceComponent | None: ...
+
+    def metric_backlog_size_per_instance(self, period: Duration | None = None) -> cw.Metric: ...
+
+    def metric_has_backlog_without_capacity(self, period: Duration | None = None) -> cw.Metric: ...
+
+    def metric_no_capacity_invocation_failures(self, period: Duration | None = None) -> cw.Metric: ...
+
+
 @dataclass(frozen=True)
 class EndpointScalingProps:
     """The endpoint to scale. Bounds, schedules, targets, cooldowns and the wake alarm's period are
     the plan's (``plan.spec.scaling``), where `sagefit cost` reads the same numbers for its simulation.
     """
 
-    endpoint: LlmEndpoint
+    endpoint: ScalableEndpoint
 
 
 class EndpointScaling(Construct):
-    """Autoscaling for an `LlmEndpoint`, shaped by its scaling mode."""
+    """Autoscaling for an `LlmEndpoint` (or a shared endpoint's member), shaped by its scaling mode."""
 
     def __init__(self, scope: Construct, construct_id: str, props: EndpointScalingProps) -> None:
         super().__init__(scope, construct_id)
@@ -107,7 +133,7 @@ class EndpointScaling(Construct):
             "scale_out_cooldown": cdk_values.seconds(self.spec.scaling.scale_out_cooldown_s),
         }
 
-    def _track(self, endpoint: LlmEndpoint) -> None:
+    def _track(self, endpoint: ScalableEndpoint) -> None:
         """Track backlog per instance (async), concurrent requests per copy (inference components) or
         invocations per instance (real-time variants)."""
         scaling = self.spec.scaling

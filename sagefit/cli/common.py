@@ -64,7 +64,21 @@ def catalog(args: argparse.Namespace) -> Catalog | None:
 
 
 def find(args: argparse.Namespace) -> LoadedProfile:
-    """The profile the ``stack`` argument names (stack name or profile name)."""
+    """The profile the ``stack`` argument names (stack name or profile name).
+
+    A member of a shared endpoint (``endpoint:``) has no endpoint or stack of its own, so the commands
+    that act on one (preflight, status, invoke, resume, diff) refuse it instead of acting on names that
+    were never deployed."""
+    from sagefit.core.errors import SagefitError
     from sagefit.core.profiles import find_profile
 
-    return find_profile(load(args), args.stack)
+    loaded = find_profile(load(args), args.stack)
+    endpoint = loaded.profile.endpoint
+    if endpoint is not None:
+        raise SagefitError(
+            f"{args.stack} is a member of shared endpoint {endpoint}, which this command does not handle yet",
+            f"see `sagefit plan --endpoint {endpoint}`; deploy and destroy it as {endpoint}",
+            loaded.path,
+            "endpoint",
+        )
+    return loaded

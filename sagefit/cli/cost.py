@@ -61,6 +61,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
         from sagefit.cost.plot import check_path
 
         plot_path = check_path(args.plot)
+    from sagefit.cli.shared_cost import cmd_cost_shared
     from sagefit.core.planner import plan_profile
     from sagefit.core.profiles import find_profile
     from sagefit.cost.report import estimate, estimate_to_dict, print_estimate
@@ -68,6 +69,10 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from sagefit.cost.traffic import parse_traffic
 
     chosen = catalog(args)
+    if plot_path is None:
+        shared = cmd_cost_shared(args, chosen, sys.stdout)  # a shared endpoint, or None for a profile
+        if shared is not None:
+            return shared
     plan = plan_profile(find_profile(load(args, chosen), args.profile), chosen)
     spec = parse_traffic(args.traffic, plan.profile.time_zone)
     empty = spec.nothing_inside("--plot" if plot_path is not None else "--traffic")
@@ -103,7 +108,12 @@ def register(sub: SubParsers) -> None:
         cmd_cost,
         "simulate a month of traffic: what each scaling mode bills, and the cold starts it costs (estimate)",
     )
-    cost.add_argument("profile", nargs="?", metavar="PROFILE", help="profile name (llama2-70b-awq) or stack name")
+    cost.add_argument(
+        "profile",
+        nargs="?",
+        metavar="PROFILE",
+        help="profile name (llama2-70b-awq) or stack name, or a shared endpoint (small-models)",
+    )
     cost.add_argument(
         "--traffic",
         default="monthly:300",
@@ -125,3 +135,10 @@ def register(sub: SubParsers) -> None:
     cost.add_argument("--seed", type=int, default=0, help="seed of the generated traffic (default 0)")
     cost.add_argument("--ignore-schedules", action="store_true", help="leave the profile's scaling.schedules out")
     cost.add_argument("--catalog", type=Path, metavar="PATH", help=CATALOG_HELP)
+    cost.add_argument(
+        "--member",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="a shared endpoint member's own traffic (repeatable; the others get --traffic)",
+    )

@@ -20,11 +20,15 @@ DEFAULT_PORT = 5055
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     from sagefit import cdk_cli
+    from sagefit.cli.shared import shared_target
     from sagefit.core.planner import plan_profile
 
-    loaded = find(args)
-    spec = plan_profile(loaded).spec  # a profile that cannot be served fails here, before any CLI runs
-    stack, region = spec.names.stack, spec.region
+    shared = shared_target(args)  # a shared endpoint (model_profiles/endpoints/), planned, or None
+    if shared is not None:
+        stack, region = shared
+    else:
+        spec = plan_profile(find(args)).spec  # a profile that cannot be served fails here, before any CLI runs
+        stack, region = spec.names.stack, spec.region
     # The CDK app synthesizes the same directory this command just validated.
     context = cdk_cli.profiles_context(args.profiles)
     target = cdk_cli.resolve_target(args.target)
@@ -63,9 +67,14 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_destroy(args: argparse.Namespace) -> int:
     from sagefit import cdk_cli
+    from sagefit.cli.shared import shared_target
 
-    profile = find(args).profile
-    stack, region = profile.stack_name, profile.region
+    shared = shared_target(args, validate=False)
+    if shared is not None:
+        stack, region = shared
+    else:
+        profile = find(args).profile
+        stack, region = profile.stack_name, profile.region
     context = cdk_cli.profiles_context(args.profiles)
     if cdk_cli.resolve_target(args.target) == "aws":
         announce_aws(region)

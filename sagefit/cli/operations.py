@@ -89,7 +89,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from sagefit.core.planner import plan_profile
     from sagefit.ops.status import stack_status
 
-    profiles = [find(args)] if args.stack else load(args)
+    # every profile with an endpoint of its own (a shared endpoint's members have none)
+    profiles = [find(args)] if args.stack else [p for p in load(args) if p.profile.endpoint is None]
     healthy = True
     sessions: dict[str, AwsSession] = {}  # one per region, so each target is announced once
     found = []

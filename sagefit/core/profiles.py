@@ -259,6 +259,24 @@ class Profile(_Strict):
     scaling: Scaling = Scaling()
     budget: Budget = Budget()
     network: Network = Network()
+    endpoint: str | None = Field(
+        default=None,
+        pattern=_PROFILE_NAME.pattern,
+        description="Join the shared endpoint model_profiles/endpoints/NAME.yaml instead of a stack of its own.",
+    )
+
+    @model_validator(mode="after")
+    def _joins_as_component(self) -> Profile:
+        """A shared endpoint hosts its members as inference components, one per member, so only a mode
+        that serves through an inference component can join (ScalingMode.uses_inference_component)."""
+        if self.endpoint is not None and not self.scaling.mode.uses_inference_component:
+            raise FieldProblem(
+                "endpoint",
+                f"a {self.scaling.mode} profile cannot join shared endpoint {self.endpoint}: its members "
+                "are inference components, which only scale-to-zero serves through",
+                "set scaling.mode: scale-to-zero, or remove endpoint: to keep an endpoint of its own",
+            )
+        return self
 
     @model_validator(mode="after")
     def _known_time_zone(self) -> Profile:

@@ -47,6 +47,7 @@ class Fleet:
         "peak",
         "ready",
         "release_s",
+        "spans",
         "zero_since",
     )
 
@@ -67,6 +68,9 @@ class Fleet:
         self.cold_windows: list[ColdWindow] = []
         self.zero_since: float | None = None
         """Start of the open cold window, None while an instance answers."""
+        self.spans: list[tuple[float, float]] = []
+        """(launch, removal) of every instance (or copy) the month ran, tails aside: what a shared
+        endpoint packs onto its instances (:mod:`sagefit.cost.shared`)."""
         self._dirty = True
         self._ready_count = 0
         self._pending_at = INF
@@ -93,7 +97,9 @@ class Fleet:
         """Remove the ``count`` newest instances (pending ones first) at ``at``."""
         for _ in range(min(count, len(self.launch))):
             self.ready.pop()
-            self.billed += max(0.0, at - self.launch.pop())
+            launched = self.launch.pop()
+            self.billed += max(0.0, at - launched)
+            self.spans.append((launched, at))
             if self.release_s > 0:
                 self._idle_since.append(at)
         self._dirty = True
@@ -134,6 +140,7 @@ class Fleet:
         """The month ends: bill what still runs, and end an open cold window (never, if nothing is pending)."""
         for start in self.launch:
             self.billed += max(0.0, horizon_s - start)
+            self.spans.append((start, horizon_s))
         for idle in self._idle_since:
             self.billed += max(0.0, min(self.release_s, horizon_s - idle))
         self._idle_since.clear()

@@ -77,6 +77,16 @@ def simulate(
     return _Month(minutes or Minutes(arrivals, service_s, horizon_s), spec, settings, horizon_s).run()
 
 
+def simulate_spans(
+    arrivals: np.ndarray, service_s: np.ndarray, spec: ModeSpec, settings: CostSettings, horizon_s: float
+) -> tuple[ModeResult, tuple[tuple[float, float], ...]]:
+    """:func:`simulate`, and the (launch, removal) span of every copy it ran: a shared endpoint's
+    members are simulated one by one and their copies packed onto instances afterwards."""
+    month = _Month(Minutes(arrivals, service_s, horizon_s), spec, settings, horizon_s)
+    result = month.run()
+    return result, tuple(month.fleet.spans)
+
+
 class _Month:
     """The per-minute loop of one mode: it calls the phases in order and carries the minute."""
 

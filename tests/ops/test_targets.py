@@ -200,3 +200,33 @@ def test_operations_reach_a_kept_emulator(tmp_path, monkeypatch, capsys, profile
         assert capsys.readouterr().err == f"target: local emulator on 127.0.0.1:{port}\n"
     finally:
         lifecycle.kept_emulator().stop()
+
+
+# --------------------------------------------------------------------------- shared endpoints
+
+
+def test_deploy_and_destroy_a_shared_endpoint_by_name_or_stack(cdk_calls, capsys, profiles_dir):
+    context = ["-c", f"sagefit:profiles={profiles_dir}"]
+    assert main(["deploy", "small-models", "--profiles", str(profiles_dir), "--target", "aws"]) == 0
+    assert main(["destroy", "SmallModelsStack", "--profiles", str(profiles_dir), "--target", "aws"]) == 0
+    assert [args for args, _ in cdk_calls] == [
+        ["deploy", "SmallModelsStack", *context], ["destroy", "SmallModelsStack", *context]
+    ]
+
+
+@pytest.mark.parametrize("command", ["deploy", "destroy"])
+def test_a_member_of_a_shared_endpoint_has_no_stack_of_its_own(cdk_calls, capsys, profiles_dir, command):
+    assert main([command, "mistral-7b-v0-3", "--profiles", str(profiles_dir), "--target", "aws"]) == 2
+    err = capsys.readouterr().err
+    assert "mistral-7b-v0.3.yaml: endpoint: mistral-7b-v0-3 is a member of shared endpoint small-models" in err
+    assert "fix: name SmallModelsStack" in err and err.count("\n") == 1
+    assert cdk_calls == []
+
+
+@pytest.mark.parametrize("command", [["status"], ["preflight"], ["invoke", "Hello"], ["resume"]])
+def test_operations_refuse_a_member_of_a_shared_endpoint(capsys, profiles_dir, command, moto_env):
+    name, *rest = command
+    assert main([name, "qwen2-5-7b-instruct", *rest, "--profiles", str(profiles_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "qwen2.5-7b-instruct.yaml: endpoint: qwen2-5-7b-instruct is a member of shared endpoint small-models" in err
+    assert err.count("\n") == 1

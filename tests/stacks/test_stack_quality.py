@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cdk import STACK_NAMES, new_app  # first: sets the jsii environment before aws_cdk loads
+from tests.support.cdk import SHARED, STACK_NAMES, new_app  # first: sets the jsii environment before aws_cdk loads
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
@@ -63,6 +63,7 @@ def acknowledgments(cdk_app: Any) -> dict[tuple[str, str], str]:
 # ----------------------------------------------------------------------------- 11. cfn-lint
 def test_cfn_lint_finds_nothing(cdk_synth):
     paths = [cdk_synth.template_path(name) for name in STACK_NAMES]
+    paths.append(cdk_synth.outdir / cdk_synth.shared[SHARED].template_file)
     for path in paths:
         assert path.is_file(), path
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
@@ -85,7 +86,7 @@ def test_cfn_lint_finds_nothing(cdk_synth):
 def test_session_synth_passes_cdk_nag(cdk_synth):
     assert cdk_synth.synth_error is None, f"app.synth() failed cdk-nag:\n{cdk_synth.synth_error}"
     assembly = cdk_synth.assembly
-    assert sorted(stack.stack_name for stack in assembly.stacks) == sorted(STACK_NAMES)
+    assert sorted(stack.stack_name for stack in assembly.stacks) == sorted([*STACK_NAMES, SHARED])
     # The report is written on success too: it proves the AwsSolutions pack ran in this synth.
     plugin = _aws_solutions(_report(cdk_synth.outdir))
     assert plugin["conclusion"] == "success"

@@ -28,7 +28,7 @@ import aws_cdk as cdk  # noqa: E402  (after the jsii environment above)
 from aws_cdk.assertions import Template  # noqa: E402
 
 from sagefit.core.planner import Plan  # noqa: E402
-from stacks.application import build_app  # noqa: E402
+from stacks.application import build_app, shared_stacks  # noqa: E402
 from stacks.llm_stack import LlmEndpointStack  # noqa: E402
 
 
@@ -36,6 +36,8 @@ SCALE_TO_ZERO = ("MistralStack", "ZephyrStack", "Llama2x7bStack", "Llama2x13bSta
 ALWAYS_ON = "Llama2x70bStack"
 ASYNC = "Llama2x70bAwqStack"
 STACK_NAMES = (*SCALE_TO_ZERO, ALWAYS_ON, ASYNC)
+SHARED = "SmallModelsStack"
+"""The example shared endpoint (model_profiles/endpoints/small-models.yaml), built next to the seeds."""
 
 
 def cdk_context(**extra: Any) -> dict[str, Any]:
@@ -78,6 +80,8 @@ class CdkSession:
         built = build_app(self.app, base_dir=REPO_ROOT)
         self.stacks: dict[str, LlmEndpointStack] = {stack.stack_name: stack for stack in built}
         self.plans: dict[str, Plan] = {name: stack.endpoint.plan for name, stack in self.stacks.items()}
+        self.shared: dict[str, Any] = {stack.stack_name: stack for stack in shared_stacks(self.app)}
+        """stack name -> SharedEndpointStack (tests/stacks/test_shared_stack.py)."""
         self.templates = Templates(self)
         self.assembly: Any = None
         self.synth_error: Exception | None = None

@@ -82,7 +82,9 @@ def test_validate_seeds(capsys, profiles_dir):
     assert main(["validate", "--profiles", str(profiles_dir)]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert out.startswith("6 profiles valid")
+    # the six seeds, and the three example members of the shared endpoint small-models
+    assert out.startswith("9 profiles valid")
+    assert "(3 of them on 1 shared endpoint(s))" in out
 
 
 # --------------------------------------------------------------------------- bad input

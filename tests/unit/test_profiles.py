@@ -38,8 +38,10 @@ def _load_error(path: Path) -> SagefitError:
 def test_seed_profiles_load(profiles_dir):
     loaded = load_profiles(profiles_dir)
     assert [item.path.name for item in loaded] == sorted(p.name for p in profiles_dir.glob("*.yaml"))
-    by_name = {item.profile.name: item.profile for item in loaded}
+    by_name = {item.profile.name: item.profile for item in loaded if item.profile.endpoint is None}
     assert len(by_name) == 6
+    members = [item.profile for item in loaded if item.profile.endpoint is not None]
+    assert {p.endpoint for p in members} == {"small-models"} and len(members) == 3
     # min_capacity defaults: 0 for scale-to-zero, explicit 1 for always-on
     assert by_name["zephyr-7b"].scaling.min_capacity == 0
     assert by_name["llama2-70b"].scaling.min_capacity == 1

@@ -1,0 +1,168 @@
+"""The shared endpoint's deployment spec: every value its stack reads, derived once from the plan.
+
+Like :class:`sagefit.core.spec.DeploymentSpec` for a profile of its own, nothing downstream derives a
+number again. The endpoint's values (names, instance type, fleet bounds, budget) come from the
+endpoint file and the packing; each member's (container, compute requirements, scaling, update
+policy) from that member's own spec, planned pinned to the shared type, with the host-memory
+reservation the packing used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sagefit.core import assumptions as A
+from sagefit.core import naming
+from sagefit.core.budget import BUDGET_THRESHOLDS
+from sagefit.core.modes import ScalingMode
+from sagefit.core.shared_profile import budget_name
+from sagefit.core.spec import BudgetSpec, ContainerSpec, ScalingSpec, UpdateSpec
+
+if TYPE_CHECKING:
+    from sagefit.core.shared_plan import SharedPlan
+
+MODE = ScalingMode.SCALE_TO_ZERO
+"""Every member serves through an inference component (the profile refuses other modes on joining)."""
+
+
+@dataclass(frozen=True)
+class SharedNames:
+    """Physical names: the endpoint (the file's ``name``), its variant, budget and alarms."""
+
+    stack: str
+    endpoint: str
+    variant: str
+    budget: str
+    alarm_prefix: str
+    cost_tag_key: str = naming.COST_TAG_KEY
+
+    @property
+    def cost_tag_value(self) -> str:
+        return self.stack
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """One member's inference component: its model, container, share of an instance and scaling."""
+
+    profile_name: str
+    model_id: str
+    component_name: str
+    container: ContainerSpec
+    """The member's container; ``accelerators`` and ``min_memory_mb`` are its copy's reservation."""
+    scaling: ScalingSpec
+    """The member's own copy-count scaling: to zero where allowed, its own target and wake-up alarm."""
+    update: UpdateSpec
+    initial_copies: int
+    """Copies the packing placed, which the component is created with (at least one)."""
+    price_per_hour: float
+    """The shared instance's price: what the member's copies bill in instance share."""
+
+
+@dataclass(frozen=True)
+class SharedDeploymentSpec:
+    """One shared endpoint, planned: what to deploy, how its fleet moves, what it may cost."""
+
+    endpoint_file: str
+    region: str
+    instance_type: str
+    local_nvme: bool
+    price_per_hour: float
+    catalog_source: str
+    names: SharedNames
+    initial_instances: int
+    """Instances the members' initial copies are packed on (the variant's InitialInstanceCount)."""
+    min_instances: int
+    max_instances: int
+    managed_scale_in_strategy: str
+    managed_scale_in_cooldown_min: int
+    volume_size_gb: int | None
+    """Per instance: the largest member's, since every instance may hold any member (None with NVMe)."""
+    members: tuple[MemberSpec, ...]
+    budget: BudgetSpec
+
+    @property
+    def mode(self) -> ScalingMode:
+        return MODE
+
+    @property
+    def accelerators_in_use(self) -> int:
+        return sum(m.container.accelerators * m.initial_copies for m in self.members)
+
+
+def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
+    """Derive every deployable value of a shared endpoint from its plan, once."""
+    endpoint = plan.endpoint
+    names = SharedNames(
+        stack=endpoint.stack_name,
+        endpoint=endpoint.name,
+        variant=naming.VARIANT_NAME,
+        budget=budget_name(endpoint),
+        alarm_prefix=f"{endpoint.stack_name}-",
+    )
+    members = []
+    for member in plan.members:
+        spec = member.plan.spec
+        component = spec.names.inference_component
+        assert component is not None, "a member serves through an inference component (Profile._joins_as_component)"
+        container = dataclasses.replace(
+            spec.container, accelerators=member.need.accelerators, min_memory_mb=member.need.memory_mb
+        )
+        scaling = dataclasses.replace(
+            spec.scaling,
+            managed_scale_in_cooldown_min=endpoint.scale_in_cooldown_minutes or A.MANAGED_SCALE_IN_COOLDOWN_MIN,
+        )
+        update = dataclasses.replace(spec.update, initial_instances=member.copies)
+        members.append(
+            MemberSpec(
+                profile_name=spec.profile_name,
+                model_id=spec.model_id,
+                component_name=component,
+                container=container,
+                scaling=scaling,
+                update=update,
+                initial_copies=member.copies,
+                price_per_hour=plan.price_per_hour,
+            )
+        )
+    volumes = [m.container.volume_size_gb for m in members]
+    volume = None if plan.instance.local_nvme or None in volumes else max(v for v in volumes if v is not None)
+    burn = round(endpoint.max_instances * plan.price_per_hour, 4)
+    cap = endpoint.budget
+    monthly = (
+        round(cap.monthly_usd, 2)
+        if cap.monthly_usd is not None
+        else round(plan.monthly_cost * A.SCALING_BUDGET_SHARE, 2)
+    )
+    budget = BudgetSpec(
+        monthly_usd=monthly,
+        thresholds=BUDGET_THRESHOLDS,
+        idle_day_usd=round(plan.price_per_hour * 24 * endpoint.min_instances, 2),
+        hard_cap=False,
+        hard_cap_percent=float(cap.hard_cap_percent),
+        hard_cap_action=cap.hard_cap_action,
+        max_fleet_instances=endpoint.max_instances,
+        max_burn_usd_per_hour=burn,
+        hours_to_burn=monthly / burn if burn > 0 else float("inf"),
+        min_hours_to_burn=float(cap.min_hours_to_burn),
+        fast_burn_acknowledged=cap.acknowledge_fast_burn,
+    )
+    return SharedDeploymentSpec(
+        endpoint_file=str(plan.loaded.path),
+        region=endpoint.region,
+        instance_type=plan.instance_type,
+        local_nvme=plan.instance.local_nvme,
+        price_per_hour=plan.price_per_hour,
+        catalog_source=plan.catalog_source,
+        names=names,
+        initial_instances=plan.instances,
+        min_instances=endpoint.min_instances,
+        max_instances=endpoint.max_instances,
+        managed_scale_in_strategy=A.MANAGED_SCALE_IN_STRATEGY,
+        managed_scale_in_cooldown_min=endpoint.scale_in_cooldown_minutes or A.MANAGED_SCALE_IN_COOLDOWN_MIN,
+        volume_size_gb=volume,
+        members=tuple(members),
+        budget=budget,
+    )

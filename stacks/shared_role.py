@@ -1,0 +1,100 @@
+"""The execution role of a shared endpoint: every member's image, every member's log group, one key.
+
+One role serves the endpoint config (an inference-component endpoint names its role there) and every
+member's model, so it pulls each member's image repository and writes the endpoint's and each
+component's log groups (names from the SageMaker Developer Guide, "Log Amazon SageMaker AI events
+with Amazon CloudWatch", as in :mod:`stacks.execution_role`).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from sagefit.core.shared_spec import SharedDeploymentSpec
+from stacks import cdk_values
+from stacks.execution_role import ROLE_ID, ModelData
+from stacks.images import ImageUri
+from stacks.managed_role import ManagedPolicyRole
+from stacks.nag import acknowledge_all
+
+
+def shared_log_groups(spec: SharedDeploymentSpec) -> list[str]:
+    return [
+        f"/aws/sagemaker/Endpoints/{spec.names.endpoint}",
+        *(f"/aws/sagemaker/InferenceComponents/{m.component_name}" for m in spec.members),
+    ]
+
+
+def shared_execution_role(
+    scope: Construct, stack: Stack, spec: SharedDeploymentSpec, images: list[ImageUri], key: kms.IKey
+) -> ManagedPolicyRole:
+    """ECR pull of the members' repositories, the endpoint's own logs and metrics, its own key."""
+    partition = stack.partition
+    role = ManagedPolicyRole(
+        scope,
+        ROLE_ID,
+        assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),
+        description=f"SageMaker execution role for shared endpoint {spec.names.endpoint} (sagefit)",
+    )
+    repositories = sorted({image.repository_arn(partition) for image in images})
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            resources=repositories,
+        )
+    )
+    role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            resources=[
+                stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=f"{group}:*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+                for group in shared_log_groups(spec)
+            ],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+        )
+    )
+    for uri in sorted({m.container.model_data_s3_uri for m in spec.members if m.container.model_data_s3_uri}):
+        data = ModelData.parse(uri)
+        role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[data.objects_arn(partition)]))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[data.bucket_arn(partition)],
+                conditions={"StringLike": {"s3:prefix": [f"{data.prefix}/*"]}} if data.prefix else None,
+            )
+        )
+    key.grant_encrypt_decrypt(role)
+    return role
+
+
+def acknowledge_shared_role(role: iam.Role, spec: SharedDeploymentSpec, account: str, region: str) -> None:
+    """Accept the wildcards cdk-nag finds in the role's policy, each with its reason."""
+    reasons = {
+        "Resource::*": "ecr:GetAuthorizationToken and cloudwatch:PutMetricData take no resource; "
+        "PutMetricData is limited to /aws/sagemaker/* namespaces by condition",
+        "Action::kms:GenerateDataKey*": "grant on the stack's own key only",
+        "Action::kms:ReEncrypt*": "grant on the stack's own key only",
+    }
+    for group in shared_log_groups(spec):
+        arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}:*"
+        reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log groups; names are set by SageMaker"
+    for member in spec.members:
+        if member.container.model_data_s3_uri:
+            objects = ModelData.parse(member.container.model_data_s3_uri).objects_arn("<AWS::Partition>")
+            reasons[f"Resource::{objects}"] = "read of a member's model artifacts under its model_data_s3_uri only"
+    acknowledge_all(role, "AwsSolutions-IAM5", reasons)

@@ -1,0 +1,78 @@
+"""The example shared endpoint's template deployed into moto's CloudFormation, and destroyed.
+
+As for the seeds (tests/emulator/test_moto_deploy.py): moto's CloudFormation creates the role, key,
+topic, models, endpoint config, endpoint and (with sagefit's moto extensions) the three inference
+components; the scaling targets, policies, alarms and budget it skips are replayed through their own
+APIs from the synthesized template (tests/support/moto_replay.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sagefit.emulator.moto_ext import install_moto_extensions
+from tests.support.cdk import SHARED
+from tests.support.moto_replay import REGION, bootstrap, deploy
+
+
+@pytest.fixture
+def shared(cdk_synth, monkeypatch):
+    cdk_synth.synth()
+    stack = cdk_synth.shared[SHARED]
+    from aws_cdk.assertions import Template
+
+    template = Template.from_stack(stack).to_json()
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    install_moto_extensions()
+    with mock_aws():
+        bootstrap()
+        yield stack, deploy(SHARED, template, Path(cdk_synth.outdir))
+
+
+def test_the_shared_endpoint_deploys_and_destroys_cleanly(shared):
+    stack, described = shared
+    spec = stack.plan.spec
+    assert described["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    assert outputs["EndpointName"] == "small-models"
+    assert outputs["InstanceType"] == spec.instance_type
+    sm = boto3.client("sagemaker", region_name=REGION)
+    endpoint = sm.describe_endpoint(EndpointName="small-models")
+    assert endpoint["EndpointStatus"] == "InService"
+    config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    (variant,) = config["ProductionVariants"]
+    assert variant["ManagedInstanceScaling"]["MaxInstanceCount"] == spec.max_instances
+    components = sm.list_inference_components(EndpointNameEquals="small-models")["InferenceComponents"]
+    assert sorted(c["InferenceComponentName"] for c in components) == sorted(m.component_name for m in spec.members)
+    for member in spec.members:
+        described_ic = sm.describe_inference_component(InferenceComponentName=member.component_name)
+        assert described_ic["InferenceComponentStatus"] == "InService"
+        needs = described_ic["Specification"]["ComputeResourceRequirements"]
+        assert needs["NumberOfAcceleratorDevicesRequired"] == member.container.accelerators
+        assert needs["MinMemoryRequiredInMb"] == member.container.min_memory_mb
+    scaling = boto3.client("application-autoscaling", region_name=REGION)
+    targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert sorted(t["ResourceId"] for t in targets) == sorted(
+        f"inference-component/{m.component_name}" for m in spec.members
+    )
+    budgets = boto3.client("budgets", region_name=REGION).describe_budgets(AccountId="123456789012")["Budgets"]
+    assert [b["BudgetName"] for b in budgets] == ["sagefit-SmallModelsStack"]
+
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    for target in targets:  # what CloudFormation deletes first: the targets depend on the components
+        scaling.deregister_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=target["ResourceId"], ScalableDimension=target["ScalableDimension"]
+        )
+    cfn.delete_stack(StackName=SHARED)
+    assert sm.list_inference_components()["InferenceComponents"] == []
+    assert sm.list_endpoints()["Endpoints"] == []
+    assert sm.list_models()["Models"] == []
+    stacks = cfn.list_stacks()["StackSummaries"]
+    assert [s["StackStatus"] for s in stacks if s["StackName"] == SHARED] == ["DELETE_COMPLETE"]

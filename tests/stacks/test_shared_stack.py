@@ -1,0 +1,100 @@
+"""The example shared endpoint's stack (model_profiles/endpoints/small-models.yaml): one endpoint, one
+variant with managed instance scaling, one model and inference component per member, each member's
+own scaling and wake-up alarm, and the cost guard's topic and budget; every figure from the plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.cdk import SHARED, resources
+
+
+@pytest.fixture(scope="module")
+def stack(cdk_synth) -> Any:
+    return cdk_synth.shared[SHARED]
+
+
+@pytest.fixture(scope="module")
+def template(cdk_synth, stack) -> dict[str, Any]:
+    cdk_synth.synth()
+    from aws_cdk.assertions import Template
+
+    return Template.from_stack(stack).to_json()
+
+
+def test_one_endpoint_one_variant_packed_on_the_planned_fleet(stack, template):
+    spec = stack.plan.spec
+    (endpoint,) = resources(template, "AWS::SageMaker::Endpoint").values()
+    assert endpoint["Properties"]["EndpointName"] == "small-models"
+    (config,) = resources(template, "AWS::SageMaker::EndpointConfig").values()
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert variant["InstanceType"] == spec.instance_type == "ml.g6.12xlarge"
+    assert variant["InitialInstanceCount"] == spec.initial_instances == 1
+    assert "ModelName" not in variant  # an inference-component endpoint: the models are the components'
+    scaling = variant["ManagedInstanceScaling"]
+    assert (scaling["Status"], scaling["MinInstanceCount"], scaling["MaxInstanceCount"]) == ("ENABLED", 0, 2)
+    assert scaling["ScaleInPolicy"] == {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 5}
+    assert "ExecutionRoleArn" in config["Properties"]
+    # ml.g6.12xlarge has local NVMe storage, for which CreateEndpointConfig refuses KmsKeyId
+    assert ("KmsKeyId" in config["Properties"]) is not spec.local_nvme
+
+
+def test_one_model_and_inference_component_per_member(stack, template):
+    spec = stack.plan.spec
+    components = {
+        c["Properties"]["InferenceComponentName"]: c for c in resources(template, "AWS::SageMaker::InferenceComponent").values()
+    }
+    assert sorted(components) == sorted(m.component_name for m in spec.members) == [
+        "llama-3-1-8b-instruct-ic", "mistral-7b-v0-3-ic", "qwen2-5-7b-instruct-ic"
+    ]
+    assert len(resources(template, "AWS::SageMaker::Model")) == 3
+    for member in spec.members:
+        props = components[member.component_name]["Properties"]
+        needs = props["Specification"]["ComputeResourceRequirements"]
+        assert needs == {
+            "NumberOfAcceleratorDevicesRequired": member.container.accelerators,
+            "MinMemoryRequiredInMb": member.container.min_memory_mb,
+        }
+        assert props["RuntimeConfig"] == {"CopyCount": member.initial_copies}
+        assert props["VariantName"] == "AllTraffic"
+    total = sum(m.container.accelerators * m.initial_copies for m in spec.members)
+    assert total <= spec.initial_instances * 4  # the packing's promise: the copies fit the fleet's GPUs
+
+
+def test_models_carry_each_members_own_container_environment(stack, template):
+    envs = [m["Properties"]["PrimaryContainer"]["Environment"] for m in resources(template, "AWS::SageMaker::Model").values()]
+    by_model = {env["HF_MODEL_ID"]: env for env in envs}
+    assert set(by_model) == {"Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B-Instruct-v0.3"}
+    for env in envs:
+        assert env["OPTION_TENSOR_PARALLEL_DEGREE"] == "1"
+    assert "HF_TOKEN" not in by_model["Qwen/Qwen2.5-7B-Instruct"]  # not gated
+    assert "{{resolve:secretsmanager:sagefit/hf-token" in str(by_model["meta-llama/Llama-3.1-8B-Instruct"]["HF_TOKEN"])
+
+
+def test_each_member_scales_on_its_own_copy_count_with_a_wake_alarm(stack, template):
+    targets = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    by_resource = {t["Properties"]["ResourceId"]: t["Properties"] for t in targets.values()}
+    for member in stack.plan.spec.members:
+        target = by_resource[f"inference-component/{member.component_name}"]
+        assert target["ScalableDimension"] == "sagemaker:inference-component:DesiredCopyCount"
+        assert (target["MinCapacity"], target["MaxCapacity"]) == (member.scaling.min_capacity, member.scaling.max_capacity)
+    policies = [p["Properties"] for p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()]
+    tracking = [p for p in policies if p["PolicyType"] == "TargetTrackingScaling"]
+    steps = [p for p in policies if p["PolicyType"] == "StepScaling"]
+    assert len(tracking) == len(steps) == 3
+    alarms = [a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()]
+    wake = [a for a in alarms if a["MetricName"] == "NoCapacityInvocationFailures"]
+    assert sorted(a["Dimensions"][0]["Value"] for a in wake) == sorted(m.component_name for m in stack.plan.spec.members)
+
+
+def test_the_budget_watches_the_stack_tag(stack, template):
+    (budget,) = resources(template, "AWS::Budgets::Budget").values()
+    data = budget["Properties"]["Budget"]
+    assert data["BudgetName"] == "sagefit-SmallModelsStack"
+    assert data["BudgetLimit"] == {"Amount": 1500, "Unit": "USD"}
+    assert data["CostFilters"] == {"TagKeyValue": ["user:sagefit:stack$SmallModelsStack"]}
+    outputs = template["Outputs"]
+    assert outputs["EndpointName"]["Value"] == "small-models"
+    assert outputs["InferenceComponentNames"]["Value"].count("-ic") == 3

@@ -92,7 +92,7 @@ def execution_role(
         )
     )
     if spec.container.model_data is not None:
-        _grant_model_data(role, partition, spec.container.model_data)
+        grant_model_data(role, partition, spec.container.model_data)
     key.grant_encrypt_decrypt(role)
     grant_sagemaker_eni(role, spec.network)
     return role
@@ -107,7 +107,7 @@ def model_objects_arn(data: ModelData, partition: str) -> str:
     return f"arn:{partition}:s3:::{data.bucket}/{data.key}/*" if data.key else f"arn:{partition}:s3:::{data.bucket}/*"
 
 
-def _grant_model_data(role: iam.Role, partition: str, data: ModelData) -> None:
+def grant_model_data(role: iam.Role, partition: str, data: ModelData) -> None:
     """Read access to the staged weights only (SageMaker Developer Guide, "How to use SageMaker AI
     execution roles", CreateModel API: execution role permissions, s3:GetObject and s3:ListBucket).
 

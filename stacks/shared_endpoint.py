@@ -10,7 +10,7 @@ for a profile of its own, whose comments give each rule's source.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, SecretValue, Stack, Token
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sm
@@ -18,6 +18,7 @@ from constructs import Construct
 
 from sagefit.core.shared_spec import MemberSpec, SharedDeploymentSpec
 from stacks import cdk_values
+from stacks.container import container_definition
 from stacks.endpoint import ENDPOINT_NAMESPACE
 from stacks.images import ImageUri, resolve_engine_image
 from stacks.nag import acknowledge_compliance
@@ -119,18 +120,11 @@ class MemberComponent(Construct):
         self.endpoint_name = shared.endpoint_name
         self.component_name = member.component_name
         self._metrics: dict[tuple[object, ...], cw.Metric] = {}
-        container = member.container
-        env = dict(container.environment)
-        if container.hf_token_secret:
-            # A CloudFormation dynamic reference: the token never appears in the template.
-            env[container.hf_token_env] = SecretValue.secrets_manager(container.hf_token_secret).unsafe_unwrap()
         self.model = sm.CfnModel(
             self,
             "Model",
             execution_role_arn=shared.role.role_arn,
-            primary_container=sm.CfnModel.ContainerDefinitionProperty(
-                image=image.uri, environment=env, model_data_url=container.model_data_s3_uri
-            ),
+            primary_container=container_definition(member.container, image.uri),
         )
         self.model.node.add_dependency(shared.role.policy)
         self.rollback_alarm = cw.Alarm(

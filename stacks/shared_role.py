@@ -15,7 +15,7 @@ from constructs import Construct
 
 from sagefit.core.shared_spec import SharedDeploymentSpec
 from stacks import cdk_values
-from stacks.execution_role import ROLE_ID, ModelData
+from stacks.execution_role import ROLE_ID, grant_model_data, model_objects_arn
 from stacks.images import ImageUri
 from stacks.managed_role import ManagedPolicyRole
 from stacks.nag import acknowledge_all
@@ -68,16 +68,9 @@ def shared_execution_role(
             conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
         )
     )
-    for uri in sorted({m.container.model_data_s3_uri for m in spec.members if m.container.model_data_s3_uri}):
-        data = ModelData.parse(uri)
-        role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[data.objects_arn(partition)]))
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[data.bucket_arn(partition)],
-                conditions={"StringLike": {"s3:prefix": [f"{data.prefix}/*"]}} if data.prefix else None,
-            )
-        )
+    staged = {m.container.model_data.uri: m.container.model_data for m in spec.members if m.container.model_data}
+    for uri in sorted(staged):
+        grant_model_data(role, partition, staged[uri])
     key.grant_encrypt_decrypt(role)
     return role
 
@@ -94,7 +87,10 @@ def acknowledge_shared_role(role: iam.Role, spec: SharedDeploymentSpec, account:
         arn = f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:{group}:*"
         reasons[f"Resource::{arn}"] = "log streams of this endpoint's own log groups; names are set by SageMaker"
     for member in spec.members:
-        if member.container.model_data_s3_uri:
-            objects = ModelData.parse(member.container.model_data_s3_uri).objects_arn("<AWS::Partition>")
-            reasons[f"Resource::{objects}"] = "read of a member's model artifacts under its model_data_s3_uri only"
+        data = member.container.model_data
+        if data is not None and not data.compressed:
+            objects = model_objects_arn(data, "<AWS::Partition>")
+            reasons[f"Resource::{objects}"] = (
+                "GetObject of a member's weights staged under its model_data_s3_uri prefix only"
+            )
     acknowledge_all(role, "AwsSolutions-IAM5", reasons)

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from sagefit.core import assumptions as A
+from sagefit.core import pools
 from sagefit.core.budget import fast_burn_refusal
 from sagefit.core.catalog import GIB, PACKAGED_CATALOG, Catalog, InstanceType, load_catalog
 from sagefit.core.engines import get_engine
@@ -55,6 +56,8 @@ class Plan:
     cheapest_price: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
     catalog_source: str = PACKAGED_CATALOG
+    pool: tuple[Fit, ...] = ()
+    """Capacity fallback in priority order, ``fit`` first; empty: one instance type (:mod:`.pools`)."""
 
     @property
     def estimate_note(self) -> str:
@@ -166,6 +169,7 @@ class Plan:
             "hours_to_burn_budget": round(self.spec.budget.hours_to_burn, 1),
             "min_hours_to_burn": self.spec.budget.min_hours_to_burn,
             "fast_burn_acknowledged": self.spec.budget.fast_burn_acknowledged,
+            "instance_pool": [pools.member_dict(m) for m in self.spec.pool],
             "warnings": list(self.warnings),
             "estimate": self.estimate_note,
         }
@@ -337,8 +341,12 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
     region = profile.region
     cheapest = min(usable, key=lambda f: (_price(f, region), -f.decode_tokens_per_s))
     chosen = cheapest
-    if profile.serving.instance_type:
-        chosen = _pinned_fit(loaded, profile.serving.instance_type, fits, cheapest, catalog)
+    listed = pools.explicit_pool(profile)
+    if listed:
+        pools.check_explicit(loaded, listed, fits, usable, catalog)
+    pinned = profile.serving.instance_type or (listed[0] if listed else None)
+    if pinned:
+        chosen = _pinned_fit(loaded, pinned, fits, cheapest, catalog)
     price, price_region = chosen.instance.price_in(region)
     plan = Plan(
         profile=profile,
@@ -349,6 +357,7 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
         cheapest_price=_price(cheapest, region),
         warnings=tuple(_warnings(profile, chosen, price_region, today or dt.date.today())),
         catalog_source=catalog.source,
+        pool=pools.choose_pool(profile, chosen, usable),
     )
     refusal = fast_burn_refusal(plan, loaded.path)
     if refusal is not None:

@@ -33,6 +33,7 @@ from sagefit.core.profile_budget import Budget
 from sagefit.core.profile_checks import check_catalog, check_image
 from sagefit.core.profile_errors import FieldProblem, describe_error
 from sagefit.core.profile_network import Network, check_network
+from sagefit.core.profile_pool import InstancePoolSetting
 from sagefit.core.yaml_input import load_yaml
 
 Dtype = Literal["float16", "bfloat16"]
@@ -107,6 +108,7 @@ class Serving(_Strict):
     target_concurrency: num.Concurrency = 4
     min_decode_tokens_per_s: num.DecodeSpeed | None = None
     instance_type: str | None = None
+    instance_pool: InstancePoolSetting = None
     tensor_parallel_degree: Literal[1, 2, 4, 8] | None = None
 
     @model_validator(mode="after")

@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from sagefit.core import aws_rules
 from sagefit.core.profile_errors import FieldProblem
 
 FIELD = "serving.instance_pool"
+
+
+def _yaml_words(value: object) -> object:
+    """PyYAML reads an unquoted ``off`` (and ``no``) as false, ``on`` as true (YAML 1.1 booleans):
+    take them as the words the profile wrote."""
+    if isinstance(value, bool):
+        return "auto" if value else "off"
+    return value
 
 
 def _check_list(value: Literal["auto", "off"] | list[str] | None) -> Literal["auto", "off"] | list[str] | None:
@@ -38,5 +46,7 @@ def _check_list(value: Literal["auto", "off"] | list[str] | None) -> Literal["au
     return value
 
 
-InstancePoolSetting = Annotated[Literal["auto", "off"] | list[str] | None, AfterValidator(_check_list)]
+InstancePoolSetting = Annotated[
+    Literal["auto", "off"] | list[str] | None, BeforeValidator(_yaml_words), AfterValidator(_check_list)
+]
 """The field's type: ``auto``, ``off``, a list of up to five instance types, or left out (None)."""

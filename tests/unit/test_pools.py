@@ -84,6 +84,14 @@ def test_an_explicit_list_is_the_pool_in_its_order(plan_of):
     assert plan.spec.pool_types == ("ml.g5.4xlarge", "ml.g5.2xlarge")
 
 
+def test_an_unquoted_off_in_yaml_means_off(write_profile):
+    text = (PROFILES / "mistral-7b.yaml").read_text().replace("  instance_type: ml.g5.2xlarge\n",
+                                                               "  instance_type: ml.g5.2xlarge\n  instance_pool: off\n")
+    assert "instance_pool: off" in text
+    plan = plan_profile(load_profile(write_profile(text)))
+    assert plan.profile.serving.instance_pool == "off" and plan.spec.pool == ()
+
+
 def test_a_one_entry_list_is_no_pool(plan_of):
     plan = plan_of(with_pool(seed("mistral-7b"), ["ml.g5.2xlarge"]))
     assert plan.spec.pool == ()

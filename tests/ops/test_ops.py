@@ -236,6 +236,18 @@ def test_status_reports_capacity_bounds_spend_and_alarms(aws, plans, capsys, pro
     assert "$120.50 of $400.00" in out and "min 0, max 2" in out and "MistralStack-IdleAlarm-1" in out
 
 
+def test_status_names_the_pool_types_that_run(aws, plans):
+    plan = plans["Llama2x70bAwqStack"]  # async: pooled, named by its pool
+    sm = aws.client("sagemaker")
+    sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x:1"})
+    pools = [{"InstanceType": t, "Priority": i} for i, t in enumerate(plan.spec.pool_types, start=1)]
+    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstancePools": pools}])
+    sm.create_endpoint(EndpointName=plan.spec.names.endpoint, EndpointConfigName="c")
+    status = stack_status(plan.spec, aws)
+    assert status.instance_type == f"{plan.instance_type} x1"  # the emulator runs everything on priority 1
+
+
 def test_status_of_an_endpoint_scaled_to_zero(aws, plans, capsys, profiles_dir):
     plan = plans["MistralStack"]
     _deploy_endpoint(aws, plan, copies=0)

@@ -133,11 +133,11 @@ def _endpoint(session: AwsSession, spec: DeploymentSpec, status: StackStatus) ->
 def _instance_types(endpoint: dict[str, Any], config: dict[str, Any]) -> str | None:
     """The variant's instance type; with instance pools, the types running now and their counts
     (ProductionVariantSummary.InstancePools), else the pools in priority order."""
-    summary = next(iter(endpoint.get("ProductionVariants", [])), {})
+    summary: dict[str, Any] = next(iter(endpoint.get("ProductionVariants", [])), {})
     running = [p for p in summary.get("InstancePools", []) if p.get("CurrentInstanceCount")]
     if running:
         return ", ".join(f"{p['InstanceType']} x{p['CurrentInstanceCount']}" for p in running)
-    variant = next(iter(config.get("ProductionVariants", [])), {})
+    variant: dict[str, Any] = next(iter(config.get("ProductionVariants", [])), {})
     pools = sorted(variant.get("InstancePools", []), key=lambda p: int(p["Priority"]))
     return variant.get("InstanceType") or (" > ".join(p["InstanceType"] for p in pools) or None)
 

@@ -244,6 +244,10 @@ def _component_changes(old: DeploymentSpec, new: DeploymentSpec, container: tupl
                 wakes=Wakes.NO,
             )
         )
+    if old.pool_types != new.pool_types:
+        # The component's Specifications (one per pool type) change with the pool: an
+        # UpdateInferenceComponent (its CloudFormation schema has no create-only property), so it rolls.
+        container = (*container, f"specifications per instance type: {pool_label(old)} -> {pool_label(new)}")
     if container:
         seconds = new.container.startup_timeout_s + new.update.rolling_wait_s + new.scaling.instance_release_s
         out.append(

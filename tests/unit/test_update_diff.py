@@ -105,6 +105,8 @@ def test_a_component_pool_change_updates_the_endpoint(seed, plan_of):
     change = of_kind(diff_plans(old, new), UpdateKind.ENDPOINT_UPDATE)
     assert any(f.startswith("instance pool: ml.g5.2xlarge > ") and f.endswith("-> none") for f in change.fields)
     assert old.spec.names.endpoint == new.spec.names.endpoint == "mistral-7b"
+    rolling = of_kind(diff_plans(old, new), UpdateKind.ROLLING)  # Specifications -> Specification
+    assert any(f.startswith("specifications per instance type:") for f in rolling.fields)
 
 
 def test_a_container_change_on_always_on_is_blue_green_for_the_start_and_both_waits(seed, plan_of):

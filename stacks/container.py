@@ -15,19 +15,21 @@ Everything is read from ``plan.spec.container``; this module only renders it. St
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import SecretValue
 from aws_cdk import aws_sagemaker as sm
 
 from sagefit.core.spec import ContainerSpec
 
 
-def container_environment(container: ContainerSpec) -> dict[str, str]:
+def container_environment(container: ContainerSpec, environment: Mapping[str, str] | None = None) -> dict[str, str]:
     """The engine's variables, plus the Hub token for a gated model the engine downloads.
 
     ``hf_token_secret`` is None when the weights are staged (the container never contacts the Hub),
     so a staged model's template names no secret at all.
     """
-    env = dict(container.environment)
+    env = dict(container.environment if environment is None else environment)
     if container.hf_token_secret:
         # A CloudFormation dynamic reference: the token never appears in the template.
         env[container.hf_token_env] = SecretValue.secrets_manager(container.hf_token_secret).unsafe_unwrap()
@@ -46,12 +48,16 @@ def model_data_source(container: ContainerSpec) -> sm.CfnModel.ModelDataSourcePr
     )
 
 
-def container_definition(container: ContainerSpec, image_uri: str) -> sm.CfnModel.ContainerDefinitionProperty:
-    """The Model's primary container: the image, its environment and its staged weights, if any."""
+def container_definition(
+    container: ContainerSpec, image_uri: str, environment: Mapping[str, str] | None = None
+) -> sm.CfnModel.ContainerDefinitionProperty:
+    """The Model's primary container: the image, its environment and its staged weights, if any.
+
+    ``environment`` replaces the plan's for a pool member whose engine settings differ."""
     data = container.model_data
     return sm.CfnModel.ContainerDefinitionProperty(
         image=image_uri,
-        environment=container_environment(container),
+        environment=container_environment(container, environment),
         model_data_url=data.uri if data is not None and data.compressed else None,
         model_data_source=model_data_source(container),
     )

@@ -13,6 +13,7 @@ execution role lives in :mod:`stacks.execution_role`, the async output in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -26,7 +27,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from sagefit.core.planner import Plan
-from stacks import cdk_values
+from stacks import cdk_values, variant
 from stacks.async_destinations import async_destinations
 from stacks.container import container_definition
 from stacks.execution_role import acknowledge_execution_role, execution_role
@@ -93,7 +94,8 @@ class LlmEndpoint(Construct):
         acknowledge_execution_role(self.role, self, spec, self.output_bucket)
         self._role_arn = self.role.role_arn
         self._role_policy = self.role.policy
-        self.model = self._model()
+        self.model = self._model("Model", spec.container.environment)
+        self.pool_models = variant.pool_models(spec, self._model)
         self.rollback_alarm = self._rollback_alarm()
         self.endpoint_config = self._endpoint_config()
         self.endpoint = sm.CfnEndpoint(
@@ -107,10 +109,13 @@ class LlmEndpoint(Construct):
         self.inference_component = self._inference_component() if self.uses_inference_component else None
 
     # ------------------------------------------------------------------ resources
-    def _model(self) -> sm.CfnModel:
-        container = container_definition(self.spec.container, self.props.image.uri)
+    def _model(self, construct_id: str, environment: Mapping[str, str]) -> sm.CfnModel:
+        """The plan's Model ("Model"), or a pool member's with its own environment (:mod:`stacks.variant`)."""
+        container = container_definition(self.spec.container, self.props.image.uri, environment)
         network = model_network(self.placement, self.spec.network.isolation)
-        model = sm.CfnModel(self, "Model", execution_role_arn=self._role_arn, primary_container=container, **network)
+        model = sm.CfnModel(
+            self, construct_id, execution_role_arn=self._role_arn, primary_container=container, **network
+        )
         self._after_role_policy(model)
         return model
 
@@ -120,45 +125,9 @@ class LlmEndpoint(Construct):
             resource.node.add_dependency(self._role_policy)
 
     def _variant(self) -> sm.CfnEndpointConfig.ProductionVariantProperty:
-        spec = self.spec
-        timeout = spec.container.startup_timeout_s
-        scaling = spec.scaling
         if self.uses_inference_component:
-            return sm.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=self.variant_name,
-                instance_type=spec.instance_type,
-                initial_instance_count=spec.update.initial_instances,
-                managed_instance_scaling=sm.CfnEndpointConfig.ManagedInstanceScalingProperty(
-                    status="ENABLED",
-                    min_instance_count=0,
-                    max_instance_count=scaling.max_capacity,
-                    # Release an instance once it holds no copy, after the shortest cooldown AWS
-                    # accepts (plan.spec.scaling; ranges in the cfn-lint schema for
-                    # AWS::SageMaker::EndpointConfig ScaleInPolicy and the API reference shape
-                    # ProductionVariantManagedInstanceScalingScaleInPolicy). Without it SageMaker waits
-                    # its default 20 minutes, each billed, after every scale to zero.
-                    scale_in_policy=sm.CfnEndpointConfig.ScaleInPolicyProperty(
-                        strategy=scaling.managed_scale_in_strategy,
-                        cooldown_in_minutes=scaling.managed_scale_in_cooldown_min,
-                    ),
-                ),
-                routing_config=sm.CfnEndpointConfig.RoutingConfigProperty(
-                    routing_strategy="LEAST_OUTSTANDING_REQUESTS"
-                ),
-                volume_size_in_gb=spec.container.volume_size_gb,
-            )
-        return sm.CfnEndpointConfig.ProductionVariantProperty(
-            variant_name=self.variant_name,
-            model_name=self.model.attr_model_name,
-            instance_type=spec.instance_type,
-            # A constant (plan.spec.update): autoscaling raises the count to MinCapacity, and a bound
-            # change then leaves the endpoint config, hence the fleet, alone.
-            initial_instance_count=spec.update.initial_instances,
-            initial_variant_weight=1.0,
-            container_startup_health_check_timeout_in_seconds=timeout,
-            model_data_download_timeout_in_seconds=timeout,
-            volume_size_in_gb=spec.container.volume_size_gb,
-        )
+            return variant.component_variant(self.spec, self.variant_name)
+        return variant.model_variant(self.spec, self.variant_name, self.model, self.pool_models)
 
     def _endpoint_config(self) -> sm.CfnEndpointConfig:
         spec = self.spec
@@ -249,7 +218,13 @@ class LlmEndpoint(Construct):
             inference_component_name=self.inference_component_name,
             endpoint_name=self.endpoint.attr_endpoint_name,
             variant_name=self.variant_name,
-            specification=sm.CfnInferenceComponent.InferenceComponentSpecificationProperty(
+            # A pooled endpoint: one specification per instance type (stacks.variant), not both.
+            specifications=variant.component_specifications(self.spec, self.model, self.pool_models)
+            if self.spec.pool
+            else None,
+            specification=None
+            if self.spec.pool
+            else sm.CfnInferenceComponent.InferenceComponentSpecificationProperty(
                 model_name=self.model.attr_model_name,
                 compute_resource_requirements=sm.CfnInferenceComponent.InferenceComponentComputeResourceRequirementsProperty(
                     number_of_accelerator_devices_required=container.accelerators,

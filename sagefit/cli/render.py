@@ -85,9 +85,28 @@ def plans_table(plans: list[Plan]) -> Table:
     return table
 
 
+def pool_line(plan: Plan) -> str | None:
+    """The capacity-fallback pool of a plan, each type with its hour, or None without a pool."""
+    pool = plan.spec.pool
+    if not pool:
+        return None
+    members = " > ".join(
+        f"{m.instance_type} ${m.price_per_hour:,.3f}/h" + (f" (TP {m.tensor_parallel_degree})" if m.own_model else "")
+        for m in pool
+    )
+    return (
+        f"instance pool {plan.profile.name}: {members}; budget and cost figures price "
+        f"{pool[0].instance_type}, the fallbacks run only when it is short"
+    )
+
+
 def print_plans(plans: list[Plan], out: TextIO) -> None:
     console = Console(file=out, width=max(140, Console(file=out).width))
     console.print(plans_table(plans))
+    for plan in plans:
+        line = pool_line(plan)
+        if line is not None:
+            console.print(line, markup=False, highlight=False)
     for plan in plans:
         for warning in plan.warnings:
             console.print(f"[yellow]warning[/yellow] {plan.profile.name}: {warning}")

@@ -106,6 +106,18 @@ SageMaker releases the idle instance, which bills until then. 5 is the shortest 
 so a longer wait only bills an instance that serves nothing."""
 
 
+POOL_MAX_PRICE_RATIO = 2.0
+"""Capacity fallback (``serving.instance_pool: auto``): a fallback instance costs at most this many
+times the planned instance's hour. The budget, the runaway guard and ``sagefit cost`` price the
+planned (priority 1) instance; a fallback dearer than twice that would more than double the hour
+they price whenever capacity is short. An explicit ``instance_pool`` list is not capped."""
+
+POOL_PROVISION_TIMEOUT_S = 1200
+"""VariantInstanceProvisionTimeoutInSeconds of a pooled variant: how long SageMaker tries the pools, in
+priority order, before the create or scale-out fails (API range 300-3600, aws_rules). 20 minutes
+leaves each of up to five types a few minutes of insufficient-capacity retries and fails well inside
+CloudFormation's wait, instead of the endpoint hanging in Creating for an hour."""
+
 # ==============================================================================================
 # Cost simulation (`sagefit cost`)
 #

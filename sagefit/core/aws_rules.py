@@ -139,6 +139,29 @@ VOLUME_SIZE_GB = IntBound(
 INITIAL_INSTANCE_COUNT = IntBound(
     "InitialInstanceCount", 1, None, f"{SAGEMAKER_API}/API_ProductionVariant.html (shape InitialTaskCount)"
 )
+# Instance pools (capacity fallback): ProductionVariant.InstancePools, shape InstancePoolList (1-5
+# InstancePool entries), InstancePool.Priority (shape InstancePoolPriority, 1-5, "1 is the highest
+# priority"), VariantInstanceProvisionTimeoutInSeconds (300-3600). An inference component's
+# Specifications (shape InferenceComponentSpecificationList, 1-5 in the API, "one per instance type").
+MAX_INSTANCE_POOLS = 5
+POOL_PRIORITY = IntBound(
+    "InstancePool.Priority", 1, 5, f"{SAGEMAKER_API}/API_InstancePool.html (shape InstancePoolPriority)"
+)
+POOL_PROVISION_TIMEOUT_S = IntBound(
+    "VariantInstanceProvisionTimeoutInSeconds",
+    300,
+    3600,
+    f"{SAGEMAKER_API}/API_ProductionVariant.html (shape VariantInstanceProvisionTimeoutInSeconds)",
+)
+POOLS_SOURCE = f"{SAGEMAKER_API}/API_ProductionVariant.html (InstancePools, shape InstancePoolList: 1 to 5)"
+POOLS_GUIDE = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/realtime-endpoints-heterogeneous.html "
+    '("replace the InstanceType parameter in your production variant with an InstancePools list")'
+)
+SPECIFICATIONS_SOURCE = (
+    f'{SAGEMAKER_API}/API_CreateInferenceComponent.html (Specifications: "one per instance type"; '
+    '"either this parameter or the singular Specification parameter, but not both")'
+)
 MANAGED_MIN_INSTANCES = IntBound(
     "ManagedInstanceScaling.MinInstanceCount",
     0,

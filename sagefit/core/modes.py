@@ -64,6 +64,13 @@ class ScalingMode(str, Enum):
         return not self.uses_inference_component
 
     @property
+    def pools_by_default(self) -> bool:
+        """Capacity fallback (``serving.instance_pool: auto``) unless the profile says otherwise: a
+        mode that starts instances on demand (from zero, or on a backlog) meets insufficient capacity
+        at every wake, so it falls back; always-on starts its fleet once and keeps it."""
+        return self.can_scale_to_zero
+
+    @property
     def is_async(self) -> bool:
         """Requests go through S3 and a queue; the endpoint answers with an output location."""
         return self is ScalingMode.ASYNC

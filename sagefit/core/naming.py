@@ -20,6 +20,8 @@ UpdateEndpoint ever changes an autoscaled instance type.
 
 from __future__ import annotations
 
+import hashlib
+
 from sagefit.core.profiles import Profile
 
 VARIANT_NAME = "AllTraffic"
@@ -37,13 +39,31 @@ def instance_slug(instance_type: str) -> str:
     return instance_type.removeprefix("ml.").replace(".", "-")
 
 
-def endpoint_name(profile: Profile, instance_type: str | None = None) -> str:
-    """The profile's name, plus the instance type where the variant is an auto-scaling target.
+def pool_slug(pool: tuple[str, ...]) -> str:
+    """``pool-`` and 8 hex digits of the ordered pool: 13 characters, within LONGEST_INSTANCE_SLUG.
+
+    An autoscaled variant with instance pools has as many instance types as pools. Neither the API
+    reference (ProductionVariant.InstancePools) nor the instance-pools guide
+    (docs.aws.amazon.com/sagemaker/latest/dg/realtime-endpoints-heterogeneous.html) exempts a pool
+    change from the rule above ("If the update would change the instance type for any model that is
+    a target for auto scaling, the update fails"), so sagefit treats any change of the pool (a type
+    added, removed or reordered, or pools turned on or off) as an instance-type change: a new
+    endpoint, never an UpdateEndpoint of an autoscaled variant. The digest covers the order too,
+    since the priorities are the pool.
+    """
+    return "pool-" + hashlib.sha256(",".join(pool).encode()).hexdigest()[:8]
+
+
+def endpoint_name(profile: Profile, instance_type: str | None = None, pool: tuple[str, ...] = ()) -> str:
+    """The profile's name, plus the instance type (or the pool's digest) where the variant is an
+    auto-scaling target.
 
     ``instance_type`` None gives the longest name the profile can produce (for validation).
     """
     if not profile.scaling.mode.names_endpoint_by_instance_type:
         return profile.name
+    if pool:
+        return f"{profile.name}-{pool_slug(pool)}"
     slug = LONGEST_INSTANCE_SLUG if instance_type is None else instance_slug(instance_type)
     return f"{profile.name}-{slug}"
 

@@ -27,6 +27,7 @@ _FALSE = ("false", "0", "no")
 OVERRIDABLE = {
     "region": ("region",),
     "instance_type": ("serving", "instance_type"),
+    "instance_pool": ("serving", "instance_pool"),
     "target_concurrency": ("serving", "target_concurrency"),
     "mode": ("scaling", "mode"),
     "min_capacity": ("scaling", "min_capacity"),

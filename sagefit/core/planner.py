@@ -14,12 +14,14 @@ from functools import cached_property
 from typing import Any
 
 from sagefit.core import assumptions as A
+from sagefit.core import pools
 from sagefit.core.adapters import adapter_slots
 from sagefit.core.budget import fast_burn_refusal
 from sagefit.core.catalog import GIB, PACKAGED_CATALOG, Catalog, InstanceType, load_catalog
 from sagefit.core.engines import get_engine
 from sagefit.core.engines.lora import LoraSlots
 from sagefit.core.errors import SagefitError
+from sagefit.core.plan_refusals import gib, nothing_fits
 from sagefit.core.profile_adapter import LoadedAdapter
 from sagefit.core.profiles import LoadedProfile, Profile
 from sagefit.core.sizing import Fit, best_fit_on
@@ -62,6 +64,8 @@ class Plan:
     """The adapter profiles served on this plan's inference component."""
     lora: LoraSlots | None = None
     """The LoRA slots the engine reserves for them (counted in ``fit``'s KV budget)."""
+    pool: tuple[Fit, ...] = ()
+    """Capacity fallback in priority order, ``fit`` first; empty: one instance type (:mod:`.pools`)."""
 
     @property
     def estimate_note(self) -> str:
@@ -179,6 +183,7 @@ class Plan:
             "weights_source": self.spec.cold_start.weights_source,
             # What staging the weights in S3 (`sagefit stage`) changes: the cold start from each source.
             "cold_start_s_by_source": {k: round(v.total_s, 1) for k, v in self.spec.cold_start_by_source.items()},
+            "instance_pool": [pools.member_dict(m) for m in self.spec.pool],
             "warnings": list(self.warnings),
             "estimate": self.estimate_note,
         }
@@ -227,42 +232,6 @@ def _price(fit: Fit, region: str) -> float:
     return fit.instance.price_in(region)[0]
 
 
-def _gib(value: float) -> str:
-    return f"{value / GIB:.1f} GiB"
-
-
-def _nothing_fits(loaded: LoadedProfile, fits: list[Fit]) -> SagefitError:
-    """Explain why no instance works, naming how far short the closest one is."""
-    profile = loaded.profile
-    memory_fits = [f for f in fits if f.fits_memory]
-    if memory_fits:
-        fastest = max(memory_fits, key=lambda f: f.decode_tokens_per_s)
-        return SagefitError(
-            f"no instance meets the latency floor of {profile.serving.min_decode_tokens_per_s:g} "
-            f"tokens/s; the fastest fit, {fastest.instance.instance_type}, decodes about "
-            f"{fastest.decode_tokens_per_s:.1f} tokens/s (estimate)",
-            "lower serving.min_decode_tokens_per_s or quantize the model (model.quantization: awq)",
-            loaded.path,
-            "serving.min_decode_tokens_per_s",
-        )
-    if not fits:
-        return SagefitError(
-            "no catalog instance has a GPU count the attention heads divide into",
-            "remove serving.tensor_parallel_degree",
-            loaded.path,
-            "serving.tensor_parallel_degree",
-        )
-    closest = min(fits, key=lambda f: f.shortfall_per_gpu_bytes)
-    return SagefitError(
-        f"the model fits no instance in the catalog: the closest, {closest.instance.instance_type} "
-        f"x{closest.tp} GPUs, is short by {_gib(closest.shortfall_per_gpu_bytes)} per GPU "
-        f"for weights{closest.lora_note} plus one {profile.serving.max_total_tokens}-token request",
-        "quantize it (model.quantization: awq or gptq) or lower serving.max_total_tokens",
-        loaded.path,
-        "model.quantization",
-    )
-
-
 def _pinned_fit(loaded: LoadedProfile, pinned: str, fits: list[Fit], cheapest: Fit, catalog: Catalog) -> Fit:
     """Check the profile's pinned instance; refuse it with what would fit instead."""
     profile = loaded.profile
@@ -288,10 +257,10 @@ def _pinned_fit(loaded: LoadedProfile, pinned: str, fits: list[Fit], cheapest: F
         )
     if not fit.fits_memory:
         raise SagefitError(
-            f"the model does not fit {pinned}: weights {_gib(fit.weights_per_gpu_bytes)} per GPU "
+            f"the model does not fit {pinned}: weights {gib(fit.weights_per_gpu_bytes)} per GPU "
             f"+ one {profile.serving.max_total_tokens}-token request{fit.lora_note} need "
-            f"{_gib(fit.usable_per_gpu_bytes + fit.shortfall_per_gpu_bytes)}, "
-            f"the GPU offers {_gib(fit.usable_per_gpu_bytes)} usable",
+            f"{gib(fit.usable_per_gpu_bytes + fit.shortfall_per_gpu_bytes)}, "
+            f"the GPU offers {gib(fit.usable_per_gpu_bytes)} usable",
             suggestion,
             loaded.path,
             "serving.instance_type",
@@ -347,12 +316,16 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
     fits = _candidates(profile, catalog, lora)
     usable = [f for f in fits if f.fits_memory and _meets_floor(profile, f)]
     if not usable:
-        raise _nothing_fits(loaded, fits)
+        raise nothing_fits(loaded, fits)
     region = profile.region
     cheapest = min(usable, key=lambda f: (_price(f, region), -f.decode_tokens_per_s))
     chosen = cheapest
-    if profile.serving.instance_type:
-        chosen = _pinned_fit(loaded, profile.serving.instance_type, fits, cheapest, catalog)
+    listed = pools.explicit_pool(profile)
+    if listed:
+        pools.check_explicit(loaded, listed, fits, usable, catalog)
+    pinned = profile.serving.instance_type or (listed[0] if listed else None)
+    if pinned:
+        chosen = _pinned_fit(loaded, pinned, fits, cheapest, catalog)
     price, price_region = chosen.instance.price_in(region)
     plan = Plan(
         profile=profile,
@@ -365,6 +338,7 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
         catalog_source=catalog.source,
         adapters=loaded.adapters,
         lora=lora,
+        pool=pools.choose_pool(profile, chosen, usable),
     )
     refusal = fast_burn_refusal(plan, loaded.path)
     if refusal is not None:

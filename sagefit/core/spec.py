@@ -21,9 +21,10 @@ from sagefit.core.engines import get_engine
 from sagefit.core.model_data import ModelData
 from sagefit.core.modes import CapHold, ScalingMode, scalable_resource_id
 from sagefit.core.performance import SpeedFigures
+from sagefit.core.pools import PoolMember, pool_members
 from sagefit.core.profile_budget import HardCapAction
 from sagefit.core.profile_network import Network
-from sagefit.core.profiles import ScheduledCapacity
+from sagefit.core.profile_scaling import ScheduledCapacity
 
 if TYPE_CHECKING:
     from sagefit.core.planner import Plan
@@ -218,6 +219,20 @@ class DeploymentSpec:
     """The profile's ``network:`` (VPC placement, isolation); empty: SageMaker's own network."""
     adapters: tuple[AdapterSpec, ...] = ()
     """Adapter inference components on ``names.inference_component`` (adapter profiles naming this base)."""
+    pool: tuple[PoolMember, ...] = ()
+    """Capacity fallback: the instance pools in priority order, ``instance_type`` first (each with its
+    own container settings); empty: the variant has one InstanceType (:mod:`sagefit.core.pools`)."""
+    pool_provision_timeout_s: int = A.POOL_PROVISION_TIMEOUT_S
+    """VariantInstanceProvisionTimeoutInSeconds of a pooled variant."""
+
+    @property
+    def pool_types(self) -> tuple[str, ...]:
+        return tuple(member.instance_type for member in self.pool)
+
+    @property
+    def fallbacks(self) -> tuple[PoolMember, ...]:
+        """The pool after its first member: what runs only when the planned instance is short."""
+        return self.pool[1:]
 
     @property
     def mode(self) -> ScalingMode:
@@ -252,9 +267,10 @@ def build_spec(plan: Plan) -> DeploymentSpec:
     """Derive every deployable value from a plan, once."""
     profile = plan.profile
     mode = profile.scaling.mode
+    pool = pool_members(plan)
     names = Names(
         stack=profile.stack_name,
-        endpoint=naming.endpoint_name(profile, plan.instance_type),
+        endpoint=naming.endpoint_name(profile, plan.instance_type, tuple(m.instance_type for m in pool)),
         variant=naming.VARIANT_NAME,
         inference_component=naming.inference_component_name(profile),
         budget=naming.budget_name(profile),
@@ -356,4 +372,5 @@ def build_spec(plan: Plan) -> DeploymentSpec:
             )
             for item in plan.adapters
         ),
+        pool=pool,
     )

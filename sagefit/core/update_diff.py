@@ -130,6 +130,11 @@ def _budget_fields(old: DeploymentSpec, new: DeploymentSpec) -> tuple[str, ...]:
     )
 
 
+def pool_label(spec: DeploymentSpec) -> str:
+    """The instance pool in priority order, or ``none`` (one instance type)."""
+    return " > ".join(spec.pool_types) if spec.pool else "none"
+
+
 def _at_zero(spec: DeploymentSpec) -> Wakes:
     """A new endpoint starts ``initial_instances``: on a mode that rests at zero, that is a wake."""
     return Wakes.YES if spec.mode.can_scale_to_zero else Wakes.NO
@@ -188,10 +193,12 @@ def _replacement(old: DeploymentSpec, new: DeploymentSpec) -> Change:
 
 
 def _new_endpoint(old: DeploymentSpec, new: DeploymentSpec) -> Change:
-    """An always-on or async instance-type (or profile-name) change: a second endpoint, then cleanup."""
+    """An always-on or async instance-type, instance-pool (or profile-name) change: a second endpoint,
+    then cleanup. The pool counts as the variant's instance types (:func:`sagefit.core.naming.pool_slug`)."""
     fields = _differences(
         {
             "instance type": (old.instance_type, new.instance_type),
+            "instance pool": (pool_label(old), pool_label(new)),
             "endpoint": (old.names.endpoint, new.names.endpoint),
         }
     )
@@ -219,6 +226,9 @@ def _component_changes(old: DeploymentSpec, new: DeploymentSpec, container: tupl
     endpoint_fields = _differences(
         {
             "instance type": (old.instance_type, new.instance_type),
+            # The variant's InstancePools and the component's per-type Specifications change together;
+            # no autoscaled variant here (managed instance scaling), so an UpdateEndpoint is allowed.
+            "instance pool": (pool_label(old), pool_label(new)),
             "max instances": (old.scaling.max_capacity, new.scaling.max_capacity),
             "volume GB": (old.container.volume_size_gb, new.container.volume_size_gb),
         }
@@ -234,6 +244,10 @@ def _component_changes(old: DeploymentSpec, new: DeploymentSpec, container: tupl
                 wakes=Wakes.NO,
             )
         )
+    if old.pool_types != new.pool_types:
+        # The component's Specifications (one per pool type) change with the pool: an
+        # UpdateInferenceComponent (its CloudFormation schema has no create-only property), so it rolls.
+        container = (*container, f"specifications per instance type: {pool_label(old)} -> {pool_label(new)}")
     if container:
         seconds = new.container.startup_timeout_s + new.update.rolling_wait_s + new.scaling.instance_release_s
         out.append(

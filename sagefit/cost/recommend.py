@@ -25,7 +25,8 @@ from sagefit.core.catalog import Catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.modes import ScalingMode
 from sagefit.core.planner import Plan, fitting_instances, plan_profile
-from sagefit.core.profiles import LoadedProfile, ScheduledCapacity
+from sagefit.core.profile_scaling import ScheduledCapacity
+from sagefit.core.profiles import LoadedProfile
 from sagefit.cost.arrivals import HORIZON_S, Traffic
 from sagefit.cost.report import REALTIME_TIMEOUT_S, mode_spec, service_times
 from sagefit.cost.settings import CostSettings, resolve

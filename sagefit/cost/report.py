@@ -13,7 +13,7 @@ from sagefit.core.assumptions import WEIGHTS_SOURCE_NAMES
 from sagefit.core.catalog import PACKAGED_CATALOG
 from sagefit.core.modes import ScalingMode
 from sagefit.core.planner import Plan
-from sagefit.core.profiles import ScheduledCapacity
+from sagefit.core.profile_scaling import ScheduledCapacity
 from sagefit.cost.arrivals import HORIZON_S, Traffic
 from sagefit.cost.schedule import bounds_over_month
 from sagefit.cost.settings import CostSettings
@@ -167,6 +167,12 @@ def estimate(
     for mode in shown:
         notes.extend(_mode_notes(plan, results[mode], max_service))
     notes.extend(f"plan: {w}" for w in plan.warnings)
+    if plan.spec.fallbacks:  # capacity fallback: simulated on the planned type only
+        others = ", ".join(f"{m.instance_type} ${m.price_per_hour:,.3f}/h" for m in plan.spec.fallbacks)
+        notes.append(
+            f"instance pool: every instance is billed as {plan.instance_type} (priority 1); the fallbacks "
+            f"({others}) run only when it is short of capacity, at their own prices"
+        )
     return CostEstimate(plan, traffic, settings, results, shown, seed, tuple(notes), max_service)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sagefit.core.profiles import ScheduledCapacity
+from sagefit.core.profile_scaling import ScheduledCapacity
 
 LOOKBACK_DAYS = 8
 _DOW = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}

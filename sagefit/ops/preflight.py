@@ -11,6 +11,7 @@ endpoint name and capacity bounds come from the plan's :class:`~sagefit.core.spe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sagefit.core.spec import DeploymentSpec
 from sagefit.ops.aws import AwsSession, aws_errors
@@ -74,15 +75,22 @@ def instances_in_use(session: AwsSession, instance_type: str, skip_endpoint: str
             config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
             types = {v["VariantName"]: v.get("InstanceType") for v in config.get("ProductionVariants", [])}
             count = sum(
-                int(v.get("CurrentInstanceCount", 0))
-                for v in endpoint.get("ProductionVariants", [])
-                if types.get(v["VariantName"]) == instance_type
+                _count_of(v, types.get(v["VariantName"]), instance_type) for v in endpoint.get("ProductionVariants", [])
             )
             if name == skip_endpoint:
                 own += count
             else:
                 others += count
     return others, own
+
+
+def _count_of(summary: dict[str, Any], variant_type: str | None, instance_type: str) -> int:
+    """Instances of ``instance_type`` a variant runs: per pool where it has instance pools
+    (ProductionVariantSummary.InstancePools: "the current number of instances of that type")."""
+    pools = summary.get("InstancePools")
+    if pools:
+        return sum(int(p.get("CurrentInstanceCount", 0)) for p in pools if p.get("InstanceType") == instance_type)
+    return int(summary.get("CurrentInstanceCount", 0)) if variant_type == instance_type else 0
 
 
 def deploy_instances(spec: DeploymentSpec) -> int:
@@ -99,27 +107,39 @@ def _quota_fix(region: str, quota: Quota, desired: int) -> str:
 
 
 def preflight(spec: DeploymentSpec, session: AwsSession) -> PreflightReport:
-    """Credentials, the region's offer of the instance type, and the endpoint quota for a deploy of ``spec``."""
-    instance_type = spec.instance_type
-    report = PreflightReport(spec.names.stack, session.region, instance_type)
+    """Credentials, then the region's offer of, and the endpoint quota for, every instance type the
+    deploy may start: the planned one and each instance-pool fallback (``spec.pool``)."""
+    report = PreflightReport(spec.names.stack, session.region, spec.instance_type)
     with aws_errors("checking credentials"):
         identity = session.client("sts").get_caller_identity()
     report.checks.append(Check("credentials", True, f"account {identity['Account']} ({identity['Arn']})"))
+    for instance_type in spec.pool_types or (spec.instance_type,):
+        _check_instance_type(spec, session, report, instance_type)
+    return report
 
+
+def _check_instance_type(
+    spec: DeploymentSpec, session: AwsSession, report: PreflightReport, instance_type: str
+) -> None:
+    """One instance type's offer and quota. A fallback is checked like the planned type: SageMaker
+    starts the whole deploy (or a scale-out) there when the planned type is short."""
+    fallback = instance_type != spec.instance_type
+    suffix = f" ({instance_type}, fallback)" if fallback else ""
+    move = "remove it from serving.instance_pool" if fallback else "pick another instance type"
     with aws_errors("reading Service Quotas"):
         quota = find_endpoint_quota(session, instance_type)
     if quota is None:
         report.checks.append(
             Check(
-                "region offers instance",
+                f"region offers instance{suffix}",
                 False,
                 f"{session.region} has no quota '{quota_name(instance_type)}': it does not offer "
                 f"{instance_type} for endpoints",
-                "set the profile's region to one that offers it, or pick another instance type",
+                f"set the profile's region to one that offers it, or {move}",
             )
         )
-        return report
-    report.checks.append(Check("region offers instance", True, f"{instance_type} in {session.region}"))
+        return
+    report.checks.append(Check(f"region offers instance{suffix}", True, f"{instance_type} in {session.region}"))
 
     endpoint = spec.names.endpoint
     with aws_errors("listing endpoints"):
@@ -133,11 +153,11 @@ def preflight(spec: DeploymentSpec, session: AwsSession) -> PreflightReport:
         + f"; the deploy needs {start}"
     )
     ok = quota.value >= needed
-    report.checks.append(Check("endpoint quota", ok, detail, "" if ok else _quota_fix(session.region, quota, needed)))
+    fix = "" if ok else _quota_fix(session.region, quota, needed) + (f", or {move}" if fallback else "")
+    report.checks.append(Check(f"endpoint quota{suffix}", ok, detail, fix))
     peak = others + spec.scaling.max_capacity
     if ok and quota.value < peak:
         report.warnings.append(
-            f"scaling to max_capacity {spec.scaling.max_capacity} needs {peak} instances, above the quota "
-            f"of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
+            f"{instance_type}: scaling to max_capacity {spec.scaling.max_capacity} needs {peak} instances, above "
+            f"the quota of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
         )
-    return report

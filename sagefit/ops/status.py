@@ -131,7 +131,19 @@ def _endpoint(session: AwsSession, spec: DeploymentSpec, status: StackStatus) ->
     status.failure_reason = endpoint.get("FailureReason")
     status.instances = variant_capacity(endpoint, spec.names.variant)
     config = session.client("sagemaker").describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-    status.instance_type = next((v.get("InstanceType") for v in config.get("ProductionVariants", [])), None)
+    status.instance_type = _instance_types(endpoint, config)
+
+
+def _instance_types(endpoint: dict[str, Any], config: dict[str, Any]) -> str | None:
+    """The variant's instance type; with instance pools, the types running now and their counts
+    (ProductionVariantSummary.InstancePools), else the pools in priority order."""
+    summary: dict[str, Any] = next(iter(endpoint.get("ProductionVariants", [])), {})
+    running = [p for p in summary.get("InstancePools", []) if p.get("CurrentInstanceCount")]
+    if running:
+        return ", ".join(f"{p['InstanceType']} x{p['CurrentInstanceCount']}" for p in running)
+    variant: dict[str, Any] = next(iter(config.get("ProductionVariants", [])), {})
+    pools = sorted(variant.get("InstancePools", []), key=lambda p: int(p["Priority"]))
+    return variant.get("InstanceType") or (" > ".join(p["InstanceType"] for p in pools) or None)
 
 
 def _component(session: AwsSession, status: StackStatus) -> None:

@@ -63,11 +63,15 @@ def test_bootstrap_deploy_update_destroy(target):
     assert endpoint["EndpointStatus"] == "InService"
     config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     variant = config["ProductionVariants"][0]
-    assert variant["InstanceType"] == "ml.g5.2xlarge"
+    # scale-to-zero falls back through instance pools by default: ml.g5.2xlarge first
+    assert "InstanceType" not in variant
+    assert variant["InstancePools"][0] == {"InstanceType": "ml.g5.2xlarge", "Priority": 1}
+    assert len(variant["InstancePools"]) == 5
     assert variant["ManagedInstanceScaling"]["MaxInstanceCount"] == 2
     component = sagemaker.describe_inference_component(InferenceComponentName="mistral-7b-ic")
     assert component["EndpointName"] == "mistral-7b"
     assert component["InferenceComponentStatus"] == "InService"
+    assert [s["InstanceType"] for s in component["Specifications"]][0] == "ml.g5.2xlarge"
     # The hard cap's function, from the asset the CDK CLI published to the emulator's bootstrap bucket.
     lambda_ = target.client("lambda")
     (function_name,) = [

@@ -67,7 +67,13 @@ def test_endpoint_is_in_service_on_the_planned_instance(deployed, name):
     assert endpoint["EndpointStatus"] == "InService"
     config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     variant = config["ProductionVariants"][0]
-    assert variant["InstanceType"] == plan.instance_type
+    if plan.spec.pool:  # scale-to-zero and async seeds fall back through instance pools by default
+        assert "InstanceType" not in variant
+        pools = sorted(variant["InstancePools"], key=lambda p: p["Priority"])
+        assert [p["InstanceType"] for p in pools] == list(plan.spec.pool_types)
+        assert pools[0]["InstanceType"] == plan.instance_type
+    else:
+        assert variant["InstanceType"] == plan.instance_type
     assert "VolumeSizeInGB" not in variant  # every seed instance has local NVMe
 
 
@@ -87,7 +93,11 @@ def test_model_environment_and_timeouts_match_the_plan(deployed, name):
         component = sm.describe_inference_component(InferenceComponentName=f"{plan.profile.name}-ic")
         assert component["EndpointName"] == plan.spec.names.endpoint == plan.profile.name
         assert component["RuntimeConfig"]["CurrentCopyCount"] == 1
-        spec = component["Specification"]
+        if plan.spec.pool:  # one specification per pool type, the planned instance's first
+            assert [s["InstanceType"] for s in component["Specifications"]] == list(plan.spec.pool_types)
+            spec = component["Specifications"][0]
+        else:
+            spec = component["Specification"]
         assert spec["StartupParameters"]["ContainerStartupHealthCheckTimeoutInSeconds"] == timeout
         assert spec["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == plan.gpus
         model_name = spec["ModelName"]

@@ -102,6 +102,10 @@ def write_profile(directory: Path, case: Case, **changes: Any) -> None:
     profile.pop("time_zone", None)
     profile.update(name=case.name, stack_name=case.stack)
     profile["serving"]["instance_type"] = case.instance_types[0]
+    # One instance type per endpoint: these steps move between instance types (async and
+    # scale-to-zero would otherwise fall back through instance pools, and an async endpoint
+    # would be named by its pool; tests/stacks/test_updates.py covers pool changes).
+    profile["serving"]["instance_pool"] = "off"
     profile["scaling"] = {"mode": case.mode, "max_capacity": 1}
     if case.min_capacity:
         profile["scaling"]["min_capacity"] = case.min_capacity

@@ -479,7 +479,9 @@ def test_async_endpoint_scales_its_instances_to_zero(aws, plans):
     stack.set_spend(stack.limit * 1.01)
     assert stack.notify_budget().outcome == "capped"
     target = stack.target()
-    assert target["ResourceId"] == "endpoint/llama2-70b-awq-g5-12xlarge/variant/AllTraffic"
+    endpoint = plans["Llama2x70bAwqStack"].spec.names.endpoint
+    assert endpoint.startswith("llama2-70b-awq-pool-")  # async: pooled, named by its pool
+    assert target["ResourceId"] == f"endpoint/{endpoint}/variant/AllTraffic"
     assert (target["MinCapacity"], target["MaxCapacity"], target["SuspendedState"]) == (0, 0, SUSPENDED)
     assert stack.instances() == 0
     assert stack.announcements()[0]["Subject"] == "sagefit hard cap: Llama2x70bAwqStack scaled to zero"

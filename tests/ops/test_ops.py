@@ -40,6 +40,15 @@ def plans(profiles_dir):
     return {item.profile.stack_name: plan_profile(item) for item in loaded}
 
 
+@pytest.fixture(scope="module")
+def single(profiles_dir):
+    """The seeds planned on one instance type each (``instance_pool: off``): the quota of that type."""
+    loaded = [item.model_copy(update={"profile": item.profile.model_copy(update={
+        "serving": item.profile.serving.model_copy(update={"instance_pool": "off"})})})
+        for item in load_profiles(profiles_dir)]
+    return {item.profile.stack_name: plan_profile(item) for item in loaded}
+
+
 def _deploy_endpoint(session: AwsSession, plan, copies: int = 1, name: str | None = None) -> str:
     """Create the resources a deployed stack would have, with the names the stacks give them."""
     sm = session.client("sagemaker")
@@ -83,8 +92,8 @@ def _set_quota(session: AwsSession, instance_type: str, value: int) -> None:
 
 # ------------------------------------------------------------------------------- preflight
 
-def test_preflight_fails_when_quota_is_zero_and_says_what_to_request(aws, plans):
-    plan = plans["Llama2x70bAwqStack"]
+def test_preflight_fails_when_quota_is_zero_and_says_what_to_request(aws, single):
+    plan = single["Llama2x70bAwqStack"]
     report = preflight(plan.spec, aws)
     assert not report.ok
     quota = next(c for c in report.checks if c.name == "endpoint quota")
@@ -93,8 +102,8 @@ def test_preflight_fails_when_quota_is_zero_and_says_what_to_request(aws, plans)
     assert "--quota-code L-65C4BD00" in quota.fix and "--desired-value 1" in quota.fix
 
 
-def test_preflight_passes_with_enough_quota(aws, plans):
-    plan = plans["MistralStack"]
+def test_preflight_passes_with_enough_quota(aws, single):
+    plan = single["MistralStack"]
     _set_quota(aws, plan.instance_type, 2)
     report = preflight(plan.spec, aws)
     assert report.ok, report.checks
@@ -103,10 +112,10 @@ def test_preflight_passes_with_enough_quota(aws, plans):
     assert report.warnings == []  # max_capacity 2 fits a quota of 2
 
 
-def test_preflight_counts_instances_other_endpoints_use(aws, plans):
-    plan = plans["MistralStack"]
+def test_preflight_counts_instances_other_endpoints_use(aws, single):
+    plan = single["MistralStack"]
     _set_quota(aws, plan.instance_type, 1)
-    _deploy_endpoint(aws, plans["ZephyrStack"], name="someone-elses-endpoint")
+    _deploy_endpoint(aws, single["ZephyrStack"], name="someone-elses-endpoint")
     report = preflight(plan.spec, aws)
     quota = report.checks[-1]
     assert not quota.ok
@@ -114,8 +123,8 @@ def test_preflight_counts_instances_other_endpoints_use(aws, plans):
     assert "--desired-value 2" in quota.fix
 
 
-def test_preflight_counts_a_blue_green_update_twice(aws, plans):
-    plan = plans["Llama2x70bStack"]
+def test_preflight_counts_a_blue_green_update_twice(aws, single):
+    plan = single["Llama2x70bStack"]
     _set_quota(aws, plan.instance_type, 1)
     _deploy_endpoint(aws, plan)  # the stack's own endpoint already runs one p4d
     quota = preflight(plan.spec, aws).checks[-1]
@@ -123,19 +132,64 @@ def test_preflight_counts_a_blue_green_update_twice(aws, plans):
     assert "blue/green" in quota.detail
 
 
-def test_preflight_warns_when_max_capacity_exceeds_quota(aws, plans):
-    plan = plans["MistralStack"]  # max_capacity 2
+def test_preflight_warns_when_max_capacity_exceeds_quota(aws, single):
+    plan = single["MistralStack"]  # max_capacity 2
     _set_quota(aws, plan.instance_type, 1)
     report = preflight(plan.spec, aws)
     assert report.ok
     assert len(report.warnings) == 1 and "max_capacity 2" in report.warnings[0]
 
 
+def test_preflight_checks_every_pool_type(aws, plans):
+    plan = plans["MistralStack"]  # scale-to-zero: pooled by default
+    types = plan.spec.pool_types
+    assert len(types) > 1
+    for instance_type in types:
+        _set_quota(aws, instance_type, 2)
+    report = preflight(plan.spec, aws)
+    assert report.ok, report.checks
+    names = [c.name for c in report.checks]
+    assert names[:3] == ["credentials", "region offers instance", "endpoint quota"]
+    for fallback in types[1:]:
+        assert f"endpoint quota ({fallback}, fallback)" in names
+        assert f"region offers instance ({fallback}, fallback)" in names
+
+
+def test_preflight_fails_on_a_fallback_without_quota_and_names_both_fixes(aws, plans):
+    plan = plans["MistralStack"]
+    planned, *fallbacks = plan.spec.pool_types
+    for instance_type in (planned, *fallbacks[:-1]):
+        _set_quota(aws, instance_type, 2)
+    report = preflight(plan.spec, aws)
+    assert not report.ok
+    (failed,) = [c for c in report.checks if not c.ok]
+    assert failed.name == f"endpoint quota ({fallbacks[-1]}, fallback)"
+    assert "--desired-value 1" in failed.fix and "remove it from serving.instance_pool" in failed.fix
+
+
+def test_preflight_counts_instances_of_each_pool_type(aws, plans, single):
+    plan = plans["MistralStack"]
+    sm = aws.client("sagemaker")
+    sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x:1"})
+    pools = [{"InstanceType": t, "Priority": i} for i, t in enumerate(plan.spec.pool_types[:2], start=1)]
+    sm.create_endpoint_config(EndpointConfigName="other-config", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstancePools": pools}])
+    sm.create_endpoint(EndpointName="other", EndpointConfigName="other-config")  # one instance, on priority 1
+    for instance_type in plan.spec.pool_types:
+        _set_quota(aws, instance_type, 1)
+    report = preflight(plan.spec, aws)
+    by_name = {c.name: c for c in report.checks}
+    assert "other endpoints use 1" in by_name["endpoint quota"].detail and not by_name["endpoint quota"].ok
+    second = plan.spec.pool_types[1]
+    assert "other endpoints use 0" in by_name[f"endpoint quota ({second}, fallback)"].detail
+
+
 def test_preflight_cli_exit_codes(aws, capsys, profiles_dir):
     assert main(["preflight", "MistralStack", "--profiles", str(profiles_dir)]) == 1
     out = capsys.readouterr().out
     assert "[FAIL] endpoint quota" in out and "a deploy would fail" in out
-    _set_quota(aws, "ml.g5.2xlarge", 3)
+    for instance_type in plan_profile(find_profile(load_profiles(profiles_dir), "mistral-7b")).spec.pool_types:
+        _set_quota(aws, instance_type, 3)  # the planned type and every fallback of its pool
     assert main(["preflight", "mistral-7b", "--profiles", str(profiles_dir)]) == 0
     assert "ready to deploy" in capsys.readouterr().out
 
@@ -180,6 +234,18 @@ def test_status_reports_capacity_bounds_spend_and_alarms(aws, plans, capsys, pro
     assert main(["status", "MistralStack", "--profiles", str(profiles_dir)]) == 0
     out = capsys.readouterr().out
     assert "$120.50 of $400.00" in out and "min 0, max 2" in out and "MistralStack-IdleAlarm-1" in out
+
+
+def test_status_names_the_pool_types_that_run(aws, plans):
+    plan = plans["Llama2x70bAwqStack"]  # async: pooled, named by its pool
+    sm = aws.client("sagemaker")
+    sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x:1"})
+    pools = [{"InstanceType": t, "Priority": i} for i, t in enumerate(plan.spec.pool_types, start=1)]
+    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstancePools": pools}])
+    sm.create_endpoint(EndpointName=plan.spec.names.endpoint, EndpointConfigName="c")
+    status = stack_status(plan.spec, aws)
+    assert status.instance_type == f"{plan.instance_type} x1"  # the emulator runs everything on priority 1
 
 
 def test_status_of_an_endpoint_scaled_to_zero(aws, plans, capsys, profiles_dir):

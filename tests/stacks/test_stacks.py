@@ -8,6 +8,7 @@ copying the plan faithfully, and the fixed literals (names, metric names, thresh
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -59,12 +60,15 @@ def tpl(cdk_synth: Any) -> Any:
     return cdk_synth.json
 
 
-def endpoint_of(profile: Any, instance_type: str) -> str:
+def endpoint_of(profile: Any, instance_type: str, pool: tuple[str, ...] = ()) -> str:
     """The endpoint's name: the profile's, plus the instance type (ml.p4d.24xlarge -> p4d-24xlarge)
     where the variant is an auto-scaling target (always-on, async), so that an instance-type change is
-    a new endpoint rather than an UpdateEndpoint AWS refuses (sagefit.core.naming)."""
+    a new endpoint rather than an UpdateEndpoint AWS refuses (sagefit.core.naming). With instance
+    pools, ``pool-`` and 8 hex digits of the ordered pool: a pool change is a new endpoint too."""
     if profile.scaling.mode.uses_inference_component:
         return profile.name
+    if pool:
+        return f"{profile.name}-pool-{hashlib.sha256(','.join(pool).encode()).hexdigest()[:8]}"
     return f"{profile.name}-{instance_type.removeprefix('ml.').replace('.', '-')}"
 
 
@@ -144,7 +148,8 @@ def test_model_and_config_are_replaceable_and_endpoint_is_named_after_profile(na
     _, endpoint = only(template, "AWS::SageMaker::Endpoint")
     assert "ModelName" not in model
     assert "EndpointConfigName" not in config
-    assert endpoint["EndpointName"] == endpoint_of(plan.profile, plan.instance_type) == plan.spec.names.endpoint
+    assert endpoint["EndpointName"] == endpoint_of(plan.profile, plan.instance_type, plan.spec.pool_types)
+    assert endpoint["EndpointName"] == plan.spec.names.endpoint
     assert endpoint["EndpointName"].startswith(plan.profile.name)
 
 
@@ -155,7 +160,11 @@ def test_variant_runs_the_planned_instance_without_ebs_or_kms(name, tpl, cdk_pla
     assert plan.instance.local_nvme, "the seeds are all NVMe instances; this test assumes so"
     _, config = only(tpl(name), "AWS::SageMaker::EndpointConfig")
     production_variant = variant(tpl(name))
-    assert production_variant["InstanceType"] == plan.instance_type
+    if plan.spec.pool:  # InstancePools replace InstanceType; the planned instance is priority 1
+        assert "InstanceType" not in production_variant
+        assert production_variant["InstancePools"][0] == {"InstanceType": plan.instance_type, "Priority": 1}
+    else:
+        assert production_variant["InstanceType"] == plan.instance_type
     assert production_variant["VariantName"] == "AllTraffic"
     assert "VolumeSizeInGB" not in production_variant
     assert "KmsKeyId" not in config
@@ -189,7 +198,12 @@ def test_scale_to_zero_inference_component(name, tpl, cdk_plans):
     timeout = serving.startup_timeout_s(plan)
     assert component["InferenceComponentName"] == f"{plan.profile.name}-ic"
     assert component["VariantName"] == "AllTraffic"
-    spec = component["Specification"]
+    if plan.spec.pool:  # one specification per pool type, the planned instance's first
+        assert "Specification" not in component
+        spec = component["Specifications"][0]
+        assert spec["InstanceType"] == plan.instance_type
+    else:
+        spec = component["Specification"]
     assert spec["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == plan.gpus
     assert spec["ComputeResourceRequirements"]["MinMemoryRequiredInMb"] == needs.min_memory_mb
     assert spec["StartupParameters"] == {
@@ -362,7 +376,7 @@ def test_async_config_writes_encrypted_output_and_notifies(tpl, cdk_templates):
 def test_async_scales_instances_on_backlog_and_wakes_on_backlog_without_capacity(tpl, cdk_plans):
     plan = cdk_plans[ASYNC]
     template = tpl(ASYNC)
-    endpoint = endpoint_of(plan.profile, plan.instance_type)
+    endpoint = endpoint_of(plan.profile, plan.instance_type, plan.spec.pool_types)
     assert resources(template, "AWS::SageMaker::InferenceComponent") == {}
     target_id, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
@@ -510,7 +524,7 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
     image = resolve_engine_image(cdk_plans[name].engine, None, "us-east-1")
     assert [render(r) for r in as_list(pulls[0]["Resource"])] == [image.repository_arn("aws")]
 
-    endpoint = endpoint_of(profile, cdk_plans[name].instance_type)
+    endpoint = endpoint_of(profile, cdk_plans[name].instance_type, cdk_plans[name].spec.pool_types)
     groups = [f"/aws/sagemaker/Endpoints/{endpoint}"]
     if profile.scaling.mode.uses_inference_component:  # an inference component logs to its own group
         groups.append(f"/aws/sagemaker/InferenceComponents/{profile.name}-ic")
@@ -540,7 +554,7 @@ def test_image_repository_arn_is_the_tgi_repository():
 def test_outputs(name, tpl, cdk_plans):
     plan = cdk_plans[name]
     template = tpl(name)
-    endpoint = endpoint_of(plan.profile, plan.instance_type)
+    endpoint = endpoint_of(plan.profile, plan.instance_type, plan.spec.pool_types)
     outputs = {key: out["Value"] for key, out in template["Outputs"].items() if not key.startswith("Bootstrap")}
     expected = {"EndpointName", "InstanceType", "EstimatedCostPerHour", "MonthlyBudget", "AlertTopicArn", "InvokeCommand"}
     assert expected <= set(outputs), expected - set(outputs)

@@ -62,8 +62,9 @@ def test_an_instance_type_change_on_an_autoscaled_variant_is_a_new_endpoint_and_
     with auto scaling; the endpoint's name carries the instance type, so CloudFormation creates a new
     endpoint and a new target (after it: DependsOn) and deletes the old ones in cleanup. The ResourceIds
     differ, so deregistering the old target cannot remove the new registration."""
-    before = _synth(tmp_path, profiles_dir, file)
-    after = _synth(tmp_path, profiles_dir, file, **{f"sagefit:{stack}:instance_type": new_type})
+    one_type = {f"sagefit:{stack}:instance_pool": "off"}  # named by the instance type (async pools by default)
+    before = _synth(tmp_path, profiles_dir, file, **one_type)
+    after = _synth(tmp_path, profiles_dir, file, **one_type, **{f"sagefit:{stack}:instance_type": new_type})
     (endpoint_id, old_endpoint), (endpoint_id_after, new_endpoint) = (
         only(before, "AWS::SageMaker::Endpoint"), only(after, "AWS::SageMaker::Endpoint"))
     assert endpoint_id == endpoint_id_after  # same logical id, new EndpointName: a replacement
@@ -173,3 +174,16 @@ def test_no_role_without_policies_and_the_target_names_the_service_linked_role(n
     _, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert render(target["RoleARN"]) == SERVICE_LINKED_ROLE, json.dumps(target["RoleARN"])
     assert {"Ref": "AWS::Partition"} in target["RoleARN"]["Fn::Join"][1]  # the stack's partition
+
+
+def test_a_pool_change_on_async_is_a_new_endpoint_and_target(tmp_path, profiles_dir):
+    """A pool is the variant's instance types: changing it (here: turning it off) is a new endpoint, as
+    an instance-type change is (sagefit.core.naming.pool_slug)."""
+    before = _synth(tmp_path, profiles_dir, "llama2-70b-awq.yaml")
+    after = _synth(tmp_path, profiles_dir, "llama2-70b-awq.yaml", **{f"sagefit:{ASYNC}:instance_pool": "off"})
+    old_endpoint, new_endpoint = only(before, "AWS::SageMaker::Endpoint")[1], only(after, "AWS::SageMaker::Endpoint")[1]
+    assert old_endpoint["EndpointName"].startswith("llama2-70b-awq-pool-")
+    assert new_endpoint["EndpointName"] == "llama2-70b-awq-g5-12xlarge"
+    old_target = only(before, "AWS::ApplicationAutoScaling::ScalableTarget")[1]
+    new_target = only(after, "AWS::ApplicationAutoScaling::ScalableTarget")[1]
+    assert old_target["ResourceId"] != new_target["ResourceId"]

@@ -332,3 +332,11 @@ def test_cost_imports_matplotlib_only_for_plots(repo_root):
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_pooled_plan_says_the_fallbacks_are_not_billed(capsys, profiles_dir):
+    code, out, _ = cost(capsys, "mistral-7b", "--mode", "scale-to-zero", "--format", "json", "--profiles",
+                        str(profiles_dir))
+    assert code == 0
+    (note,) = [n for n in json.loads(out)["notes"] if n.startswith("instance pool:")]
+    assert "billed as ml.g5.2xlarge (priority 1)" in note and "ml.g5.xlarge $1.408/h" in note

@@ -269,7 +269,7 @@ def test_always_on_holds_the_weekend_schedule_at_one_instance(weekend_awq):
 def test_a_schedule_aws_would_refuse_never_reaches_the_simulation(expression):
     from pydantic import ValidationError
 
-    from sagefit.core.profiles import ScheduledCapacity
+    from sagefit.core.profile_scaling import ScheduledCapacity
 
     with pytest.raises(ValidationError, match="not an expression AWS accepts"):
         ScheduledCapacity(name="odd", schedule=expression, min_capacity=0, max_capacity=0)
@@ -280,7 +280,7 @@ def test_a_schedule_aws_would_refuse_never_reaches_the_simulation(expression):
 ])
 def test_a_schedule_the_simulation_cannot_read_is_left_out_with_a_note(expression, why):
     from sagefit.cost.schedule import bounds_over_month
-    from sagefit.core.profiles import ScheduledCapacity
+    from sagefit.core.profile_scaling import ScheduledCapacity
 
     scheduled = ScheduledCapacity(name="odd", schedule=expression, min_capacity=0, max_capacity=0)
     bounds = bounds_over_month(0, 1, (scheduled,), month_start("UTC"), HORIZON_S)

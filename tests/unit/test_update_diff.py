@@ -79,6 +79,36 @@ def test_an_instance_type_change_on_async_wakes_it(seed, plan_of):
     assert change.wakes is Wakes.YES  # the new endpoint starts one instance, billed until it scales in
 
 
+def test_a_pool_change_on_async_is_a_new_endpoint_named_by_the_pool(seed, plan_of):
+    raw = seed("llama2-70b-awq")  # async: pooled by default
+    old = plan_of(raw)
+    new = plan_of(edited(raw, "serving", instance_pool=["ml.g5.12xlarge", "ml.g6.12xlarge"]))
+    change = of_kind(diff_plans(old, new), UpdateKind.NEW_ENDPOINT)
+    assert old.spec.names.endpoint.startswith("llama2-70b-awq-pool-")
+    assert old.spec.names.endpoint != new.spec.names.endpoint
+    (pool,) = [f for f in change.fields if f.startswith("instance pool:")]
+    assert pool.endswith("-> ml.g5.12xlarge > ml.g6.12xlarge")
+    assert change.wakes is Wakes.YES
+
+
+def test_turning_pools_off_on_async_is_a_new_endpoint_named_by_the_instance(seed, plan_of):
+    raw = seed("llama2-70b-awq")
+    new = plan_of(edited(raw, "serving", instance_pool="off"))
+    change = of_kind(diff_plans(plan_of(raw), new), UpdateKind.NEW_ENDPOINT)
+    assert new.spec.names.endpoint == "llama2-70b-awq-g5-12xlarge"
+    assert any(f.endswith("-> none") for f in change.fields)
+
+
+def test_a_component_pool_change_updates_the_endpoint(seed, plan_of):
+    raw = seed("mistral-7b")
+    old, new = plan_of(raw), plan_of(edited(raw, "serving", instance_pool="off"))
+    change = of_kind(diff_plans(old, new), UpdateKind.ENDPOINT_UPDATE)
+    assert any(f.startswith("instance pool: ml.g5.2xlarge > ") and f.endswith("-> none") for f in change.fields)
+    assert old.spec.names.endpoint == new.spec.names.endpoint == "mistral-7b"
+    rolling = of_kind(diff_plans(old, new), UpdateKind.ROLLING)  # Specifications -> Specification
+    assert any(f.startswith("specifications per instance type:") for f in rolling.fields)
+
+
 def test_a_container_change_on_always_on_is_blue_green_for_the_start_and_both_waits(seed, plan_of):
     raw = seed("llama2-70b")
     old = plan_of(raw)
@@ -142,6 +172,7 @@ def test_diff_command_prints_kind_cost_and_wake(tmp_path, capsys):
     folder = tmp_path / "profiles"
     folder.mkdir()
     raw = yaml.safe_load((PROFILES / "llama2-70b-awq.yaml").read_text())
+    raw["serving"]["instance_pool"] = "off"  # an endpoint named by its one instance type
     (tmp_path / "old.yaml").write_text(yaml.safe_dump(raw))
     raw["serving"]["instance_type"] = "ml.g5.24xlarge"
     (folder / "llama2-70b-awq.yaml").write_text(yaml.safe_dump(raw))

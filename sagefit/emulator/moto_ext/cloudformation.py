@@ -87,7 +87,7 @@ class InferenceComponentResource:
             endpoint_name=endpoint_name,
             variant_name=props.get("VariantName"),
             specification=_cfn_specification(props.get("Specification")),
-            specifications=None,
+            specifications=_cfn_specifications(props.get("Specifications")),
             runtime_config=runtime_config,
             tags=props.get("Tags"),
         )
@@ -125,7 +125,7 @@ class InferenceComponentResource:
                 backend,
                 inference_component_name=name,
                 specification=_cfn_specification(props.get("Specification")),
-                specifications=None,
+                specifications=_cfn_specifications(props.get("Specifications")),
                 runtime_config=runtime_config if changed else None,
                 deployment_config=props.get("DeploymentConfig"),
             )
@@ -185,6 +185,13 @@ def _cfn_specification(spec: dict[str, Any] | None) -> dict[str, Any] | None:
     for key in list(startup):
         startup[key] = int(startup[key])
     return spec
+
+
+def _cfn_specifications(specs: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """The per-instance-type Specifications (instance pools), each coerced like a Specification."""
+    if specs is None:
+        return None
+    return [s for s in (_cfn_specification(spec) for spec in specs) if s is not None]
 
 
 def _patch_cfn_explicit_names() -> None:

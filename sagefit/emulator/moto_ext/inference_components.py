@@ -24,7 +24,8 @@ from moto.sagemaker.utils import arn_formatter
 from moto.utilities.paginator import paginate
 
 from sagefit.core.aws_rules import INFERENCE_COMPONENT_NAME
-from sagefit.emulator.moto_ext import rules
+from sagefit.emulator.moto_ext import endpoints, rules
+from sagefit.emulator.moto_ext import pools as pool_rules
 from sagefit.emulator.moto_ext.adapters import check_adapter, check_base_delete
 
 NAME_MAX = INFERENCE_COMPONENT_NAME.max_length
@@ -189,6 +190,11 @@ def _validate_specifications(
             raise ValidationError(message=f"Could not find model '{arn}'.")
 
 
+def _variant(backend: SageMakerModelBackend, endpoint: FakeEndpoint, name: str) -> dict[str, Any] | None:
+    """The variant ``name`` as ``endpoint`` runs it (with its instance type or pools)."""
+    return next((v for v in endpoints.deployed_variants(backend, endpoint) if v["VariantName"] == name), None)
+
+
 def create_inference_component(
     self: SageMakerModelBackend,
     inference_component_name: str,
@@ -217,6 +223,7 @@ def create_inference_component(
         variant_name = variants[0]
     elif variant_name not in variants:
         raise ValidationError(message=f"Could not find variant '{variant_name}' on endpoint '{endpoint.arn}'.")
+    pool_rules.check_specifications(specification, specifications, _variant(self, endpoint, variant_name))
     _validate_specifications(self, specification, specifications)
     check_adapter(inference_component_name, endpoint_name, specification, store)  # adapters.ADAPTER_RULES
     component = FakeInferenceComponent(
@@ -295,6 +302,9 @@ def update_inference_component(
     rules.check_inference_component(None, [specification, *(specifications or [])], runtime_config)
     copies = component.copy_count if runtime_config is None else int(runtime_config["CopyCount"])
     rules.check_rolling_update(deployment_config, copies)
+    endpoint = self.endpoints.get(component.endpoint_name)
+    variant = _variant(self, endpoint, component.variant_name) if endpoint is not None else None
+    pool_rules.check_specifications(specification, specifications, variant)
     _validate_specifications(self, specification, specifications)
     if specification is not None:
         component.specification = copy.deepcopy(specification)

@@ -28,6 +28,7 @@ from moto.sagemaker.exceptions import ValidationError
 
 from sagefit.core import aws_rules
 from sagefit.core.aws_rules import SAGEMAKER_API, IntBound, NameRule
+from sagefit.emulator.moto_ext import pools as pool_rules
 from sagefit.emulator.moto_ext.adapters import ADAPTER_RULES
 
 SAGEMAKER_DG = "https://docs.aws.amazon.com/sagemaker/latest/dg"
@@ -171,13 +172,14 @@ RULES: tuple[Rule, ...] = (
         "RegisterScalableTarget",
     ),
     *(Rule(text, source, enforced) for text, source, enforced in ADAPTER_RULES),
+    *(Rule(*text) for text in pool_rules.RULE_TEXTS),
 )
 
 
 # -------------------------------------------------------------------------------- primitives
 
 
-def _constraint_error(value: Any, path: str, constraint: str) -> ValidationError:
+def constraint_error(value: Any, path: str, constraint: str) -> ValidationError:
     return ValidationError(
         message=f"1 validation error detected: Value '{value}' at '{path}' failed to satisfy constraint: {constraint}"
     )
@@ -186,9 +188,9 @@ def _constraint_error(value: Any, path: str, constraint: str) -> ValidationError
 def check_name(rule: NameRule, value: str, path: str) -> None:
     """Refuse a name longer than the shape's maximum or off its pattern, as AWS words it."""
     if len(value) > rule.max_length:
-        raise _constraint_error(value, path, f"Member must have length less than or equal to {rule.max_length}")
+        raise constraint_error(value, path, f"Member must have length less than or equal to {rule.max_length}")
     if re.fullmatch(rule.pattern, value) is None:
-        raise _constraint_error(value, path, f"Member must satisfy regular expression pattern: {rule.pattern}")
+        raise constraint_error(value, path, f"Member must satisfy regular expression pattern: {rule.pattern}")
 
 
 def check_bound(bound: IntBound, value: Any, path: str) -> None:
@@ -197,9 +199,9 @@ def check_bound(bound: IntBound, value: Any, path: str) -> None:
         return
     number = int(value)
     if number < bound.minimum:
-        raise _constraint_error(number, path, f"Member must have value greater than or equal to {bound.minimum}")
+        raise constraint_error(number, path, f"Member must have value greater than or equal to {bound.minimum}")
     if bound.maximum is not None and number > bound.maximum:
-        raise _constraint_error(number, path, f"Member must have value less than or equal to {bound.maximum}")
+        raise constraint_error(number, path, f"Member must have value less than or equal to {bound.maximum}")
 
 
 @functools.cache
@@ -225,6 +227,7 @@ def check_endpoint_config_fields(name: str, variants: list[dict[str, Any]]) -> N
         )
         _check_timeouts(variant, path)
         check_bound(aws_rules.VOLUME_SIZE_GB, variant.get("VolumeSizeInGB"), f"{path}.volumeSizeInGB")
+        pool_rules.check_pool_fields(variant, path)
         scaling = variant.get("ManagedInstanceScaling") or {}
         check_bound(
             aws_rules.MANAGED_MIN_INSTANCES,
@@ -261,7 +264,8 @@ def check_endpoint_config(
                 message=f"Production variant '{variant['VariantName']}' has no ModelName: an endpoint config "
                 "for inference components requires ExecutionRoleArn."
             )
-        _check_local_storage(variant, kms_key_id)
+        for instance_type in pool_rules.variant_types(variant):  # every pool's type, or the one
+            _check_local_storage({**variant, "InstanceType": instance_type}, kms_key_id)
 
 
 def _check_timeouts(container: dict[str, Any], path: str) -> None:
@@ -319,13 +323,16 @@ def check_endpoint_update(
     ``registered_variants`` are the variant names with a scalable target; changing the model is
     allowed ("There is one exception. If you change the model ... auto scaling allows the update").
     """
-    before = {v["VariantName"]: v.get("InstanceType") for v in current}
+    # A pooled variant's instance types are its pools' in priority order: a pool change counts as an
+    # instance-type change (our reading; sagefit.core.naming.pool_slug).
+    before = {v["VariantName"]: ", ".join(pool_rules.variant_types(v)) for v in current}
     for variant in new:
         name = variant["VariantName"]
-        if name in registered_variants and name in before and before[name] != variant.get("InstanceType"):
+        types = ", ".join(pool_rules.variant_types(variant))
+        if name in registered_variants and name in before and before[name] != types:
             raise ValidationError(
                 message=f"The instance type of variant '{name}' on endpoint '{endpoint_name}' cannot change from "
-                f"{before[name]} to {variant.get('InstanceType')} while the variant is registered as a scalable "
+                f"{before[name]} to {types} while the variant is registered as a scalable "
                 "target with Application Auto Scaling. Deregister the scalable target before the update."
             )
 

@@ -32,6 +32,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from sagefit.core import aws_rules
 from sagefit.emulator.moto_ext import endpoints, rules
 from sagefit.emulator.moto_ext import inference_components as ic
+from sagefit.emulator.moto_ext import pools as pool_rules
 from sagefit.emulator.moto_ext.inference_components import (
     BACKEND_METHODS,
     get_component,
@@ -43,6 +44,8 @@ EXTENSIONS: list[str] = [
     "(sagefit/data/instances.yaml) besides moto's own list; other types are still rejected",
     "SageMaker endpoint configs accept production variants without ModelName (the "
     "inference-component shape); ModelName is still checked when given",
+    "SageMaker endpoint configs accept InstancePools in place of InstanceType (each pool's type checked "
+    "like InstanceType), and DescribeEndpoint reports them (all instances on priority 1)",
     "SageMaker keeps ExecutionRoleArn on endpoint configs, and ManagedInstanceScaling and "
     "RoutingConfig on endpoint variants, and returns them from DescribeEndpointConfig/DescribeEndpoint",
     "SageMaker inference components: Create, Describe, List, Update, UpdateRuntimeConfig and Delete "
@@ -176,6 +179,23 @@ def _patch_instance_types() -> None:
     setattr(FakeEndpointConfig, "validate_instance_type", validate_instance_type)
 
 
+def _validate_pool_type(instance_type: str) -> None:
+    """moto's instance-type check (with the catalog's types) for one InstancePool."""
+    FakeEndpointConfig.validate_instance_type(None, instance_type)  # type: ignore[arg-type]  # self unused
+
+
+def _patch_pooled_variants() -> None:
+    """moto requires InstanceType (or ServerlessConfig) on every variant; a pooled variant has
+    InstancePools instead, whose types :func:`_validate_pool_type` checks (see :mod:`.pools`)."""
+    original = FakeEndpointConfig.validate_production_variants
+
+    @functools.wraps(original)
+    def validate_production_variants(self: FakeEndpointConfig, production_variants: list[dict[str, Any]]) -> None:
+        original(self, [v for v in production_variants if not v.get("InstancePools") or v.get("InstanceType")])
+
+    setattr(FakeEndpointConfig, "validate_production_variants", validate_production_variants)
+
+
 def _patch_model_less_variants() -> None:
     """moto indexes variant["ModelName"] unconditionally; inference-component variants have no
     model (the component names it), so only check the variants that do name one."""
@@ -184,6 +204,8 @@ def _patch_model_less_variants() -> None:
     @functools.wraps(original)
     def validate_production_variants(self: SageMakerModelBackend, production_variants: list[dict[str, Any]]) -> None:
         original(self, [v for v in production_variants if "ModelName" in v])
+        for variant in production_variants:  # instance pools (.pools): valid types, existing override models
+            pool_rules.check_pools(variant, _validate_pool_type, self._models)
 
     setattr(SageMakerModelBackend, "validate_production_variants", validate_production_variants)
 
@@ -312,6 +334,13 @@ def _patch_endpoint_variant_summary() -> None:
             for key in ("ManagedInstanceScaling", "RoutingConfig"):
                 if key in variant:
                     summary[key] = copy.deepcopy(variant[key])
+            types = pool_rules.variant_types(variant)
+            if variant.get("InstancePools"):
+                # InstancePoolSummary per pool; the emulator never runs short, so all on priority 1.
+                count = int(summary.get("CurrentInstanceCount", 0))
+                summary["InstancePools"] = [
+                    {"InstanceType": t, "CurrentInstanceCount": count if i == 0 else 0} for i, t in enumerate(types)
+                ]
         return summaries
 
     setattr(FakeEndpoint, "_process_production_variants", _process_production_variants)
@@ -343,6 +372,7 @@ def install() -> None:
     """Apply this module's :data:`EXTENSIONS` to moto (not idempotent on its own)."""
     _patch_instance_types()
     _patch_model_less_variants()
+    _patch_pooled_variants()
     _patch_endpoint_config()
     _patch_models_and_endpoints()
     _patch_endpoint_variant_summary()

@@ -4,7 +4,10 @@ Run with `make bench`. Figures are wall-clock medians; they are printed, never a
 
 * `python -c pass` and `sagefit plan` (every seed profile), as subprocesses;
 * `cdk synth` of an empty app (the jsii floor) and `cdk synth` (every stack), run in turns, and their ratio
-  (the goal: the six seed stacks synthesize in at most 1.5 times the empty app's time);
+  (the goal: the six seed stacks synthesize in at most 1.5 times the empty app's time). Both run with
+  the same interpreter and flags (cdk.json runs `python app.py`, without `-O`: the README's Benchmarks
+  section says why), so the ratio compares the apps, not toolchain settings; `bench/synth_profile.py`
+  shows where the seed synth's time goes;
 * the `sagefit cost` simulation of a month with 1M requests, in-process (traffic generation plus
   the three scaling modes) and as the whole command;
 * `sagefit recommend llama2-70b-awq --traffic monthly:300` as the whole command (the goal: under 10 s

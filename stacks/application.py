@@ -27,13 +27,13 @@ from sagefit.core.shared_members import group_members
 from sagefit.core.shared_plan import plan_shared
 from sagefit.core.shared_profile import LoadedEndpoint, load_endpoints
 from stacks.llm_stack import LlmEndpointStack, LlmEndpointStackProps
-from stacks.nag import PACKS_KEY, apply_nag, nag_packs
+from stacks.nag import PACKS_KEY, apply_nag, nag_packs, packs_in_effect
 from stacks.shared_stack import SharedEndpointStack, SharedEndpointStackProps
 
 
-def _flag(node: Any, key: str, default: bool) -> bool:
+def _flag(context: dict[str, Any], key: str, default: bool) -> bool:
     """A yes/no context key, read strictly (sagefit.core.overrides.parse_flag)."""
-    return parse_flag(node.try_get_context(f"{PREFIX}{key}"), key, default)
+    return parse_flag(context.get(f"{PREFIX}{key}"), key, default)
 
 
 def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointStack]:
@@ -45,23 +45,24 @@ def build_app(app: cdk.App, base_dir: Path | None = None) -> list[LlmEndpointSta
     profiles directory and the project catalog (sagefit-catalog.yaml, else the packaged one) are
     found there.
     """
-    node = app.node
-    context = node.get_all_context()
-    directory = Path(node.try_get_context(f"{PREFIX}profiles") or "model_profiles")
+    # the app's whole context in one jsii round trip; every key below is read from it
+    context: dict[str, Any] = app.node.get_all_context()
+    directory = Path(context.get(f"{PREFIX}profiles") or "model_profiles")
     if base_dir is not None and not directory.is_absolute():
         directory = base_dir / directory
-    alert_email = node.try_get_context(f"{PREFIX}alertEmail") or None
-    local, nag = _flag(node, "localTarget", False), _flag(node, "nag", True)
-    packs = nag_packs(node.try_get_context(PACKS_KEY))
+    alert_email = context.get(f"{PREFIX}alertEmail") or None
+    local, nag = _flag(context, "localTarget", False), _flag(context, "nag", True)
+    packs = nag_packs(context.get(PACKS_KEY))
     catalog = load_catalog(base_dir)
     profiles = load_profiles(directory, catalog)
     # every -c key is checked, and every override applied, before the first stack is built
     overrides = context_overrides(context, profiles)
     profiles = [apply_overrides(p, overrides.get(p.profile.stack_name, {}), catalog) for p in profiles]
     groups, solo = group_members(load_endpoints(directory, catalog), profiles)
-    stacks = [_stack(app, loaded, catalog, alert_email, local) for loaded in solo]
-    for endpoint, members in groups:
-        _shared_stack(app, endpoint, members, catalog, alert_email, local)
+    with packs_in_effect(packs):
+        stacks = [_stack(app, loaded, catalog, alert_email, local) for loaded in solo]
+        for endpoint, members in groups:
+            _shared_stack(app, endpoint, members, catalog, alert_email, local)
     if nag:
         apply_nag(app, packs)
     return stacks

@@ -12,7 +12,9 @@ no acknowledgment is ever stale (tests/stacks/test_stack_quality.py checks each 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aws_cdk as cdk
@@ -43,8 +45,23 @@ def nag_packs(value: Any) -> tuple[str, ...]:
     return names
 
 
+_PACKS_IN_EFFECT: ContextVar[tuple[str, ...] | None] = ContextVar("sagefit_nag_packs", default=None)
+
+
+@contextmanager
+def packs_in_effect(packs: tuple[str, ...]) -> Iterator[None]:
+    """While the stacks of one app are built, tell ``acknowledge_compliance`` the packs ``build_app``
+    already read from the context: asking each scope again is two jsii round trips per call."""
+    token = _PACKS_IN_EFFECT.set(packs)
+    try:
+        yield
+    finally:
+        _PACKS_IN_EFFECT.reset(token)
+
+
 def _packs_of(scope: IConstruct) -> tuple[str, ...]:
-    return nag_packs(scope.node.try_get_context(PACKS_KEY))
+    packs = _PACKS_IN_EFFECT.get()
+    return packs if packs is not None else nag_packs(scope.node.try_get_context(PACKS_KEY))
 
 
 def apply_nag(app: cdk.App, packs: Sequence[str] = DEFAULT_PACKS) -> None:

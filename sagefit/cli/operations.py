@@ -152,14 +152,13 @@ def find_invoke_target(args: argparse.Namespace) -> tuple[LoadedProfile, str | N
     """The profile ``args.stack`` names and, when it names an adapter profile, its base and the
     adapter's inference component (requests go to the base's endpoint, addressed to the adapter)."""
     from sagefit.core.profile_adapter import find_adapter
-    from sagefit.core.profiles import find_profile
 
     profiles = load(args)
     found = find_adapter(profiles, args.stack)
     if found is not None:
         base, adapter = found
         return base, adapter.component_name
-    return find_profile(profiles, args.stack), None
+    return find(args), None
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

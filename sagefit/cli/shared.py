@@ -82,6 +82,13 @@ def print_shared(plan: SharedPlan, out: TextIO) -> None:
             f"{scaling.min_capacity}-{scaling.max_capacity}; alone: {member.alone.instance_type} "
             f"${member.alone.monthly_cost_always_on:,.2f}/month\n"
         )
+        lora, fit = member.plan.lora, member.plan.fit
+        if lora is not None:  # adapter profiles on this member: adapter components on its copies
+            names = ", ".join(item.adapter.name for item in member.plan.adapters)
+            out.write(
+                f"    adapters {names}: LoRA {lora.slots} x rank {lora.rank}, "
+                f"{fit.lora_per_gpu_bytes / 1024**3:.2f} GiB/GPU out of its KV cache\n"
+            )
     verb = "saves" if plan.saving >= 0 else "costs"
     out.write(
         f"  a month always on: shared ${plan.monthly_cost:,.2f} ({plan.instances} instance(s)) vs separate "

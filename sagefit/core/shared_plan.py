@@ -8,6 +8,8 @@ member). Its copy reserves that many GPUs and :func:`copy_memory_mb` of host mem
 initial copies are packed by first-fit decreasing (:mod:`sagefit.core.packing`); the type whose
 fleet costs least per month wins. Each member is then planned pinned to that type and degree, so its
 container settings, scaling targets and wake-up alarm come from the same code as a profile of its own.
+A member with adapter profiles (``base: MEMBER``) has their LoRA slots counted in its fit on every
+candidate, as its own plan does, and its pinned plan keeps them, so its spec lists the adapter components.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sagefit.core import assumptions as A
+from sagefit.core.adapters import adapter_slots
 from sagefit.core.catalog import Catalog, InstanceType, load_catalog
 from sagefit.core.engines import get_engine
+from sagefit.core.engines.lora import LoraSlots
 from sagefit.core.errors import SagefitError
 from sagefit.core.packing import Capacity, CopyNeed, Packing, Unplaced, first_fit_decreasing
 from sagefit.core.planner import ENGINE_ACCELERATORS, Plan, _meets_floor, _runs_engine, plan_profile
@@ -60,9 +64,10 @@ def instance_capacity(instance: InstanceType) -> Capacity:
     return Capacity(accelerators=instance.accelerators, memory_mb=memory_mb)
 
 
-def smallest_fit(profile: Profile, instance: InstanceType) -> Fit | None:
+def smallest_fit(profile: Profile, instance: InstanceType, lora: LoraSlots | None = None) -> Fit | None:
     """The fit at the smallest degree the engine accepts here that holds one full-length request and
-    meets the latency floor (a pinned serving.tensor_parallel_degree is used as is); None if none."""
+    meets the latency floor (a pinned serving.tensor_parallel_degree is used as is); None if none.
+    ``lora`` are the member's adapters' LoRA slots, which come out of its KV budget on every GPU."""
     arch = profile.model.architecture
     engine = get_engine(profile.serving.engine_name)
     if not _runs_engine(instance, ENGINE_ACCELERATORS[engine.name]):
@@ -72,7 +77,7 @@ def smallest_fit(profile: Profile, instance: InstanceType) -> Fit | None:
     if pinned is not None:
         degrees = [pinned] if pinned in degrees else []
     for tp in degrees:
-        fit = evaluate(profile, instance, tp)
+        fit = evaluate(profile, instance, tp, lora)
         if fit.fits_memory and _meets_floor(profile, fit):
             return fit
     return None
@@ -191,6 +196,7 @@ class SharedPlan:
                     "placement": [
                         {"instance": p.instance, "gpus": list(p.gpus)} for p in packing.placements if p.member == m.name
                     ],
+                    "adapters": [a.component_name for a in m.plan.spec.adapters],
                     "alone_instance_type": m.alone.instance_type,
                     "alone_monthly_cost": m.alone.monthly_cost_always_on,
                 }
@@ -241,7 +247,7 @@ def _candidate(instance: InstanceType, members: list[LoadedProfile], endpoint: S
     needs: dict[str, CopyNeed] = {}
     for loaded in members:
         profile = loaded.profile
-        fit = smallest_fit(profile, instance)
+        fit = smallest_fit(profile, instance, adapter_slots(loaded))
         if fit is None:
             continue
         need = CopyNeed(profile.name, fit.tp, copy_memory_mb(fit.weights_bytes))
@@ -314,7 +320,8 @@ def _pinned_plan(member: LoadedProfile, best: Candidate, catalog: Catalog) -> Pl
             "tensor_parallel_degree": best.fits[profile.name].tp,
         }
     )
-    pinned = LoadedProfile(path=member.path, profile=profile.model_copy(update={"serving": serving}))
+    # model_copy keeps the member's adapters: the pinned plan sizes their LoRA slots and its spec lists them
+    pinned = member.model_copy(update={"profile": profile.model_copy(update={"serving": serving})})
     return plan_profile(pinned, catalog)
 
 

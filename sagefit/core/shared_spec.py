@@ -18,7 +18,7 @@ from sagefit.core import naming
 from sagefit.core.budget import BUDGET_THRESHOLDS
 from sagefit.core.modes import ScalingMode
 from sagefit.core.shared_profile import budget_name
-from sagefit.core.spec import BudgetSpec, ContainerSpec, ScalingSpec, UpdateSpec
+from sagefit.core.spec import AdapterSpec, BudgetSpec, ContainerSpec, ScalingSpec, UpdateSpec
 
 if TYPE_CHECKING:
     from sagefit.core.shared_plan import SharedPlan
@@ -59,6 +59,9 @@ class MemberSpec:
     """Copies the packing placed, which the component is created with (at least one)."""
     price_per_hour: float
     """The shared instance's price: what the member's copies bill in instance share."""
+    adapters: tuple[AdapterSpec, ...] = ()
+    """Adapter inference components on this member's component (adapter profiles with ``base: MEMBER``),
+    from the member's own spec: they run on its copies and count in its fit as LoRA slots."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
                 update=update,
                 initial_copies=member.copies,
                 price_per_hour=plan.price_per_hour,
+                adapters=spec.adapters,
             )
         )
     volumes = [m.container.volume_size_gb for m in members]

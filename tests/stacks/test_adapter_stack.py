@@ -58,8 +58,10 @@ def test_adapter_component_on_the_base(synthed):
     }
     assert "RuntimeConfig" not in props and "VariantName" not in props  # the base's copies and variant
     assert base_id in as_list(adapter["DependsOn"])
-    env = base["Properties"]["Specification"]  # the base's container is the model's
-    assert "ComputeResourceRequirements" in env
+    # the base's container is the model's; a pooled base has one specification per instance type
+    base_props = base["Properties"]
+    entries = [base_props["Specification"]] if "Specification" in base_props else base_props["Specifications"]
+    assert entries and all("ComputeResourceRequirements" in env for env in entries)
 
 
 def test_base_model_runs_lora(synthed):

@@ -18,7 +18,7 @@ from sagefit.core import naming
 from sagefit.core.budget import BUDGET_THRESHOLDS
 from sagefit.core.modes import ScalingMode
 from sagefit.core.shared_profile import budget_name
-from sagefit.core.spec import AdapterSpec, BudgetSpec, ContainerSpec, ScalingSpec, UpdateSpec
+from sagefit.core.spec import AdapterSpec, BudgetSpec, ContainerSpec, DeploymentSpec, ScalingSpec, UpdateSpec
 
 if TYPE_CHECKING:
     from sagefit.core.shared_plan import SharedPlan
@@ -169,4 +169,34 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
         volume_size_gb=volume,
         members=tuple(members),
         budget=budget,
+    )
+
+
+def member_deployment_spec(plan: SharedPlan, name: str) -> DeploymentSpec:
+    """Member ``name`` (its profile name) as deployed on the shared endpoint: its own spec, planned
+    pinned to the shared type, with the names and figures of what the shared stack made of it.
+
+    What `status`, `invoke` and their kin read of a member: the shared endpoint, its variant and stack,
+    the member's own component and scalable target, the stack's budget and alarm prefix, and the
+    member's copy reservation. No instance pool: the shared endpoint's variant is the one to read.
+    """
+    (member,) = [m for m in plan.members if m.name == name]
+    (shared,) = [m for m in plan.spec.members if m.profile_name == name]
+    own, endpoint = member.plan.spec, plan.spec
+    names = dataclasses.replace(
+        own.names,
+        stack=endpoint.names.stack,
+        endpoint=endpoint.names.endpoint,
+        variant=endpoint.names.variant,
+        budget=endpoint.names.budget,
+        alarm_prefix=endpoint.names.alarm_prefix,
+    )
+    return dataclasses.replace(
+        own,
+        names=names,
+        container=shared.container,
+        scaling=shared.scaling,
+        update=shared.update,
+        budget=endpoint.budget,
+        pool=(),
     )

@@ -5,7 +5,8 @@ model and config, with ``ResourceLimitExceeded``; many new accounts have a quota
 ml.g5.12xlarge and ml.p4d.24xlarge. The quota is looked up by its name,
 ``<instance type> for endpoint usage`` (service code ``sagemaker``), since codes are not documented
 as stable; a region with no such quota does not offer the instance type for endpoints. Instance type,
-endpoint name and capacity bounds come from the plan's :class:`~sagefit.core.spec.DeploymentSpec`.
+endpoint name and capacity bounds come from the plan's :class:`~sagefit.core.spec.DeploymentSpec`
+(a shared endpoint's from its :class:`~sagefit.core.shared_spec.SharedDeploymentSpec`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagefit.core.shared_spec import SharedDeploymentSpec
 from sagefit.core.spec import DeploymentSpec
 from sagefit.ops.aws import AwsSession, aws_errors
 
@@ -161,3 +163,47 @@ def _check_instance_type(
             f"{instance_type}: scaling to max_capacity {spec.scaling.max_capacity} needs {peak} instances, above "
             f"the quota of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
         )
+
+
+def shared_preflight(spec: SharedDeploymentSpec, session: AwsSession) -> PreflightReport:
+    """Credentials, then the region's offer of, and the endpoint quota for, the shared endpoint's
+    instance type: the packed fleet must fit at deploy, and managed instance scaling may grow it to
+    ``max_instances`` (ManagedInstanceScaling.MaxInstanceCount), which is warned about like a
+    profile's max_capacity. Every member's copies run on these instances, so one quota covers them."""
+    report = PreflightReport(spec.names.stack, session.region, spec.instance_type)
+    with aws_errors("checking credentials"):
+        identity = session.client("sts").get_caller_identity()
+    report.checks.append(Check("credentials", True, f"account {identity['Account']} ({identity['Arn']})"))
+    instance_type = spec.instance_type
+    with aws_errors("reading Service Quotas"):
+        quota = find_endpoint_quota(session, instance_type)
+    if quota is None:
+        report.checks.append(
+            Check(
+                "region offers instance",
+                False,
+                f"{session.region} has no quota '{quota_name(instance_type)}': it does not offer "
+                f"{instance_type} for endpoints",
+                f"set the endpoint file's region to one that offers it, or remove {instance_type} from instance_types",
+            )
+        )
+        return report
+    report.checks.append(Check("region offers instance", True, f"{instance_type} in {session.region}"))
+    with aws_errors("listing endpoints"):
+        others, own = instances_in_use(session, instance_type, skip_endpoint=spec.names.endpoint)
+    start = spec.initial_instances
+    needed = others + own + start  # an update is blue/green, as for a profile's endpoint
+    detail = (
+        f"quota {quota.value:g} ({quota.code}); other endpoints use {others}"
+        + (f", this endpoint uses {own} (a blue/green update needs both fleets at once)" if own else "")
+        + f"; the deploy needs {start} (the members' initial copies, packed)"
+    )
+    ok = quota.value >= needed
+    report.checks.append(Check("endpoint quota", ok, detail, "" if ok else _quota_fix(session.region, quota, needed)))
+    peak = others + spec.max_instances
+    if ok and quota.value < peak:
+        report.warnings.append(
+            f"{instance_type}: growing to max_instances {spec.max_instances} needs {peak} instances, above "
+            f"the quota of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
+        )
+    return report

@@ -27,8 +27,10 @@ from sagefit.core.engines.lora import LoraSlots
 from sagefit.core.errors import SagefitError
 from sagefit.core.packing import Capacity, CopyNeed, Packing, Unplaced, first_fit_decreasing
 from sagefit.core.planner import ENGINE_ACCELERATORS, Plan, _meets_floor, _runs_engine, plan_profile
+from sagefit.core.pools import PoolMember
 from sagefit.core.profile_network import Network
 from sagefit.core.profiles import LoadedProfile, Profile
+from sagefit.core.shared_pool import choose_shared_pool, member_pool, pool_plans
 from sagefit.core.shared_profile import LoadedEndpoint, SharedEndpoint
 from sagefit.core.sizing import Fit, evaluate, valid_tp_degrees
 
@@ -118,6 +120,8 @@ class SharedMember:
     alone: Plan
     need: CopyNeed
     copies: int
+    pool: tuple[PoolMember, ...] = ()
+    """The member on each type of the endpoint's instance pool, the shared type first (empty: no pool)."""
 
     @property
     def name(self) -> str:
@@ -136,6 +140,12 @@ class SharedPlan:
     members: tuple[SharedMember, ...]
     candidates: tuple[Candidate, ...]
     catalog_source: str
+    pool: tuple[Candidate, ...] = ()
+    """Capacity fallback: the instance pool in priority order, the planned type first (empty: none)."""
+
+    @property
+    def pool_types(self) -> tuple[str, ...]:
+        return tuple(c.instance.instance_type for c in self.pool)
 
     @property
     def endpoint(self) -> SharedEndpoint:
@@ -184,6 +194,7 @@ class SharedPlan:
             "monthly_cost": self.monthly_cost,
             "separate_monthly_cost": self.separate_monthly_cost,
             "saving": self.saving,
+            "instance_pool": list(self.pool_types),
             "accelerator_utilisation": round(packing.accelerator_utilisation, 3),
             "memory_utilisation": round(packing.memory_utilisation, 3),
             "members": [
@@ -287,15 +298,21 @@ def plan_shared(loaded: LoadedEndpoint, members: list[LoadedProfile], catalog: C
         raise _too_many_copies(loaded, members, candidates)
     best = min(packed, key=lambda c: (c.monthly_usd, _count(c), c.instance.instance_type))
     assert isinstance(best.packing, Packing)
+    pool, pinned = pool_plans(
+        choose_shared_pool(endpoint, best, candidates), best, members, lambda m, c: _pinned_plan(m, c, catalog)
+    )
     shared_members = tuple(
         SharedMember(
             loaded=member,
-            plan=_pinned_plan(member, best, catalog),
+            plan=pinned[0][index],
             alone=alone[member.profile.name],
             need=best.needs[member.profile.name],
             copies=initial_copies(member.profile),
+            pool=member_pool(pool, [c.needs[member.profile.name] for c in pool], [plans[index] for plans in pinned])
+            if pool
+            else (),
         )
-        for member in members
+        for index, member in enumerate(members)
     )
     plan = SharedPlan(
         loaded=loaded,
@@ -306,6 +323,7 @@ def plan_shared(loaded: LoadedEndpoint, members: list[LoadedProfile], catalog: C
         members=shared_members,
         candidates=tuple(candidates),
         catalog_source=catalog.source,
+        pool=tuple(pool),
     )
     _check_burn(plan)
     return plan

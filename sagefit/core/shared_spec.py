@@ -17,6 +17,7 @@ from sagefit.core import assumptions as A
 from sagefit.core import naming
 from sagefit.core.budget import BUDGET_THRESHOLDS
 from sagefit.core.modes import ScalingMode
+from sagefit.core.pools import PoolMember
 from sagefit.core.shared_profile import budget_name
 from sagefit.core.spec import AdapterSpec, BudgetSpec, ContainerSpec, DeploymentSpec, ScalingSpec, UpdateSpec
 
@@ -59,6 +60,9 @@ class MemberSpec:
     """Copies the packing placed, which the component is created with (at least one)."""
     price_per_hour: float
     """The shared instance's price: what the member's copies bill in instance share."""
+    pool: tuple[PoolMember, ...] = ()
+    """The member on each type of the endpoint's instance pool (its component's ``Specifications``, one
+    per type), the shared type first; empty without a pool (one ``Specification``)."""
     adapters: tuple[AdapterSpec, ...] = ()
     """Adapter inference components on this member's component (adapter profiles with ``base: MEMBER``),
     from the member's own spec: they run on its copies and count in its fit as LoRA slots."""
@@ -85,6 +89,11 @@ class SharedDeploymentSpec:
     """Per instance: the largest member's, since every instance may hold any member (None with NVMe)."""
     members: tuple[MemberSpec, ...]
     budget: BudgetSpec
+    pool_types: tuple[str, ...] = ()
+    """Capacity fallback: the variant's InstancePools in priority order, ``instance_type`` first
+    (:mod:`sagefit.core.shared_pool`); empty: the variant has one InstanceType."""
+    pool_provision_timeout_s: int = A.POOL_PROVISION_TIMEOUT_S
+    """VariantInstanceProvisionTimeoutInSeconds of a pooled variant (as a profile's)."""
 
     @property
     def mode(self) -> ScalingMode:
@@ -128,10 +137,12 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
                 update=update,
                 initial_copies=member.copies,
                 price_per_hour=plan.price_per_hour,
+                pool=member.pool,
                 adapters=spec.adapters,
             )
         )
-    volumes = [m.container.volume_size_gb for m in members]
+    # every pool type of every member: the variant's one VolumeSizeInGB serves them all
+    volumes = [m.container.volume_size_gb for m in members] + [p.volume_size_gb for m in members for p in m.pool]
     volume = None if plan.instance.local_nvme or None in volumes else max(v for v in volumes if v is not None)
     burn = round(endpoint.max_instances * plan.price_per_hour, 4)
     cap = endpoint.budget
@@ -169,6 +180,7 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
         volume_size_gb=volume,
         members=tuple(members),
         budget=budget,
+        pool_types=plan.pool_types,
     )
 
 

@@ -167,31 +167,42 @@ def _check_instance_type(
 
 def shared_preflight(spec: SharedDeploymentSpec, session: AwsSession) -> PreflightReport:
     """Credentials, then the region's offer of, and the endpoint quota for, the shared endpoint's
-    instance type: the packed fleet must fit at deploy, and managed instance scaling may grow it to
-    ``max_instances`` (ManagedInstanceScaling.MaxInstanceCount), which is warned about like a
-    profile's max_capacity. Every member's copies run on these instances, so one quota covers them."""
+    instance type and each instance-pool fallback (``spec.pool_types``): the packed fleet must fit at
+    deploy, and managed instance scaling may grow it to ``max_instances``
+    (ManagedInstanceScaling.MaxInstanceCount), which is warned about like a profile's max_capacity.
+    Every member's copies run on these instances, so one quota per type covers them all."""
     report = PreflightReport(spec.names.stack, session.region, spec.instance_type)
     with aws_errors("checking credentials"):
         identity = session.client("sts").get_caller_identity()
     report.checks.append(Check("credentials", True, f"account {identity['Account']} ({identity['Arn']})"))
-    instance_type = spec.instance_type
+    for instance_type in spec.pool_types or (spec.instance_type,):
+        _check_shared_type(spec, session, report, instance_type)
+    return report
+
+
+def _check_shared_type(
+    spec: SharedDeploymentSpec, session: AwsSession, report: PreflightReport, instance_type: str
+) -> None:
+    fallback = instance_type != spec.instance_type
+    suffix = f" ({instance_type}, fallback)" if fallback else ""
+    move = f"remove {instance_type} from instance_types" + (" (or write instance_pool: off)" if fallback else "")
     with aws_errors("reading Service Quotas"):
         quota = find_endpoint_quota(session, instance_type)
     if quota is None:
         report.checks.append(
             Check(
-                "region offers instance",
+                f"region offers instance{suffix}",
                 False,
                 f"{session.region} has no quota '{quota_name(instance_type)}': it does not offer "
                 f"{instance_type} for endpoints",
-                f"set the endpoint file's region to one that offers it, or remove {instance_type} from instance_types",
+                f"set the endpoint file's region to one that offers it, or {move}",
             )
         )
-        return report
-    report.checks.append(Check("region offers instance", True, f"{instance_type} in {session.region}"))
+        return
+    report.checks.append(Check(f"region offers instance{suffix}", True, f"{instance_type} in {session.region}"))
     with aws_errors("listing endpoints"):
         others, own = instances_in_use(session, instance_type, skip_endpoint=spec.names.endpoint)
-    start = spec.initial_instances
+    start = spec.initial_instances  # every pool type packs the initial copies on as many (shared_pool)
     needed = others + own + start  # an update is blue/green, as for a profile's endpoint
     detail = (
         f"quota {quota.value:g} ({quota.code}); other endpoints use {others}"
@@ -199,11 +210,11 @@ def shared_preflight(spec: SharedDeploymentSpec, session: AwsSession) -> Preflig
         + f"; the deploy needs {start} (the members' initial copies, packed)"
     )
     ok = quota.value >= needed
-    report.checks.append(Check("endpoint quota", ok, detail, "" if ok else _quota_fix(session.region, quota, needed)))
+    fix = "" if ok else _quota_fix(session.region, quota, needed) + (f", or {move}" if fallback else "")
+    report.checks.append(Check(f"endpoint quota{suffix}", ok, detail, fix))
     peak = others + spec.max_instances
     if ok and quota.value < peak:
         report.warnings.append(
             f"{instance_type}: growing to max_instances {spec.max_instances} needs {peak} instances, above "
             f"the quota of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
         )
-    return report

@@ -61,7 +61,10 @@ def test_shared_endpoint_deploys_and_destroys(target):
     for name in COMPONENTS:
         component = sagemaker.describe_inference_component(InferenceComponentName=name)
         assert component["InferenceComponentStatus"] == "InService"
-        assert component["Specification"]["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 1
+        # pooled (ml.g6.12xlarge, then ml.g5.12xlarge): one specification per instance type
+        entries = component["Specifications"]
+        assert [e["InstanceType"] for e in entries] == ["ml.g6.12xlarge", "ml.g5.12xlarge"]
+        assert all(e["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 1 for e in entries)
     scaling = target.client("application-autoscaling")
     targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert sorted(t["ResourceId"] for t in targets) == [f"inference-component/{c}" for c in COMPONENTS]

@@ -162,25 +162,34 @@ def test_invoke_of_the_endpoint_itself_is_refused_naming_the_members(aws, capsys
 
 
 # --------------------------------------------------------------------------------------- preflight
-def test_preflight_of_the_shared_endpoint_checks_its_instance_types_quota(aws, plan):
+def test_preflight_of_the_shared_endpoint_checks_every_pool_types_quota(aws, plan):
+    assert plan.spec.pool_types == ("ml.g6.12xlarge", "ml.g5.12xlarge")
     report = shared_preflight(plan.spec, aws)
     assert (report.stack, report.instance_type) == ("SmallModelsStack", "ml.g6.12xlarge")
-    quota = report.checks[-1]
-    assert quota.name == "endpoint quota" and not quota.ok
+    assert [c.name for c in report.checks] == [
+        "credentials", "region offers instance", "endpoint quota",
+        "region offers instance (ml.g5.12xlarge, fallback)", "endpoint quota (ml.g5.12xlarge, fallback)",
+    ]
+    quota = report.checks[2]
+    assert not quota.ok
     assert "the deploy needs 1 (the members' initial copies, packed)" in quota.detail
     assert "--desired-value 1" in quota.fix
-    _set_quota(aws, "ml.g6.12xlarge", 1)
+    assert "or remove ml.g5.12xlarge from instance_types (or write instance_pool: off)" in report.checks[-1].fix
+    for instance_type in plan.spec.pool_types:
+        _set_quota(aws, instance_type, 1)
     report = shared_preflight(plan.spec, aws)
     assert report.ok
-    (warning,) = report.warnings
-    assert "growing to max_instances 2 needs 2 instances, above the quota of 1" in warning
-    _set_quota(aws, "ml.g6.12xlarge", 2)
+    assert len(report.warnings) == 2
+    assert "ml.g6.12xlarge: growing to max_instances 2 needs 2 instances, above the quota of 1" in report.warnings[0]
+    for instance_type in plan.spec.pool_types:
+        _set_quota(aws, instance_type, 2)
     assert shared_preflight(plan.spec, aws).warnings == []
 
 
 @pytest.mark.parametrize("name", ["small-models", "SmallModelsStack", "llama-3-1-8b-instruct"])
 def test_cli_preflight_of_the_endpoint_or_a_member(aws, capsys, name):
-    _set_quota(aws, "ml.g6.12xlarge", 2)
+    for instance_type in ("ml.g6.12xlarge", "ml.g5.12xlarge"):
+        _set_quota(aws, instance_type, 2)
     assert main(["preflight", name, *PROFILES]) == 0
     out = capsys.readouterr().out
     assert out.startswith("preflight SmallModelsStack: ml.g6.12xlarge in us-east-1\n")

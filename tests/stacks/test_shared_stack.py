@@ -30,7 +30,13 @@ def test_one_endpoint_one_variant_packed_on_the_planned_fleet(stack, template):
     assert endpoint["Properties"]["EndpointName"] == "small-models"
     (config,) = resources(template, "AWS::SageMaker::EndpointConfig").values()
     (variant,) = config["Properties"]["ProductionVariants"]
-    assert variant["InstanceType"] == spec.instance_type == "ml.g6.12xlarge"
+    # capacity fallback: both candidates pack the three copies on one instance, so the variant pools them
+    assert "InstanceType" not in variant
+    assert variant["InstancePools"] == [
+        {"InstanceType": "ml.g6.12xlarge", "Priority": 1}, {"InstanceType": "ml.g5.12xlarge", "Priority": 2}
+    ]
+    assert spec.instance_type == "ml.g6.12xlarge" and spec.pool_types == ("ml.g6.12xlarge", "ml.g5.12xlarge")
+    assert variant["VariantInstanceProvisionTimeoutInSeconds"] == spec.pool_provision_timeout_s
     assert variant["InitialInstanceCount"] == spec.initial_instances == 1
     assert "ModelName" not in variant  # an inference-component endpoint: the models are the components'
     scaling = variant["ManagedInstanceScaling"]
@@ -46,7 +52,7 @@ def test_one_model_and_inference_component_per_member(stack, template):
     components = {
         c["Properties"]["InferenceComponentName"]: c
         for c in resources(template, "AWS::SageMaker::InferenceComponent").values()
-        if "BaseInferenceComponentName" not in c["Properties"]["Specification"]  # adapters: test below
+        if "BaseInferenceComponentName" not in c["Properties"].get("Specification", {})  # adapters: test below
     }
     assert sorted(components) == sorted(m.component_name for m in spec.members) == [
         "llama-3-1-8b-instruct-ic", "mistral-7b-v0-3-ic", "qwen2-5-7b-instruct-ic"
@@ -54,11 +60,18 @@ def test_one_model_and_inference_component_per_member(stack, template):
     assert len(resources(template, "AWS::SageMaker::Model")) == 3
     for member in spec.members:
         props = components[member.component_name]["Properties"]
-        needs = props["Specification"]["ComputeResourceRequirements"]
-        assert needs == {
+        # pooled: one specification per instance type, the member's fit on each (the shared type's first)
+        assert "Specification" not in props
+        entries = props["Specifications"]
+        assert [e["InstanceType"] for e in entries] == list(spec.pool_types)
+        assert entries[0]["ComputeResourceRequirements"] == {
             "NumberOfAcceleratorDevicesRequired": member.container.accelerators,
             "MinMemoryRequiredInMb": member.container.min_memory_mb,
         }
+        for entry, fit in zip(entries, member.pool, strict=True):
+            assert entry["ComputeResourceRequirements"] == {
+                "NumberOfAcceleratorDevicesRequired": fit.accelerators, "MinMemoryRequiredInMb": fit.min_memory_mb
+            }
         assert props["RuntimeConfig"] == {"CopyCount": member.initial_copies}
         assert props["VariantName"] == "AllTraffic"
     total = sum(m.container.accelerators * m.initial_copies for m in spec.members)

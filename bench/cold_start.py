@@ -25,8 +25,6 @@ def rows(directory: Path) -> list[str]:
         "|---|---|---:|---:|---:|---:|",
     ]
     for loaded in load_profiles(directory):
-        if loaded.profile.endpoint is not None:  # a shared endpoint's member has no stack of its own
-            continue
         spec = plan_profile(loaded).spec
         hub, s3 = spec.cold_start_by_source["hub"], spec.cold_start_by_source["s3"]
         saved = hub.total_s - s3.total_s

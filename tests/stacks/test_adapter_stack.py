@@ -58,10 +58,9 @@ def test_adapter_component_on_the_base(synthed):
     }
     assert "RuntimeConfig" not in props and "VariantName" not in props  # the base's copies and variant
     assert base_id in as_list(adapter["DependsOn"])
-    # the base's container is the model's; a pooled base has one specification per instance type
-    base_props = base["Properties"]
-    entries = [base_props["Specification"]] if "Specification" in base_props else base_props["Specifications"]
-    assert entries and all("ComputeResourceRequirements" in env for env in entries)
+    # the base holds the compute: one Specification, or one per instance type when its endpoint is pooled
+    base_specs = base["Properties"].get("Specifications") or [base["Properties"]["Specification"]]
+    assert all("ComputeResourceRequirements" in spec for spec in base_specs)
 
 
 def test_base_model_runs_lora(synthed):

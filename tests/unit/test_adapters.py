@@ -99,9 +99,8 @@ def test_lora_slot_memory_is_vllms_rule_and_shrinks_the_kv_budget(example):
 
 def test_intermediate_size_matches_every_dense_seed():
     expected = {"mistral-7b": 14336, "zephyr-7b": 14336, "llama2-7b": 11008, "llama2-13b": 13824,
-                "llama2-70b": 28672, "llama2-70b-awq": 28672,
-                # the shared endpoint's members (intermediate_size in each model's config.json)
-                "llama-3-1-8b-instruct": 14336, "mistral-7b-v0-3": 14336, "qwen2-5-7b-instruct": 18944}  # fmt: skip
+                "llama2-70b": 28672, "llama2-70b-awq": 28672, "llama-3-1-8b-instruct": 14336,
+                "qwen2-5-7b-instruct": 18944, "mistral-7b-v0-3": 14336}  # fmt: skip
     for loaded in load_profiles(PROFILES_DIR):
         assert intermediate_size(loaded.profile.model.architecture) == expected[loaded.profile.name]
 

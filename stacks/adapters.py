@@ -10,13 +10,17 @@ component"). Source: API reference, InferenceComponentSpecification. The compone
 ``RuntimeConfig`` either: its copies are the base's, which autoscaling and the hard cap move, and the
 AWS::SageMaker::InferenceComponent schema requires only ``EndpointName`` (cfn-lint's bundled schema).
 
-Every value comes from ``plan.spec.adapters`` (:class:`sagefit.core.spec.AdapterSpec`). The execution
+Every value comes from the base's spec (``plan.spec.adapters`` of a profile of its own, ``member.adapters``
+of a shared endpoint's member; :class:`sagefit.core.spec.AdapterSpec`). The construct takes only what
+it attaches to: the base's component and name, the endpoint and the execution role, so one construct
+serves both (:func:`endpoint_adapters` builds its props from a profile's `LlmEndpoint`). The execution
 role may read each adapter's one ``.tar.gz`` object and nothing else of its bucket.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
@@ -24,12 +28,39 @@ from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
 from sagefit.core.spec import AdapterSpec
-from stacks.endpoint import LlmEndpoint
+from stacks.managed_role import ManagedPolicyRole
+
+if TYPE_CHECKING:
+    from stacks.endpoint import LlmEndpoint
 
 
 @dataclass(frozen=True)
 class AdapterComponentsProps:
-    endpoint: LlmEndpoint
+    """What the adapter components attach to."""
+
+    adapters: tuple[AdapterSpec, ...]
+    base: sm.CfnInferenceComponent
+    """The base inference component: created before the adapters, deleted after them."""
+    base_name: str
+    """The base's fixed name (from its spec); the schema has no GetAtt for it."""
+    endpoint_name: str
+    """The endpoint's name (a token of the endpoint resource, so the adapters wait for the endpoint)."""
+    role: ManagedPolicyRole
+    """The execution role SageMaker reads the artifacts with."""
+
+
+def endpoint_adapters(endpoint: LlmEndpoint) -> AdapterComponentsProps:
+    """The props of a profile's own endpoint's adapters (its ``plan.spec.adapters``)."""
+    base, name = endpoint.inference_component, endpoint.inference_component_name
+    if base is None or name is None:  # the planner refuses adapters on a base without one (sagefit.core.adapters)
+        raise ValueError(f"{endpoint.spec.names.stack}: adapters need the base's inference component")
+    return AdapterComponentsProps(
+        adapters=endpoint.spec.adapters,
+        base=base,
+        base_name=name,
+        endpoint_name=endpoint.endpoint.attr_endpoint_name,
+        role=endpoint.role,
+    )
 
 
 def _logical_id(adapter: AdapterSpec) -> str:
@@ -45,17 +76,13 @@ def object_arn(partition: str, s3_uri: str) -> str:
 
 
 class AdapterComponents(Construct):
-    """The adapter inference components on ``props.endpoint``'s inference component."""
+    """The adapter inference components on ``props.base``."""
 
     def __init__(self, scope: Construct, construct_id: str, props: AdapterComponentsProps) -> None:
         super().__init__(scope, construct_id)
-        endpoint = props.endpoint
-        base = endpoint.inference_component
-        adapters = endpoint.spec.adapters
-        if base is None:  # the planner refuses adapters on a base without one (sagefit.core.adapters)
-            raise ValueError(f"{endpoint.spec.names.stack}: adapters need the base's inference component")
+        adapters, base, role = props.adapters, props.base, props.role
         partition = Stack.of(self).partition
-        endpoint.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
                 resources=[object_arn(partition, adapter.artifact_url) for adapter in adapters],
@@ -67,10 +94,10 @@ class AdapterComponents(Construct):
                 self,
                 _logical_id(adapter),
                 inference_component_name=adapter.component_name,
-                endpoint_name=endpoint.endpoint.attr_endpoint_name,
+                endpoint_name=props.endpoint_name,
                 specification=sm.CfnInferenceComponent.InferenceComponentSpecificationProperty(
-                    # The base's fixed name (plan.spec.names); the schema has no GetAtt for it.
-                    base_inference_component_name=endpoint.inference_component_name,
+                    # The base's fixed name (its spec's); the schema has no GetAtt for it.
+                    base_inference_component_name=props.base_name,
                     container=sm.CfnInferenceComponent.InferenceComponentContainerSpecificationProperty(
                         artifact_url=adapter.artifact_url
                     ),
@@ -79,7 +106,7 @@ class AdapterComponents(Construct):
             # The base must exist (and be InService) before an adapter is created, and outlive it on
             # delete: CloudFormation creates in dependency order and deletes in reverse.
             component.add_dependency(base)
-            component.node.add_dependency(endpoint.role.policy)  # SageMaker reads the artifact with the role
+            component.node.add_dependency(role.policy)  # SageMaker reads the artifact with the role
             self.components[adapter.profile_name] = component
         CfnOutput(
             self,

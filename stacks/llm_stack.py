@@ -63,9 +63,9 @@ class LlmEndpointStack(Stack):
         )
         self.adapters: AdapterComponents | None = None
         if spec.adapters:  # LoRA adapter profiles on this base: one adapter component each
-            from stacks.adapters import AdapterComponents, AdapterComponentsProps
+            from stacks.adapters import AdapterComponents, endpoint_adapters
 
-            self.adapters = AdapterComponents(self, "Adapters", AdapterComponentsProps(endpoint=self.endpoint))
+            self.adapters = AdapterComponents(self, "Adapters", endpoint_adapters(self.endpoint))
         self.scaling = EndpointScaling(self, "Scaling", EndpointScalingProps(endpoint=self.endpoint))
         self.cost_guard = CostGuard(
             self,

@@ -10,19 +10,24 @@ for a profile of its own, whose comments give each rule's source.
 
 from __future__ import annotations
 
+import dataclasses
+
 from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sm
 from constructs import Construct
 
+from sagefit.core.pools import PoolMember
 from sagefit.core.shared_spec import MemberSpec, SharedDeploymentSpec
+from sagefit.core.spec import ContainerSpec
 from stacks import cdk_values
 from stacks.container import container_definition
 from stacks.endpoint import ENDPOINT_NAMESPACE
 from stacks.images import ImageUri, resolve_engine_image
 from stacks.nag import acknowledge_compliance
 from stacks.shared_role import acknowledge_shared_role, shared_execution_role
+from stacks.variant import pool_model_id
 
 
 def member_image(member: MemberSpec, region: str) -> ImageUri:
@@ -82,10 +87,22 @@ class SharedLlmEndpoint(Construct):
 
     def _variant(self) -> sm.CfnEndpointConfig.ProductionVariantProperty:
         spec = self.spec
+        pooled = bool(spec.pool_types)
         return sm.CfnEndpointConfig.ProductionVariantProperty(
             variant_name=self.variant_name,
-            instance_type=spec.instance_type,
-            # The instances the members' initial copies were packed on (sagefit.core.shared_plan).
+            # Capacity fallback (sagefit.core.shared_pool): InstancePools replace InstanceType, never
+            # both, each with its priority, 1 first (API reference ProductionVariant, InstancePool;
+            # stacks.variant renders a profile's pool the same way).
+            instance_type=None if pooled else spec.instance_type,
+            instance_pools=[
+                sm.CfnEndpointConfig.InstancePoolProperty(instance_type=name, priority=priority)
+                for priority, name in enumerate(spec.pool_types, start=1)
+            ]
+            if pooled
+            else None,
+            variant_instance_provision_timeout_in_seconds=spec.pool_provision_timeout_s if pooled else None,
+            # The instances the members' initial copies were packed on (sagefit.core.shared_plan); every
+            # pool type packs them on as many (sagefit.core.shared_pool).
             initial_instance_count=spec.initial_instances,
             managed_instance_scaling=sm.CfnEndpointConfig.ManagedInstanceScalingProperty(
                 status="ENABLED",
@@ -120,13 +137,19 @@ class MemberComponent(Construct):
         self.endpoint_name = shared.endpoint_name
         self.component_name = member.component_name
         self._metrics: dict[tuple[object, ...], cw.Metric] = {}
-        self.model = sm.CfnModel(
-            self,
-            "Model",
-            execution_role_arn=shared.role.role_arn,
-            primary_container=container_definition(member.container, image.uri),
-        )
-        self.model.node.add_dependency(shared.role.policy)
+        self.model = self._model(shared, "Model", member.container, image)
+        # A pool type whose fit needs another environment (another tensor-parallel degree) gets a
+        # Model of its own, which its Specifications entry names (as stacks.variant.pool_models).
+        self.pool_models = {
+            entry.instance_type: self._model(
+                shared,
+                pool_model_id(entry.instance_type),
+                dataclasses.replace(member.container, environment=entry.environment),
+                image,
+            )
+            for entry in member.pool
+            if entry.own_model
+        }
         self.rollback_alarm = cw.Alarm(
             self,
             "UpdateErrorsAlarm",
@@ -139,17 +162,36 @@ class MemberComponent(Construct):
         )
         self.inference_component = self._component(shared, member)
 
+    def _model(
+        self, shared: SharedLlmEndpoint, construct_id: str, container: ContainerSpec, image: ImageUri
+    ) -> sm.CfnModel:
+        model = sm.CfnModel(
+            self,
+            construct_id,
+            execution_role_arn=shared.role.role_arn,
+            primary_container=container_definition(container, image.uri),
+        )
+        model.node.add_dependency(shared.role.policy)
+        return model
+
     def _component(self, shared: SharedLlmEndpoint, member: MemberSpec) -> sm.CfnInferenceComponent:
         container, update = member.container, member.update
         timeout = container.startup_timeout_s
         ic = sm.CfnInferenceComponent
+        # On a pooled endpoint, one specification per instance type with the member's fit there, and
+        # not the singular Specification (API reference, CreateInferenceComponent.Specifications: "You
+        # can use either this parameter or the singular Specification parameter, but not both").
+        pooled = bool(member.pool)
         return ic(
             self,
             "InferenceComponent",
             inference_component_name=self.component_name,
             endpoint_name=shared.endpoint.attr_endpoint_name,
             variant_name=shared.variant_name,
-            specification=ic.InferenceComponentSpecificationProperty(
+            specifications=[self._for_type(entry) for entry in member.pool] if pooled else None,
+            specification=None
+            if pooled
+            else ic.InferenceComponentSpecificationProperty(
                 model_name=self.model.attr_model_name,
                 compute_resource_requirements=ic.InferenceComponentComputeResourceRequirementsProperty(
                     number_of_accelerator_devices_required=container.accelerators,
@@ -171,6 +213,26 @@ class MemberComponent(Construct):
                 auto_rollback_configuration=ic.AutoRollbackConfigurationProperty(
                     alarms=[ic.AlarmProperty(alarm_name=self.rollback_alarm.alarm_name)]
                 ),
+            ),
+        )
+
+    def _for_type(
+        self, entry: PoolMember
+    ) -> sm.CfnInferenceComponent.InferenceComponentSpecificationForInstanceTypeProperty:
+        """The member on one pool type: its model there, and the GPUs and memory one copy takes
+        (InstanceType on every entry: the cfn-lint schema, as stacks.variant.component_specifications)."""
+        ic = sm.CfnInferenceComponent
+        model = self.pool_models.get(entry.instance_type, self.model)
+        return ic.InferenceComponentSpecificationForInstanceTypeProperty(
+            instance_type=entry.instance_type,
+            model_name=model.attr_model_name,
+            compute_resource_requirements=ic.InferenceComponentComputeResourceRequirementsProperty(
+                number_of_accelerator_devices_required=entry.accelerators,
+                min_memory_required_in_mb=entry.min_memory_mb,
+            ),
+            startup_parameters=ic.InferenceComponentStartupParametersProperty(
+                container_startup_health_check_timeout_in_seconds=entry.startup_timeout_s,
+                model_data_download_timeout_in_seconds=entry.startup_timeout_s,
             ),
         )
 

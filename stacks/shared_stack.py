@@ -1,4 +1,5 @@
-"""`SharedEndpointStack`: one shared endpoint, its members' scaling, and the cost guard's topic and budget.
+"""`SharedEndpointStack`: one shared endpoint, its members' scaling and adapters, and the cost guard's topic
+and budget.
 
 Rendered from a finished :class:`~sagefit.core.shared_plan.SharedPlan` (``plan.spec``). The spend meter
 and the hard cap watch one endpoint's single component or variant, so a shared endpoint has neither
@@ -18,6 +19,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from sagefit.core.shared_plan import SharedPlan
+from stacks.adapters import AdapterComponents, AdapterComponentsProps
 from stacks.cost_guard import alert_topic, monthly_budget
 from stacks.llm_stack import allow_log_encryption
 from stacks.scaling import EndpointScaling, EndpointScalingProps
@@ -49,6 +51,22 @@ class SharedEndpointStack(Stack):
         )
         allow_log_encryption(self.key, self)
         self.endpoint = SharedLlmEndpoint(self, "Endpoint", spec, self.key)
+        self.adapters = [
+            # LoRA adapter profiles on a member (base: MEMBER): one adapter component each on its component
+            AdapterComponents(
+                self,
+                f"Adapters-{member.spec.profile_name}",
+                AdapterComponentsProps(
+                    adapters=member.spec.adapters,
+                    base=member.inference_component,
+                    base_name=member.component_name,
+                    endpoint_name=self.endpoint.endpoint.attr_endpoint_name,
+                    role=self.endpoint.role,
+                ),
+            )
+            for member in self.endpoint.members
+            if member.spec.adapters
+        ]
         self.scaling = [
             EndpointScaling(self, f"Scaling-{member.spec.profile_name}", EndpointScalingProps(endpoint=member))
             for member in self.endpoint.members

@@ -31,13 +31,13 @@ ModelFactory = Callable[[str, Mapping[str, str]], sm.CfnModel]
 def pool_models(spec: DeploymentSpec, make_model: ModelFactory) -> dict[str, sm.CfnModel]:
     """One Model per pool member whose environment differs from the planned instance's, by type."""
     return {
-        member.instance_type: make_model(_model_id(member.instance_type), member.environment)
+        member.instance_type: make_model(pool_model_id(member.instance_type), member.environment)
         for member in spec.pool
         if member.own_model
     }
 
 
-def _model_id(instance_type: str) -> str:
+def pool_model_id(instance_type: str) -> str:
     """``ml.g5.48xlarge`` -> ``ModelG548xlarge``: a logical id per pool member's Model."""
     return "Model" + "".join(part.capitalize() for part in instance_slug(instance_type).split("-"))
 

@@ -1,5 +1,7 @@
 """`sagefit preflight`, `status`, `invoke` and `resume`: commands that act on a deployed stack.
 
+A shared endpoint, its members and their adapters are resolved by :mod:`sagefit.cli.shared_ops`.
+
 boto3 is imported when one of them runs (through :func:`sagefit.cli.common.session`), never when the
 command line loads.
 """
@@ -13,22 +15,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sagefit.cli.common import STACK_HELP, add_command, find, load
+from sagefit.cli.shared_ops import all_shared, find_shared, member_spec, print_shared_status, read_shared_status
 from sagefit.cli.target import add_target_option, target_session
 from sagefit.core.errors import SagefitError
 
 if TYPE_CHECKING:
     from sagefit.cli.common import SubParsers
-    from sagefit.core.profiles import LoadedProfile
+    from sagefit.core.spec import DeploymentSpec
     from sagefit.ops.aws import AwsSession
     from sagefit.ops.status import StackStatus
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
     from sagefit.core.planner import plan_profile
-    from sagefit.ops.preflight import preflight
+    from sagefit.ops.preflight import PreflightReport, preflight, shared_preflight
 
-    spec = plan_profile(find(args)).spec
-    report = preflight(spec, target_session(args, spec.region, spec.names.stack))
+    shared = find_shared(args, args.stack)
+    report: PreflightReport
+    if shared is not None:  # a shared endpoint, or a member (whose instances are its endpoint's)
+        endpoint = shared.plan.spec
+        report = shared_preflight(endpoint, target_session(args, endpoint.region, endpoint.names.stack))
+    else:
+        spec = plan_profile(find(args)).spec
+        report = preflight(spec, target_session(args, spec.region, spec.names.stack))
     print(f"preflight {report.stack}: {report.instance_type} in {report.region}")
     for check in report.checks:
         print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
@@ -89,11 +98,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     from sagefit.core.planner import plan_profile
     from sagefit.ops.status import stack_status
 
-    # every profile with an endpoint of its own (a shared endpoint's members have none)
-    profiles = [find(args)] if args.stack else [p for p in load(args) if p.profile.endpoint is None]
+    shared = find_shared(args, args.stack) if args.stack else None
+    # every profile with an endpoint of its own (a shared endpoint's members have none), then every
+    # shared endpoint with its members
+    profiles = [] if shared else [find(args)] if args.stack else [p for p in load(args) if p.profile.endpoint is None]
+    endpoints = [shared] if shared else [] if args.stack else all_shared(args)
     healthy = True
     sessions: dict[str, AwsSession] = {}  # one per region, so each target is announced once
-    found = []
+    found: list[dict[str, object]] = []
     for loaded in profiles:
         spec = plan_profile(loaded).spec  # the names and bounds the stack was synthesized with
         if spec.region not in sessions:
@@ -104,6 +116,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         else:
             print_status(status)
         healthy = healthy and status.healthy
+    for target in endpoints:
+        region, stack = target.plan.spec.region, target.plan.spec.names.stack
+        if region not in sessions:
+            sessions[region] = target_session(args, region, stack)
+        shared_status = read_shared_status(target, sessions[region])
+        if args.format == "json":
+            found.append(shared_status.to_json())
+        else:
+            print_shared_status(shared_status)
+        healthy = healthy and shared_status.healthy
     if args.format == "json":
         print(json.dumps(found, indent=2))
     return 0 if healthy else 1
@@ -125,7 +147,6 @@ def stack_output(aws: AwsSession, stack: str, key: str) -> str | None:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from sagefit.core.planner import plan_profile
     from sagefit.ops.invoke import check_prompt, invoke, read_prompt
 
     if args.max_new_tokens < 1:
@@ -133,8 +154,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             f"{args.max_new_tokens} is not a token count", "give a whole number above 0", field="--max-new-tokens"
         )
     prompt = read_prompt(args.prompt, args.prompt_file)
-    base, adapter = find_invoke_target(args)
-    spec = plan_profile(base).spec
+    spec, adapter = find_invoke_target(args)
     check_prompt(spec, prompt, args.max_new_tokens)  # before any AWS call: a refused request wakes nothing
     aws = target_session(args, spec.region, spec.names.stack)
     bucket = None
@@ -148,17 +168,30 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0 if result.output_location else 1
 
 
-def find_invoke_target(args: argparse.Namespace) -> tuple[LoadedProfile, str | None]:
-    """The profile ``args.stack`` names and, when it names an adapter profile, its base and the
-    adapter's inference component (requests go to the base's endpoint, addressed to the adapter)."""
+def find_invoke_target(args: argparse.Namespace) -> tuple[DeploymentSpec, str | None]:
+    """The deployed spec ``args.stack`` is sent to and, when it names an adapter profile, the adapter's
+    inference component (requests go to the base's endpoint, addressed to the adapter). A shared
+    endpoint's member is its spec on the shared endpoint, addressed to its own component; the shared
+    endpoint itself is refused (a request must name one member's component)."""
+    from sagefit.core.planner import plan_profile
     from sagefit.core.profile_adapter import find_adapter
+    from sagefit.core.profiles import find_profile
 
     profiles = load(args)
     found = find_adapter(profiles, args.stack)
-    if found is not None:
-        base, adapter = found
-        return base, adapter.component_name
-    return find(args), None
+    base, adapter = (found[0], found[1].component_name) if found is not None else (None, None)
+    key = base.profile.name if base is not None else args.stack
+    shared = find_shared(args, key)
+    if shared is not None:
+        if shared.member is None:
+            members = ", ".join(m.name for m in shared.plan.members)
+            raise SagefitError(
+                f"{args.stack} is shared endpoint {shared.plan.endpoint.name}: a request goes to one member",
+                f"name a member ({members}) or one of their adapters",
+                field="STACK",
+            )
+        return member_spec(shared), adapter
+    return plan_profile(base or find_profile(profiles, args.stack)).spec, adapter
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -188,14 +221,19 @@ def register(sub: SubParsers) -> None:
     preflight = add_command(
         sub, "preflight", cmd_preflight, "check credentials, region and endpoint quota before a deploy"
     )
-    preflight.add_argument("stack", help=STACK_HELP)
+    preflight.add_argument("stack", help=STACK_HELP + ", or a shared endpoint (by name or stack name) or member")
     add_target_option(preflight)
     status = add_command(sub, "status", cmd_status, "endpoint status, capacity, scaling bounds, spend and alarms")
-    status.add_argument("stack", nargs="?", help="one stack or profile (default: all)")
+    status.add_argument(
+        "stack", nargs="?", help="one stack or profile, a shared endpoint or one of its members (default: all)"
+    )
     add_target_option(status)
     status.add_argument("--format", choices=("table", "json"), default="table")
     invoke = add_command(sub, "invoke", cmd_invoke, "send a prompt to a deployed endpoint and print the answer")
-    invoke.add_argument("stack", help=STACK_HELP + ", or an adapter profile's name (sent to its adapter component)")
+    invoke.add_argument(
+        "stack",
+        help=STACK_HELP + ", a shared endpoint's member, or an adapter profile's name (sent to its adapter component)",
+    )
     invoke.add_argument("prompt", nargs="?", help="the prompt; - reads it from standard input")
     invoke.add_argument("--prompt-file", type=Path, metavar="PATH", help="read the prompt from a file")
     invoke.add_argument("--max-new-tokens", type=int, default=128)

@@ -164,6 +164,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from sagefit.cost.traffic import parse_traffic
 
     chosen = catalog(args)
+    from sagefit.cli.shared_recommend import cmd_recommend_shared
+
+    shared = cmd_recommend_shared(args, target, top, chosen, sys.stdout)
+    if shared is not None:  # a shared endpoint: its candidate fleets
+        return shared
     loaded = find_profile(load(args, chosen), args.profile)
     if args.write:
         from sagefit.core.profile_edit import check_plain_file
@@ -208,7 +213,9 @@ def register(sub: SubParsers) -> None:
         cmd_recommend,
         "the cheapest instance, scaling mode, cooldown and schedule that meet a latency target (estimate)",
     )
-    cmd.add_argument("profile", metavar="PROFILE", help="profile name (llama2-70b-awq) or stack name")
+    cmd.add_argument(
+        "profile", metavar="PROFILE", help="profile name (llama2-70b-awq) or stack name, or a shared endpoint"
+    )
     cmd.add_argument(
         "--traffic",
         required=True,
@@ -224,4 +231,11 @@ def register(sub: SubParsers) -> None:
     cmd.add_argument("--write", action="store_true", help="change the profile to the cheapest (comments kept)")
     cmd.add_argument("--top", default="5", metavar="N", help="configurations to list (default 5)")
     cmd.add_argument("--seed", type=int, default=0, help="seed of the generated traffic (default 0)")
+    cmd.add_argument(
+        "--member",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="a shared endpoint's member's own traffic (repeatable; the others get --traffic)",
+    )
     cmd.add_argument("--catalog", type=Path, metavar="PATH", help=CATALOG_HELP)

@@ -64,6 +64,9 @@ def print_shared(plan: SharedPlan, out: TextIO) -> None:
         f"{plan.instances} x {plan.instance_type} at ${plan.price_per_hour:,.3f}/h "
         f"(fleet {endpoint.min_instances}-{endpoint.max_instances} instances, managed instance scaling)\n"
     )
+    if plan.pool:  # capacity fallback: every type here packs the same fleet (sagefit.core.shared_pool)
+        pool = " > ".join(f"{c.instance.instance_type} ${c.price_per_hour:,.3f}/h" for c in plan.pool)
+        out.write(f"  instance pool (capacity fallback, in priority order): {pool}\n")
     for index in range(packing.instances):
         cells = [
             f"{p.member} GPU {','.join(map(str, p.gpus))} ({_gib(p.memory_mb)} GiB host)"
@@ -82,6 +85,13 @@ def print_shared(plan: SharedPlan, out: TextIO) -> None:
             f"{scaling.min_capacity}-{scaling.max_capacity}; alone: {member.alone.instance_type} "
             f"${member.alone.monthly_cost_always_on:,.2f}/month\n"
         )
+        lora, fit = member.plan.lora, member.plan.fit
+        if lora is not None:  # adapter profiles on this member: adapter components on its copies
+            names = ", ".join(item.adapter.name for item in member.plan.adapters)
+            out.write(
+                f"    adapters {names}: LoRA {lora.slots} x rank {lora.rank}, "
+                f"{fit.lora_per_gpu_bytes / 1024**3:.2f} GiB/GPU out of its KV cache\n"
+            )
     verb = "saves" if plan.saving >= 0 else "costs"
     out.write(
         f"  a month always on: shared ${plan.monthly_cost:,.2f} ({plan.instances} instance(s)) vs separate "

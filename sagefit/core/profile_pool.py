@@ -20,7 +20,7 @@ from sagefit.core.profile_errors import FieldProblem
 FIELD = "serving.instance_pool"
 
 
-def _yaml_words(value: object) -> object:
+def yaml_words(value: object) -> object:
     """PyYAML reads an unquoted ``off`` (and ``no``) as false, ``on`` as true (YAML 1.1 booleans):
     take them as the words the profile wrote."""
     if isinstance(value, bool):
@@ -47,6 +47,6 @@ def _check_list(value: Literal["auto", "off"] | list[str] | None) -> Literal["au
 
 
 InstancePoolSetting = Annotated[
-    Literal["auto", "off"] | list[str] | None, BeforeValidator(_yaml_words), AfterValidator(_check_list)
+    Literal["auto", "off"] | list[str] | None, BeforeValidator(yaml_words), AfterValidator(_check_list)
 ]
 """The field's type: ``auto``, ``off``, a list of up to five instance types, or left out (None)."""

@@ -8,6 +8,8 @@ member). Its copy reserves that many GPUs and :func:`copy_memory_mb` of host mem
 initial copies are packed by first-fit decreasing (:mod:`sagefit.core.packing`); the type whose
 fleet costs least per month wins. Each member is then planned pinned to that type and degree, so its
 container settings, scaling targets and wake-up alarm come from the same code as a profile of its own.
+A member with adapter profiles (``base: MEMBER``) has their LoRA slots counted in its fit on every
+candidate, as its own plan does, and its pinned plan keeps them, so its spec lists the adapter components.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sagefit.core import assumptions as A
+from sagefit.core.adapters import adapter_slots
 from sagefit.core.catalog import Catalog, InstanceType, load_catalog
 from sagefit.core.engines import get_engine
+from sagefit.core.engines.lora import LoraSlots
 from sagefit.core.errors import SagefitError
 from sagefit.core.packing import Capacity, CopyNeed, Packing, Unplaced, first_fit_decreasing
 from sagefit.core.planner import ENGINE_ACCELERATORS, Plan, _meets_floor, _runs_engine, plan_profile
+from sagefit.core.pools import PoolMember
 from sagefit.core.profile_network import Network
 from sagefit.core.profiles import LoadedProfile, Profile
+from sagefit.core.shared_pool import choose_shared_pool, member_pool, pool_plans
 from sagefit.core.shared_profile import LoadedEndpoint, SharedEndpoint
 from sagefit.core.sizing import Fit, evaluate, valid_tp_degrees
 
@@ -60,9 +66,10 @@ def instance_capacity(instance: InstanceType) -> Capacity:
     return Capacity(accelerators=instance.accelerators, memory_mb=memory_mb)
 
 
-def smallest_fit(profile: Profile, instance: InstanceType) -> Fit | None:
+def smallest_fit(profile: Profile, instance: InstanceType, lora: LoraSlots | None = None) -> Fit | None:
     """The fit at the smallest degree the engine accepts here that holds one full-length request and
-    meets the latency floor (a pinned serving.tensor_parallel_degree is used as is); None if none."""
+    meets the latency floor (a pinned serving.tensor_parallel_degree is used as is); None if none.
+    ``lora`` are the member's adapters' LoRA slots, which come out of its KV budget on every GPU."""
     arch = profile.model.architecture
     engine = get_engine(profile.serving.engine_name)
     if not _runs_engine(instance, ENGINE_ACCELERATORS[engine.name]):
@@ -72,7 +79,7 @@ def smallest_fit(profile: Profile, instance: InstanceType) -> Fit | None:
     if pinned is not None:
         degrees = [pinned] if pinned in degrees else []
     for tp in degrees:
-        fit = evaluate(profile, instance, tp)
+        fit = evaluate(profile, instance, tp, lora)
         if fit.fits_memory and _meets_floor(profile, fit):
             return fit
     return None
@@ -113,6 +120,8 @@ class SharedMember:
     alone: Plan
     need: CopyNeed
     copies: int
+    pool: tuple[PoolMember, ...] = ()
+    """The member on each type of the endpoint's instance pool, the shared type first (empty: no pool)."""
 
     @property
     def name(self) -> str:
@@ -131,6 +140,12 @@ class SharedPlan:
     members: tuple[SharedMember, ...]
     candidates: tuple[Candidate, ...]
     catalog_source: str
+    pool: tuple[Candidate, ...] = ()
+    """Capacity fallback: the instance pool in priority order, the planned type first (empty: none)."""
+
+    @property
+    def pool_types(self) -> tuple[str, ...]:
+        return tuple(c.instance.instance_type for c in self.pool)
 
     @property
     def endpoint(self) -> SharedEndpoint:
@@ -179,6 +194,7 @@ class SharedPlan:
             "monthly_cost": self.monthly_cost,
             "separate_monthly_cost": self.separate_monthly_cost,
             "saving": self.saving,
+            "instance_pool": list(self.pool_types),
             "accelerator_utilisation": round(packing.accelerator_utilisation, 3),
             "memory_utilisation": round(packing.memory_utilisation, 3),
             "members": [
@@ -191,6 +207,7 @@ class SharedPlan:
                     "placement": [
                         {"instance": p.instance, "gpus": list(p.gpus)} for p in packing.placements if p.member == m.name
                     ],
+                    "adapters": [a.component_name for a in m.plan.spec.adapters],
                     "alone_instance_type": m.alone.instance_type,
                     "alone_monthly_cost": m.alone.monthly_cost_always_on,
                 }
@@ -241,7 +258,7 @@ def _candidate(instance: InstanceType, members: list[LoadedProfile], endpoint: S
     needs: dict[str, CopyNeed] = {}
     for loaded in members:
         profile = loaded.profile
-        fit = smallest_fit(profile, instance)
+        fit = smallest_fit(profile, instance, adapter_slots(loaded))
         if fit is None:
             continue
         need = CopyNeed(profile.name, fit.tp, copy_memory_mb(fit.weights_bytes))
@@ -281,15 +298,21 @@ def plan_shared(loaded: LoadedEndpoint, members: list[LoadedProfile], catalog: C
         raise _too_many_copies(loaded, members, candidates)
     best = min(packed, key=lambda c: (c.monthly_usd, _count(c), c.instance.instance_type))
     assert isinstance(best.packing, Packing)
+    pool, pinned = pool_plans(
+        choose_shared_pool(endpoint, best, candidates), best, members, lambda m, c: _pinned_plan(m, c, catalog)
+    )
     shared_members = tuple(
         SharedMember(
             loaded=member,
-            plan=_pinned_plan(member, best, catalog),
+            plan=pinned[0][index],
             alone=alone[member.profile.name],
             need=best.needs[member.profile.name],
             copies=initial_copies(member.profile),
+            pool=member_pool(pool, [c.needs[member.profile.name] for c in pool], [plans[index] for plans in pinned])
+            if pool
+            else (),
         )
-        for member in members
+        for index, member in enumerate(members)
     )
     plan = SharedPlan(
         loaded=loaded,
@@ -300,6 +323,7 @@ def plan_shared(loaded: LoadedEndpoint, members: list[LoadedProfile], catalog: C
         members=shared_members,
         candidates=tuple(candidates),
         catalog_source=catalog.source,
+        pool=tuple(pool),
     )
     _check_burn(plan)
     return plan
@@ -314,7 +338,8 @@ def _pinned_plan(member: LoadedProfile, best: Candidate, catalog: Catalog) -> Pl
             "tensor_parallel_degree": best.fits[profile.name].tp,
         }
     )
-    pinned = LoadedProfile(path=member.path, profile=profile.model_copy(update={"serving": serving}))
+    # model_copy keeps the member's adapters: the pinned plan sizes their LoRA slots and its spec lists them
+    pinned = member.model_copy(update={"profile": profile.model_copy(update={"serving": serving})})
     return plan_profile(pinned, catalog)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from sagefit.core import aws_rules
 from sagefit.core import numbers as num
@@ -23,6 +23,7 @@ from sagefit.core.errors import SagefitError
 from sagefit.core.profile_base import Strict
 from sagefit.core.profile_budget import Budget
 from sagefit.core.profile_errors import FieldProblem, describe_error
+from sagefit.core.profile_pool import yaml_words
 from sagefit.core.yaml_input import load_yaml
 
 ENDPOINTS_DIR = "endpoints"
@@ -54,6 +55,11 @@ class SharedEndpoint(Strict):
     scale_in_cooldown_minutes: num.CooldownMinutes | None = Field(
         default=None,
         description="Minutes an instance without a copy bills before managed instance scaling releases it.",
+    )
+    instance_pool: Annotated[Literal["auto", "off"], BeforeValidator(yaml_words)] = Field(
+        default="auto",
+        description="Capacity fallback: auto puts the other candidate types that pack the same fleet in the "
+        "variant's InstancePools (sagefit.core.shared_pool); off deploys the planned type only.",
     )
     budget: Budget = Budget()
 

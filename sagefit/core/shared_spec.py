@@ -17,8 +17,9 @@ from sagefit.core import assumptions as A
 from sagefit.core import naming
 from sagefit.core.budget import BUDGET_THRESHOLDS
 from sagefit.core.modes import ScalingMode
+from sagefit.core.pools import PoolMember
 from sagefit.core.shared_profile import budget_name
-from sagefit.core.spec import BudgetSpec, ContainerSpec, ScalingSpec, UpdateSpec
+from sagefit.core.spec import AdapterSpec, BudgetSpec, ContainerSpec, DeploymentSpec, ScalingSpec, UpdateSpec
 
 if TYPE_CHECKING:
     from sagefit.core.shared_plan import SharedPlan
@@ -59,6 +60,12 @@ class MemberSpec:
     """Copies the packing placed, which the component is created with (at least one)."""
     price_per_hour: float
     """The shared instance's price: what the member's copies bill in instance share."""
+    pool: tuple[PoolMember, ...] = ()
+    """The member on each type of the endpoint's instance pool (its component's ``Specifications``, one
+    per type), the shared type first; empty without a pool (one ``Specification``)."""
+    adapters: tuple[AdapterSpec, ...] = ()
+    """Adapter inference components on this member's component (adapter profiles with ``base: MEMBER``),
+    from the member's own spec: they run on its copies and count in its fit as LoRA slots."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,11 @@ class SharedDeploymentSpec:
     """Per instance: the largest member's, since every instance may hold any member (None with NVMe)."""
     members: tuple[MemberSpec, ...]
     budget: BudgetSpec
+    pool_types: tuple[str, ...] = ()
+    """Capacity fallback: the variant's InstancePools in priority order, ``instance_type`` first
+    (:mod:`sagefit.core.shared_pool`); empty: the variant has one InstanceType."""
+    pool_provision_timeout_s: int = A.POOL_PROVISION_TIMEOUT_S
+    """VariantInstanceProvisionTimeoutInSeconds of a pooled variant (as a profile's)."""
 
     @property
     def mode(self) -> ScalingMode:
@@ -125,9 +137,12 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
                 update=update,
                 initial_copies=member.copies,
                 price_per_hour=plan.price_per_hour,
+                pool=member.pool,
+                adapters=spec.adapters,
             )
         )
-    volumes = [m.container.volume_size_gb for m in members]
+    # every pool type of every member: the variant's one VolumeSizeInGB serves them all
+    volumes = [m.container.volume_size_gb for m in members] + [p.volume_size_gb for m in members for p in m.pool]
     volume = None if plan.instance.local_nvme or None in volumes else max(v for v in volumes if v is not None)
     burn = round(endpoint.max_instances * plan.price_per_hour, 4)
     cap = endpoint.budget
@@ -165,4 +180,35 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
         volume_size_gb=volume,
         members=tuple(members),
         budget=budget,
+        pool_types=plan.pool_types,
+    )
+
+
+def member_deployment_spec(plan: SharedPlan, name: str) -> DeploymentSpec:
+    """Member ``name`` (its profile name) as deployed on the shared endpoint: its own spec, planned
+    pinned to the shared type, with the names and figures of what the shared stack made of it.
+
+    What `status`, `invoke` and their kin read of a member: the shared endpoint, its variant and stack,
+    the member's own component and scalable target, the stack's budget and alarm prefix, and the
+    member's copy reservation. No instance pool: the shared endpoint's variant is the one to read.
+    """
+    (member,) = [m for m in plan.members if m.name == name]
+    (shared,) = [m for m in plan.spec.members if m.profile_name == name]
+    own, endpoint = member.plan.spec, plan.spec
+    names = dataclasses.replace(
+        own.names,
+        stack=endpoint.names.stack,
+        endpoint=endpoint.names.endpoint,
+        variant=endpoint.names.variant,
+        budget=endpoint.names.budget,
+        alarm_prefix=endpoint.names.alarm_prefix,
+    )
+    return dataclasses.replace(
+        own,
+        names=names,
+        container=shared.container,
+        scaling=shared.scaling,
+        update=shared.update,
+        budget=endpoint.budget,
+        pool=(),
     )

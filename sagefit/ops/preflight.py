@@ -5,7 +5,8 @@ model and config, with ``ResourceLimitExceeded``; many new accounts have a quota
 ml.g5.12xlarge and ml.p4d.24xlarge. The quota is looked up by its name,
 ``<instance type> for endpoint usage`` (service code ``sagemaker``), since codes are not documented
 as stable; a region with no such quota does not offer the instance type for endpoints. Instance type,
-endpoint name and capacity bounds come from the plan's :class:`~sagefit.core.spec.DeploymentSpec`.
+endpoint name and capacity bounds come from the plan's :class:`~sagefit.core.spec.DeploymentSpec`
+(a shared endpoint's from its :class:`~sagefit.core.shared_spec.SharedDeploymentSpec`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagefit.core.shared_spec import SharedDeploymentSpec
 from sagefit.core.spec import DeploymentSpec
 from sagefit.ops.aws import AwsSession, aws_errors
 
@@ -159,5 +161,60 @@ def _check_instance_type(
     if ok and quota.value < peak:
         report.warnings.append(
             f"{instance_type}: scaling to max_capacity {spec.scaling.max_capacity} needs {peak} instances, above "
+            f"the quota of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
+        )
+
+
+def shared_preflight(spec: SharedDeploymentSpec, session: AwsSession) -> PreflightReport:
+    """Credentials, then the region's offer of, and the endpoint quota for, the shared endpoint's
+    instance type and each instance-pool fallback (``spec.pool_types``): the packed fleet must fit at
+    deploy, and managed instance scaling may grow it to ``max_instances``
+    (ManagedInstanceScaling.MaxInstanceCount), which is warned about like a profile's max_capacity.
+    Every member's copies run on these instances, so one quota per type covers them all."""
+    report = PreflightReport(spec.names.stack, session.region, spec.instance_type)
+    with aws_errors("checking credentials"):
+        identity = session.client("sts").get_caller_identity()
+    report.checks.append(Check("credentials", True, f"account {identity['Account']} ({identity['Arn']})"))
+    for instance_type in spec.pool_types or (spec.instance_type,):
+        _check_shared_type(spec, session, report, instance_type)
+    return report
+
+
+def _check_shared_type(
+    spec: SharedDeploymentSpec, session: AwsSession, report: PreflightReport, instance_type: str
+) -> None:
+    fallback = instance_type != spec.instance_type
+    suffix = f" ({instance_type}, fallback)" if fallback else ""
+    move = f"remove {instance_type} from instance_types" + (" (or write instance_pool: off)" if fallback else "")
+    with aws_errors("reading Service Quotas"):
+        quota = find_endpoint_quota(session, instance_type)
+    if quota is None:
+        report.checks.append(
+            Check(
+                f"region offers instance{suffix}",
+                False,
+                f"{session.region} has no quota '{quota_name(instance_type)}': it does not offer "
+                f"{instance_type} for endpoints",
+                f"set the endpoint file's region to one that offers it, or {move}",
+            )
+        )
+        return
+    report.checks.append(Check(f"region offers instance{suffix}", True, f"{instance_type} in {session.region}"))
+    with aws_errors("listing endpoints"):
+        others, own = instances_in_use(session, instance_type, skip_endpoint=spec.names.endpoint)
+    start = spec.initial_instances  # every pool type packs the initial copies on as many (shared_pool)
+    needed = others + own + start  # an update is blue/green, as for a profile's endpoint
+    detail = (
+        f"quota {quota.value:g} ({quota.code}); other endpoints use {others}"
+        + (f", this endpoint uses {own} (a blue/green update needs both fleets at once)" if own else "")
+        + f"; the deploy needs {start} (the members' initial copies, packed)"
+    )
+    ok = quota.value >= needed
+    fix = "" if ok else _quota_fix(session.region, quota, needed) + (f", or {move}" if fallback else "")
+    report.checks.append(Check(f"endpoint quota{suffix}", ok, detail, fix))
+    peak = others + spec.max_instances
+    if ok and quota.value < peak:
+        report.warnings.append(
+            f"{instance_type}: growing to max_instances {spec.max_instances} needs {peak} instances, above "
             f"the quota of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
         )

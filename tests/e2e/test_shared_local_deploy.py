@@ -1,5 +1,6 @@
 """The real CDK CLI against the local emulator: bootstrap, deploy and destroy the example shared
-endpoint (SmallModelsStack: three members as inference components on one endpoint). Slow, as
+endpoint (SmallModelsStack: three members as inference components on one endpoint, and an adapter
+component on one of them). Slow, as
 test_local_deploy.py, whose emulator set-up this repeats."""
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ pytestmark = pytest.mark.slow
 STACK = "SmallModelsStack"
 REGION = "us-east-1"
 COMPONENTS = ["llama-3-1-8b-instruct-ic", "mistral-7b-v0-3-ic", "qwen2-5-7b-instruct-ic"]
+ADAPTER = "mistral-7b-v0-3-support-ic"
+"""model_profiles/mistral-7b-v0-3-support.yaml: a LoRA adapter on the mistral-7b-v0-3 member."""
 
 
 def _free_port() -> int:
@@ -50,11 +53,18 @@ def test_shared_endpoint_deploys_and_destroys(target):
     assert sorted(outputs["InferenceComponentNames"].split(",")) == COMPONENTS
     assert sagemaker.describe_endpoint(EndpointName="small-models")["EndpointStatus"] == "InService"
     listed = sagemaker.list_inference_components(EndpointNameEquals="small-models")["InferenceComponents"]
-    assert sorted(c["InferenceComponentName"] for c in listed) == COMPONENTS
+    assert sorted(c["InferenceComponentName"] for c in listed) == sorted([*COMPONENTS, ADAPTER])
+    adapter = sagemaker.describe_inference_component(InferenceComponentName=ADAPTER)
+    assert adapter["InferenceComponentStatus"] == "InService"
+    assert adapter["Specification"]["BaseInferenceComponentName"] == "mistral-7b-v0-3-ic"
+    assert "ComputeResourceRequirements" not in adapter["Specification"]  # it runs on its base's copies
     for name in COMPONENTS:
         component = sagemaker.describe_inference_component(InferenceComponentName=name)
         assert component["InferenceComponentStatus"] == "InService"
-        assert component["Specification"]["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 1
+        # pooled (ml.g6.12xlarge, then ml.g5.12xlarge): one specification per instance type
+        entries = component["Specifications"]
+        assert [e["InstanceType"] for e in entries] == ["ml.g6.12xlarge", "ml.g5.12xlarge"]
+        assert all(e["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 1 for e in entries)
     scaling = target.client("application-autoscaling")
     targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert sorted(t["ResourceId"] for t in targets) == [f"inference-component/{c}" for c in COMPONENTS]

@@ -2,7 +2,7 @@
 
 As for the seeds (tests/emulator/test_moto_deploy.py): moto's CloudFormation creates the role, key,
 topic, models, endpoint config, endpoint and (with sagefit's moto extensions) the three inference
-components; the scaling targets, policies, alarms and budget it skips are replayed through their own
+components and the adapter component on one of them; the scaling targets, policies, alarms and budget it skips are replayed through their own
 APIs from the synthesized template (tests/support/moto_replay.py).
 """
 
@@ -49,12 +49,24 @@ def test_the_shared_endpoint_deploys_and_destroys_cleanly(shared):
     config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     (variant,) = config["ProductionVariants"]
     assert variant["ManagedInstanceScaling"]["MaxInstanceCount"] == spec.max_instances
+    assert [p["InstanceType"] for p in sorted(variant["InstancePools"], key=lambda p: p["Priority"])] == list(
+        spec.pool_types
+    )
     components = sm.list_inference_components(EndpointNameEquals="small-models")["InferenceComponents"]
-    assert sorted(c["InferenceComponentName"] for c in components) == sorted(m.component_name for m in spec.members)
+    adapters = [a.component_name for m in spec.members for a in m.adapters]
+    assert adapters == ["mistral-7b-v0-3-support-ic"]  # model_profiles/mistral-7b-v0-3-support.yaml
+    assert sorted(c["InferenceComponentName"] for c in components) == sorted(
+        [m.component_name for m in spec.members] + adapters
+    )
+    adapter = sm.describe_inference_component(InferenceComponentName=adapters[0])
+    assert adapter["InferenceComponentStatus"] == "InService"
+    assert adapter["Specification"]["BaseInferenceComponentName"] == "mistral-7b-v0-3-ic"
     for member in spec.members:
         described_ic = sm.describe_inference_component(InferenceComponentName=member.component_name)
         assert described_ic["InferenceComponentStatus"] == "InService"
-        needs = described_ic["Specification"]["ComputeResourceRequirements"]
+        (first, *_) = described_ic["Specifications"]  # pooled: the shared type's entry first
+        assert [e["InstanceType"] for e in described_ic["Specifications"]] == list(spec.pool_types)
+        needs = first["ComputeResourceRequirements"]
         assert needs["NumberOfAcceleratorDevicesRequired"] == member.container.accelerators
         assert needs["MinMemoryRequiredInMb"] == member.container.min_memory_mb
     scaling = boto3.client("application-autoscaling", region_name=REGION)

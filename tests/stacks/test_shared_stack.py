@@ -30,7 +30,13 @@ def test_one_endpoint_one_variant_packed_on_the_planned_fleet(stack, template):
     assert endpoint["Properties"]["EndpointName"] == "small-models"
     (config,) = resources(template, "AWS::SageMaker::EndpointConfig").values()
     (variant,) = config["Properties"]["ProductionVariants"]
-    assert variant["InstanceType"] == spec.instance_type == "ml.g6.12xlarge"
+    # capacity fallback: both candidates pack the three copies on one instance, so the variant pools them
+    assert "InstanceType" not in variant
+    assert variant["InstancePools"] == [
+        {"InstanceType": "ml.g6.12xlarge", "Priority": 1}, {"InstanceType": "ml.g5.12xlarge", "Priority": 2}
+    ]
+    assert spec.instance_type == "ml.g6.12xlarge" and spec.pool_types == ("ml.g6.12xlarge", "ml.g5.12xlarge")
+    assert variant["VariantInstanceProvisionTimeoutInSeconds"] == spec.pool_provision_timeout_s
     assert variant["InitialInstanceCount"] == spec.initial_instances == 1
     assert "ModelName" not in variant  # an inference-component endpoint: the models are the components'
     scaling = variant["ManagedInstanceScaling"]
@@ -44,7 +50,9 @@ def test_one_endpoint_one_variant_packed_on_the_planned_fleet(stack, template):
 def test_one_model_and_inference_component_per_member(stack, template):
     spec = stack.plan.spec
     components = {
-        c["Properties"]["InferenceComponentName"]: c for c in resources(template, "AWS::SageMaker::InferenceComponent").values()
+        c["Properties"]["InferenceComponentName"]: c
+        for c in resources(template, "AWS::SageMaker::InferenceComponent").values()
+        if "BaseInferenceComponentName" not in c["Properties"].get("Specification", {})  # adapters: test below
     }
     assert sorted(components) == sorted(m.component_name for m in spec.members) == [
         "llama-3-1-8b-instruct-ic", "mistral-7b-v0-3-ic", "qwen2-5-7b-instruct-ic"
@@ -52,11 +60,18 @@ def test_one_model_and_inference_component_per_member(stack, template):
     assert len(resources(template, "AWS::SageMaker::Model")) == 3
     for member in spec.members:
         props = components[member.component_name]["Properties"]
-        needs = props["Specification"]["ComputeResourceRequirements"]
-        assert needs == {
+        # pooled: one specification per instance type, the member's fit on each (the shared type's first)
+        assert "Specification" not in props
+        entries = props["Specifications"]
+        assert [e["InstanceType"] for e in entries] == list(spec.pool_types)
+        assert entries[0]["ComputeResourceRequirements"] == {
             "NumberOfAcceleratorDevicesRequired": member.container.accelerators,
             "MinMemoryRequiredInMb": member.container.min_memory_mb,
         }
+        for entry, fit in zip(entries, member.pool, strict=True):
+            assert entry["ComputeResourceRequirements"] == {
+                "NumberOfAcceleratorDevicesRequired": fit.accelerators, "MinMemoryRequiredInMb": fit.min_memory_mb
+            }
         assert props["RuntimeConfig"] == {"CopyCount": member.initial_copies}
         assert props["VariantName"] == "AllTraffic"
     total = sum(m.container.accelerators * m.initial_copies for m in spec.members)
@@ -98,3 +113,38 @@ def test_the_budget_watches_the_stack_tag(stack, template):
     outputs = template["Outputs"]
     assert outputs["EndpointName"]["Value"] == "small-models"
     assert outputs["InferenceComponentNames"]["Value"].count("-ic") == 3
+
+
+def test_an_adapter_component_on_its_members_component(stack, template):
+    """model_profiles/mistral-7b-v0-3-support.yaml (base: mistral-7b-v0-3) is an adapter inference
+    component on that member's component, created after it, read through the shared role."""
+    spec = stack.plan.spec
+    (mistral,) = [m for m in spec.members if m.profile_name == "mistral-7b-v0-3"]
+    assert [a.component_name for a in mistral.adapters] == ["mistral-7b-v0-3-support-ic"]
+    assert all(not m.adapters for m in spec.members if m is not mistral)
+    components = resources(template, "AWS::SageMaker::InferenceComponent")
+    by_name = {c["Properties"]["InferenceComponentName"]: (lid, c) for lid, c in components.items()}
+    assert len(components) == 4
+    base_id, base = by_name["mistral-7b-v0-3-ic"]
+    _, adapter = by_name["mistral-7b-v0-3-support-ic"]
+    props = adapter["Properties"]
+    assert props["Specification"] == {
+        "BaseInferenceComponentName": "mistral-7b-v0-3-ic",
+        "Container": {"ArtifactUrl": "s3://sagefit-example-adapters/mistral-7b-v0.3/support/adapter.tar.gz"},
+    }
+    assert props["EndpointName"] == base["Properties"]["EndpointName"]
+    assert "RuntimeConfig" not in props and "VariantName" not in props  # the member's copies and variant
+    depends = adapter["DependsOn"] if isinstance(adapter["DependsOn"], list) else [adapter["DependsOn"]]
+    assert base_id in depends
+    # the member's container serves LoRA with one slot of the adapter's rank
+    models = [m["Properties"]["PrimaryContainer"]["Environment"] for m in resources(template, "AWS::SageMaker::Model").values()]
+    (env,) = [e for e in models if e["HF_MODEL_ID"] == "mistralai/Mistral-7B-Instruct-v0.3"]
+    assert env["OPTION_ENABLE_LORA"] == "true" and env["OPTION_MAX_LORA_RANK"] == "16"
+    assert all("OPTION_ENABLE_LORA" not in e for e in models if e is not env)
+    # the shared role reads that one object
+    policies = resources(template, "AWS::IAM::ManagedPolicy").values()
+    text = str([p["Properties"]["PolicyDocument"] for p in policies])
+    assert ":s3:::sagefit-example-adapters/mistral-7b-v0.3/support/adapter.tar.gz" in text
+    assert template["Outputs"]  # the adapter components' names are an output of the stack
+    outputs = [o["Value"] for o in template["Outputs"].values()]
+    assert "mistral-7b-v0-3-support-ic" in outputs

@@ -37,7 +37,11 @@ def _load_error(path: Path) -> SagefitError:
 
 def test_seed_profiles_load(profiles_dir):
     loaded = load_profiles(profiles_dir)
-    assert [item.path.name for item in loaded] == sorted(p.name for p in profiles_dir.glob("*.yaml"))
+    adapters = [item for item in loaded for item in item.adapters]  # adapter profiles ride on their base
+    assert [a.path.name for a in adapters] == ["mistral-7b-v0-3-support.yaml"]
+    assert sorted([item.path.name for item in loaded] + [a.path.name for a in adapters]) == sorted(
+        p.name for p in profiles_dir.glob("*.yaml")
+    )
     by_name = {item.profile.name: item.profile for item in loaded if item.profile.endpoint is None}
     assert len(by_name) == 6
     members = [item.profile for item in loaded if item.profile.endpoint is not None]

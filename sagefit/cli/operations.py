@@ -200,11 +200,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     shared = find_shared(args, args.stack)
     if shared is not None and shared.member is not None:
+        from sagefit.core.profiles import find_profile
+
         name = shared.plan.endpoint.name
         raise SagefitError(
             f"{args.stack} is a member of shared endpoint {name}, whose hard cap holds every member at once",
             f"resume the endpoint: sagefit resume {name}",
-            field="STACK",
+            find_profile(load(args), args.stack).path,
+            "endpoint",
         )
     # the same plan, so the same bounds and names, the stack deployed (every member's, on a shared endpoint)
     plan = shared.plan if shared is not None else plan_profile(find(args))

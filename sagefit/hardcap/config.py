@@ -53,7 +53,7 @@ METER_ENV_NAMES = tuple(_METER_ENV.values())
 """Set by the stack, which has the spend meter (sagefit/meter): the name of the meter's alarm at the
 cap's threshold and the table holding the metered spend. Without them the cap acts on AWS Budgets
 notifications only (as ``sagefit resume`` builds the configuration: it needs neither)."""
-_MEMBERS_ENV = "SAGEFIT_MEMBERS"
+MEMBERS_ENV = "SAGEFIT_MEMBERS"
 """Set only on a shared endpoint's cap: every member's target as JSON (:class:`CapTarget` fields)."""
 _OPTIONAL = {"inference_component_name"}
 _INTS = {"min_capacity", "max_capacity", "capped_capacity"}
@@ -143,7 +143,7 @@ class CapConfig:
                 continue  # the inference component name and the meter's names are optional
             env[name] = format(value, ".15g") if isinstance(value, float) else str(value)
         if self.members:  # absent on a profile's own endpoint: its environment stays as it was
-            env[_MEMBERS_ENV] = json.dumps([vars(m) for m in self.members], separators=(",", ":"))
+            env[MEMBERS_ENV] = json.dumps([vars(m) for m in self.members], separators=(",", ":"))
         return env
 
     @classmethod
@@ -160,7 +160,7 @@ class CapConfig:
                 values[attr] = int(values[attr])
             for attr in _FLOATS:
                 values[attr] = float(values[attr])
-            values["members"] = tuple(_target(m) for m in json.loads(env.get(_MEMBERS_ENV) or "[]"))
+            values["members"] = tuple(_target(m) for m in json.loads(env.get(MEMBERS_ENV) or "[]"))
         except (ValueError, TypeError, KeyError) as exc:
             raise ValueError(f"hard cap: a number in the environment is not a number ({exc})") from None
         config = cls(**values)

@@ -790,3 +790,11 @@ def test_the_cap_holds_every_member_of_a_shared_endpoint(moto_env):
             assert described["RuntimeConfig"]["DesiredCopyCount"] == 0
         (again,) = handle_event(sns_event(config.alert_topic_arn, subject, message), config, clients, log=lambda e: None)
         assert again.outcome == "already-capped"
+
+
+def test_a_shared_endpoints_announcement_names_every_member_and_the_endpoints_resume():
+    config = _shared_config()
+    subject, message = announce.announcement(config, Decision("capped", "", config.stack_name, actions=["x"]))
+    assert subject == "sagefit hard cap: SmallModelsStack scaled to zero"
+    assert "every member of the shared endpoint (3 inference components) is held at zero copies" in message
+    assert "To undo: sagefit resume SmallModelsStack" in message

@@ -42,6 +42,7 @@ from stacks.network import ENI_REASON
 
 if TYPE_CHECKING:
     from stacks.meter import SpendMeter
+    from stacks.shared_endpoint import SharedLlmEndpoint
 
 ASSET_DIR = Path(sagefit.hardcap.__file__).resolve().parent
 """The Lambda asset: this directory alone (``handler.py`` and the modules it imports)."""
@@ -57,7 +58,8 @@ class HardCapProps:
         minutes (verified against the meter's table), the budget's notification stays the backstop.
     """
 
-    endpoint: LlmEndpoint
+    endpoint: LlmEndpoint | SharedLlmEndpoint
+    """A profile's own endpoint, or a shared one (the cap then holds every member: CapConfig.targets)."""
     topic: sns.ITopic
     encryption_key: kms.IKey
     budget_name: str
@@ -76,10 +78,10 @@ class HardCap(Construct):
         stack_name = stack.stack_name
         self._topic_arn = props.topic.topic_arn
         endpoint = props.endpoint
-        self._names = endpoint.plan.spec.names
+        self._names = endpoint.spec.names
         meter = props.meter
         self.config = config = CapConfig.from_settings(
-            endpoint.plan.spec.hard_cap_settings(),
+            endpoint.spec.hard_cap_settings(),
             account_id=stack.account,
             alert_topic_arn=self._topic_arn,
             meter_alarm_name=meter.cap_alarm_name if meter else None,
@@ -175,16 +177,18 @@ class HardCap(Construct):
                 iam.PolicyStatement(
                     sid="CapThisInferenceComponent",
                     actions=["sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"],
-                    resources=[
+                    resources=[  # every member's on a shared endpoint (CapConfig.targets)
                         stack.format_arn(
                             service="sagemaker",
                             resource="inference-component",
-                            resource_name=str(config.inference_component_name).lower(),
+                            resource_name=str(target.inference_component_name).lower(),
                         )
+                        for target in config.targets()
                     ],
                 )
             )
             return statements
+        assert isinstance(endpoint, LlmEndpoint), "a shared endpoint's members are inference components"
         actions = ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"]
         if config.deletes_endpoint:
             actions.append("sagemaker:DeleteEndpoint")
@@ -235,7 +239,7 @@ class HardCap(Construct):
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
 
-    def _acknowledge(self, endpoint: LlmEndpoint) -> None:
+    def _acknowledge(self, endpoint: LlmEndpoint | SharedLlmEndpoint) -> None:
         account, region = endpoint.nag_account_region
         reasons = {
             "Resource::*": "application-autoscaling:DescribeScalableTargets supports no resource-level "
@@ -266,11 +270,19 @@ def _check_same_resources(config: CapConfig, stack_name: str, props: HardCapProp
     """The plan's names must be the ones this stack deploys, or the cap would watch another budget or
     act on another endpoint."""
     endpoint = props.endpoint
+    deployed_components = (
+        tuple(m.component_name for m in endpoint.members)
+        if not isinstance(endpoint, LlmEndpoint)
+        else (endpoint.inference_component_name,)
+    )
     pairs = {
         "stack name": (config.stack_name, stack_name),
         "budget name": (config.budget_name, props.budget_name),
         "endpoint name": (config.endpoint_name, endpoint.endpoint_name),
-        "inference component name": (config.inference_component_name, endpoint.inference_component_name),
+        "inference component names": (
+            tuple(t.inference_component_name for t in config.targets()),
+            deployed_components,
+        ),
         "variant name": (config.variant_name, endpoint.variant_name),
     }
     for what, (planned, deployed) in pairs.items():

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
@@ -47,10 +48,13 @@ from sagefit.meter.config import (
     spend_alarm_name,
 )
 from stacks import cdk_values
-from stacks.endpoint import LlmEndpoint
 from stacks.guard_function import GuardFunctionProps, guard_function
 from stacks.nag import acknowledge_all, acknowledge_compliance
 from stacks.network import ENI_REASON
+
+if TYPE_CHECKING:
+    from stacks.endpoint import LlmEndpoint
+    from stacks.shared_endpoint import SharedLlmEndpoint
 
 ASSET_DIR = Path(sagefit.meter.__file__).resolve().parent
 """The Lambda asset: this directory alone (``handler.py`` and the modules it imports)."""
@@ -61,9 +65,12 @@ RATE_MINUTES = 5
 class SpendMeterProps:
     """:param topic: the stack's alert topic, where the alarms go.
     :param encryption_key: the stack's key; the state table is encrypted with it.
+    :param endpoint: a profile's own endpoint or a shared one: either way the meter prices the
+        endpoint's instances (one variant; its ``CurrentInstanceCount``) at the spec's price per
+        instance-hour, since instances, not a shared endpoint's copies, are what SageMaker bills.
     """
 
-    endpoint: LlmEndpoint
+    endpoint: LlmEndpoint | SharedLlmEndpoint
     topic: sns.ITopic
     encryption_key: kms.IKey
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
@@ -77,7 +84,7 @@ class SpendMeter(Construct):
         super().__init__(scope, construct_id)
         self._stack = Stack.of(self)
         endpoint = props.endpoint
-        self.spec = spec = endpoint.plan.spec
+        self.spec = spec = endpoint.spec  # a DeploymentSpec, or a SharedDeploymentSpec: the same names
         names = spec.names
         self.table = dynamodb.Table(
             self,
@@ -195,7 +202,7 @@ class SpendMeter(Construct):
         (a manual change, another scaling policy) is spending. Uses the meter's own instance count, the
         same DescribeEndpoint reading it prices, so the alarm and the spend agree."""
         spec = self.spec
-        maximum = spec.scaling.max_capacity
+        maximum = spec.max_metered_instances
         alarm = cw.Alarm(
             self,
             "RunawayAlarm",

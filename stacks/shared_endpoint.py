@@ -46,15 +46,11 @@ class SharedLlmEndpoint(Construct):
         self.spec = spec
         self.endpoint_name = spec.names.endpoint
         self.variant_name = spec.names.variant
+        self.placement = None
+        """No VPC: a member with ``network:`` cannot join; the guard functions read this as a profile's."""
         images = [member_image(m, spec.region) for m in spec.members]
         self.role = shared_execution_role(self, self.stack, spec, images, encryption_key)
-        account, region = self.account, self.stack.region
-        acknowledge_shared_role(
-            self.role,
-            spec,
-            "<AWS::AccountId>" if Token.is_unresolved(account) else account,
-            "<AWS::Region>" if Token.is_unresolved(region) else region,
-        )
+        acknowledge_shared_role(self.role, spec, *self.nag_account_region)
         self.config = sm.CfnEndpointConfig(
             self,
             "Config",
@@ -84,6 +80,15 @@ class SharedLlmEndpoint(Construct):
             MemberComponent(self, f"Member-{member.profile_name}", self, member, image)
             for member, image in zip(spec.members, images, strict=True)
         ]
+
+    @property
+    def nag_account_region(self) -> tuple[str, str]:
+        """The account and region as cdk-nag spells them in a finding's ARN (as LlmEndpoint's)."""
+        account, region = self.account, self.stack.region
+        return (
+            "<AWS::AccountId>" if Token.is_unresolved(account) else account,
+            "<AWS::Region>" if Token.is_unresolved(region) else region,
+        )
 
     def _variant(self) -> sm.CfnEndpointConfig.ProductionVariantProperty:
         spec = self.spec

@@ -1,16 +1,19 @@
 """`SharedEndpointStack`: one shared endpoint, its members' scaling and adapters, and the cost guard's topic
 and budget.
 
-Rendered from a finished :class:`~sagefit.core.shared_plan.SharedPlan` (``plan.spec``). The spend meter
-and the hard cap watch one endpoint's single component or variant, so a shared endpoint has neither
-yet (its endpoint file refuses ``budget.hard_cap``); the monthly budget on the stack's cost tag
-alerts the topic as for a profile of its own.
+Rendered from a finished :class:`~sagefit.core.shared_plan.SharedPlan` (``plan.spec``). The monthly
+budget on the stack's cost tag alerts the topic as for a profile of its own, and the same guards as a
+profile's stack watch it: the spend meter (:mod:`stacks.meter`) prices the endpoint's instances at the
+shared instance type's price, and with ``budget.hard_cap`` the hard cap (:mod:`stacks.hard_cap`) holds
+every member's copy count at zero (``CapConfig.targets``, one target per member), after which managed
+instance scaling releases the instances. :mod:`stacks.hard_cap` is imported only when the endpoint
+file asks for the cap, as in :mod:`stacks.llm_stack`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_cloudwatch as cw
@@ -22,8 +25,12 @@ from sagefit.core.shared_plan import SharedPlan
 from stacks.adapters import AdapterComponents, AdapterComponentsProps
 from stacks.cost_guard import alert_topic, monthly_budget
 from stacks.llm_stack import allow_log_encryption
+from stacks.meter import SpendMeter, SpendMeterProps
 from stacks.scaling import EndpointScaling, EndpointScalingProps
 from stacks.shared_endpoint import SharedLlmEndpoint
+
+if TYPE_CHECKING:
+    from stacks.hard_cap import HardCap
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,24 @@ class SharedEndpointStack(Stack):
         for member in self.endpoint.members:
             # HIPAA/NIST CloudWatchAlarmAction: a failed update (rolled back) is worth telling someone.
             member.rollback_alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        self.meter = SpendMeter(
+            self, "Meter", SpendMeterProps(endpoint=self.endpoint, topic=self.topic, encryption_key=self.key)
+        )
+        self.hard_cap: HardCap | None = None
+        if spec.budget.hard_cap:
+            from stacks.hard_cap import HardCap, HardCapProps
+
+            self.hard_cap = HardCap(
+                self,
+                "HardCap",
+                HardCapProps(
+                    endpoint=self.endpoint,
+                    topic=self.topic,
+                    encryption_key=self.key,
+                    budget_name=spec.names.budget,
+                    meter=self.meter,
+                ),
+            )
         self.dashboard = cw.Dashboard(
             guard,
             "Dashboard",

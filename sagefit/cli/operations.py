@@ -198,7 +198,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from sagefit.core.planner import plan_profile
     from sagefit.ops.resume import resume
 
-    plan = plan_profile(find(args))  # the same plan, so the same bounds and names, the stack deployed
+    shared = find_shared(args, args.stack)
+    if shared is not None and shared.member is not None:
+        from sagefit.core.profiles import find_profile
+
+        name = shared.plan.endpoint.name
+        raise SagefitError(
+            f"{args.stack} is a member of shared endpoint {name}, whose hard cap holds every member at once",
+            f"resume the endpoint: sagefit resume {name}",
+            find_profile(load(args), args.stack).path,
+            "endpoint",
+        )
+    # the same plan, so the same bounds and names, the stack deployed (every member's, on a shared endpoint)
+    plan = shared.plan if shared is not None else plan_profile(find(args))
     result = resume(plan, target_session(args, plan.spec.region, plan.spec.names.stack), force=args.force)
     if not result.ok:
         print(f"sagefit: {result.refused}", file=sys.stderr)
@@ -241,6 +253,6 @@ def register(sub: SubParsers) -> None:
     resume = add_command(
         sub, "resume", cmd_resume, "undo the hard cost cap: restore the plan's scaling bounds (and a deleted endpoint)"
     )
-    resume.add_argument("stack", help=STACK_HELP)
+    resume.add_argument("stack", help=STACK_HELP + ", or a shared endpoint (by name or stack name)")
     resume.add_argument("--force", action="store_true", help="resume even while the budget is still exceeded")
     add_target_option(resume)

@@ -4,7 +4,8 @@ A name given to these commands is looked up among the shared endpoints first (th
 stack name, a member's profile or stack name); what is found is planned as `sagefit deploy` plans it,
 so the names and bounds read are the ones the stack was synthesized with. A member is read through
 its spec as deployed on the shared endpoint (:func:`sagefit.core.shared_spec.member_deployment_spec`).
-`resume` and `diff` still refuse a member in one line (:func:`sagefit.cli.common.find`).
+`resume` takes the endpoint and refuses a member (the cap holds every member at once); `diff` still
+refuses a member in one line (:func:`sagefit.cli.common.find`).
 """
 
 from __future__ import annotations
@@ -102,5 +103,7 @@ def print_shared_status(status: SharedStatus) -> None:
         over = "  OVER BUDGET" if spend.exceeded else ""
         forecast = f", forecast ${spend.forecast:,.2f}" if spend.forecast is not None else ""
         print(f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f}{forecast}{over} (billed, AWS Budgets)")
-    print("  metered: no spend meter on a shared endpoint yet (README, Shared endpoints)")
+    from sagefit.cli.operations import metered_line  # operations imports this module
+
+    print(f"  {metered_line(first)}")  # the stack's spend meter: the endpoint's instances, priced
     print(f"  alarms in ALARM: {', '.join(first.alarms) if first.alarms else 'none'}")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sagefit.core import assumptions as A
 from sagefit.core.errors import SagefitError
+from sagefit.core.profile_budget import Budget
 from sagefit.core.profiles import Profile
 
 if TYPE_CHECKING:
@@ -20,7 +21,11 @@ def budget_thresholds(profile: Profile) -> tuple[tuple[str, float], ...]:
     """The notifications a stack's budget sends: BUDGET_THRESHOLDS, plus an ACTUAL notification at
     ``budget.hard_cap_percent`` when the profile has a hard cap at a threshold not already listed
     (the hard cap acts on the notification, so one must arrive at its threshold)."""
-    budget = profile.budget
+    return cap_thresholds(profile.budget)
+
+
+def cap_thresholds(budget: Budget) -> tuple[tuple[str, float], ...]:
+    """:func:`budget_thresholds` of a budget section (a profile's, or a shared endpoint file's)."""
     cap = ("ACTUAL", float(budget.hard_cap_percent))
     if budget.hard_cap and cap not in BUDGET_THRESHOLDS:
         return (*BUDGET_THRESHOLDS, cap)

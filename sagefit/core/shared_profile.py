@@ -82,11 +82,16 @@ class SharedEndpoint(Strict):
                 f"max_instances ({self.max_instances}) is below min_instances ({self.min_instances})",
                 "raise max_instances or lower min_instances",
             )
-        if self.budget.hard_cap:
+        if self.budget.hard_cap and self.min_instances > 0:
+            # The cap holds every member at zero copies; managed instance scaling then releases the
+            # instances, but never below MinInstanceCount (SageMaker Developer Guide, "Scale an
+            # endpoint to zero instances", which requires MinInstanceCount 0:
+            # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html).
             raise FieldProblem(
                 "budget.hard_cap",
-                "the hard cost cap is not available on a shared endpoint yet",
-                "remove budget.hard_cap (the budget's alerts still reach the alert topic)",
+                f"the hard cost cap cannot stop the spending while min_instances ({self.min_instances}) "
+                "instances stay up with no copy on them",
+                "set min_instances: 0, or remove budget.hard_cap",
             )
         for rule, value, field, fix in (
             (aws_rules.STACK_NAME, self.stack_name, "stack_name", "start with a letter; letters, digits, hyphens"),

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 from sagefit.core import assumptions as A
 from sagefit.core import naming
-from sagefit.core.budget import BUDGET_THRESHOLDS
+from sagefit.core.budget import cap_thresholds
 from sagefit.core.modes import ScalingMode
 from sagefit.core.pools import PoolMember
+from sagefit.core.profile_network import Network
 from sagefit.core.shared_profile import budget_name
 from sagefit.core.spec import AdapterSpec, BudgetSpec, ContainerSpec, DeploymentSpec, ScalingSpec, UpdateSpec
 
@@ -95,9 +96,53 @@ class SharedDeploymentSpec:
     pool_provision_timeout_s: int = A.POOL_PROVISION_TIMEOUT_S
     """VariantInstanceProvisionTimeoutInSeconds of a pooled variant (as a profile's)."""
 
+    network: Network = dataclasses.field(default_factory=Network)
+    """Always empty: a member with ``network:`` cannot join (SageMaker's own network, as the stack's
+    guard functions read it)."""
+
     @property
     def mode(self) -> ScalingMode:
         return MODE
+
+    @property
+    def max_metered_instances(self) -> int:
+        """The fleet's ceiling (``max_instances``): the spend meter's runaway alarm fires above it. The
+        meter prices the endpoint's instances, not the members' copies (instances are what bill)."""
+        return self.max_instances
+
+    def hard_cap_settings(self) -> dict[str, object]:
+        """The hard cap's configuration (:class:`sagefit.hardcap.config.CapConfig` fields, less what
+        only exists at deploy time), as :meth:`sagefit.core.spec.DeploymentSpec.hard_cap_settings`.
+
+        One target per member (``members``): the cap holds every member's copy count at zero, and
+        managed instance scaling releases the instances no copy runs on (the endpoint file's
+        ``min_instances`` must be 0 for the cap, :mod:`sagefit.core.shared_profile`). The scalar target
+        fields repeat the first member's, so the configuration is one valid target on its own.
+        """
+        targets = [
+            {
+                "inference_component_name": m.component_name,
+                "resource_id": m.scaling.resource_id,
+                "min_capacity": m.scaling.min_capacity,
+                "max_capacity": m.scaling.max_capacity,
+            }
+            for m in self.members
+        ]
+        first = self.members[0].scaling
+        return {
+            "stack_name": self.names.stack,
+            "budget_name": self.names.budget,
+            "endpoint_name": self.names.endpoint,
+            "variant_name": self.names.variant,
+            **targets[0],
+            "dimension": first.dimension,
+            "cap_hold": MODE.cap_hold.value,
+            "capped_capacity": first.capped_capacity,
+            "hard_cap_percent": self.budget.hard_cap_percent,
+            "hard_cap_action": self.budget.hard_cap_action,
+            "monthly_budget_usd": self.budget.monthly_usd,
+            "members": targets,
+        }
 
     @property
     def accelerators_in_use(self) -> int:
@@ -153,9 +198,9 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
     )
     budget = BudgetSpec(
         monthly_usd=monthly,
-        thresholds=BUDGET_THRESHOLDS,
+        thresholds=cap_thresholds(cap),
         idle_day_usd=round(plan.price_per_hour * 24 * endpoint.min_instances, 2),
-        hard_cap=False,
+        hard_cap=cap.hard_cap,
         hard_cap_percent=float(cap.hard_cap_percent),
         hard_cap_action=cap.hard_cap_action,
         max_fleet_instances=endpoint.max_instances,

@@ -238,6 +238,11 @@ class DeploymentSpec:
     def mode(self) -> ScalingMode:
         return self.scaling.mode
 
+    @property
+    def max_metered_instances(self) -> int:
+        """The most instances the plan lets run: the spend meter's runaway alarm fires above it."""
+        return self.scaling.max_capacity
+
     def hard_cap_settings(self) -> dict[str, object]:
         """The hard cap's configuration, less what only exists at deploy time (account, topic ARN).
 

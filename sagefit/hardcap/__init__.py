@@ -10,8 +10,8 @@ condition reads ``TYPE_CHECKING or __package__`` so that mypy checks the package
 sees the same names imported twice.
 
 - :mod:`config`: what the function knows about its stack (``CapConfig``, built from the plan's
-  ``hard_cap_settings()``, carried in environment variables); standard library only, as the stacks
-  import it.
+  ``hard_cap_settings()``, carried in environment variables; on a shared endpoint one target per
+  member, ``CapConfig.targets``); standard library only, as the stacks import it.
 - :mod:`decision`: is this the stack's own budget notification, is the actual spend really over the
   cap (Budgets API), and what is still to do.
 - :mod:`action`: capacity reads and writes on Application Auto Scaling and SageMaker, shared with

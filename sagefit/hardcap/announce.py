@@ -93,6 +93,17 @@ def _consequences(config: CapConfig) -> list[str]:
             undo,
             f"It restores the scaling bounds from the plan (and recreates the endpoint if you deleted it). {refuses}",
         ]
+    if config.members:  # a shared endpoint: the instances go once no copy runs on them
+        return [
+            (
+                f"Nothing was deleted; every member of the shared endpoint ({len(config.members)} inference "
+                "components) is held at zero copies, managed instance scaling releases the instances once no "
+                "copy runs on them (after its scale-in cooldown), and requests fail until it is resumed."
+            ),
+            "",
+            undo,
+            f"It restores every member's scaling bounds from the plan; the next request then wakes it. {refuses}",
+        ]
     return [
         "Nothing was deleted; the endpoint now costs nothing, and requests fail until it is resumed.",
         "",

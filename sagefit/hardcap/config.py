@@ -13,8 +13,9 @@ contracts in pyproject.toml), so the boto3 client factory lives in ``handler.py`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
@@ -52,9 +53,21 @@ METER_ENV_NAMES = tuple(_METER_ENV.values())
 """Set by the stack, which has the spend meter (sagefit/meter): the name of the meter's alarm at the
 cap's threshold and the table holding the metered spend. Without them the cap acts on AWS Budgets
 notifications only (as ``sagefit resume`` builds the configuration: it needs neither)."""
+MEMBERS_ENV = "SAGEFIT_MEMBERS"
+"""Set only on a shared endpoint's cap: every member's target as JSON (:class:`CapTarget` fields)."""
 _OPTIONAL = {"inference_component_name"}
 _INTS = {"min_capacity", "max_capacity", "capped_capacity"}
 _FLOATS = {"hard_cap_percent", "monthly_budget_usd"}
+
+
+@dataclass(frozen=True)
+class CapTarget:
+    """One member of a shared endpoint: its inference component, scalable target and the plan's bounds."""
+
+    inference_component_name: str
+    resource_id: str
+    min_capacity: int
+    max_capacity: int
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,9 @@ class CapConfig:
     alert_topic_arn: str
     meter_alarm_name: str | None = None
     meter_table_name: str | None = None
+    members: tuple[CapTarget, ...] = ()
+    """A shared endpoint's members, every one (the scalar target fields above repeat the first, so a
+    config is always one valid target); empty for a profile's own endpoint. See :meth:`targets`."""
 
     # ---- construction ----------------------------------------------------------------------
     @classmethod
@@ -94,8 +110,8 @@ class CapConfig:
         """The one constructor the stack and ``sagefit resume`` share: the plan's settings plus what
         only exists at deploy time (values may be CDK tokens in the stack)."""
         deploy_time = {"account_id", "alert_topic_arn", *_METER_ENV}
-        expected = {f.name for f in fields(cls)} - deploy_time
-        if set(settings) != expected:
+        expected = {f.name for f in fields(cls)} - deploy_time - {"members"}
+        if set(settings) - {"members"} != expected:
             raise ValueError(
                 f"hard cap: settings keys differ from CapConfig's: missing {sorted(expected - set(settings))}, "
                 f"unknown {sorted(set(settings) - expected)}"
@@ -107,6 +123,7 @@ class CapConfig:
             values[name] = float(values[name])
         hold = values["cap_hold"]
         values["cap_hold"] = str(getattr(hold, "value", hold))  # a str-valued enum is fine too
+        values["members"] = tuple(_target(m) for m in values.get("members", ()))
         config = cls(
             **values,
             account_id=account_id,
@@ -125,6 +142,8 @@ class CapConfig:
             if value is None:
                 continue  # the inference component name and the meter's names are optional
             env[name] = format(value, ".15g") if isinstance(value, float) else str(value)
+        if self.members:  # absent on a profile's own endpoint: its environment stays as it was
+            env[MEMBERS_ENV] = json.dumps([vars(m) for m in self.members], separators=(",", ":"))
         return env
 
     @classmethod
@@ -141,7 +160,8 @@ class CapConfig:
                 values[attr] = int(values[attr])
             for attr in _FLOATS:
                 values[attr] = float(values[attr])
-        except ValueError as exc:
+            values["members"] = tuple(_target(m) for m in json.loads(env.get(MEMBERS_ENV) or "[]"))
+        except (ValueError, TypeError, KeyError) as exc:
             raise ValueError(f"hard cap: a number in the environment is not a number ({exc})") from None
         config = cls(**values)
         config.check()
@@ -165,8 +185,46 @@ class CapConfig:
                 f"hard cap: capped capacity {self.capped_capacity} contradicts cap hold "
                 f"{self.cap_hold!r} (expected {wanted})"
             )
+        if self.members:
+            if not (self.uses_inference_component and self.cap_hold == "zero"):
+                raise ValueError("hard cap: members are inference components held at zero copies")
+            first = self.members[0]
+            own = CapTarget(str(self.inference_component_name), self.resource_id, self.min_capacity, self.max_capacity)
+            if first != own:
+                raise ValueError(f"hard cap: the target fields {own} are not the first member's {first}")
 
     # ---- behaviour -------------------------------------------------------------------------
+    def targets(self) -> tuple[CapConfig, ...]:
+        """What the cap holds, one configuration per scalable target, each acted on the same way.
+
+        A profile's own endpoint has one target: this configuration. A shared endpoint has one per
+        member: each member's inference component has its own scalable target on
+        ``sagemaker:inference-component:DesiredCopyCount``, so the cap holds every one at zero copies
+        (minimum and maximum 0, scale-out and schedules suspended) and sets every copy count to 0.
+        The instances follow without a call of ours: with managed instance scaling, SageMaker
+        releases an instance once no copy runs on it, down to MinInstanceCount (SageMaker Developer
+        Guide, "Scale an endpoint to zero instances", which registers each inference component the
+        endpoint hosts as a scalable target with minimum 0 and needs ManagedInstanceScaling's
+        MinInstanceCount 0:
+        https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html).
+        One configuration per member, rather than a second
+        code path taking a list, keeps the decision and the actions exactly those of a profile's own
+        inference component, which the tests of the single path already cover.
+        """
+        if not self.members:
+            return (self,)
+        return tuple(
+            replace(
+                self,
+                inference_component_name=m.inference_component_name,
+                resource_id=m.resource_id,
+                min_capacity=m.min_capacity,
+                max_capacity=m.max_capacity,
+                members=(),
+            )
+            for m in self.members
+        )
+
     @property
     def uses_inference_component(self) -> bool:
         """The target is an inference component's copy count (else an endpoint variant's instances)."""
@@ -186,6 +244,20 @@ class CapConfig:
     def deletes_endpoint(self) -> bool:
         """Only where the minimum still bills does deleting the endpoint stop the spending."""
         return self.holds_minimum and self.hard_cap_action == "delete-endpoint"
+
+
+def _target(value: object) -> CapTarget:
+    """A member's target from the settings (a mapping or a CapTarget) or the environment's JSON."""
+    if isinstance(value, CapTarget):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValueError(f"hard cap: a member target is not a mapping: {value!r}")
+    return CapTarget(
+        inference_component_name=str(value["inference_component_name"]),
+        resource_id=str(value["resource_id"]),
+        min_capacity=int(value["min_capacity"]),
+        max_capacity=int(value["max_capacity"]),
+    )
 
 
 Clients = Callable[[str], Any]

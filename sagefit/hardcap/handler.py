@@ -4,7 +4,8 @@ For each SNS record: decide (:mod:`decision`), act (:mod:`action`), announce onc
 and log the decision as one JSON line. The actions, in order, are those
 :func:`decision.pending_steps` leaves to do:
 
-- the cap holds zero (scale-to-zero, async): the scalable target gets minimum and maximum 0 with
+- the cap holds zero (scale-to-zero, async, and every member of a shared endpoint, one target each:
+  ``CapConfig.targets``): the scalable target gets minimum and maximum 0 with
   dynamic scale-out and scheduled scaling suspended, then the copy / instance count is set to 0. If
   Application Auto Scaling refuses a maximum of 0 for the dimension, the maximum is left as it is and
   the suspension alone keeps scale-out from bringing capacity back.
@@ -130,19 +131,23 @@ def handle_record(record: Mapping[str, Any], config: CapConfig, clients: Clients
             else "actual spend is below the hard cap (a forecast or an earlier threshold)"
         )
         return decision
-    state = read_state(config, clients)
-    steps = pending_steps(config, state)
-    if not steps:
+    # One target for a profile's own endpoint; one per member on a shared endpoint (CapConfig.targets).
+    states = [(target, read_state(target, clients)) for target in config.targets()]
+    work = [(target, pending_steps(target, state)) for target, state in states]
+    if not any(steps for _, steps in work):
         decision.outcome = "already-capped"
         decision.reason = (
-            "the endpoint does not exist (deleted, or not deployed)" if not state.exists else "the cap already holds"
+            "the endpoint does not exist (deleted, or not deployed)"
+            if not any(state.exists for _, state in states)
+            else "the cap already holds"
         )
         return decision
     try:
-        for step in steps:
-            done = _STEPS[step](config, clients)
-            decision.actions += done.actions
-            decision.notes += done.notes
+        for target, steps in work:
+            for step in steps:
+                done = _STEPS[step](target, clients)
+                decision.actions += done.actions
+                decision.notes += done.notes
     except ClientError as exc:
         decision.outcome = "failed"
         decision.reason = f"{error_code(exc)}: {error_message(exc)}"

@@ -12,6 +12,10 @@ and a later `cdk deploy` updates it as usual. (A plain `cdk deploy`
 would not bring it back: CloudFormation sees no change in the template and leaves a resource deleted
 behind its back deleted.)
 
+A shared endpoint (:class:`~sagefit.core.shared_plan.SharedPlan`) resumes the same way, target by target
+(``CapConfig.targets``): every member's copy-count target gets its own bounds back from the shared
+spec. Its endpoint is never deleted (every member is an inference component).
+
 While the month's actual spend is still at or over the cap it refuses (exit 1) unless forced: AWS
 Budgets notifies once per threshold and month, so a forced resume runs uncapped until the budget
 notifies again. The same holds for the spend meter's month-to-date (its latest CloudWatch figure,
@@ -24,6 +28,7 @@ Same boto3 path for AWS and the local emulator.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sagefit.core.errors import SagefitError
 from sagefit.core.planner import Plan
@@ -38,6 +43,9 @@ from sagefit.hardcap.config import CapConfig
 from sagefit.hardcap.decision import Spend, read_spend
 from sagefit.ops.aws import AwsSession, aws_errors, not_found
 from sagefit.ops.status import read_metered
+
+if TYPE_CHECKING:
+    from sagefit.core.shared_plan import SharedPlan
 
 ENDPOINT_CONFIG_TYPE = "AWS::SageMaker::EndpointConfig"
 
@@ -59,7 +67,7 @@ class ResumeResult:
         self.warnings += done.notes
 
 
-def cap_config(plan: Plan, account_id: str, alert_topic_arn: str = "") -> CapConfig:
+def cap_config(plan: Plan | SharedPlan, account_id: str, alert_topic_arn: str = "") -> CapConfig:
     """The hard cap's configuration, from the same plan settings the stack gives the function."""
     return CapConfig.from_settings(
         plan.spec.hard_cap_settings(), account_id=account_id, alert_topic_arn=alert_topic_arn
@@ -154,7 +162,7 @@ def _recreate_endpoint(session: AwsSession, plan: Plan, result: ResumeResult, wa
     return True
 
 
-def _restore_target(session: AwsSession, plan: Plan, config: CapConfig, result: ResumeResult) -> None:
+def _restore_target(session: AwsSession, plan: Plan | SharedPlan, config: CapConfig, result: ResumeResult) -> None:
     """The plan's bounds, nothing suspended; a target the cap deregistered comes back with the stack's tag
     (the cap's role may only change targets that carry it)."""
     names = plan.spec.names
@@ -196,7 +204,9 @@ def _restore_capacity(session: AwsSession, config: CapConfig, result: ResumeResu
         )
 
 
-def _metered_allows(session: AwsSession, plan: Plan, config: CapConfig, result: ResumeResult, force: bool) -> bool:
+def _metered_allows(
+    session: AwsSession, plan: Plan | SharedPlan, config: CapConfig, result: ResumeResult, force: bool
+) -> bool:
     """Refuse (unless forced) while the meter's month-to-date is over the cap, whatever Budgets says."""
     metered = read_metered(session, plan.spec).month_to_date_usd
     if metered is None:
@@ -217,7 +227,7 @@ def _metered_allows(session: AwsSession, plan: Plan, config: CapConfig, result: 
     return True
 
 
-def resume(plan: Plan, session: AwsSession, force: bool = False, wait_delay_s: int = 30) -> ResumeResult:
+def resume(plan: Plan | SharedPlan, session: AwsSession, force: bool = False, wait_delay_s: int = 30) -> ResumeResult:
     """Restore the plan's scaling bounds (and a deleted endpoint); refuse over budget unless ``force``."""
     stack = plan.spec.names.stack
     result = ResumeResult(stack=stack)
@@ -247,8 +257,10 @@ def resume(plan: Plan, session: AwsSession, force: bool = False, wait_delay_s: i
                     f"deletes it in this mode); deploy it: sagefit deploy {stack}"
                 )
                 return result
+            assert isinstance(plan, Plan), "a shared endpoint's members are inference components"
             if not _recreate_endpoint(session, plan, result, wait_delay_s):
                 return result
-        _restore_target(session, plan, config, result)
-        _restore_capacity(session, config, result)
+        for target in config.targets():  # one; or one per member of a shared endpoint
+            _restore_target(session, plan, target, result)
+            _restore_capacity(session, target, result)
     return result

@@ -56,6 +56,9 @@ class SharedStatus:
             "budget_usd": spend.limit if spend else None,
             "billed_month_to_date_usd": spend.actual if spend else None,
             "billed_forecast_usd": spend.forecast if spend else None,
+            # the stack's spend meter (its dimension is the stack: every member's reading has the same)
+            "metered_month_to_date_usd": first.metered.month_to_date_usd,
+            "burn_rate_usd_per_hour": first.metered.burn_rate_usd_per_hour,
             "alarms": list(first.alarms),
             "members": [
                 {

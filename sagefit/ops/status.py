@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sagefit.core.shared_spec import SharedDeploymentSpec
 from sagefit.core.spec import DeploymentSpec
 from sagefit.hardcap.action import (
     Capacity,
@@ -196,9 +197,12 @@ def _metered(session: AwsSession, spec: DeploymentSpec, status: StackStatus, now
     status.metered = read_metered(session, spec, now)
 
 
-def read_metered(session: AwsSession, spec: DeploymentSpec, now: datetime | None = None) -> Metered:
+def read_metered(
+    session: AwsSession, spec: DeploymentSpec | SharedDeploymentSpec, now: datetime | None = None
+) -> Metered:
     """The meter's latest month-to-date and burn rate of this month's last hour (GetMetricData,
-    newest first); shared with ``sagefit resume``."""
+    newest first); shared with ``sagefit resume`` (a profile's stack or a shared endpoint's: the
+    meter's dimension is the stack's name)."""
     now = now or datetime.now(timezone.utc)
     start = max(month_start(now), now - METER_WINDOW)
     queries = [

@@ -713,3 +713,88 @@ def test_resume_refuses_while_the_metered_spend_is_over_the_cap_though_budgets_s
     assert "metered spend this month" in refused.refused and "--force" in refused.refused
     forced = resume(stack.plan, session, force=True)
     assert forced.ok and any("meter's alarm stays in ALARM" in w for w in forced.warnings)
+
+
+# --------------------------------------------------------------------------- a shared endpoint's members
+def _shared_config() -> CapConfig:
+    from sagefit.core.shared_members import group_members
+    from sagefit.core.shared_plan import plan_shared
+    from sagefit.core.shared_profile import load_endpoints
+
+    groups, _ = group_members(load_endpoints(PROFILES_DIR), load_profiles(PROFILES_DIR))
+    ((loaded, members),) = groups
+    spec = plan_shared(loaded, members).spec
+    return CapConfig.from_settings(spec.hard_cap_settings(), account_id="123456789012", alert_topic_arn="arn:topic")
+
+
+def test_a_shared_endpoints_config_is_one_target_per_member_and_round_trips(plans):
+    from sagefit.hardcap.config import MEMBERS_ENV
+
+    config = _shared_config()
+    targets = config.targets()
+    assert [t.inference_component_name for t in targets] == [m.inference_component_name for m in config.members]
+    assert len(targets) == 3 and targets[0].resource_id == config.resource_id  # the scalar fields: the first
+    assert all(t.uses_inference_component and t.capped_capacity == 0 and not t.members for t in targets)
+    env = config.to_env()
+    assert set(env) == set(ENV_NAMES) | {MEMBERS_ENV}
+    assert CapConfig.from_env(env) == config
+    members = json.loads(env[MEMBERS_ENV])
+    with pytest.raises(ValueError, match="not the first member's"):
+        CapConfig.from_env({**env, MEMBERS_ENV: json.dumps(members[1:])})
+    with pytest.raises(ValueError, match="not a number"):
+        CapConfig.from_env({**env, MEMBERS_ENV: "[{]"})
+    one = cap_config(plans["MistralStack"], ACCOUNT)  # a profile's own endpoint: one target, as before
+    assert one.targets() == (one,) and MEMBERS_ENV not in one.to_env()
+
+
+def test_the_cap_holds_every_member_of_a_shared_endpoint(moto_env):
+    """Every member's target at zero with scale-out suspended and every copy count at 0; a second
+    notification finds the cap holding."""
+    config = _shared_config()
+    with mock_aws():
+        sm = boto3.client("sagemaker", region_name=moto_env)
+        scaling = boto3.client("application-autoscaling", region_name=moto_env)
+        sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+                        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"})
+        sm.create_endpoint_config(EndpointConfigName="c", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+                                  ProductionVariants=[{
+            "VariantName": config.variant_name, "InstanceType": "ml.g6.12xlarge", "InitialInstanceCount": 1,
+            "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}}])
+        sm.create_endpoint(EndpointName=config.endpoint_name, EndpointConfigName="c")
+        for target in config.targets():
+            sm.create_inference_component(
+                InferenceComponentName=target.inference_component_name, EndpointName=config.endpoint_name,
+                VariantName=config.variant_name, RuntimeConfig={"CopyCount": 1},
+                Specification={"ModelName": "m", "ComputeResourceRequirements": {
+                    "NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024}})
+            scaling.register_scalable_target(
+                ServiceNamespace="sagemaker", ResourceId=target.resource_id, ScalableDimension=target.dimension,
+                MinCapacity=target.min_capacity, MaxCapacity=target.max_capacity)
+        budgets = boto3.client("budgets", region_name=moto_env)
+        budgets.create_budget(AccountId="123456789012", Budget={
+            "BudgetName": config.budget_name, "BudgetLimit": {"Amount": "1500", "Unit": "USD"},
+            "TimeUnit": "MONTHLY", "BudgetType": "COST",
+            "CalculatedSpend": {"ActualSpend": {"Amount": "1600", "Unit": "USD"}}})
+        sns = boto3.client("sns", region_name=moto_env)
+        config = dataclasses.replace(config, alert_topic_arn=sns.create_topic(Name="alerts")["TopicArn"])
+        subject, message = budget_notification(config.budget_name, limit=1500, actual=1600)
+        clients = boto3_clients()
+        (decision,) = handle_event(sns_event(config.alert_topic_arn, subject, message), config, clients, log=lambda e: None)
+        assert decision.outcome == "capped"
+        for target in config.targets():
+            (registered,) = scaling.describe_scalable_targets(
+                ServiceNamespace="sagemaker", ResourceIds=[target.resource_id])["ScalableTargets"]
+            assert (registered["MinCapacity"], registered["MaxCapacity"]) == (0, 0)
+            assert registered["SuspendedState"]["DynamicScalingOutSuspended"]
+            described = sm.describe_inference_component(InferenceComponentName=target.inference_component_name)
+            assert described["RuntimeConfig"]["DesiredCopyCount"] == 0
+        (again,) = handle_event(sns_event(config.alert_topic_arn, subject, message), config, clients, log=lambda e: None)
+        assert again.outcome == "already-capped"
+
+
+def test_a_shared_endpoints_announcement_names_every_member_and_the_endpoints_resume():
+    config = _shared_config()
+    subject, message = announce.announcement(config, Decision("capped", "", config.stack_name, actions=["x"]))
+    assert subject == "sagefit hard cap: SmallModelsStack scaled to zero"
+    assert "every member of the shared endpoint (3 inference components) is held at zero copies" in message
+    assert "To undo: sagefit resume SmallModelsStack" in message

@@ -148,3 +148,53 @@ def test_an_adapter_component_on_its_members_component(stack, template):
     assert template["Outputs"]  # the adapter components' names are an output of the stack
     outputs = [o["Value"] for o in template["Outputs"].values()]
     assert "mistral-7b-v0-3-support-ic" in outputs
+
+
+def _function(template: dict[str, Any], prefix: str) -> dict[str, Any]:
+    (function,) = [r["Properties"] for lid, r in resources(template, "AWS::Lambda::Function").items()
+                   if lid.startswith(prefix)]
+    return function
+
+
+def test_the_spend_meter_prices_the_shared_instances(stack, template):
+    """The meter of a profile's stack, on the shared endpoint: its instances at the shared type's price;
+    its runaway alarm above the fleet's ceiling, not a member's copies."""
+    spec = stack.plan.spec
+    env = _function(template, "Meter")["Environment"]["Variables"]
+    assert (env["SAGEFIT_ENDPOINT_NAME"], env["SAGEFIT_VARIANT_NAME"]) == ("small-models", spec.names.variant)
+    assert float(env["SAGEFIT_PRICE_PER_HOUR"]) == spec.price_per_hour
+    assert spec.max_metered_instances == spec.max_instances == 2
+    alarms = [a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()]
+    (runaway,) = [a for a in alarms if a.get("MetricName") == "InstanceCount"]
+    assert runaway["Threshold"] == 2
+    names = sorted(a["AlarmName"] for a in alarms if a.get("MetricName") == "MeteredMonthToDateUsd")
+    assert names == ["SmallModelsStack-MeteredSpend-100pct", "SmallModelsStack-MeteredSpend-80pct"]
+
+
+def test_the_hard_cap_holds_every_member(stack, template):
+    """budget.hard_cap: true in the example: one function whose configuration lists every member's
+    copy-count target, acting on the meter's 100% alarm, with a role limited to the members' components."""
+    import json
+
+    from sagefit.hardcap.config import CapConfig
+
+    spec = stack.plan.spec
+    function = _function(template, "HardCap")
+    env = function["Environment"]["Variables"]
+    members = json.loads(env["SAGEFIT_MEMBERS"])
+    assert [m["inference_component_name"] for m in members] == [m.component_name for m in spec.members]
+    assert [m["resource_id"] for m in members] == [f"inference-component/{m.component_name}" for m in spec.members]
+    assert [(m["min_capacity"], m["max_capacity"]) for m in members] == [
+        (m.scaling.min_capacity, m.scaling.max_capacity) for m in spec.members
+    ]
+    assert env["SAGEFIT_CAP_HOLD"] == "zero" and env["SAGEFIT_METER_ALARM_NAME"] == "SmallModelsStack-MeteredSpend-100pct"
+    config = CapConfig.from_settings(spec.hard_cap_settings(), account_id="123456789012", alert_topic_arn="arn")
+    assert [t.inference_component_name for t in config.targets()] == [m.component_name for m in spec.members]
+    assert all(t.capped_capacity == 0 and not t.members for t in config.targets())
+    (policy,) = [p["Properties"] for lid, p in resources(template, "AWS::IAM::ManagedPolicy").items()
+                 if lid.startswith("HardCap")]
+    statements = {s.get("Sid"): s for s in policy["PolicyDocument"]["Statement"]}
+    components = statements["CapThisInferenceComponent"]["Resource"]
+    assert len(components) == len(spec.members)
+    text = json.dumps(components)
+    assert all(m.component_name in text for m in spec.members)

@@ -172,7 +172,7 @@ def test_an_endpoint_nobody_joins(project):
     [
         ({"max_instnaces": 2}, "did you mean `max_instances`"),
         ({"instance_types": ["ml.g5.12xlarg"]}, "did you mean ml.g5.12xlarge"),
-        ({"budget__hard_cap": True}, "hard cost cap is not available on a shared endpoint"),
+        ({"budget__hard_cap": True, "min_instances": 1}, r"cannot stop the spending while min_instances \(1\)"),
         ({"min_instances": 3}, r"max_instances \(2\) is below min_instances \(3\)"),
         ({"instance_types": []}, "lists no instance type"),
         ({"region": "mars-1"}, "unknown region"),

@@ -115,6 +115,7 @@ class SharedLlmEndpoint(Construct):
             ),
             routing_config=sm.CfnEndpointConfig.RoutingConfigProperty(routing_strategy="LEAST_OUTSTANDING_REQUESTS"),
             volume_size_in_gb=spec.volume_size_gb,
+            inference_ami_version=spec.inference_ami_version,  # the members' images' host AMI (shared_spec)
         )
 
 

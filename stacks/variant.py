@@ -12,6 +12,9 @@ model to use for this instance pool instead of the model specified for the produ
 An inference-component variant has no model: the component's ``Specifications``, one per instance
 type (:func:`component_specifications`), carry each type's model and compute requirements.
 
+Every variant carries the host AMI its image needs (``InferenceAmiVersion``, None for the default
+driver: ``plan.spec.container.inference_ami_version``, sourced in :mod:`sagefit.core.engines.vllm`).
+
 Every value comes from the plan's :class:`~sagefit.core.spec.DeploymentSpec`.
 """
 
@@ -94,6 +97,7 @@ def component_variant(spec: DeploymentSpec, variant_name: str) -> sm.CfnEndpoint
         ),
         routing_config=sm.CfnEndpointConfig.RoutingConfigProperty(routing_strategy="LEAST_OUTSTANDING_REQUESTS"),
         volume_size_in_gb=spec.container.volume_size_gb,
+        inference_ami_version=spec.container.inference_ami_version,
     )
 
 
@@ -115,6 +119,7 @@ def model_variant(
         container_startup_health_check_timeout_in_seconds=timeout,
         model_data_download_timeout_in_seconds=timeout,
         volume_size_in_gb=spec.container.volume_size_gb,
+        inference_ami_version=spec.container.inference_ami_version,
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sagefit.core import assumptions as A
 from sagefit.core import naming
+from sagefit.core.aws_rules import newest_gpu_ami
 from sagefit.core.budget import BUDGET_THRESHOLDS
 from sagefit.core.modes import ScalingMode
 from sagefit.core.pools import PoolMember
@@ -94,6 +95,9 @@ class SharedDeploymentSpec:
     (:mod:`sagefit.core.shared_pool`); empty: the variant has one InstanceType."""
     pool_provision_timeout_s: int = A.POOL_PROVISION_TIMEOUT_S
     """VariantInstanceProvisionTimeoutInSeconds of a pooled variant (as a profile's)."""
+    inference_ami_version: str | None = None
+    """The variant's host AMI: the newest driver any member's image needs
+    (:func:`sagefit.core.aws_rules.newest_gpu_ami`), since every instance may hold any member."""
 
     @property
     def mode(self) -> ScalingMode:
@@ -181,6 +185,7 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
         members=tuple(members),
         budget=budget,
         pool_types=plan.pool_types,
+        inference_ami_version=newest_gpu_ami(m.container.inference_ami_version for m in members),
     )
 
 

@@ -72,6 +72,9 @@ class ContainerSpec:
     """The longest prompt the container accepts, in tokens (serving.max_input_tokens)."""
     max_total_tokens: int
     """Prompt plus generated tokens one request may hold (serving.max_total_tokens)."""
+    inference_ami_version: str | None = None
+    """The host AMI the image needs (ProductionVariant.InferenceAmiVersion), None for the default
+    driver: :func:`sagefit.core.serving.inference_ami_version`."""
 
     @property
     def model_data_s3_uri(self) -> str | None:
@@ -293,6 +296,7 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         min_memory_mb=needs.min_memory_mb,
         max_input_tokens=plan.max_input_tokens,
         max_total_tokens=plan.max_total_tokens,
+        inference_ami_version=serving.inference_ami_version(plan),
     )
     cold_starts = cold_starts_by_source(plan)
     bounds = profile.scaling

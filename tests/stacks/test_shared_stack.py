@@ -43,6 +43,8 @@ def test_one_endpoint_one_variant_packed_on_the_planned_fleet(stack, template):
     assert (scaling["Status"], scaling["MinInstanceCount"], scaling["MaxInstanceCount"]) == ("ENABLED", 0, 2)
     assert scaling["ScaleInPolicy"] == {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 5}
     assert "ExecutionRoleArn" in config["Properties"]
+    # every member runs LMI 0.38 (CUDA 13.0): the variant asks for the driver-580 AMI
+    assert variant["InferenceAmiVersion"] == spec.inference_ami_version == "al2023-ami-sagemaker-inference-gpu-4-1"
     # ml.g6.12xlarge has local NVMe storage, for which CreateEndpointConfig refuses KmsKeyId
     assert ("KmsKeyId" in config["Properties"]) is not spec.local_nvme
 

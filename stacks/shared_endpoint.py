@@ -108,8 +108,10 @@ class SharedLlmEndpoint(Construct):
                 status="ENABLED",
                 min_instance_count=spec.min_instances,
                 max_instance_count=spec.max_instances,
+                # CONSOLIDATION with its step size, from the spec (sagefit.core.assumptions.SHARED_SCALE_IN_*)
                 scale_in_policy=sm.CfnEndpointConfig.ScaleInPolicyProperty(
                     strategy=spec.managed_scale_in_strategy,
+                    maximum_step_size=spec.managed_scale_in_max_step,
                     cooldown_in_minutes=spec.managed_scale_in_cooldown_min,
                 ),
             ),

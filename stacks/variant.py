@@ -85,11 +85,10 @@ def component_variant(spec: DeploymentSpec, variant_name: str) -> sm.CfnEndpoint
             status="ENABLED",
             min_instance_count=0,
             max_instance_count=scaling.max_capacity,
-            # Release an instance once it holds no copy, after the shortest cooldown AWS
-            # accepts (plan.spec.scaling; ranges in the cfn-lint schema for
-            # AWS::SageMaker::EndpointConfig ScaleInPolicy and the API reference shape
-            # ProductionVariantManagedInstanceScalingScaleInPolicy). Without it SageMaker waits
-            # its default 20 minutes, each billed, after every scale to zero.
+            # IDLE_RELEASE ("Releases instances that have no hosted inference component copies":
+            # one component here) and the shortest cooldown AWS accepts (plan.spec.scaling; see
+            # sagefit.core.assumptions for what the API reference shape
+            # ProductionVariantManagedInstanceScalingScaleInPolicy does and does not say).
             scale_in_policy=sm.CfnEndpointConfig.ScaleInPolicyProperty(
                 strategy=scaling.managed_scale_in_strategy,
                 cooldown_in_minutes=scaling.managed_scale_in_cooldown_min,

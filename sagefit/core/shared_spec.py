@@ -85,6 +85,9 @@ class SharedDeploymentSpec:
     min_instances: int
     max_instances: int
     managed_scale_in_strategy: str
+    """ScaleInPolicy.Strategy: CONSOLIDATION, since members' copies share instances (A.SHARED_SCALE_IN_STRATEGY)."""
+    managed_scale_in_max_step: int
+    """ScaleInPolicy.MaximumStepSize: instances a consolidation may terminate at a time."""
     managed_scale_in_cooldown_min: int
     volume_size_gb: int | None
     """Per instance: the largest member's, since every instance may hold any member (None with NVMe)."""
@@ -179,7 +182,8 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
         initial_instances=plan.instances,
         min_instances=endpoint.min_instances,
         max_instances=endpoint.max_instances,
-        managed_scale_in_strategy=A.MANAGED_SCALE_IN_STRATEGY,
+        managed_scale_in_strategy=A.SHARED_SCALE_IN_STRATEGY,
+        managed_scale_in_max_step=A.SHARED_SCALE_IN_MAX_STEP,
         managed_scale_in_cooldown_min=endpoint.scale_in_cooldown_minutes or A.MANAGED_SCALE_IN_COOLDOWN_MIN,
         volume_size_gb=volume,
         members=tuple(members),

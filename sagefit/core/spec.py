@@ -126,9 +126,12 @@ class ScalingSpec:
     wake_period_s: int
     wake_evaluation_periods: int
     managed_scale_in_strategy: str
-    """Inference-component endpoints: how managed instance scaling releases instances (ScaleInPolicy)."""
+    """Inference-component endpoints: ScaleInPolicy.Strategy (IDLE_RELEASE: one component per endpoint;
+    a shared endpoint's is in :class:`sagefit.core.shared_spec.SharedDeploymentSpec`)."""
     managed_scale_in_cooldown_min: int
-    """Inference-component endpoints: minutes an instance stays (and bills) after its last copy is removed."""
+    """Inference-component endpoints: ScaleInPolicy.CooldownInMinutes, which ``sagefit cost`` takes as the
+    minutes an instance stays (and bills) after its last copy is removed (an assumption: see
+    :data:`sagefit.core.assumptions.MANAGED_SCALE_IN_COOLDOWN_MIN`)."""
 
     @property
     def instance_release_s(self) -> int:

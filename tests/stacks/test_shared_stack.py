@@ -39,7 +39,11 @@ def test_one_endpoint_one_variant_packed_on_the_planned_fleet(stack, template):
     assert "ModelName" not in variant  # an inference-component endpoint: the models are the components'
     scaling = variant["ManagedInstanceScaling"]
     assert (scaling["Status"], scaling["MinInstanceCount"], scaling["MaxInstanceCount"]) == ("ENABLED", 0, 2)
-    assert scaling["ScaleInPolicy"] == {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 5}
+    # members' copies share instances: CONSOLIDATION ("Consolidates inference component copies onto fewer
+    # instances"), one instance terminated at a time (MaximumStepSize, default 1); API reference shape
+    # ProductionVariantManagedInstanceScalingScaleInPolicy. A profile of its own keeps IDLE_RELEASE.
+    assert scaling["ScaleInPolicy"] == {"Strategy": "CONSOLIDATION", "MaximumStepSize": 1, "CooldownInMinutes": 5}
+    assert (spec.managed_scale_in_strategy, spec.managed_scale_in_max_step) == ("CONSOLIDATION", 1)
     assert "ExecutionRoleArn" in config["Properties"]
     # every member runs LMI 0.38 (CUDA 13.0): the variant asks for the driver-580 AMI
     assert variant["InferenceAmiVersion"] == spec.inference_ami_version == "al2023-ami-sagemaker-inference-gpu-4-1"

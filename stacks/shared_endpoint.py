@@ -113,13 +113,16 @@ class SharedLlmEndpoint(Construct):
                 status="ENABLED",
                 min_instance_count=spec.min_instances,
                 max_instance_count=spec.max_instances,
+                # CONSOLIDATION with its step size, from the spec (sagefit.core.assumptions.SHARED_SCALE_IN_*)
                 scale_in_policy=sm.CfnEndpointConfig.ScaleInPolicyProperty(
                     strategy=spec.managed_scale_in_strategy,
+                    maximum_step_size=spec.managed_scale_in_max_step,
                     cooldown_in_minutes=spec.managed_scale_in_cooldown_min,
                 ),
             ),
             routing_config=sm.CfnEndpointConfig.RoutingConfigProperty(routing_strategy="LEAST_OUTSTANDING_REQUESTS"),
             volume_size_in_gb=spec.volume_size_gb,
+            inference_ami_version=spec.inference_ami_version,  # the members' images' host AMI (shared_spec)
         )
 
 

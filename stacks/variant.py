@@ -12,6 +12,9 @@ model to use for this instance pool instead of the model specified for the produ
 An inference-component variant has no model: the component's ``Specifications``, one per instance
 type (:func:`component_specifications`), carry each type's model and compute requirements.
 
+Every variant carries the host AMI its image needs (``InferenceAmiVersion``, None for the default
+driver: ``plan.spec.container.inference_ami_version``, sourced in :mod:`sagefit.core.engines.vllm`).
+
 Every value comes from the plan's :class:`~sagefit.core.spec.DeploymentSpec`.
 """
 
@@ -82,11 +85,10 @@ def component_variant(spec: DeploymentSpec, variant_name: str) -> sm.CfnEndpoint
             status="ENABLED",
             min_instance_count=0,
             max_instance_count=scaling.max_capacity,
-            # Release an instance once it holds no copy, after the shortest cooldown AWS
-            # accepts (plan.spec.scaling; ranges in the cfn-lint schema for
-            # AWS::SageMaker::EndpointConfig ScaleInPolicy and the API reference shape
-            # ProductionVariantManagedInstanceScalingScaleInPolicy). Without it SageMaker waits
-            # its default 20 minutes, each billed, after every scale to zero.
+            # IDLE_RELEASE ("Releases instances that have no hosted inference component copies":
+            # one component here) and the shortest cooldown AWS accepts (plan.spec.scaling; see
+            # sagefit.core.assumptions for what the API reference shape
+            # ProductionVariantManagedInstanceScalingScaleInPolicy does and does not say).
             scale_in_policy=sm.CfnEndpointConfig.ScaleInPolicyProperty(
                 strategy=scaling.managed_scale_in_strategy,
                 cooldown_in_minutes=scaling.managed_scale_in_cooldown_min,
@@ -94,6 +96,7 @@ def component_variant(spec: DeploymentSpec, variant_name: str) -> sm.CfnEndpoint
         ),
         routing_config=sm.CfnEndpointConfig.RoutingConfigProperty(routing_strategy="LEAST_OUTSTANDING_REQUESTS"),
         volume_size_in_gb=spec.container.volume_size_gb,
+        inference_ami_version=spec.container.inference_ami_version,
     )
 
 
@@ -115,6 +118,7 @@ def model_variant(
         container_startup_health_check_timeout_in_seconds=timeout,
         model_data_download_timeout_in_seconds=timeout,
         volume_size_in_gb=spec.container.volume_size_gb,
+        inference_ami_version=spec.container.inference_ami_version,
     )
 
 

@@ -67,6 +67,8 @@ def print_shared(plan: SharedPlan, out: TextIO) -> None:
     if plan.pool:  # capacity fallback: every type here packs the same fleet (sagefit.core.shared_pool)
         pool = " > ".join(f"{c.instance.instance_type} ${c.price_per_hour:,.3f}/h" for c in plan.pool)
         out.write(f"  instance pool (capacity fallback, in priority order): {pool}\n")
+    elif plan.pool_note:
+        out.write(f"  {plan.pool_note}\n")
     for index in range(packing.instances):
         cells = [
             f"{p.member} GPU {','.join(map(str, p.gpus))} ({_gib(p.memory_mb)} GiB host)"

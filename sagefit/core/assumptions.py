@@ -95,15 +95,31 @@ endpoint config (a blue/green fleet) and no update asks for a count: autoscaling
 the endpoint exists (RegisterScalableTarget raises it to MinCapacity at once)."""
 
 MANAGED_SCALE_IN_STRATEGY = "IDLE_RELEASE"
-"""Managed instance scaling's ScaleInPolicy on inference-component endpoints: release instances that
-hold no copy (CONSOLIDATION would also move copies to free instances; with one copy per instance there
-is nothing to consolidate). SageMaker API reference, ProductionVariantManagedInstanceScalingScaleInPolicy."""
+"""Managed instance scaling's ScaleInPolicy.Strategy on a profile's own inference-component endpoint.
+The API reference (shape ProductionVariantManagedInstanceScalingScaleInPolicy, botocore 1.44) defines
+IDLE_RELEASE as "Releases instances that have no hosted inference component copies" and CONSOLIDATION
+as "Consolidates inference component copies onto fewer instances to release more instances". Such an
+endpoint hosts one component, so IDLE_RELEASE is the strategy that names its case."""
+
+SHARED_SCALE_IN_STRATEGY = "CONSOLIDATION"
+"""ScaleInPolicy.Strategy on a shared endpoint: several members' copies share its instances, so a
+scale-in can leave copies spread over more instances than they need; CONSOLIDATION moves them onto
+fewer instances to release more (same API reference shape), where IDLE_RELEASE releases only instances
+left with no copy at all."""
+
+SHARED_SCALE_IN_MAX_STEP = 1
+"""ScaleInPolicy.MaximumStepSize on a shared endpoint: "The maximum number of instances that the
+endpoint can terminate at a time during a consolidation scale-in operation", 1-100, default 1 (same
+API reference shape; Strategy is the policy's only required member). Rendered explicitly at the
+default so the template says what consolidation may do."""
 
 MANAGED_SCALE_IN_COOLDOWN_MIN = 5
-"""ScaleInPolicy.CooldownInMinutes: minutes after the last endpoint operation (a copy removed) before
-SageMaker releases the idle instance, which bills until then. 5 is the shortest AWS accepts (range
-5-1440, default 20: same API reference shape); shorter is not allowed, and the copy is gone already,
-so a longer wait only bills an instance that serves nothing."""
+"""ScaleInPolicy.CooldownInMinutes: "The cooldown period, in minutes, after the last endpoint operation
+before the endpoint evaluates consolidation scale-in opportunities", 5-1440, default 20 (same API
+reference shape). 5 is the shortest AWS accepts. The documentation ties the cooldown to consolidation
+only; how long IDLE_RELEASE waits before releasing an instance with no copy is not documented.
+``sagefit cost`` assumes an instance outlives its last copy by this cooldown
+(``ScalingSpec.instance_release_s``): an assumption, unverified live."""
 
 
 POOL_MAX_PRICE_RATIO = 2.0

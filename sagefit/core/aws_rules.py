@@ -9,6 +9,7 @@ ones botocore ships (``botocore/data/<service>/*/service-2.json``), where AWS do
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 SAGEMAKER_API = "https://docs.aws.amazon.com/sagemaker/latest/APIReference"
@@ -162,6 +163,42 @@ SPECIFICATIONS_SOURCE = (
     f'{SAGEMAKER_API}/API_CreateInferenceComponent.html (Specifications: "one per instance type"; '
     '"either this parameter or the singular Specification parameter, but not both")'
 )
+# ProductionVariant.InferenceAmiVersion (shape ProductionVariantInferenceAmiVersion, an enum; the same
+# list in the cfn-lint 1.58 schema of AWS::SageMaker::EndpointConfig ProductionVariant). The shape's
+# documentation gives each AMI's NVIDIA driver and CUDA version: gpu-2 and gpu-2-1 driver 535 / CUDA
+# 12.2, gpu-3-1 driver 550 / CUDA 12.4, al2023 gpu-4-1 driver 580 / CUDA 13.0 ("NVIDIA Container
+# Toolkit with disabled CUDA-compat mounting"), neuron-2 Neuron driver 2.19.
+INFERENCE_AMI_VERSIONS = (
+    "al2-ami-sagemaker-inference-gpu-2",
+    "al2-ami-sagemaker-inference-gpu-2-1",
+    "al2-ami-sagemaker-inference-gpu-3-1",
+    "al2-ami-sagemaker-inference-neuron-2",
+    "al2023-ami-sagemaker-inference-gpu-4-1",
+)
+INFERENCE_AMI_SOURCE = (
+    f"{SAGEMAKER_API}/API_ProductionVariant.html (InferenceAmiVersion, shape ProductionVariantInferenceAmiVersion)"
+)
+CUDA_13_AMI = "al2023-ami-sagemaker-inference-gpu-4-1"
+"""The AMI whose NVIDIA driver (580) runs CUDA 13.0 images (shape ProductionVariantInferenceAmiVersion)."""
+GPU_AMI_BY_DRIVER = (
+    "al2-ami-sagemaker-inference-gpu-2",
+    "al2-ami-sagemaker-inference-gpu-2-1",
+    "al2-ami-sagemaker-inference-gpu-3-1",
+    CUDA_13_AMI,
+)
+"""The GPU AMIs, oldest NVIDIA driver first (535, 535, 550, 580: the shape's documentation)."""
+
+
+def newest_gpu_ami(amis: Iterable[str | None]) -> str | None:
+    """The AMI with the newest driver among ``amis`` (None when none asks for one).
+
+    NVIDIA drivers run the CUDA versions up to their own ("CUDA minor version compatibility" and the
+    data-center driver support matrix), so containers that share instances run on the newest driver
+    any of them needs."""
+    wanted = [ami for ami in amis if ami is not None]
+    return max(wanted, key=GPU_AMI_BY_DRIVER.index) if wanted else None
+
+
 MANAGED_MIN_INSTANCES = IntBound(
     "ManagedInstanceScaling.MinInstanceCount",
     0,

@@ -13,6 +13,7 @@ the check is skipped (:func:`family_config` answers None) rather than failing ev
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import metadata
 from typing import Any
@@ -77,3 +78,15 @@ def version_problem(family: str, version: str, region: str) -> tuple[str, str, s
             "choose a region where the image is published, or another container_version",
         )
     return None
+
+
+def cuda_major(family: str, version: str) -> int | None:
+    """The CUDA major version of ``family``'s image ``version``, from its tag (``-cu130`` -> 13,
+    ``cu124-ubuntu22.04`` -> 12), or None when the configuration is not installed or names none."""
+    config = family_config(family)
+    if config is None:
+        return None
+    spec = config.get("versions", {}).get(resolve_version(family, version)) or {}
+    tag = " ".join([str(spec.get("tag_prefix", "")), str((spec.get("container_version") or {}).get("gpu", ""))])
+    found = re.search(r"cu(\d{2,3})\d(?!\d)", tag)
+    return int(found.group(1)) if found else None

@@ -334,11 +334,12 @@ def plan_profile(loaded: LoadedProfile, catalog: Catalog | None = None, today: d
         price_region=price_region,
         cheapest=cheapest,
         cheapest_price=_price(cheapest, region),
-        warnings=tuple(_warnings(profile, chosen, price_region, today or dt.date.today())),
+        warnings=tuple(_warnings(profile, chosen, price_region, today or dt.date.today()))
+        + tuple(note for note in [pools.adapter_note(loaded)] if note),
         catalog_source=catalog.source,
         adapters=loaded.adapters,
         lora=lora,
-        pool=pools.choose_pool(profile, chosen, usable),
+        pool=pools.choose_pool(profile, chosen, usable, has_adapters=bool(loaded.adapters)),
     )
     refusal = fast_burn_refusal(plan, loaded.path)
     if refusal is not None:

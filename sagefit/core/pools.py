@@ -57,6 +57,21 @@ class PoolMember:
     on a variant, ModelName in its inference-component specification)."""
 
 
+ADAPTERS_NO_POOL_REASON = (
+    "a pooled base's component carries per-type Specifications, and no AWS source says an adapter "
+    "component may sit on one (the cfn-lint schema of AWS::SageMaker::InferenceComponent supports adapters "
+    "only on the singular Specification; the heterogeneous-endpoints guide never mentions adapters)"
+)
+ADAPTERS_NO_POOL = f"no instance pool: this base has LoRA adapters, and {ADAPTERS_NO_POOL_REASON}"
+"""Why a base with adapters runs on one instance type; :func:`choose_pool` and the shared endpoint's
+pool (:mod:`sagefit.core.shared_pool`) follow it, :func:`check_explicit` refuses a listed pool."""
+
+
+def adapter_note(loaded: LoadedProfile) -> str | None:
+    """The plan note for a base whose pool would be ``auto`` but has adapters, or None."""
+    return ADAPTERS_NO_POOL if loaded.adapters and setting(loaded.profile) == "auto" else None
+
+
 def setting(profile: Profile) -> str | list[str]:
     """``auto``, ``off`` or the profile's list; left out, the scaling mode's default."""
     value = profile.serving.instance_pool
@@ -84,6 +99,14 @@ def check_explicit(
     """Every listed type must be in the catalog and serve the model within its limits; the first
     must be the pinned instance, if one is pinned; all must share one kind of storage."""
     profile = loaded.profile
+    if loaded.adapters:
+        names_ = ", ".join(item.adapter.name for item in loaded.adapters)
+        raise _refusal(
+            loaded,
+            f"instance_pool is set, but adapter profiles ({names_}) run on this base, and no AWS source says an "
+            "adapter component may sit on a pooled base's per-type Specifications",
+            "remove serving.instance_pool (or write off), or pin one type with serving.instance_type",
+        )
     fix = "remove it from serving.instance_pool (`sagefit recommend` lists the instances the model fits)"
     for name in names:
         if name not in catalog.names():
@@ -122,16 +145,17 @@ def check_explicit(
             )
 
 
-def choose_pool(profile: Profile, chosen: Fit, usable: list[Fit]) -> tuple[Fit, ...]:
+def choose_pool(profile: Profile, chosen: Fit, usable: list[Fit], has_adapters: bool = False) -> tuple[Fit, ...]:
     """The pool in priority order, the chosen fit first; empty when there is nothing to fall back to.
 
     ``usable`` are the fits that hold the model and meet the speed floor. An explicit list has been
     checked by :func:`check_explicit`. ``auto`` takes the cheapest other fits of the same storage kind
-    whose hour is within :data:`A.POOL_MAX_PRICE_RATIO` of the chosen one's.
+    whose hour is within :data:`A.POOL_MAX_PRICE_RATIO` of the chosen one's. A base with adapters gets
+    none (:data:`ADAPTERS_NO_POOL`).
     """
     value = setting(profile)
     region = profile.region
-    if value == "off":
+    if value == "off" or has_adapters:
         return ()
     by_name = {f.instance.instance_type: f for f in usable}
     if isinstance(value, list):

@@ -68,8 +68,9 @@ class Scaling(_Strict):
     schedules: tuple[ScheduledCapacity, ...] = ()
     scale_in_cooldown_minutes: num.CooldownMinutes | None = Field(
         default=None,
-        description="Inference-component endpoints: minutes an instance without a copy bills before managed "
-        "instance scaling releases it (ScaleInPolicy.CooldownInMinutes, 5-1440); default 5.",
+        description="Inference-component endpoints: ScaleInPolicy.CooldownInMinutes (5-1440), minutes after the "
+        "last endpoint operation before scale-in is evaluated; `sagefit cost` bills an instance without a copy "
+        "this long (an assumption); default 5.",
     )
 
     @model_validator(mode="wrap")

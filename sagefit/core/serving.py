@@ -10,9 +10,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sagefit.core.aws_rules import CUDA_13_AMI
 from sagefit.core.catalog import GIB
 from sagefit.core.engines import Engine, EngineInputs, get_engine
 from sagefit.core.engines.lora import lora_environment
+from sagefit.core.image_config import cuda_major
 from sagefit.core.model_data import LOCAL_MODEL_DIR, ModelData
 
 if TYPE_CHECKING:
@@ -38,6 +40,22 @@ def engine_of(plan: Plan) -> Engine:
 def container_version(plan: Plan) -> str:
     """The profile's pinned image version, or the engine's default in sagemaker-core's image config."""
     return plan.profile.serving.container_version or engine_of(plan).image.default_version
+
+
+def inference_ami_version(plan: Plan) -> str | None:
+    """The host AMI (ProductionVariant.InferenceAmiVersion) the plan's image needs, or None.
+
+    The engine's default image declares its own (``ImageFamily.inference_ami_version``, sourced in each
+    engine module). A pinned ``serving.container_version`` is judged by its tag's CUDA version: CUDA
+    13 needs the driver-580 AMI (:data:`sagefit.core.aws_rules.CUDA_13_AMI`), older images run on the
+    endpoint's default driver with their forward-compatibility libraries (engines/vllm.py, point 1).
+    """
+    image = engine_of(plan).image
+    version = container_version(plan)
+    major = cuda_major(image.family, version)
+    if version == image.default_version or major is None:
+        return image.inference_ami_version
+    return CUDA_13_AMI if major >= 13 else None
 
 
 def container_environment(plan: Plan) -> dict[str, str]:

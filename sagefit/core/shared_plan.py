@@ -30,7 +30,7 @@ from sagefit.core.planner import ENGINE_ACCELERATORS, Plan, _meets_floor, _runs_
 from sagefit.core.pools import PoolMember
 from sagefit.core.profile_network import Network
 from sagefit.core.profiles import LoadedProfile, Profile
-from sagefit.core.shared_pool import choose_shared_pool, member_pool, pool_plans
+from sagefit.core.shared_pool import adapter_pool_note, choose_shared_pool, member_pool, pool_plans
 from sagefit.core.shared_profile import LoadedEndpoint, SharedEndpoint
 from sagefit.core.sizing import Fit, evaluate, valid_tp_degrees
 
@@ -148,6 +148,11 @@ class SharedPlan:
         return tuple(c.instance.instance_type for c in self.pool)
 
     @property
+    def pool_note(self) -> str | None:
+        """Why there is no pool though the file says ``auto`` (members with adapters), or None."""
+        return adapter_pool_note(self.endpoint, [m.loaded for m in self.members])
+
+    @property
     def endpoint(self) -> SharedEndpoint:
         return self.loaded.endpoint
 
@@ -195,6 +200,7 @@ class SharedPlan:
             "separate_monthly_cost": self.separate_monthly_cost,
             "saving": self.saving,
             "instance_pool": list(self.pool_types),
+            "instance_pool_note": self.pool_note,
             "accelerator_utilisation": round(packing.accelerator_utilisation, 3),
             "memory_utilisation": round(packing.memory_utilisation, 3),
             "members": [
@@ -299,7 +305,7 @@ def plan_shared(loaded: LoadedEndpoint, members: list[LoadedProfile], catalog: C
     best = min(packed, key=lambda c: (c.monthly_usd, _count(c), c.instance.instance_type))
     assert isinstance(best.packing, Packing)
     pool, pinned = pool_plans(
-        choose_shared_pool(endpoint, best, candidates), best, members, lambda m, c: _pinned_plan(m, c, catalog)
+        choose_shared_pool(endpoint, best, candidates, members), best, members, lambda m, c: _pinned_plan(m, c, catalog)
     )
     shared_members = tuple(
         SharedMember(

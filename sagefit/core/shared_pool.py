@@ -5,7 +5,8 @@ reference ProductionVariant, aws_rules.MAX_INSTANCE_POOLS), the planned type fir
 cheapest first, one kind of storage (one endpoint config sets the volume and the KMS key for every
 pool), and none dearer per hour than :data:`A.POOL_MAX_PRICE_RATIO` times the planned type. One rule
 is the shared endpoint's own: a fallback must hold the members' initial copies on as many instances
-as the planned type, since the variant has one ``InitialInstanceCount`` for every pool.
+as the planned type, since the variant has one ``InitialInstanceCount`` for every pool. And, as for a
+profile of its own, an endpoint whose members carry adapters gets no pool (:func:`adapter_pool_note`).
 
 On each pool type every member has its own fit (its tensor-parallel degree, GPUs and host memory per
 copy, and the container environment that fit needs): the members' components then carry one
@@ -23,7 +24,7 @@ from sagefit.core import assumptions as A
 from sagefit.core import aws_rules
 from sagefit.core.errors import SagefitError
 from sagefit.core.packing import CopyNeed, Packing
-from sagefit.core.pools import PoolMember
+from sagefit.core.pools import ADAPTERS_NO_POOL_REASON, PoolMember
 
 if TYPE_CHECKING:
     from sagefit.core.planner import Plan
@@ -36,10 +37,21 @@ def _instances(candidate: Candidate) -> int:
     return candidate.packing.instances if isinstance(candidate.packing, Packing) else 0
 
 
-def choose_shared_pool(endpoint: SharedEndpoint, best: Candidate, candidates: list[Candidate]) -> list[Candidate]:
-    """The pool in priority order, ``best`` first; empty when there is nothing to fall back to (or the
-    endpoint file says ``instance_pool: off``)."""
-    if endpoint.instance_pool == "off":
+def adapter_pool_note(endpoint: SharedEndpoint, members: list[LoadedProfile]) -> str | None:
+    """Why the endpoint has no pool although its file says ``auto``: a member is a base of adapters
+    (:data:`sagefit.core.pools.ADAPTERS_NO_POOL_REASON`); None otherwise."""
+    bases = [m.profile.name for m in members if m.adapters]
+    if endpoint.instance_pool == "off" or not bases:
+        return None
+    return f"no instance pool: member {', '.join(bases)} has LoRA adapters, and {ADAPTERS_NO_POOL_REASON}"
+
+
+def choose_shared_pool(
+    endpoint: SharedEndpoint, best: Candidate, candidates: list[Candidate], members: list[LoadedProfile]
+) -> list[Candidate]:
+    """The pool in priority order, ``best`` first; empty when there is nothing to fall back to, the
+    endpoint file says ``instance_pool: off``, or a member has adapters (:func:`adapter_pool_note`)."""
+    if endpoint.instance_pool == "off" or adapter_pool_note(endpoint, members):
         return []
     ceiling = best.price_per_hour * A.POOL_MAX_PRICE_RATIO
     others = sorted(

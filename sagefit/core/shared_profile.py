@@ -54,7 +54,8 @@ class SharedEndpoint(Strict):
     )
     scale_in_cooldown_minutes: num.CooldownMinutes | None = Field(
         default=None,
-        description="Minutes an instance without a copy bills before managed instance scaling releases it.",
+        description="ScaleInPolicy.CooldownInMinutes: minutes after the last endpoint operation before "
+        "consolidation scale-in is evaluated; `sagefit cost` bills an instance without a copy this long.",
     )
     instance_pool: Annotated[Literal["auto", "off"], BeforeValidator(yaml_words)] = Field(
         default="auto",

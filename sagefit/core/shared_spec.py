@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sagefit.core import assumptions as A
 from sagefit.core import naming
+from sagefit.core.aws_rules import newest_gpu_ami
 from sagefit.core.budget import cap_thresholds
 from sagefit.core.modes import ScalingMode
 from sagefit.core.pools import PoolMember
@@ -85,6 +86,9 @@ class SharedDeploymentSpec:
     min_instances: int
     max_instances: int
     managed_scale_in_strategy: str
+    """ScaleInPolicy.Strategy: CONSOLIDATION, since members' copies share instances (A.SHARED_SCALE_IN_STRATEGY)."""
+    managed_scale_in_max_step: int
+    """ScaleInPolicy.MaximumStepSize: instances a consolidation may terminate at a time."""
     managed_scale_in_cooldown_min: int
     volume_size_gb: int | None
     """Per instance: the largest member's, since every instance may hold any member (None with NVMe)."""
@@ -95,6 +99,9 @@ class SharedDeploymentSpec:
     (:mod:`sagefit.core.shared_pool`); empty: the variant has one InstanceType."""
     pool_provision_timeout_s: int = A.POOL_PROVISION_TIMEOUT_S
     """VariantInstanceProvisionTimeoutInSeconds of a pooled variant (as a profile's)."""
+    inference_ami_version: str | None = None
+    """The variant's host AMI: the newest driver any member's image needs
+    (:func:`sagefit.core.aws_rules.newest_gpu_ami`), since every instance may hold any member."""
 
     network: Network = dataclasses.field(default_factory=Network)
     """Always empty: a member with ``network:`` cannot join (SageMaker's own network, as the stack's
@@ -220,12 +227,14 @@ def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
         initial_instances=plan.instances,
         min_instances=endpoint.min_instances,
         max_instances=endpoint.max_instances,
-        managed_scale_in_strategy=A.MANAGED_SCALE_IN_STRATEGY,
+        managed_scale_in_strategy=A.SHARED_SCALE_IN_STRATEGY,
+        managed_scale_in_max_step=A.SHARED_SCALE_IN_MAX_STEP,
         managed_scale_in_cooldown_min=endpoint.scale_in_cooldown_minutes or A.MANAGED_SCALE_IN_COOLDOWN_MIN,
         volume_size_gb=volume,
         members=tuple(members),
         budget=budget,
         pool_types=plan.pool_types,
+        inference_ami_version=newest_gpu_ami(m.container.inference_ami_version for m in members),
     )
 
 

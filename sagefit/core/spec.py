@@ -72,6 +72,9 @@ class ContainerSpec:
     """The longest prompt the container accepts, in tokens (serving.max_input_tokens)."""
     max_total_tokens: int
     """Prompt plus generated tokens one request may hold (serving.max_total_tokens)."""
+    inference_ami_version: str | None = None
+    """The host AMI the image needs (ProductionVariant.InferenceAmiVersion), None for the default
+    driver: :func:`sagefit.core.serving.inference_ami_version`."""
 
     @property
     def model_data_s3_uri(self) -> str | None:
@@ -123,9 +126,12 @@ class ScalingSpec:
     wake_period_s: int
     wake_evaluation_periods: int
     managed_scale_in_strategy: str
-    """Inference-component endpoints: how managed instance scaling releases instances (ScaleInPolicy)."""
+    """Inference-component endpoints: ScaleInPolicy.Strategy (IDLE_RELEASE: one component per endpoint;
+    a shared endpoint's is in :class:`sagefit.core.shared_spec.SharedDeploymentSpec`)."""
     managed_scale_in_cooldown_min: int
-    """Inference-component endpoints: minutes an instance stays (and bills) after its last copy is removed."""
+    """Inference-component endpoints: ScaleInPolicy.CooldownInMinutes, which ``sagefit cost`` takes as the
+    minutes an instance stays (and bills) after its last copy is removed (an assumption: see
+    :data:`sagefit.core.assumptions.MANAGED_SCALE_IN_COOLDOWN_MIN`)."""
 
     @property
     def instance_release_s(self) -> int:
@@ -298,6 +304,7 @@ def build_spec(plan: Plan) -> DeploymentSpec:
         min_memory_mb=needs.min_memory_mb,
         max_input_tokens=plan.max_input_tokens,
         max_total_tokens=plan.max_total_tokens,
+        inference_ami_version=serving.inference_ami_version(plan),
     )
     cold_starts = cold_starts_by_source(plan)
     bounds = profile.scaling

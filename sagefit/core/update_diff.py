@@ -5,7 +5,7 @@ CloudFormation and SageMaker carry it out, not on the new plan alone:
 
 * **in place**: scaling bounds, schedules, targets, budgets: API calls, no new instance;
 * **blue/green** (always-on, async): a new endpoint config with the same variant (new image,
-  environment, token limits, timeouts) starts a second fleet of as many instances as run then
+  environment, token limits, timeouts, host AMI) starts a second fleet of as many instances as run then
   (RetainAllVariantProperties keeps the count), bakes it and keeps the old one for the termination
   wait: both bill for the green fleet's start plus both waits (``plan.spec.update``);
 * **rolling** (inference components): copies are replaced in batches of 50%, each needing an
@@ -114,6 +114,11 @@ def _scaling_fields(old: DeploymentSpec, new: DeploymentSpec) -> tuple[str, ...]
             ),
         }
     )
+
+
+def _ami(old: DeploymentSpec, new: DeploymentSpec) -> tuple[object, object]:
+    """The variant's InferenceAmiVersion before and after (``default`` where none is set)."""
+    return (old.container.inference_ami_version or "default", new.container.inference_ami_version or "default")
 
 
 def _budget_fields(old: DeploymentSpec, new: DeploymentSpec) -> tuple[str, ...]:
@@ -231,6 +236,8 @@ def _component_changes(old: DeploymentSpec, new: DeploymentSpec, container: tupl
             "instance pool": (pool_label(old), pool_label(new)),
             "max instances": (old.scaling.max_capacity, new.scaling.max_capacity),
             "volume GB": (old.container.volume_size_gb, new.container.volume_size_gb),
+            # ProductionVariant.InferenceAmiVersion is on the endpoint config, not the component.
+            "host AMI": _ami(old, new),
         }
     )
     if endpoint_fields:
@@ -304,7 +311,8 @@ def diff_plans(old: Plan, new: Plan) -> list[Change]:
     elif b.mode.uses_inference_component:
         changes.extend(_component_changes(a, b, container))
     else:
-        changes.extend(_instance_changes(a, b, container))
+        # The host AMI is a variant property: a new endpoint config, carried out like a container change.
+        changes.extend(_instance_changes(a, b, container + _differences({"host AMI": _ami(a, b)})))
     in_place = _scaling_fields(a, b) + _budget_fields(a, b)
     if not b.mode.uses_inference_component and a.scaling.max_capacity != b.scaling.max_capacity:
         in_place = (f"max capacity: {a.scaling.max_capacity} -> {b.scaling.max_capacity}", *in_place)

@@ -9,9 +9,11 @@ Each member is simulated as the one-endpoint simulation does (:mod:`sagefit.cost
 The shared endpoint then bills instances, not copies: in every ``STEP_S`` slice of the month the copies
 running are packed onto instances with the planner's rule (:func:`sagefit.core.packing.first_fit_decreasing`
 with each member's GPUs and host memory), and an instance stays billed for the managed scale-in
-cooldown after it is last needed (ScaleInPolicy IDLE_RELEASE releases an instance with no copy once the
-cooldown passes), never below the endpoint's ``min_instances``. Copies of different members that run at
-the same time share instances; that is the saving in instance-hours. Estimates, like every cost figure.
+cooldown after it is last needed (ScaleInPolicy CONSOLIDATION evaluates scale-in once the cooldown has
+passed since the last endpoint operation; that the instance goes then is an assumption,
+:data:`sagefit.core.assumptions.MANAGED_SCALE_IN_COOLDOWN_MIN`), never below the endpoint's
+``min_instances``. Copies of different members that run at the same time share instances; that is the
+saving in instance-hours. Estimates, like every cost figure.
 """
 
 from __future__ import annotations

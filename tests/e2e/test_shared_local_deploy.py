@@ -61,10 +61,9 @@ def test_shared_endpoint_deploys_and_destroys(target):
     for name in COMPONENTS:
         component = sagemaker.describe_inference_component(InferenceComponentName=name)
         assert component["InferenceComponentStatus"] == "InService"
-        # pooled (ml.g6.12xlarge, then ml.g5.12xlarge): one specification per instance type
-        entries = component["Specifications"]
-        assert [e["InstanceType"] for e in entries] == ["ml.g6.12xlarge", "ml.g5.12xlarge"]
-        assert all(e["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 1 for e in entries)
+        # unpooled (a member has adapters: sagefit.core.pools.ADAPTERS_NO_POOL): the singular Specification
+        assert "Specifications" not in component
+        assert component["Specification"]["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 1
     scaling = target.client("application-autoscaling")
     targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert sorted(t["ResourceId"] for t in targets) == [f"inference-component/{c}" for c in COMPONENTS]

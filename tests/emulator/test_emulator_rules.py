@@ -386,6 +386,8 @@ def _config_refused(aws: SimpleNamespace, variant: dict[str, Any], **extra: Any)
      "scaleInPolicy.maximumStepSize"),
     (model_variant("ml.g5.2xlarge", VolumeSizeInGB=100), "VolumeSizeInGB is not supported for instance type"),
     (model_variant(VariantName="All_Traffic"), "'productionVariants.1.member.variantName'"),
+    (model_variant(InferenceAmiVersion="al2-ami-sagemaker-inference-gpu-5"),
+     "'productionVariants.1.member.inferenceAmiVersion' failed to satisfy constraint: Member must satisfy enum"),
 ])
 def test_bad_endpoint_config_is_refused(aws: SimpleNamespace, variant: dict[str, Any], expected: str) -> None:
     extra = {"ExecutionRoleArn": ROLE_ARN} if "ModelName" not in variant else {}

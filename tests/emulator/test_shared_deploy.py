@@ -49,9 +49,8 @@ def test_the_shared_endpoint_deploys_and_destroys_cleanly(shared):
     config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     (variant,) = config["ProductionVariants"]
     assert variant["ManagedInstanceScaling"]["MaxInstanceCount"] == spec.max_instances
-    assert [p["InstanceType"] for p in sorted(variant["InstancePools"], key=lambda p: p["Priority"])] == list(
-        spec.pool_types
-    )
+    # no instance pool: a member has adapters (sagefit.core.pools.ADAPTERS_NO_POOL)
+    assert "InstancePools" not in variant and variant["InstanceType"] == spec.instance_type and spec.pool_types == ()
     components = sm.list_inference_components(EndpointNameEquals="small-models")["InferenceComponents"]
     adapters = [a.component_name for m in spec.members for a in m.adapters]
     assert adapters == ["mistral-7b-v0-3-support-ic"]  # model_profiles/mistral-7b-v0-3-support.yaml
@@ -64,9 +63,8 @@ def test_the_shared_endpoint_deploys_and_destroys_cleanly(shared):
     for member in spec.members:
         described_ic = sm.describe_inference_component(InferenceComponentName=member.component_name)
         assert described_ic["InferenceComponentStatus"] == "InService"
-        (first, *_) = described_ic["Specifications"]  # pooled: the shared type's entry first
-        assert [e["InstanceType"] for e in described_ic["Specifications"]] == list(spec.pool_types)
-        needs = first["ComputeResourceRequirements"]
+        assert "Specifications" not in described_ic  # unpooled: the singular Specification
+        needs = described_ic["Specification"]["ComputeResourceRequirements"]
         assert needs["NumberOfAcceleratorDevicesRequired"] == member.container.accelerators
         assert needs["MinMemoryRequiredInMb"] == member.container.min_memory_mb
     scaling = boto3.client("application-autoscaling", region_name=REGION)

@@ -162,7 +162,20 @@ def test_invoke_of_the_endpoint_itself_is_refused_naming_the_members(aws, capsys
 
 
 # --------------------------------------------------------------------------------------- preflight
-def test_preflight_of_the_shared_endpoint_checks_every_pool_types_quota(aws, plan):
+def test_the_example_has_no_pool_since_a_member_has_adapters(plan):
+    assert plan.spec.pool_types == () and "mistral-7b-v0-3 has LoRA adapters" in (plan.pool_note or "")
+
+
+@pytest.fixture
+def pooled_plan():
+    """The example's members without the adapter profile: no base of an adapter, so the endpoint pools
+    (sagefit.core.shared_pool.adapter_pool_note)."""
+    ((endpoint, members),), _ = group_members(load_endpoints(PROFILES_DIR), load_profiles(PROFILES_DIR))
+    return plan_shared(endpoint, [m.model_copy(update={"adapters": ()}) for m in members])
+
+
+def test_preflight_of_the_shared_endpoint_checks_every_pool_types_quota(aws, pooled_plan):
+    plan = pooled_plan
     assert plan.spec.pool_types == ("ml.g6.12xlarge", "ml.g5.12xlarge")
     report = shared_preflight(plan.spec, aws)
     assert (report.stack, report.instance_type) == ("SmallModelsStack", "ml.g6.12xlarge")

@@ -58,9 +58,13 @@ def test_adapter_component_on_the_base(synthed):
     }
     assert "RuntimeConfig" not in props and "VariantName" not in props  # the base's copies and variant
     assert base_id in as_list(adapter["DependsOn"])
-    # the base holds the compute: one Specification, or one per instance type when its endpoint is pooled
-    base_specs = base["Properties"].get("Specifications") or [base["Properties"]["Specification"]]
-    assert all("ComputeResourceRequirements" in spec for spec in base_specs)
+    # the base holds the compute in the singular Specification: a base with adapters gets no instance
+    # pool (sagefit.core.pools.ADAPTERS_NO_POOL), so neither per-type Specifications nor InstancePools
+    assert "Specifications" not in base["Properties"]
+    assert "ComputeResourceRequirements" in base["Properties"]["Specification"]
+    (config,) = resources(template, "AWS::SageMaker::EndpointConfig").values()
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert variant["InstanceType"] == "ml.g5.2xlarge" and "InstancePools" not in variant
 
 
 def test_base_model_runs_lora(synthed):

@@ -30,19 +30,23 @@ def test_one_endpoint_one_variant_packed_on_the_planned_fleet(stack, template):
     assert endpoint["Properties"]["EndpointName"] == "small-models"
     (config,) = resources(template, "AWS::SageMaker::EndpointConfig").values()
     (variant,) = config["Properties"]["ProductionVariants"]
-    # capacity fallback: both candidates pack the three copies on one instance, so the variant pools them
-    assert "InstanceType" not in variant
-    assert variant["InstancePools"] == [
-        {"InstanceType": "ml.g6.12xlarge", "Priority": 1}, {"InstanceType": "ml.g5.12xlarge", "Priority": 2}
-    ]
-    assert spec.instance_type == "ml.g6.12xlarge" and spec.pool_types == ("ml.g6.12xlarge", "ml.g5.12xlarge")
-    assert variant["VariantInstanceProvisionTimeoutInSeconds"] == spec.pool_provision_timeout_s
+    # no capacity fallback: member mistral-7b-v0-3 is the base of an adapter, and no AWS source says an
+    # adapter component may sit on a pooled base's per-type Specifications (sagefit.core.pools.ADAPTERS_NO_POOL)
+    assert "InstancePools" not in variant and "VariantInstanceProvisionTimeoutInSeconds" not in variant
+    assert variant["InstanceType"] == spec.instance_type == "ml.g6.12xlarge" and spec.pool_types == ()
+    assert "has LoRA adapters" in (stack.plan.pool_note or "")
     assert variant["InitialInstanceCount"] == spec.initial_instances == 1
     assert "ModelName" not in variant  # an inference-component endpoint: the models are the components'
     scaling = variant["ManagedInstanceScaling"]
     assert (scaling["Status"], scaling["MinInstanceCount"], scaling["MaxInstanceCount"]) == ("ENABLED", 0, 2)
-    assert scaling["ScaleInPolicy"] == {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 5}
+    # members' copies share instances: CONSOLIDATION ("Consolidates inference component copies onto fewer
+    # instances"), one instance terminated at a time (MaximumStepSize, default 1); API reference shape
+    # ProductionVariantManagedInstanceScalingScaleInPolicy. A profile of its own keeps IDLE_RELEASE.
+    assert scaling["ScaleInPolicy"] == {"Strategy": "CONSOLIDATION", "MaximumStepSize": 1, "CooldownInMinutes": 5}
+    assert (spec.managed_scale_in_strategy, spec.managed_scale_in_max_step) == ("CONSOLIDATION", 1)
     assert "ExecutionRoleArn" in config["Properties"]
+    # every member runs LMI 0.38 (CUDA 13.0): the variant asks for the driver-580 AMI
+    assert variant["InferenceAmiVersion"] == spec.inference_ami_version == "al2023-ami-sagemaker-inference-gpu-4-1"
     # ml.g6.12xlarge has local NVMe storage, for which CreateEndpointConfig refuses KmsKeyId
     assert ("KmsKeyId" in config["Properties"]) is not spec.local_nvme
 
@@ -60,18 +64,12 @@ def test_one_model_and_inference_component_per_member(stack, template):
     assert len(resources(template, "AWS::SageMaker::Model")) == 3
     for member in spec.members:
         props = components[member.component_name]["Properties"]
-        # pooled: one specification per instance type, the member's fit on each (the shared type's first)
-        assert "Specification" not in props
-        entries = props["Specifications"]
-        assert [e["InstanceType"] for e in entries] == list(spec.pool_types)
-        assert entries[0]["ComputeResourceRequirements"] == {
+        # unpooled (a member has adapters): the singular Specification with the member's fit on the shared type
+        assert "Specifications" not in props and member.pool == ()
+        assert props["Specification"]["ComputeResourceRequirements"] == {
             "NumberOfAcceleratorDevicesRequired": member.container.accelerators,
             "MinMemoryRequiredInMb": member.container.min_memory_mb,
         }
-        for entry, fit in zip(entries, member.pool, strict=True):
-            assert entry["ComputeResourceRequirements"] == {
-                "NumberOfAcceleratorDevicesRequired": fit.accelerators, "MinMemoryRequiredInMb": fit.min_memory_mb
-            }
         assert props["RuntimeConfig"] == {"CopyCount": member.initial_copies}
         assert props["VariantName"] == "AllTraffic"
     total = sum(m.container.accelerators * m.initial_copies for m in spec.members)

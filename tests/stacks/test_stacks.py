@@ -108,6 +108,15 @@ def test_one_stack_per_profile_named_by_stack_name(cdk_stacks, profiles_dir):
 
 # ----------------------------------------------------------------------------- 2. model & endpoint
 @every_stack
+def test_every_variant_runs_on_the_host_ami_its_image_needs(name, tpl, cdk_plans):
+    """Every seed runs LMI 0.38 (CUDA 13.0): its variant, pooled or not, async or real-time, asks for the
+    driver-580 AMI (sagefit.core.engines.vllm, point 1); the value is the plan's."""
+    production_variant = variant(tpl(name))
+    assert production_variant["InferenceAmiVersion"] == cdk_plans[name].spec.container.inference_ami_version
+    assert production_variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
+
+
+@every_stack
 def test_model_environment_is_the_plans_plus_a_secret_reference(name, tpl, cdk_plans):
     plan = cdk_plans[name]
     model = plan.profile.model

@@ -230,3 +230,34 @@ def test_diff_of_a_base_keeps_its_adapters_on_both_sides(example, tmp_path, caps
     (tmp_path / "old.yaml").write_text((example / BASE).read_text())
     assert main(["diff", "MistralLoraStack", "--profiles", str(example), "--from", str(tmp_path / "old.yaml")]) == 0
     assert capsys.readouterr().out.startswith("no change to deploy")
+
+
+def test_a_base_with_adapters_gets_no_pool_under_auto_and_the_plan_says_why(example):
+    """No AWS source says an adapter component may sit on a base whose component carries per-type
+    Specifications (sagefit.core.pools.ADAPTERS_NO_POOL): `auto` (scale-to-zero's default) gives none."""
+    from sagefit.core.pools import ADAPTERS_NO_POOL
+
+    (base,) = load_profiles(example)
+    plan = plan_profile(base)
+    assert plan.pool == () and plan.spec.pool == ()
+    assert ADAPTERS_NO_POOL in plan.warnings
+    data = yaml.safe_load((example / BASE).read_text())
+    data["serving"]["instance_pool"] = "auto"
+    (example / BASE).write_text(yaml.safe_dump(data, sort_keys=False))
+    (base,) = load_profiles(example)
+    assert plan_profile(base).pool == ()
+    (example / ADAPTER).unlink()  # without its adapter the same base falls back through a pool
+    (alone,) = load_profiles(example)
+    assert len(plan_profile(alone).pool) > 1 and ADAPTERS_NO_POOL not in plan_profile(alone).warnings
+
+
+def test_an_explicit_pool_on_a_base_with_adapters_is_a_one_line_error(example, capsys):
+    data = yaml.safe_load((example / BASE).read_text())
+    data["serving"]["instance_pool"] = ["ml.g5.2xlarge", "ml.g5.4xlarge"]
+    (example / BASE).write_text(yaml.safe_dump(data, sort_keys=False))
+    line = _plan_error(example)
+    assert "serving.instance_pool" in line and "mistral-7b-support" in line
+    assert "fix: remove serving.instance_pool (or write off)" in line
+    assert main(["plan", "--profiles", str(example)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("sagefit: error: ")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sagefit.core import aws_rules
 from sagefit.core.catalog import GIB
 from sagefit.core.engines import (
     DEFAULT_ENGINE,
@@ -23,6 +24,9 @@ from sagefit.core.engines import (
 from sagefit.core.engines.tgi import TGI
 from sagefit.core.engines.vllm import VLLM_ENGINE
 from sagefit.core.errors import SagefitError
+from sagefit.core.image_config import cuda_major
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import load_profile
 from stacks.images import FAMILIES, _config, resolve_engine_image, resolve_family
 
 ENGINE_DIR = Path(base.__file__).parent
@@ -257,6 +261,38 @@ def test_engine_image_defaults_are_the_newest_suitable_versions():
     assert _config("djl-lmi")["version_aliases"]["latest"] == VLLM_ENGINE.image.default_version
     assert TGI.image.family == "huggingface-llm"
     assert _config("huggingface-llm")["version_aliases"]["3.3"] == TGI.image.default_version
+
+
+def test_each_image_declares_the_host_ami_its_cuda_version_needs():
+    """CUDA 13 (LMI 0.38 cu130) needs the driver-580 AMI; CUDA 12.4 (TGI 3.3.6) the default driver.
+    Both AMI names are in the API's enum (botocore shape ProductionVariantInferenceAmiVersion)."""
+    import gzip
+    import json
+
+    import botocore
+
+    shapes = json.loads(gzip.decompress((Path(botocore.__file__).parent / "data/sagemaker/2017-07-24/service-2.json.gz")
+                                        .read_bytes()))["shapes"]
+    enum = shapes["ProductionVariantInferenceAmiVersion"]["enum"]
+    assert tuple(enum) == aws_rules.INFERENCE_AMI_VERSIONS
+    assert VLLM_ENGINE.image.inference_ami_version == aws_rules.CUDA_13_AMI in enum
+    assert cuda_major("djl-lmi", VLLM_ENGINE.image.default_version) == 13
+    assert TGI.image.inference_ami_version is None
+    assert cuda_major("huggingface-llm", TGI.image.default_version) == 12
+    assert aws_rules.newest_gpu_ami([None, "al2-ami-sagemaker-inference-gpu-3-1", aws_rules.CUDA_13_AMI]) == (
+        aws_rules.CUDA_13_AMI)
+    assert aws_rules.newest_gpu_ami([None, None]) is None
+
+
+@pytest.mark.parametrize(("serving", "expected"), [
+    ({}, "al2023-ami-sagemaker-inference-gpu-4-1"),
+    ({"container_version": "0.33.0"}, None),  # LMI cu128: forward-compat libraries on the default driver
+    ({"engine": "tgi"}, None),
+])
+def test_the_plan_carries_its_images_host_ami(base_profile_dict, write_profile, serving, expected):
+    base_profile_dict["serving"].update(serving)
+    plan = plan_profile(load_profile(write_profile(base_profile_dict)))
+    assert plan.spec.container.inference_ami_version == expected
 
 
 SAMPLE_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1",

@@ -4,6 +4,8 @@ price ceiling; each member gets its fit on every pool type; `instance_pool: off`
 
 from __future__ import annotations
 
+import json
+
 from sagefit.cli import main
 from sagefit.core import assumptions as A
 from sagefit.core.packing import Packing
@@ -54,7 +56,21 @@ def test_a_fallback_dearer_than_the_ceiling_is_left_out(project):
     assert shared.pool_types == ("ml.g6.12xlarge", "ml.g5.12xlarge")
 
 
-def test_the_plan_prints_the_pool(capsys, repo_root):
-    assert main(["plan", "--endpoint", "small-models", "--profiles", str(repo_root / "model_profiles")]) == 0
+def test_the_plan_prints_the_pool(capsys, project):
+    """The members without the example's adapter profile (the project fixture copies the members only)."""
+    assert main(["plan", "--endpoint", "small-models", "--profiles", str(project)]) == 0
     out = capsys.readouterr().out
     assert "  instance pool (capacity fallback, in priority order): ml.g6.12xlarge $5.752/h > ml.g5.12xlarge" in out
+
+
+def test_members_with_adapters_get_no_pool_and_the_plan_says_why(capsys, repo_root):
+    """The example's mistral-7b-v0-3 is the base of model_profiles/mistral-7b-v0-3-support.yaml: no AWS
+    source says an adapter component may sit on a pooled base's per-type Specifications."""
+    assert main(["plan", "--endpoint", "small-models", "--profiles", str(repo_root / "model_profiles")]) == 0
+    out = capsys.readouterr().out
+    assert "instance pool (capacity fallback" not in out
+    assert "  no instance pool: member mistral-7b-v0-3 has LoRA adapters, and a pooled base's component" in out
+    assert main(["plan", "--endpoint", "small-models", "--profiles", str(repo_root / "model_profiles"),
+                 "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["instance_pool"] == [] and "has LoRA adapters" in data["instance_pool_note"]

@@ -215,3 +215,17 @@ def test_diff_errors_are_one_line_and_exit_2(capsys, argv, expected, tmp_path):
     assert main([*argv, "--profiles", str(folder)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sagefit: error: ") and expected in err and err.count("\n") == 1, err
+
+
+def test_a_host_ami_change_is_an_endpoint_config_change(seed, plan_of):
+    """An older LMI pinned (CUDA 12.8) runs on the default driver: the variant's InferenceAmiVersion goes."""
+    component = seed("zephyr-7b")
+    old, new = plan_of(component), plan_of(edited(component, "serving", container_version="0.33.0"))
+    assert old.spec.container.inference_ami_version == "al2023-ami-sagemaker-inference-gpu-4-1"
+    assert new.spec.container.inference_ami_version is None
+    update = of_kind(diff_plans(old, new), UpdateKind.ENDPOINT_UPDATE)
+    assert "host AMI: al2023-ami-sagemaker-inference-gpu-4-1 -> default" in update.fields
+    always_on = seed("llama2-70b")
+    old, new = plan_of(always_on), plan_of(edited(always_on, "serving", container_version="0.33.0"))
+    blue_green = of_kind(diff_plans(old, new), UpdateKind.BLUE_GREEN)
+    assert "host AMI: al2023-ami-sagemaker-inference-gpu-4-1 -> default" in blue_green.fields

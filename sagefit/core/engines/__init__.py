@@ -6,10 +6,9 @@ environment, overflow behaviour and image family.
 (``serving.container: tgi | djl-lmi``) rather than an engine; :func:`engine_for_container` maps it
 and says what to write instead.
 
-SGLang is not here: its SageMaker image needs ``InferenceAmiVersion`` like the vLLM DLC, and its
-static memory share (``mem_fraction_static``) is a version-dependent heuristic over GPU memory and
-tensor-parallel size that has not been read from the 0.5.x source yet. ``stacks.images`` resolves
-its image family all the same.
+SGLang is not here: its static memory share (``mem_fraction_static``) is a version-dependent
+heuristic over GPU memory and tensor-parallel size that has not been read from the 0.5.x source
+yet. ``stacks.images`` resolves its image family all the same.
 """
 
 from __future__ import annotations

@@ -87,12 +87,17 @@ class ImageFamily:
     ``family`` is the file name under ``sagemaker/core/image_uri_config/`` (what
     ``sagemaker.core.image_uris.retrieve(framework=...)`` takes); ``default_version`` a version key or
     alias in it; ``container`` the container that runs the engine on SageMaker.
+
+    ``inference_ami_version`` is the host AMI (ProductionVariant.InferenceAmiVersion) the default
+    image needs, or None where it runs on the endpoint's default NVIDIA driver; ``ami_source`` says why.
     """
 
     family: str
     default_version: str
     container: str
     source: str
+    inference_ami_version: str | None = None
+    ami_source: str = ""
 
 
 @dataclass(frozen=True)

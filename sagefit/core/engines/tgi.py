@@ -89,6 +89,15 @@ TGI_IMAGE = ImageFamily(
     default_version="3.3.6",
     container="Hugging Face LLM DLC (text-generation-inference)",
     source="sagemaker-core 2.27 image_uri_config/huggingface-llm.json (alias 3.3 -> 3.3.6)",
+    # No InferenceAmiVersion: the 3.3.6 image is CUDA 12.4 (container_version "cu124-ubuntu22.04" in
+    # the same file), and its SageMaker entrypoint adds the image's CUDA forward-compatibility libraries
+    # to LD_LIBRARY_PATH when the host driver is older (awslabs/llm-hosting-container
+    # huggingface/pytorch/tgi/docker/3.3.4/start-cuda-compat.sh), as AWS's "Best practices to minimize
+    # interruptions during GPU driver upgrades" guide (inference-gpu-drivers) describes for images newer
+    # than the default driver (470 on ml.g5, 535 on ml.g6/ml.p5, same guide). CUDA 12.x stays within the
+    # forward-compatibility range of those driver branches; CUDA 13 does not (see engines/vllm.py).
+    inference_ami_version=None,
+    ami_source="CUDA 12.4 image with the CUDA forward-compatibility entrypoint: the default driver",
 )
 
 

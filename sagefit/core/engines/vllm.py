@@ -15,15 +15,26 @@ AWS ships vLLM for SageMaker two ways, both in sagemaker-core's bundled image co
   scripts/docker/vllm/sagemaker_args.py:27-50,124-178, sagemaker_entrypoint.sh:9-27;
   docs/vllm/configuration.md "Amazon SageMaker AI").
 
-sagefit uses **LMI** as vLLM's container, for three reasons that hold in the sources:
+sagefit uses **LMI** as vLLM's container. The host-driver question is the same for both; the other
+two points decide:
 
-1. **Host drivers.** The DLC's deployment guide says "GPU deployments require
-   ``inference_ami_version`` -- the default SageMaker host AMI has incompatible NVIDIA drivers for
-   CUDA 13.0 images" and sets ``InferenceAmiVersion: al2-ami-sagemaker-inference-gpu-3-1``
-   (docs/vllm/deployment/sagemaker.md, Notes). LMI's entrypoint loads the CUDA forward-compatibility
-   libraries when the host driver is older, following AWS's "inference-gpu-drivers" guide
+1. **Host drivers -- both images need an InferenceAmiVersion.** Both default images are CUDA 13.0
+   (``-cu130``). The SageMaker developer guide "Best practices to minimize interruptions during GPU
+   driver upgrades" (https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html)
+   says real-time endpoints run NVIDIA driver 470 (CUDA 11.4) on ml.g5 and 535 (CUDA 12.2) on
+   ml.p5/ml.g6 by default. NVIDIA's data-center driver support matrix gives R535 CUDA 12 at most
+   without forward compatibility and R580 CUDA 13. LMI's entrypoint loads the CUDA
+   forward-compatibility libraries when the host driver is older
    (deepjavalibrary/djl-serving@d21927c serving/docker/dockerd-entrypoint-with-cuda-compat.sh:18-30),
-   so it runs on the endpoint configuration sagefit already renders.
+   but no source says that carries a CUDA 13 image onto driver 470 or 535, and AWS's own vLLM DLC guide
+   says "GPU deployments require ``inference_ami_version`` -- the default SageMaker host AMI has
+   incompatible NVIDIA drivers for CUDA 13.0 images" (aws/deep-learning-containers
+   docs/vllm/deployment/sagemaker.md, Notes; its example sets ``al2-ami-sagemaker-inference-gpu-3-1``,
+   driver 550). sagefit takes the AMI whose driver runs CUDA 13.0 itself: :data:`VLLM_IMAGE` declares
+   ``al2023-ami-sagemaker-inference-gpu-4-1`` (driver 580, CUDA 13.0, "NVIDIA Container Toolkit with
+   disabled CUDA-compat mounting": API reference shape ProductionVariantInferenceAmiVersion), which
+   every production variant running it carries (``plan.spec.container.inference_ami_version``). The
+   AMI is no longer a reason to prefer one image over the other.
 2. **Request body.** LMI's vLLM handler accepts the TGI-style ``{"inputs": ..., "parameters": ...}``
    body as well as OpenAI ``messages``/``prompt`` bodies
    (engines/python/setup/djl_python/lmi_vllm/vllm_async_service.py:283-317), so ``sagefit invoke``
@@ -34,8 +45,8 @@ sagefit uses **LMI** as vLLM's container, for three reasons that hold in the sou
 The price is freshness: LMI v27 (``0.36.0-lmi27``) pins vLLM ``0.23.1.dev``
 (serving/docker/lmi-container-requirements.txt:12) while the DLC is at vLLM 0.30.0. Both run the
 same vLLM engine, so the memory, tensor-parallel and quantization rules below hold for either; only
-the variable names differ (``OPTION_X`` vs ``SM_VLLM_X``). Switching means a new ``environment``
-and ``InferenceAmiVersion`` on the production variant, nothing in the sizing.
+the variable names differ (``OPTION_X`` vs ``SM_VLLM_X``). Switching means a new ``environment``,
+nothing in the sizing.
 
 Async mode, not rolling batch. From LMI v17 vLLM runs in "async mode" by default; it is chosen only
 while ``option.rolling_batch`` stays ``auto`` (wlm/.../LmiConfigRecommender.java:56-79: any explicit
@@ -54,6 +65,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from sagefit.core import aws_rules
 from sagefit.core.engines.base import (
     ACTIVATION_PEAK_BYTES,
     EngineInputs,
@@ -151,6 +163,12 @@ VLLM_IMAGE = ImageFamily(
     default_version="0.38.0",
     container="LMI (DJL Serving, vLLM async mode)",
     source="sagemaker-core 2.27 image_uri_config/djl-lmi.json (latest -> 0.38.0-lmi29.0.0-cu130)",
+    # A CUDA 13.0 image: the host needs NVIDIA driver 580 (see the module docstring, point 1).
+    inference_ami_version=aws_rules.CUDA_13_AMI,
+    ami_source=(
+        "CUDA 13.0 image; default endpoint drivers are 470/535 (dg/inference-gpu-drivers.html); "
+        f"{aws_rules.INFERENCE_AMI_SOURCE}"
+    ),
 )
 
 

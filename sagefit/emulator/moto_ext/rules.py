@@ -17,7 +17,6 @@ emulator section repeats; ``tests/emulator/test_emulator_rules.py`` keeps the tw
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from moto.sagemaker.exceptions import ValidationError
 from sagefit.core import aws_rules
 from sagefit.core.aws_rules import SAGEMAKER_API, IntBound, NameRule
 from sagefit.emulator.moto_ext import pools as pool_rules
+from sagefit.emulator.moto_ext import variant_rules
 from sagefit.emulator.moto_ext.adapters import ADAPTER_RULES
 
 SAGEMAKER_DG = "https://docs.aws.amazon.com/sagemaker/latest/dg"
@@ -144,6 +144,7 @@ RULES: tuple[Rule, ...] = (
     _bound_rule(aws_rules.VOLUME_SIZE_GB, _CONFIG),
     _bound_rule(aws_rules.SCALE_IN_COOLDOWN_MINUTES, _CONFIG),
     _bound_rule(aws_rules.SCALE_IN_MAX_STEP_SIZE, _CONFIG),
+    Rule(variant_rules.AMI_RULE, aws_rules.INFERENCE_AMI_SOURCE, _CONFIG),
     Rule(
         "KmsKeyId refused when a variant's instance type has local NVMe storage (catalog local_nvme); message ours",
         _KMS_DOC,
@@ -204,14 +205,6 @@ def check_bound(bound: IntBound, value: Any, path: str) -> None:
         raise constraint_error(number, path, f"Member must have value less than or equal to {bound.maximum}")
 
 
-@functools.cache
-def _local_nvme_types() -> frozenset[str]:
-    from sagefit.core.catalog import load_catalog
-
-    catalog = load_catalog()
-    return frozenset(name for name in catalog.names() if catalog.get(name).local_nvme)
-
-
 # -------------------------------------------------------------------------------- SageMaker
 
 
@@ -228,6 +221,7 @@ def check_endpoint_config_fields(name: str, variants: list[dict[str, Any]]) -> N
         _check_timeouts(variant, path)
         check_bound(aws_rules.VOLUME_SIZE_GB, variant.get("VolumeSizeInGB"), f"{path}.volumeSizeInGB")
         pool_rules.check_pool_fields(variant, path)
+        variant_rules.check_ami(variant.get("InferenceAmiVersion"), f"{path}.inferenceAmiVersion")
         scaling = variant.get("ManagedInstanceScaling") or {}
         check_bound(
             aws_rules.MANAGED_MIN_INSTANCES,
@@ -265,7 +259,7 @@ def check_endpoint_config(
                 "for inference components requires ExecutionRoleArn."
             )
         for instance_type in pool_rules.variant_types(variant):  # every pool's type, or the one
-            _check_local_storage({**variant, "InstanceType": instance_type}, kms_key_id)
+            variant_rules.check_local_storage({**variant, "InstanceType": instance_type}, kms_key_id)
 
 
 def _check_timeouts(container: dict[str, Any], path: str) -> None:
@@ -294,22 +288,6 @@ def _check_managed_scaling(variant: dict[str, Any]) -> None:
             raise ValidationError(message="MinInstanceCount 0 requires ManagedInstanceScaling Status ENABLED.")
         if "ModelName" in variant:
             raise ValidationError(message="ManagedInstanceScaling is only supported for inference component endpoints.")
-
-
-def _check_local_storage(variant: dict[str, Any], kms_key_id: str | None) -> None:
-    instance_type = variant.get("InstanceType")
-    if instance_type not in _local_nvme_types():
-        return
-    if kms_key_id:
-        raise ValidationError(
-            message=f"KmsKeyId cannot be specified: instance type {instance_type} has local instance storage, "
-            "which is encrypted by the instance's hardware module."
-        )
-    if variant.get("VolumeSizeInGB") is not None:
-        raise ValidationError(
-            message=f"VolumeSizeInGB is not supported for instance type {instance_type}: it has local "
-            "instance storage and no EBS volume."
-        )
 
 
 def check_endpoint_update(

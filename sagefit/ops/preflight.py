@@ -126,43 +126,18 @@ def _check_instance_type(
     """One instance type's offer and quota. A fallback is checked like the planned type: SageMaker
     starts the whole deploy (or a scale-out) there when the planned type is short."""
     fallback = instance_type != spec.instance_type
-    suffix = f" ({instance_type}, fallback)" if fallback else ""
-    move = "remove it from serving.instance_pool" if fallback else "pick another instance type"
-    with aws_errors("reading Service Quotas"):
-        quota = find_endpoint_quota(session, instance_type)
-    if quota is None:
-        report.checks.append(
-            Check(
-                f"region offers instance{suffix}",
-                False,
-                f"{session.region} has no quota '{quota_name(instance_type)}': it does not offer "
-                f"{instance_type} for endpoints",
-                f"set the profile's region to one that offers it, or {move}",
-            )
-        )
-        return
-    report.checks.append(Check(f"region offers instance{suffix}", True, f"{instance_type} in {session.region}"))
-
-    endpoint = spec.names.endpoint
-    with aws_errors("listing endpoints"):
-        others, own = instances_in_use(session, instance_type, skip_endpoint=endpoint)
-    start = deploy_instances(spec)
-    # An update is blue/green: the new fleet runs beside the old one until traffic has moved.
-    needed = others + own + start
-    detail = (
-        f"quota {quota.value:g} ({quota.code}); other endpoints use {others}"
-        + (f", this endpoint uses {own} (a blue/green update needs both fleets at once)" if own else "")
-        + f"; the deploy needs {start}"
+    _check_type(
+        session,
+        report,
+        instance_type,
+        fallback=fallback,
+        endpoint=spec.names.endpoint,
+        move="remove it from serving.instance_pool" if fallback else "pick another instance type",
+        region_owner="the profile's",
+        start=deploy_instances(spec),
+        start_note="",
+        peak=("scaling to max_capacity", spec.scaling.max_capacity),
     )
-    ok = quota.value >= needed
-    fix = "" if ok else _quota_fix(session.region, quota, needed) + (f", or {move}" if fallback else "")
-    report.checks.append(Check(f"endpoint quota{suffix}", ok, detail, fix))
-    peak = others + spec.scaling.max_capacity
-    if ok and quota.value < peak:
-        report.warnings.append(
-            f"{instance_type}: scaling to max_capacity {spec.scaling.max_capacity} needs {peak} instances, above "
-            f"the quota of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
-        )
 
 
 def shared_preflight(spec: SharedDeploymentSpec, session: AwsSession) -> PreflightReport:
@@ -184,8 +159,37 @@ def _check_shared_type(
     spec: SharedDeploymentSpec, session: AwsSession, report: PreflightReport, instance_type: str
 ) -> None:
     fallback = instance_type != spec.instance_type
+    _check_type(
+        session,
+        report,
+        instance_type,
+        fallback=fallback,
+        endpoint=spec.names.endpoint,
+        move=f"remove {instance_type} from instance_types" + (" (or write instance_pool: off)" if fallback else ""),
+        region_owner="the endpoint file's",
+        start=spec.initial_instances,  # every pool type packs the initial copies on as many (shared_pool)
+        start_note=" (the members' initial copies, packed)",
+        peak=("growing to max_instances", spec.max_instances),
+    )
+
+
+def _check_type(
+    session: AwsSession,
+    report: PreflightReport,
+    instance_type: str,
+    *,
+    fallback: bool,
+    endpoint: str,
+    move: str,
+    region_owner: str,
+    start: int,
+    start_note: str,
+    peak: tuple[str, int],
+) -> None:
+    """The region's offer of ``instance_type`` and its endpoint quota: the deploy's ``start``
+    instances beside every other endpoint's must fit (an update is blue/green, so this endpoint's
+    current fleet counts too); growing to the ``peak`` bound past the quota is a warning."""
     suffix = f" ({instance_type}, fallback)" if fallback else ""
-    move = f"remove {instance_type} from instance_types" + (" (or write instance_pool: off)" if fallback else "")
     with aws_errors("reading Service Quotas"):
         quota = find_endpoint_quota(session, instance_type)
     if quota is None:
@@ -195,26 +199,26 @@ def _check_shared_type(
                 False,
                 f"{session.region} has no quota '{quota_name(instance_type)}': it does not offer "
                 f"{instance_type} for endpoints",
-                f"set the endpoint file's region to one that offers it, or {move}",
+                f"set {region_owner} region to one that offers it, or {move}",
             )
         )
         return
     report.checks.append(Check(f"region offers instance{suffix}", True, f"{instance_type} in {session.region}"))
     with aws_errors("listing endpoints"):
-        others, own = instances_in_use(session, instance_type, skip_endpoint=spec.names.endpoint)
-    start = spec.initial_instances  # every pool type packs the initial copies on as many (shared_pool)
-    needed = others + own + start  # an update is blue/green, as for a profile's endpoint
+        others, own = instances_in_use(session, instance_type, skip_endpoint=endpoint)
+    needed = others + own + start
     detail = (
         f"quota {quota.value:g} ({quota.code}); other endpoints use {others}"
         + (f", this endpoint uses {own} (a blue/green update needs both fleets at once)" if own else "")
-        + f"; the deploy needs {start} (the members' initial copies, packed)"
+        + f"; the deploy needs {start}{start_note}"
     )
     ok = quota.value >= needed
     fix = "" if ok else _quota_fix(session.region, quota, needed) + (f", or {move}" if fallback else "")
     report.checks.append(Check(f"endpoint quota{suffix}", ok, detail, fix))
-    peak = others + spec.max_instances
-    if ok and quota.value < peak:
+    growing, capacity = peak
+    total = others + capacity
+    if ok and quota.value < total:
         report.warnings.append(
-            f"{instance_type}: growing to max_instances {spec.max_instances} needs {peak} instances, above "
-            f"the quota of {quota.value:g}: {_quota_fix(session.region, quota, peak)}"
+            f"{instance_type}: {growing} {capacity} needs {total} instances, above "
+            f"the quota of {quota.value:g}: {_quota_fix(session.region, quota, total)}"
         )

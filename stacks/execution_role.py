@@ -58,21 +58,28 @@ def execution_role(
         assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),
         description=f"SageMaker execution role for {spec.names.endpoint} (sagefit)",
     )
+    grant_endpoint_basics(role, stack, [image.repository_arn(partition)], log_groups(spec))
+    if spec.container.model_data is not None:
+        grant_model_data(role, partition, spec.container.model_data)
+    key.grant_encrypt_decrypt(role)
+    grant_sagemaker_eni(role, spec.network)
+    return role
+
+
+def grant_endpoint_basics(role: iam.Role, stack: Stack, repositories: list[str], groups: list[str]) -> None:
+    """What every SageMaker execution role here needs: pull the images' repositories, write the
+    endpoint's own log groups, put metrics under /aws/sagemaker/* only (SageMaker Developer Guide,
+    "How to use SageMaker AI execution roles", CreateModel API: execution role permissions)."""
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            resources=[image.repository_arn(partition)],
+            resources=repositories,
         )
     )
     role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
     role.add_to_policy(
         iam.PolicyStatement(
-            actions=[
-                "logs:CreateLogGroup",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-                "logs:DescribeLogStreams",
-            ],
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
             resources=[
                 stack.format_arn(
                     service="logs",
@@ -80,7 +87,7 @@ def execution_role(
                     resource_name=f"{group}:*",
                     arn_format=ArnFormat.COLON_RESOURCE_NAME,
                 )
-                for group in log_groups(spec)
+                for group in groups
             ],
         )
     )
@@ -91,11 +98,6 @@ def execution_role(
             conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
         )
     )
-    if spec.container.model_data is not None:
-        grant_model_data(role, partition, spec.container.model_data)
-    key.grant_encrypt_decrypt(role)
-    grant_sagemaker_eni(role, spec.network)
-    return role
 
 
 def model_objects_arn(data: ModelData, partition: str) -> str:

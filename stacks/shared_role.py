@@ -8,14 +8,14 @@ with Amazon CloudWatch", as in :mod:`stacks.execution_role`).
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from sagefit.core.shared_spec import SharedDeploymentSpec
 from stacks import cdk_values
-from stacks.execution_role import ROLE_ID, grant_model_data, model_objects_arn
+from stacks.execution_role import ROLE_ID, grant_endpoint_basics, grant_model_data, model_objects_arn
 from stacks.images import ImageUri
 from stacks.managed_role import ManagedPolicyRole
 from stacks.nag import acknowledge_all
@@ -40,34 +40,7 @@ def shared_execution_role(
         description=f"SageMaker execution role for shared endpoint {spec.names.endpoint} (sagefit)",
     )
     repositories = sorted({image.repository_arn(partition) for image in images})
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            resources=repositories,
-        )
-    )
-    role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            resources=[
-                stack.format_arn(
-                    service="logs",
-                    resource="log-group",
-                    resource_name=f"{group}:*",
-                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                )
-                for group in shared_log_groups(spec)
-            ],
-        )
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["cloudwatch:PutMetricData"],
-            resources=["*"],
-            conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-        )
-    )
+    grant_endpoint_basics(role, stack, repositories, shared_log_groups(spec))
     staged = {m.container.model_data.uri: m.container.model_data for m in spec.members if m.container.model_data}
     for uri in sorted(staged):
         grant_model_data(role, partition, staged[uri])

@@ -17,7 +17,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
-from sagefit.core.shared_spec import SharedNames
 from sagefit.core.spec import BudgetSpec, Names
 from stacks import cdk_values
 from stacks.endpoint import LlmEndpoint
@@ -138,7 +137,7 @@ def alert_topic(scope: Construct, key: kms.IKey, account: str, alert_email: str 
     return topic
 
 
-def monthly_budget(scope: Construct, names: Names | SharedNames, spec: BudgetSpec, topic_arn: str) -> budgets.CfnBudget:
+def monthly_budget(scope: Construct, names: Names, spec: BudgetSpec, topic_arn: str) -> budgets.CfnBudget:
     """The monthly cost budget (``MonthlyBudget`` in ``scope``) on the stack's cost-allocation tag,
     notifying ``topic_arn`` at each of the spec's thresholds."""
     subscriber = budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic_arn)

@@ -21,29 +21,21 @@ from sagefit.core.modes import ScalingMode
 from sagefit.core.pools import PoolMember
 from sagefit.core.profile_network import Network
 from sagefit.core.shared_profile import budget_name
-from sagefit.core.spec import AdapterSpec, BudgetSpec, ContainerSpec, DeploymentSpec, ScalingSpec, UpdateSpec
+from sagefit.core.spec import (
+    AdapterSpec,
+    BudgetSpec,
+    ContainerSpec,
+    DeploymentSpec,
+    Names,
+    ScalingSpec,
+    UpdateSpec,
+)
 
 if TYPE_CHECKING:
     from sagefit.core.shared_plan import SharedPlan
 
 MODE = ScalingMode.SCALE_TO_ZERO
 """Every member serves through an inference component (the profile refuses other modes on joining)."""
-
-
-@dataclass(frozen=True)
-class SharedNames:
-    """Physical names: the endpoint (the file's ``name``), its variant, budget and alarms."""
-
-    stack: str
-    endpoint: str
-    variant: str
-    budget: str
-    alarm_prefix: str
-    cost_tag_key: str = naming.COST_TAG_KEY
-
-    @property
-    def cost_tag_value(self) -> str:
-        return self.stack
 
 
 @dataclass(frozen=True)
@@ -80,7 +72,8 @@ class SharedDeploymentSpec:
     local_nvme: bool
     price_per_hour: float
     catalog_source: str
-    names: SharedNames
+    names: Names
+    """The endpoint's physical names; ``inference_component`` is None (each member names its own)."""
     initial_instances: int
     """Instances the members' initial copies are packed on (the variant's InitialInstanceCount)."""
     min_instances: int
@@ -159,10 +152,11 @@ class SharedDeploymentSpec:
 def build_shared_spec(plan: SharedPlan) -> SharedDeploymentSpec:
     """Derive every deployable value of a shared endpoint from its plan, once."""
     endpoint = plan.endpoint
-    names = SharedNames(
+    names = Names(
         stack=endpoint.stack_name,
         endpoint=endpoint.name,
         variant=naming.VARIANT_NAME,
+        inference_component=None,
         budget=budget_name(endpoint),
         alarm_prefix=f"{endpoint.stack_name}-",
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from sagefit.core.errors import SagefitError
 from sagefit.core.numbers import BoundProblem
 
 _FIXES = {
@@ -133,3 +135,20 @@ def describe_error(error: Mapping[str, Any]) -> tuple[str, str, str]:
     if given is not None and not isinstance(given, dict):
         problem = f"{problem} (got {given!r})"
     return field, problem, _FIXES.get(kind, "see the example profiles in model_profiles/")
+
+
+def refuse_duplicates(items: Iterable[tuple[Path, BaseModel]], keys: tuple[str, ...], owner: str) -> None:
+    """Each of ``keys`` must be unique across the files (each becomes one stack or one AWS name):
+    the second file holding a value gets the one-line error, naming the first."""
+    seen: dict[tuple[str, str], Path] = {}
+    for path, model in items:
+        for key in keys:
+            value = getattr(model, key)
+            if (key, value) in seen:
+                raise SagefitError(
+                    f"duplicate {key} {value!r} (also in {seen[(key, value)].name})",
+                    f"give each {owner} its own {key}",
+                    path,
+                    key,
+                )
+            seen[(key, value)] = path

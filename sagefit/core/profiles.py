@@ -30,7 +30,7 @@ from sagefit.core.profile_adapter import LoadedAdapter, attach_adapters, read_ad
 from sagefit.core.profile_base import Strict as _Strict
 from sagefit.core.profile_budget import Budget
 from sagefit.core.profile_checks import check_catalog, check_image
-from sagefit.core.profile_errors import FieldProblem, describe_error
+from sagefit.core.profile_errors import FieldProblem, describe_error, refuse_duplicates
 from sagefit.core.profile_network import Network, check_network
 from sagefit.core.profile_pool import InstancePoolSetting
 from sagefit.core.profile_scaling import Scaling, known_zone
@@ -314,18 +314,7 @@ def load_profiles(directory: Path, catalog: Catalog | None = None) -> list[Loade
     adapters = [adapter for adapter in map(read_adapter, files) if adapter is not None]
     adapter_files = {adapter.path for adapter in adapters}
     loaded = [load_profile(path, catalog) for path in files if path not in adapter_files]
-    seen: dict[tuple[str, str], Path] = {}
-    for item in loaded:
-        for key in ("stack_name", "name"):
-            value = getattr(item.profile, key)
-            if (key, value) in seen:
-                raise SagefitError(
-                    f"duplicate {key} {value!r} (also in {seen[(key, value)].name})",
-                    f"give each profile its own {key}",
-                    item.path,
-                    key,
-                )
-            seen[(key, value)] = item.path
+    refuse_duplicates(((item.path, item.profile) for item in loaded), ("stack_name", "name"), "profile")
     return attach_adapters(loaded, adapters)
 
 

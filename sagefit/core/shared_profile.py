@@ -22,7 +22,7 @@ from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.profile_base import Strict
 from sagefit.core.profile_budget import Budget
-from sagefit.core.profile_errors import FieldProblem, describe_error
+from sagefit.core.profile_errors import FieldProblem, describe_error, refuse_duplicates
 from sagefit.core.profile_pool import yaml_words
 from sagefit.core.yaml_input import load_yaml
 
@@ -175,16 +175,5 @@ def load_endpoints(profiles_dir: Path, catalog: Catalog | None = None) -> list[L
         return []
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     loaded = [load_endpoint(path, catalog) for path in files]
-    seen: dict[tuple[str, str], Path] = {}
-    for item in loaded:
-        for key in ("name", "stack_name"):
-            value = getattr(item.endpoint, key)
-            if (key, value) in seen:
-                raise SagefitError(
-                    f"duplicate {key} {value!r} (also in {seen[(key, value)].name})",
-                    f"give each endpoint file its own {key}",
-                    item.path,
-                    key,
-                )
-            seen[(key, value)] = item.path
+    refuse_duplicates(((item.path, item.endpoint) for item in loaded), ("name", "stack_name"), "endpoint file")
     return loaded

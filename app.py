@@ -19,6 +19,7 @@ signal.signal(signal.SIGINT, _interrupted)  # before aws_cdk loads: importing it
 
 import aws_cdk as cdk  # noqa: E402
 
+from sagefit.app_exit import exit_now  # noqa: E402
 from sagefit.core.errors import EXIT_USAGE, SagefitError  # noqa: E402
 from stacks.application import build_app  # noqa: E402
 
@@ -30,6 +31,8 @@ try:
     app.synth()
 except SagefitError as exc:
     print(f"sagefit: error: {exc}", file=sys.stderr)
-    sys.exit(EXIT_USAGE)
+    exit_now(EXIT_USAGE)
 except KeyboardInterrupt:
     _interrupted(signal.SIGINT, None)
+# The assembly is written: leave without deallocating the app (sagefit/app_exit.py says what it saves).
+exit_now(0)

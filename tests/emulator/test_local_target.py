@@ -94,10 +94,13 @@ def test_a_kept_emulator_is_found_and_an_unreadable_state_file_ignored(kept):
     found = local_target.kept_emulator()
     assert (found.pid, found.port, found.child) == (process.pid, port, None)
     assert process.cmdline[-2:] == ("--port", str(port)) and process.is_emulator
-    lifecycle.STATE_FILE.write_text('{"pid": 42')  # cut short
-    assert local_target.kept_emulator() is None
-    assert not lifecycle.STATE_FILE.exists()
-    assert alive(process.pid)  # forgotten, but never signalled on the word of a broken file
+    try:
+        lifecycle.STATE_FILE.write_text('{"pid": 42')  # cut short
+        assert local_target.kept_emulator() is None
+        assert not lifecycle.STATE_FILE.exists()
+        assert alive(process.pid)  # forgotten, but never signalled on the word of a broken file
+    finally:
+        signal_if_running(process, signal.SIGKILL)  # the fixture can no longer find it through the file
 
 
 def test_deploy_on_another_port_than_the_kept_emulator_is_refused(kept, monkeypatch):

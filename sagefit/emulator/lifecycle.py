@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sagefit.core.errors import SagefitError
-from sagefit.emulator.ownership import ProcessIdentity, current_process, identify, signal_if_running
+from sagefit.emulator.ownership import ProcessIdentity, current_process, identify, signal_if_running, wait_for_exit
 from sagefit.emulator.requirements import require_moto
 from sagefit.emulator.server import DEFAULT_PORT, LOOPBACK, port_in_use
 from sagefit.emulator.state import EmulatorRecord, StateStore
@@ -65,7 +65,10 @@ class Emulator:
         return f"http://localhost:{self.port}"
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 10 s, to this emulator only; then forget its state file."""
+        """SIGTERM, then SIGKILL after 10 s, to this emulator only; then forget its state file.
+
+        It returns once the emulator has exited, its port free for the next start (or 5 s after the SIGKILL).
+        """
         if self._signal(signal.SIGTERM) and not self._exited_within(10):
             self._signal(signal.SIGKILL)
             self._exited_within(5)
@@ -89,12 +92,9 @@ class Emulator:
                 return True
             except subprocess.TimeoutExpired:
                 return False
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if not self.process.is_running():
-                return True
-            time.sleep(0.1)
-        return False
+        # Started by an earlier command: not our child, so no wait(); not "its identity no longer
+        # matches" either, which an exiting process reaches before it frees its port (wait_for_exit).
+        return wait_for_exit(self.process, seconds)
 
 
 def start_emulator(port: int = DEFAULT_PORT, timeout_s: float = 60) -> Emulator:

@@ -15,14 +15,15 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
 from sagefit.core.errors import SagefitError
-from sagefit.emulator import lifecycle, local_target
+from sagefit.emulator import lifecycle, local_target, ownership
 from sagefit.emulator.local_target import start_emulator
 from sagefit.emulator.ownership import ProcessIdentity, identify, signal_if_running
-from tests.support.emulator import STAND_IN_COMMAND, alive, foreign_server, free_port, listening
+from tests.support.emulator import STAND_IN_COMMAND, alive, foreign_server, free_port, listening, stand_in_command
 from tests.support.paths import REPO_ROOT
 
 REGION = "us-east-1"
@@ -93,10 +94,13 @@ def test_a_kept_emulator_is_found_and_an_unreadable_state_file_ignored(kept):
     found = local_target.kept_emulator()
     assert (found.pid, found.port, found.child) == (process.pid, port, None)
     assert process.cmdline[-2:] == ("--port", str(port)) and process.is_emulator
-    lifecycle.STATE_FILE.write_text('{"pid": 42')  # cut short
-    assert local_target.kept_emulator() is None
-    assert not lifecycle.STATE_FILE.exists()
-    assert alive(process.pid)  # forgotten, but never signalled on the word of a broken file
+    try:
+        lifecycle.STATE_FILE.write_text('{"pid": 42')  # cut short
+        assert local_target.kept_emulator() is None
+        assert not lifecycle.STATE_FILE.exists()
+        assert alive(process.pid)  # forgotten, but never signalled on the word of a broken file
+    finally:
+        signal_if_running(process, signal.SIGKILL)  # the fixture can no longer find it through the file
 
 
 def test_deploy_on_another_port_than_the_kept_emulator_is_refused(kept, monkeypatch):
@@ -288,6 +292,63 @@ def test_stop_signals_only_the_recorded_process(project):
         assert foreign.wait(timeout=10) == 0
     finally:
         foreign.kill()
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polling"])
+def test_stop_returns_once_the_emulator_has_exited_not_once_its_command_line_is_gone(project, monkeypatch, pidfd):
+    """Linux empties /proc/PID/cmdline when an exiting process frees its memory, before it closes its
+    socket and becomes a zombie (kernel/exit.c: exit_mm, exit_files, exit_notify); under load that
+    lasts milliseconds, and a stop that took "no longer matches its identity" for "exited" returned
+    with the port still bound (the last `destroy`, then a deploy's start, failed now and then). Here
+    that stretch is a second long: the stand-in takes a second to shut down and, from the SIGTERM on,
+    its command line reads empty."""
+    port = free_port()
+    monkeypatch.setattr(lifecycle, "SERVER_COMMAND", stand_in_command(stop_seconds=1))
+    lease = lifecycle.acquire(port)
+    lease.keep = True
+    assert lifecycle.release(lease)
+    emulator = local_target.kept_emulator()  # started by an earlier command: not this one's child
+    assert emulator is not None and emulator.child is None
+    if not pidfd:  # where there are no pidfds (macOS, Linux before 5.3) it polls
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+    exiting: set[int] = set()
+    sent: list[signal.Signals] = []
+    real_identify, real_signal = ownership.identify, lifecycle.signal_if_running
+
+    def identify_while_exiting(pid: int) -> ProcessIdentity | None:
+        found = real_identify(pid)
+        return ProcessIdentity(pid, found.start_time, ()) if found and pid in exiting else found
+
+    def signal_then_exit(process: ProcessIdentity, sig: signal.Signals) -> bool:
+        delivered = real_signal(process, sig)
+        sent.append(sig)
+        exiting.add(process.pid)
+        return delivered
+
+    monkeypatch.setattr(ownership, "identify", identify_while_exiting)
+    monkeypatch.setattr(lifecycle, "signal_if_running", signal_then_exit)
+    emulator.stop()
+    assert sent == [signal.SIGTERM]  # it exited in time: no SIGKILL was tried
+    assert not listening(port) and not alive(emulator.pid)
+    assert not lifecycle.STATE_FILE.exists()
+
+
+def test_without_proc_or_pidfds_ps_tells_an_exited_process_from_a_running_one(monkeypatch):
+    """macOS has neither /proc nor pidfds: there ``ps`` gives each process's start time and state."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        while alive(child.pid):  # until it has exited: unreaped, it stays a zombie
+            time.sleep(0.01)
+        monkeypatch.setattr(ownership, "_has_proc", lambda: False)
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+        me = ownership.identify(os.getpid())  # through ps now
+        assert me is not None and not ownership.wait_for_exit(me, 0.2)  # still running
+        zombie = ownership._start_and_state(child.pid)
+        assert zombie is not None and zombie[1] == "Z"
+        assert ownership.wait_for_exit(ProcessIdentity(child.pid, zombie[0], ()), 0)
+    finally:
+        child.wait()
+    assert ownership.wait_for_exit(ProcessIdentity(child.pid, zombie[0], ()), 0)  # reaped: gone
 
 
 def test_a_dead_emulator_in_the_state_file_is_forgotten_and_a_new_one_started(project):

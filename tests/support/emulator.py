@@ -13,19 +13,26 @@ import sys
 import time
 
 SERVER_CODE = """
-import signal, socket, sys
+import signal, socket, sys, time
 port = int(sys.argv[sys.argv.index("--port") + 1])
 sock = socket.socket()
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 sock.bind(("127.0.0.1", port))
 sock.listen(16)
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+signal.signal(signal.SIGTERM, lambda *_: (time.sleep(STOP_SECONDS), sys.exit(0)))
 while True:
     conn, _ = sock.accept()
     conn.close()
 """
 
-STAND_IN_COMMAND = [sys.executable, "-c", SERVER_CODE, "sagefit.emulator.server"]
+
+def stand_in_command(stop_seconds: float = 0) -> list[str]:
+    """The stand-in emulator's command; it takes ``stop_seconds`` to shut down after SIGTERM, still
+    listening meanwhile (moto's server finishes its requests and joins its threads)."""
+    return [sys.executable, "-c", SERVER_CODE.replace("STOP_SECONDS", repr(stop_seconds)), "sagefit.emulator.server"]
+
+
+STAND_IN_COMMAND = stand_in_command()
 """What the tests put in ``lifecycle.SERVER_COMMAND``: sagefit starts it as it would the emulator."""
 
 
@@ -43,7 +50,7 @@ def listening(port: int) -> bool:
 
 def foreign_server(port: int) -> subprocess.Popen[bytes]:
     """Some other program listening on ``port`` (not started by sagefit), running until killed."""
-    process = subprocess.Popen([sys.executable, "-c", SERVER_CODE, "--port", str(port)])
+    process = subprocess.Popen([sys.executable, "-c", SERVER_CODE.replace("STOP_SECONDS", "0"), "--port", str(port)])
     deadline = time.monotonic() + 10
     while not listening(port):
         assert process.poll() is None and time.monotonic() < deadline, "the stand-in server did not start"

@@ -157,7 +157,9 @@ def burn_rate(config: MeterConfig, count: int, pools: list[dict[str, Any]]) -> t
 
 def read_instances(config: MeterConfig, clients: Clients) -> Reading:
     """The instances the endpoint's variant runs now, their burn rate and how that was found. The
-    count is the variant's ``CurrentInstanceCount``, or its pools' counts added up when more."""
+    count is the variant's ``CurrentInstanceCount``, or its pools' counts added up when more
+    (ProductionVariantSummary: ``CurrentInstanceCount``, ``InstancePools``;
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantSummary.html)."""
     try:
         endpoint = clients("sagemaker").describe_endpoint(EndpointName=config.endpoint_name)
     except ClientError as exc:

@@ -3,8 +3,9 @@ and the alarms on what it publishes.
 
 The function's code is the directory ``sagefit/meter`` alone (standard library and boto3 only); how it
 counts, and where its state lives and why, is documented there (``__init__.py`` and ``handler.py``).
-Its configuration is the plan's (``plan.spec``: names and the catalog price per instance-hour). Here
-it gets, to the hard cap's standards (stacks/hard_cap.py):
+Its configuration is the plan's (``plan.spec``: names and the catalog price per instance-hour of each
+type the variant may run, ``instance_prices``). Here it gets, to the hard cap's standards
+(stacks/hard_cap.py):
 
 - its state table: PAY_PER_REQUEST, encrypted with the stack's key, point-in-time recovery;
 - a role with one inline policy scoped to this endpoint, its own table, its own metric namespace and
@@ -66,8 +67,9 @@ class SpendMeterProps:
     """:param topic: the stack's alert topic, where the alarms go.
     :param encryption_key: the stack's key; the state table is encrypted with it.
     :param endpoint: a profile's own endpoint or a shared one: either way the meter prices the
-        endpoint's instances (one variant; its ``CurrentInstanceCount``) at the spec's price per
-        instance-hour, since instances, not a shared endpoint's copies, are what SageMaker bills.
+        endpoint's instances (one variant; its ``CurrentInstanceCount``, by type when it has instance
+        pools) at the spec's price per instance-hour of each type (``instance_prices``), since
+        instances, not a shared endpoint's copies, are what SageMaker bills.
     """
 
     endpoint: LlmEndpoint | SharedLlmEndpoint
@@ -107,6 +109,7 @@ class SpendMeter(Construct):
             variant_name=names.variant,
             price_per_hour=spec.price_per_hour,
             table_name=self.table_name,
+            instance_prices=spec.instance_prices,
         )
         guard = guard_function(
             self,

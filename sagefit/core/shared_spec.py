@@ -105,6 +105,14 @@ class SharedDeploymentSpec:
         return MODE
 
     @property
+    def instance_prices(self) -> tuple[tuple[str, float], ...]:
+        """$ per instance-hour of each type the variant may run, priority order (``pool_types``, priced
+        as the members' pool entries were planned; one type without a pool), as
+        :attr:`sagefit.core.spec.DeploymentSpec.instance_prices`: what the spend meter prices each at."""
+        priced = {p.instance_type: p.price_per_hour for m in self.members for p in m.pool}
+        return tuple((t, priced[t]) for t in self.pool_types) or ((self.instance_type, self.price_per_hour),)
+
+    @property
     def max_metered_instances(self) -> int:
         """The fleet's ceiling (``max_instances``): the spend meter's runaway alarm fires above it. The
         meter prices the endpoint's instances, not the members' copies (instances are what bill)."""

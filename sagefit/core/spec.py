@@ -241,6 +241,14 @@ class DeploymentSpec:
         return self.pool[1:]
 
     @property
+    def instance_prices(self) -> tuple[tuple[str, float], ...]:
+        """$ per instance-hour of each type the variant may run, priority order (the pool members'
+        planned prices; one type without a pool): the spend meter prices each type it sees at its own."""
+        return tuple((m.instance_type, m.price_per_hour) for m in self.pool) or (
+            (self.instance_type, self.price_per_hour),
+        )
+
+    @property
     def mode(self) -> ScalingMode:
         return self.scaling.mode
 

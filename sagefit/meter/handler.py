@@ -5,19 +5,23 @@ Each run, in order:
 
 1. read the endpoint's instances (DescribeEndpoint, the variant's ``CurrentInstanceCount``; "The
    number of instances associated with the variant", SageMaker API reference,
-   ProductionVariantSummary). Inference-component endpoints are read the same way: SageMaker bills
+   ProductionVariantSummary) and price them: a variant with instance pools reports each type's count
+   (``InstancePools``, "Each pool indicates the instance type and the current number of instances of
+   that type", InstancePoolSummary), each priced at its type's own price (:func:`burn_rate`); without
+   pools, every instance at the planned price. Inference-component endpoints are read the same way: SageMaker bills
    the endpoint's instances, not the copies placed on them (Amazon SageMaker AI pricing, real-time
    inference is billed per instance-hour; SageMaker Developer Guide, "Inference components": copies
    share the instances of the endpoint, whose managed instance scaling adds and removes them). No
    endpoint (deleted, not deployed) counts 0 instances: nothing bills. A throttled or failed read
    fails the run before anything is written: Lambda retries it, and the next run that succeeds
    integrates the whole gap (see :mod:`ledger`);
-2. read the cursor (the last sample) and integrate the interval since it at the last known count;
+2. read the cursor (the last sample) and integrate the interval since it at the last known rate and
+   count;
 3. commit the cursor and the month's share in one conditional transaction (:mod:`store`); a run that
    finds the cursor at or after its own clock (late, or a duplicate) or loses the condition to another
    invocation writes nothing and publishes nothing: the interval is counted once;
 4. publish three metrics (namespace :data:`config.NAMESPACE`, dimension ``Stack``): the burn rate
-   ($/hour at this count), the metered month-to-date spend ($) and the instance count;
+   ($/hour of the instances now), the metered month-to-date spend ($) and the instance count;
 5. log the decision as one JSON line.
 
 Reserved concurrency 1 in the stack, so runs do not overlap; the conditional commit makes overlap
@@ -33,7 +37,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -113,19 +117,64 @@ def _not_found(exc: ClientError) -> bool:
     return error.get("Code") == "ValidationException" and any(s in text for s in _NOT_FOUND_TEXT)
 
 
-def read_instances(config: MeterConfig, clients: Clients) -> tuple[int, str]:
-    """(instances the endpoint's variant runs now, how that was found)."""
+class Reading(NamedTuple):
+    """What the endpoint's variant runs now and costs per hour, and how that was found."""
+
+    instances: int
+    usd_per_hour: float
+    found: str
+
+
+def burn_rate(config: MeterConfig, count: int, pools: list[dict[str, Any]]) -> tuple[float, str]:
+    """($/hour of ``count`` instances, what was priced how) from the variant's ``InstancePools``
+    summaries (SageMaker API reference, InstancePoolSummary: ``InstanceType``, ``CurrentInstanceCount``;
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_InstancePoolSummary.html).
+
+    No summaries (a variant without pools): every instance at the planned price. A type the plan has
+    no price for, and instances the variant counts beyond its pools' counts, are priced at the highest
+    known price and the reason says so: a cost guard had better count too much than too little.
+    """
+    if not pools:
+        return count * config.price_per_hour, ""
+    prices = dict(config.instance_prices)
+    rate, parts, unknown = 0.0, [], []
+    for pool in pools:
+        instance_type, n = str(pool.get("InstanceType")), int(pool.get("CurrentInstanceCount") or 0)
+        if n and instance_type not in prices:
+            unknown.append(instance_type)
+        price = prices.get(instance_type, config.highest_price)
+        rate += n * price
+        parts.append(f"{n} x {instance_type} at ${price:g}/h")
+    notes = [", ".join(parts)]
+    if unknown:
+        notes.append(f"no planned price for {', '.join(unknown)}: priced at the highest, ${config.highest_price:g}/h")
+    unpriced = count - sum(int(pool.get("CurrentInstanceCount") or 0) for pool in pools)
+    if unpriced > 0:
+        rate += unpriced * config.highest_price
+        notes.append(f"{unpriced} instance(s) in no pool's count: priced at the highest, ${config.highest_price:g}/h")
+    return rate, "; ".join(notes)
+
+
+def read_instances(config: MeterConfig, clients: Clients) -> Reading:
+    """The instances the endpoint's variant runs now, their burn rate and how that was found. The
+    count is the variant's ``CurrentInstanceCount``, or its pools' counts added up when more
+    (ProductionVariantSummary: ``CurrentInstanceCount``, ``InstancePools``;
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantSummary.html)."""
     try:
         endpoint = clients("sagemaker").describe_endpoint(EndpointName=config.endpoint_name)
     except ClientError as exc:
         if _not_found(exc):
-            return 0, f"endpoint {config.endpoint_name} not found: 0 instances"
+            return Reading(0, 0.0, f"endpoint {config.endpoint_name} not found: 0 instances")
         raise
     for variant in endpoint.get("ProductionVariants") or []:
         if variant.get("VariantName") == config.variant_name:
-            count = int(variant.get("CurrentInstanceCount") or 0)
-            return count, f"{count} instance(s) of variant {config.variant_name} ({endpoint.get('EndpointStatus')})"
-    return 0, f"variant {config.variant_name} not on endpoint {config.endpoint_name}: 0 instances"
+            pools = list(variant.get("InstancePools") or [])
+            pooled = sum(int(pool.get("CurrentInstanceCount") or 0) for pool in pools)
+            count = max(int(variant.get("CurrentInstanceCount") or 0), pooled)
+            rate, priced = burn_rate(config, count, pools)
+            found = f"{count} instance(s) of variant {config.variant_name} ({endpoint.get('EndpointStatus')})"
+            return Reading(count, rate, f"{found}: {priced}" if priced else found)
+    return Reading(0, 0.0, f"variant {config.variant_name} not on endpoint {config.endpoint_name}: 0 instances")
 
 
 def publish(config: MeterConfig, clients: Clients, decision: Decision) -> None:
@@ -146,8 +195,8 @@ def publish(config: MeterConfig, clients: Clients, decision: Decision) -> None:
 
 def meter(config: MeterConfig, clients: Clients, now: datetime) -> Decision:
     """One run at ``now``: sample, integrate, commit, publish. Raises on an AWS error (nothing written)."""
-    count, found = read_instances(config, clients)
-    sample = Sample(now, count)
+    count, rate, found = read_instances(config, clients)
+    sample = Sample(now, count, rate)
     month = month_of(now)
     decision = Decision(outcome="metered", reason=found, stack=config.stack_name, at=now, instances=count)
     cursor = read_cursor(config, clients)
@@ -158,7 +207,7 @@ def meter(config: MeterConfig, clients: Clients, now: datetime) -> Decision:
             "duplicate invocation; nothing counted"
         )
         return decision
-    shares = accrue(cursor.sample, sample, config.price_per_hour, config.max_gap_seconds) if cursor else []
+    shares = accrue(cursor.sample, sample, config.max_gap_seconds) if cursor else []
     before = read_month(config, clients, month)
     try:
         commit(config, clients, cursor, sample, shares, month)
@@ -176,7 +225,7 @@ def meter(config: MeterConfig, clients: Clients, now: datetime) -> Decision:
     this_month = sum(share.usd for share in shares if share.month == month)
     decision.month = month
     decision.month_to_date_usd = round(before.spend_usd + this_month, 6)
-    decision.burn_rate_usd_per_hour = round(count * config.price_per_hour, 6)
+    decision.burn_rate_usd_per_hour = round(rate, 6)
     publish(config, clients, decision)
     return decision
 

@@ -1,14 +1,17 @@
 """The meter's accounting, pure: what an interval between two samples cost, month by month.
 
-The count a sample reads is taken to hold until the next sample (instances run until something changes
-them), so the interval since the last sample is integrated at the *last* known count:
+A sample is the instance count and the burn rate ($/hour: each instance at its own type's price, since
+an instance pool's fallback types cost more or less than the planned one) at one instant. Both are taken
+to hold until the next sample (instances run until something changes them), so the interval since the
+last sample is integrated at the *last* known rate (dollars) and count (instance-seconds):
 
-- a normal run (5 minutes later) integrates 5 minutes at the last count;
-- a missed run (a gap) integrates at the last count for at most ``max_gap_seconds`` (one hour by
-  default); the rest of the gap is counted at the lower of the two readings, the instances present at
-  both ends. A stale count held for days would bill an endpoint deleted in the meantime for days; the
-  lower reading keeps an endpoint that ran throughout billed, and an unseen burst in between is left
-  to AWS Budgets, the billed backstop. That part is reported as ``lower_bound_seconds``;
+- a normal run (5 minutes later) integrates 5 minutes at the last rate and count;
+- a missed run (a gap) integrates at the last rate and count for at most ``max_gap_seconds`` (one hour
+  by default); the rest of the gap is counted at the lower of the two readings (the lower rate, and
+  the lower count), what was running at both ends. A stale reading held for days would bill an
+  endpoint deleted in the meantime for days; the lower reading keeps an endpoint that ran throughout
+  billed, and an unseen burst in between is left to AWS Budgets, the billed backstop. That part is
+  reported as ``lower_bound_seconds``;
 - an interval that crosses midnight UTC of the 1st is split between the two months at that instant
   (AWS bills by calendar month in UTC; the budget is monthly).
 
@@ -25,10 +28,11 @@ SECONDS_PER_HOUR = 3600.0
 
 @dataclass(frozen=True)
 class Sample:
-    """The instances counted at one instant (timezone-aware)."""
+    """The instances counted at one instant (timezone-aware), and what they cost per hour then."""
 
     at: datetime
     count: int
+    usd_per_hour: float
 
 
 @dataclass(frozen=True)
@@ -74,24 +78,28 @@ def split_by_month(start: datetime, end: datetime) -> list[tuple[str, float]]:
     return pieces
 
 
-def accrue(last: Sample, now: Sample, price_per_hour: float, max_gap_seconds: int) -> list[MonthShare]:
-    """What ``[last.at, now.at)`` cost, by month (oldest first); empty when ``now`` is not later."""
+def accrue(last: Sample, now: Sample, max_gap_seconds: int) -> list[MonthShare]:
+    """What ``[last.at, now.at)`` cost, by month (oldest first); empty when ``now`` is not later.
+
+    Dollars integrate the rate, instance-seconds the count, over the same segments."""
     start, end = utc(last.at), utc(now.at)
     if end <= start:
         return []
     held = min((end - start).total_seconds(), float(max_gap_seconds))
     held_end = datetime.fromtimestamp(start.timestamp() + held, tz=timezone.utc)
-    segments = [(start, held_end, last.count, False)]
+    segments = [(start, held_end, last.count, last.usd_per_hour, False)]
     if held_end < end:
-        segments.append((held_end, end, min(last.count, now.count), True))
+        lower = (min(last.count, now.count), min(last.usd_per_hour, now.usd_per_hour))
+        segments.append((held_end, end, *lower, True))
     shares: dict[str, list[float]] = {}
-    for seg_start, seg_end, count, lower_bound in segments:
+    for seg_start, seg_end, count, rate, lower_bound in segments:
         for month, seconds in split_by_month(seg_start, seg_end):
-            share = shares.setdefault(month, [0.0, 0.0])
+            share = shares.setdefault(month, [0.0, 0.0, 0.0])
             share[0] += count * seconds
+            share[2] += rate * seconds / SECONDS_PER_HOUR
             if lower_bound:
                 share[1] += seconds
     return [
-        MonthShare(month, instance_seconds, lower, instance_seconds / SECONDS_PER_HOUR * price_per_hour)
-        for month, (instance_seconds, lower) in sorted(shares.items())
+        MonthShare(month, instance_seconds, lower, usd)
+        for month, (instance_seconds, lower, usd) in sorted(shares.items())
     ]

@@ -29,6 +29,8 @@ if TYPE_CHECKING or __package__:  # imported as sagefit.meter.store (tests, sage
         ATTR_INSTANCE_SECONDS,
         ATTR_LOWER_BOUND_SECONDS,
         ATTR_PRICE,
+        ATTR_RATE,
+        ATTR_RATE_AT,
         ATTR_SAMPLED_AT,
         ATTR_SPEND,
         CURSOR,
@@ -44,6 +46,8 @@ else:  # a top-level module in the Lambda asset
         ATTR_INSTANCE_SECONDS,
         ATTR_LOWER_BOUND_SECONDS,
         ATTR_PRICE,
+        ATTR_RATE,
+        ATTR_RATE_AT,
         ATTR_SAMPLED_AT,
         ATTR_SPEND,
         CURSOR,
@@ -92,13 +96,27 @@ def _get(config: MeterConfig, clients: Clients, sort_key: str) -> dict[str, Any]
 
 
 def read_cursor(config: MeterConfig, clients: Clients) -> Cursor | None:
-    """The last committed sample, or None before the first run."""
+    """The last committed sample, or None before the first run.
+
+    A cursor the version before pool pricing wrote has no rate of its sample (none at all, or one of
+    an older sample when that version was rolled back to): its rate is its count at the
+    ``price_per_hour`` it stored (the planned price, which that version metered every instance at), so
+    the interval after an upgrade is priced as that version would have, neither twice nor lost.
+    """
     item = _get(config, clients, CURSOR)
     if not item or ATTR_SAMPLED_AT not in item:
         return None
     raw = item[ATTR_SAMPLED_AT]["N"]
     at = datetime.fromtimestamp(float(raw), tz=timezone.utc)
-    return Cursor(Sample(at, int(float(item.get(ATTR_COUNT, {}).get("N", "0")))), raw)
+
+    def number(name: str, default: float) -> float:
+        return float(item[name]["N"]) if name in item else default
+
+    count = int(number(ATTR_COUNT, 0))
+    rate = count * number(ATTR_PRICE, config.price_per_hour)
+    if ATTR_RATE in item and item.get(ATTR_RATE_AT, {}).get("N") == raw:
+        rate = number(ATTR_RATE, rate)
+    return Cursor(Sample(at, count, rate), raw)
 
 
 def read_month(config: MeterConfig, clients: Clients, month: str) -> MonthTotals:
@@ -127,12 +145,19 @@ def commit(
     cursor_update: dict[str, Any] = {
         "TableName": config.table_name,
         "Key": _key(config, CURSOR),
-        "UpdateExpression": "SET #at = :at, #count = :count, #price = :price",
-        "ExpressionAttributeNames": {"#at": ATTR_SAMPLED_AT, "#count": ATTR_COUNT, "#price": ATTR_PRICE},
+        "UpdateExpression": "SET #at = :at, #count = :count, #price = :price, #rate = :rate, #rate_at = :at",
+        "ExpressionAttributeNames": {
+            "#at": ATTR_SAMPLED_AT,
+            "#count": ATTR_COUNT,
+            "#price": ATTR_PRICE,
+            "#rate": ATTR_RATE,
+            "#rate_at": ATTR_RATE_AT,
+        },
         "ExpressionAttributeValues": {
             ":at": at,
             ":count": {"N": str(sample.count)},
             ":price": _number(config.price_per_hour),
+            ":rate": _number(sample.usd_per_hour),
         },
     }
     if expected is None:

@@ -25,6 +25,12 @@ from moto import mock_aws
 from sagefit.meter import handler as meter_handler
 from sagefit.meter import ledger, store
 from sagefit.meter.config import (
+    ATTR_COUNT,
+    ATTR_PRICE,
+    ATTR_RATE,
+    ATTR_RATE_AT,
+    ATTR_SAMPLED_AT,
+    CURSOR,
     DIMENSION,
     ENV_NAMES,
     METRIC_BURN_RATE,
@@ -41,12 +47,19 @@ from tests.support.meter import REGION, Clients, FakeSageMaker, create_meter_tab
 METER_DIR = Path(meter_handler.__file__).resolve().parent
 ASSET_MODULES = ("handler", "config", "ledger", "store")
 PRICE = 37.69  # ml.p4d.24xlarge, $/instance-hour
+FALLBACK = 40.97  # ml.p4de.24xlarge, a fallback type of the pooled tests, $/instance-hour
+POOL_PRICES = (("ml.p4d.24xlarge", PRICE), ("ml.p4de.24xlarge", FALLBACK))
 T0 = datetime(2026, 11, 14, 12, 0, tzinfo=timezone.utc)
 FIVE = timedelta(minutes=5)
 
 
 def usd(instance_seconds: float, price: float = PRICE) -> float:
     return instance_seconds / 3600 * price
+
+
+def at_price(when: datetime, count: int, price: float = PRICE) -> Sample:
+    """A sample of ``count`` instances of one type at ``price``."""
+    return Sample(when, count, count * price)
 
 
 @pytest.fixture
@@ -58,10 +71,12 @@ def aws(moto_env):
 class Meter:
     """One stack's meter: its config, table, SageMaker stand-in and log, run at chosen instants."""
 
-    def __init__(self, stack: str = "P4dStack", price: float = PRICE, max_gap_seconds: int = 3600) -> None:
+    def __init__(self, stack: str = "P4dStack", price: float = PRICE, max_gap_seconds: int = 3600,
+                 prices: tuple[tuple[str, float], ...] = ()) -> None:
         self.config = MeterConfig(
             stack_name=stack, endpoint_name="p4d", variant_name="AllTraffic", price_per_hour=price,
             table_name=create_meter_table(f"{stack}-meter"), max_gap_seconds=max_gap_seconds,
+            instance_prices=prices or (("ml.p4d.24xlarge", price),),
         )
         self.sagemaker = FakeSageMaker(count=1)
         self.clients = Clients(self.sagemaker)
@@ -101,17 +116,38 @@ def test_split_by_month_cuts_at_midnight_utc_of_the_first():
 
 
 def test_accrue_holds_the_last_count_then_caps_a_gap_at_the_lower_reading():
-    (share,) = accrue(Sample(T0, 3), Sample(T0 + FIVE, 0), PRICE, 3600)
+    (share,) = accrue(at_price(T0, 3), at_price(T0 + FIVE, 0), 3600)
     assert (share.month, share.instance_seconds, share.lower_bound_seconds) == ("2026-11", 900.0, 0.0)
     assert share.usd == pytest.approx(usd(900))
     # Three hours missed: one hour at the last count (2), two at the lower reading (min(2, 1) = 1).
-    (gap,) = accrue(Sample(T0, 2), Sample(T0 + timedelta(hours=3), 1), PRICE, 3600)
+    (gap,) = accrue(at_price(T0, 2), at_price(T0 + timedelta(hours=3), 1), 3600)
     assert gap.instance_seconds == 2 * 3600 + 1 * 7200 and gap.lower_bound_seconds == 7200
     # Deleted while the meter was down: the stale count bills one hour, not the whole gap.
-    (deleted,) = accrue(Sample(T0, 4), Sample(T0 + timedelta(days=2), 0), PRICE, 3600)
+    (deleted,) = accrue(at_price(T0, 4), at_price(T0 + timedelta(days=2), 0), 3600)
     assert deleted.instance_seconds == 4 * 3600
-    assert accrue(Sample(T0, 4), Sample(T0, 4), PRICE, 3600) == []
-    assert accrue(Sample(T0, 4), Sample(T0 - FIVE, 4), PRICE, 3600) == []
+    assert accrue(at_price(T0, 4), at_price(T0, 4), 3600) == []
+    assert accrue(at_price(T0, 4), at_price(T0 - FIVE, 4), 3600) == []
+
+
+def test_accrue_integrates_the_rate_and_counts_the_seconds_from_the_counts():
+    """Dollars come from each sample's rate (pool types at their own prices), instance-seconds from the
+    counts; past the gap cap, the lower of the two rates, as the lower of the two counts."""
+    one_each = Sample(T0, 2, PRICE + FALLBACK)  # 1 planned + 1 fallback instance
+    (share,) = accrue(one_each, Sample(T0 + FIVE, 2, 2 * PRICE), 3600)
+    assert share.instance_seconds == 600 and share.usd == pytest.approx(usd(300, PRICE + FALLBACK))
+    # Three hours missed: one hour at the last rate, two at the lower one (one fallback left: FALLBACK).
+    (gap,) = accrue(one_each, Sample(T0 + timedelta(hours=3), 1, FALLBACK), 3600)
+    assert gap.instance_seconds == 2 * 3600 + 1 * 7200 and gap.lower_bound_seconds == 7200
+    assert gap.usd == pytest.approx(usd(3600, PRICE + FALLBACK) + usd(7200, FALLBACK))
+    # The lower rate, not the lower count's: two planned instances, then one of a type dearer than both
+    # (an explicit serving.instance_pool is not held to the auto pool's price ratio).
+    (mixed,) = accrue(Sample(T0, 2, 2 * PRICE), Sample(T0 + timedelta(hours=2), 1, 3 * PRICE), 3600)
+    assert mixed.usd == pytest.approx(usd(3600, 2 * PRICE) + usd(3600, 2 * PRICE))
+    # Across the month boundary, each month gets its seconds at the rate.
+    before = datetime(2026, 11, 30, 23, 57, 30, tzinfo=timezone.utc)
+    november, december = accrue(Sample(before, 2, PRICE + FALLBACK), Sample(before + FIVE, 2, 0.0), 3600)
+    assert (november.month, december.month) == ("2026-11", "2026-12")
+    assert november.usd == pytest.approx(december.usd) == pytest.approx(usd(150, PRICE + FALLBACK))
 
 
 def test_config_round_trips_through_the_environment():
@@ -119,6 +155,24 @@ def test_config_round_trips_through_the_environment():
     env = config.to_env()
     assert set(env) == set(ENV_NAMES) and env["SAGEFIT_PRICE_PER_HOUR"] == "37.69"
     assert MeterConfig.from_env(env) == config
+    pooled = MeterConfig("S", "e", "AllTraffic", PRICE, "table", 1800, instance_prices=POOL_PRICES)
+    pooled_env = pooled.to_env()
+    assert pooled_env["SAGEFIT_INSTANCE_PRICES"] == '[["ml.p4d.24xlarge",37.69],["ml.p4de.24xlarge",40.97]]'
+    assert MeterConfig.from_env(pooled_env) == pooled and pooled.highest_price == FALLBACK
+    for bad, match in (
+        ("cheap", "not JSON"),
+        ('{"ml.p4d.24xlarge": 37.69}', "not a list of \\[type, price\\] pairs"),
+        ('[["ml.p4d.24xlarge", 37.69, 1]]', "pairs"),
+        ('[["ml.p4d.24xlarge", "37.69"]]', "is not a price"),
+        ('[["ml.p4d.24xlarge", -1]]', "is not a price"),
+        ('[["ml.p4d.24xlarge", true]]', "is not a price"),
+        ('[["ml.p4d.24xlarge", 1], ["ml.p4d.24xlarge", 2]]', "name each type once"),
+        ('[["", 1]]', "name each type once"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            MeterConfig.from_env({**pooled_env, "SAGEFIT_INSTANCE_PRICES": bad})
+    with pytest.raises(ValueError, match="SAGEFIT_INSTANCE_PRICES"):
+        MeterConfig.from_env({k: v for k, v in pooled_env.items() if k != "SAGEFIT_INSTANCE_PRICES"})
     with pytest.raises(ValueError, match="SAGEFIT_METER_TABLE_NAME"):
         MeterConfig.from_env({k: v for k, v in env.items() if k != "SAGEFIT_METER_TABLE_NAME"})
     with pytest.raises(ValueError, match="not a number"):
@@ -142,7 +196,7 @@ def test_instances_going_up_and_down_are_counted_at_the_count_each_sample_read(a
     assert last.burn_rate_usd_per_hour == 0
     totals = m.month("2026-11")
     assert totals.instance_seconds == 1200 and totals.spend_usd == pytest.approx(expected)
-    assert m.cursor().sample == Sample(T0 + 3 * FIVE, 0)
+    assert m.cursor().sample == Sample(T0 + 3 * FIVE, 0, 0.0)
     window = (T0 - FIVE, T0 + 4 * FIVE)
     assert m.metric(METRIC_INSTANCES, *window) == [1, 3, 0, 0]
     assert m.metric(METRIC_BURN_RATE, *window) == pytest.approx([PRICE, 3 * PRICE, 0, 0])
@@ -176,7 +230,7 @@ def test_duplicate_and_late_invocations_count_nothing(aws):
     assert again.outcome == late.outcome == "stale"
     assert "nothing counted" in late.reason and late.month_to_date_usd is None
     assert m.month("2026-11").instance_seconds == 600
-    assert m.cursor().sample == Sample(T0 + FIVE, 2)
+    assert m.cursor().sample == at_price(T0 + FIVE, 2)
     assert [entry["outcome"] for entry in m.logs][-2:] == ["stale", "stale"]
     assert m.metric(METRIC_INSTANCES, T0 - FIVE, T0 + 2 * FIVE) == [2, 2]  # the late 5 was not published
 
@@ -229,7 +283,7 @@ def test_a_throttled_read_writes_nothing_and_the_next_run_covers_the_gap(aws):
         m.run(T0 + FIVE)
     failed = m.logs[-1]
     assert failed["outcome"] == "failed" and failed["reason"].startswith("ThrottlingException")
-    assert m.cursor().sample == Sample(T0, 2) and m.month("2026-11").instance_seconds == 0
+    assert m.cursor().sample == at_price(T0, 2) and m.month("2026-11").instance_seconds == 0
     m.sagemaker.error = None
     m.run(T0 + 2 * FIVE, count=1)  # 10 min at the last count, 2
     assert m.month("2026-11").instance_seconds == 1200
@@ -275,6 +329,102 @@ def test_the_meter_reads_a_moto_endpoints_variant_and_an_inference_component_end
     m.clients = Clients()
     assert meter_handler.read_instances(m.config, m.clients)[0] == 2
     assert m.run(T0).burn_rate_usd_per_hour == pytest.approx(2 * PRICE)
+
+
+# ----------------------------------------------------------------------------- instance pools
+def test_a_pooled_endpoint_is_metered_at_each_types_own_price(aws):
+    """1 planned + 1 fallback instance burn the sum of the two prices, and the month item says so."""
+    m = Meter(prices=POOL_PRICES)
+    m.sagemaker.set_pools([("ml.p4d.24xlarge", 1), ("ml.p4de.24xlarge", 1)])
+    first = m.run(T0)
+    assert first.instances == 2 and first.burn_rate_usd_per_hour == pytest.approx(PRICE + FALLBACK)
+    assert "1 x ml.p4d.24xlarge at $37.69/h, 1 x ml.p4de.24xlarge at $40.97/h" in first.reason
+    assert "highest" not in first.reason
+    reading = meter_handler.read_instances(m.config, m.clients)
+    assert (reading.instances, reading.usd_per_hour) == (2, pytest.approx(PRICE + FALLBACK))
+    assert first.reason == f"first sample: {reading.found}; spend is counted from here"
+    m.sagemaker.set_pools([("ml.p4d.24xlarge", 2), ("ml.p4de.24xlarge", 0)])  # the planned type is back
+    second = m.run(T0 + FIVE)  # 5 min at 1 + 1
+    third = m.run(T0 + 2 * FIVE)  # 5 min at 2 planned
+    expected = usd(300, PRICE + FALLBACK) + usd(300, 2 * PRICE)
+    assert second.burn_rate_usd_per_hour == pytest.approx(2 * PRICE)
+    assert third.month_to_date_usd == pytest.approx(expected)
+    totals = m.month("2026-11")
+    assert totals.spend_usd == pytest.approx(expected) and totals.instance_seconds == 1200
+    assert m.cursor().sample == Sample(T0 + 2 * FIVE, 2, pytest.approx(2 * PRICE))
+    window = (T0 - FIVE, T0 + 3 * FIVE)
+    assert m.metric(METRIC_BURN_RATE, *window) == pytest.approx([PRICE + FALLBACK, 2 * PRICE, 2 * PRICE])
+    assert m.metric(METRIC_MONTH_TO_DATE, *window) == pytest.approx([0, usd(300, PRICE + FALLBACK), expected])
+    # Not a pooled variant any more (no summaries): every instance at the planned price, as before pools.
+    m.sagemaker.set_pools(None)
+    m.sagemaker.count = 3
+    assert m.run(T0 + 3 * FIVE).burn_rate_usd_per_hour == pytest.approx(3 * PRICE)
+
+
+def test_a_type_without_a_planned_price_is_priced_at_the_highest_and_the_reason_says_so(aws):
+    m = Meter(prices=POOL_PRICES)
+    m.sagemaker.set_pools([("ml.p4d.24xlarge", 1), ("ml.p5.48xlarge", 2)])
+    first = m.run(T0)
+    assert first.burn_rate_usd_per_hour == pytest.approx(PRICE + 2 * FALLBACK)
+    assert "no planned price for ml.p5.48xlarge: priced at the highest, $40.97/h" in first.reason
+    assert m.logs[-1]["reason"] == first.reason
+    m.run(T0 + FIVE)
+    assert m.month("2026-11").spend_usd == pytest.approx(usd(300, PRICE + 2 * FALLBACK))
+    # A type reported with no instances costs nothing and is not an unknown one.
+    m.sagemaker.set_pools([("ml.p4d.24xlarge", 1), ("ml.p5.48xlarge", 0)])
+    quiet = m.run(T0 + 2 * FIVE)
+    assert quiet.burn_rate_usd_per_hour == pytest.approx(PRICE) and "no planned price" not in quiet.reason
+    # Instances the variant counts beyond its pools' counts are priced at the highest too.
+    m.sagemaker.count = 3
+    beyond = m.run(T0 + 3 * FIVE)
+    assert beyond.instances == 3 and beyond.burn_rate_usd_per_hour == pytest.approx(PRICE + 2 * FALLBACK)
+    assert "2 instance(s) in no pool's count: priced at the highest, $40.97/h" in beyond.reason
+
+
+def _old_cursor(m: Meter, at: datetime, count: int, price: float, **extra: dict[str, str]) -> None:
+    """The cursor as the meter before pool pricing wrote it: time, count and its planned price."""
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=m.config.table_name, Item={
+        "stack": {"S": m.config.stack_name}, "month": {"S": CURSOR}, ATTR_SAMPLED_AT: {"N": f"{at.timestamp():.6f}"},
+        ATTR_COUNT: {"N": str(count)}, ATTR_PRICE: {"N": f"{price:.6f}"}, **extra,
+    })
+
+
+def test_a_cursor_written_before_pool_pricing_is_read_at_its_count_times_its_price(aws):
+    """A mid-month upgrade: the old meter's last interval is priced as the old meter would have (count x
+    its stored price), once; from the upgraded run on, each type at its own price."""
+    m = Meter(prices=POOL_PRICES)
+    _old_cursor(m, T0, 2, PRICE)
+    assert m.cursor().sample == Sample(T0, 2, pytest.approx(2 * PRICE))
+    m.sagemaker.set_pools([("ml.p4d.24xlarge", 1), ("ml.p4de.24xlarge", 1)])
+    upgraded = m.run(T0 + FIVE)
+    assert upgraded.outcome == "metered" and upgraded.accrued_usd == pytest.approx(usd(600))
+    m.run(T0 + 2 * FIVE)
+    assert m.month("2026-11").spend_usd == pytest.approx(usd(600) + usd(300, PRICE + FALLBACK))
+    assert m.month("2026-11").instance_seconds == 1200
+    # A cursor moved by the old version after the new one wrote a rate (a rollback): that rate belongs to
+    # an older sample, so the cursor is read at its count x price again.
+    item = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=m.config.table_name, Key={"stack": {"S": m.config.stack_name}, "month": {"S": CURSOR}})["Item"]
+    assert float(item[ATTR_RATE]["N"]) == pytest.approx(PRICE + FALLBACK)
+    assert item[ATTR_RATE_AT] == item[ATTR_SAMPLED_AT]
+    _old_cursor(m, T0 + 3 * FIVE, 1, PRICE, **{ATTR_RATE: item[ATTR_RATE], ATTR_RATE_AT: item[ATTR_RATE_AT]})
+    assert m.cursor().sample == Sample(T0 + 3 * FIVE, 1, pytest.approx(PRICE))
+
+
+def test_the_meter_prices_a_moto_endpoints_instance_pools(aws):
+    """The emulator reports a pooled variant's InstancePoolSummary list (every instance on priority 1)."""
+    sm = boto3.client("sagemaker", region_name=REGION)
+    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
+    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 2, "InstancePools": [
+            {"InstanceType": "ml.p4de.24xlarge", "Priority": 1}, {"InstanceType": "ml.p4d.24xlarge", "Priority": 2}]}])
+    sm.create_endpoint(EndpointName="p4d", EndpointConfigName="c")
+    m = Meter(prices=(("ml.p4de.24xlarge", FALLBACK), ("ml.p4d.24xlarge", PRICE)), price=FALLBACK)
+    m.clients = Clients()
+    reading = meter_handler.read_instances(m.config, m.clients)
+    assert reading.instances == 2 and reading.usd_per_hour == pytest.approx(2 * FALLBACK)
+    assert "2 x ml.p4de.24xlarge at $40.97/h, 0 x ml.p4d.24xlarge at $37.69/h" in reading.found
 
 
 # ----------------------------------------------------------------------------- the asset

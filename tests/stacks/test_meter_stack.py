@@ -83,8 +83,10 @@ def test_meter_function_runs_every_five_minutes_alone_with_dead_letters_and_the_
         "SAGEFIT_PRICE_PER_HOUR": repr(spec.price_per_hour),
         "SAGEFIT_METER_TABLE_NAME": {"Ref": table_id},
         "SAGEFIT_METER_MAX_GAP_SECONDS": "3600",
+        "SAGEFIT_INSTANCE_PRICES": json.dumps([list(pair) for pair in spec.instance_prices], separators=(",", ":")),
     }
     assert MeterConfig.from_env({**env, "SAGEFIT_METER_TABLE_NAME": "t"}).price_per_hour == spec.price_per_hour
+    assert MeterConfig.from_env({**env, "SAGEFIT_METER_TABLE_NAME": "t"}).instance_prices == spec.instance_prices
 
     (rule,) = [r["Properties"] for r in resources(mine, "AWS::Events::Rule").values()]
     assert rule["ScheduleExpression"] == "rate(5 minutes)" and rule["State"] == "ENABLED"

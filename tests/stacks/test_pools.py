@@ -88,6 +88,25 @@ def test_a_scale_to_zero_seed_falls_back_through_its_pools(tmp_path):
     assert _cfn_lint(written) == []
 
 
+def _meter_env(template: dict[str, Any]) -> dict[str, Any]:
+    (function,) = [r["Properties"] for lid, r in resources(template, "AWS::Lambda::Function").items()
+                   if lid.startswith("Meter")]
+    env: dict[str, Any] = function["Environment"]["Variables"]
+    return env
+
+
+def test_the_spend_meter_gets_each_pool_types_price_from_the_spec(tmp_path):
+    """A fallback costs more or less than the planned type: the meter is told each type's price."""
+    path = _profile(tmp_path, "llama2-70b-awq", instance_pool=["ml.g5.12xlarge", "ml.g5.48xlarge"])
+    spec = plan_profile(load_profile(path)).spec
+    template, _ = _synth(path)
+    env = _meter_env(template)
+    prices = [(m.instance_type, m.price_per_hour) for m in spec.pool]
+    assert [t for t, _ in prices] == ["ml.g5.12xlarge", "ml.g5.48xlarge"] and prices[1][1] > prices[0][1]
+    assert [tuple(pair) for pair in json.loads(env["SAGEFIT_INSTANCE_PRICES"])] == prices
+    assert float(env["SAGEFIT_PRICE_PER_HOUR"]) == spec.price_per_hour == prices[0][1]
+
+
 def test_an_async_pool_member_with_another_sharding_gets_its_own_model(tmp_path):
     path = _profile(tmp_path, "llama2-70b-awq", instance_pool=["ml.g5.12xlarge", "ml.g5.48xlarge"])
     template, written = _synth(path)

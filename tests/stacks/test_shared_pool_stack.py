@@ -67,6 +67,16 @@ def test_the_variant_pools_and_each_member_has_a_specification_per_type(synthed)
             }
 
 
+def test_the_spend_meter_gets_each_pool_types_price(synthed):
+    _, plan, template = synthed
+    spec = plan.spec
+    (function,) = [r["Properties"] for lid, r in resources(template, "AWS::Lambda::Function").items()
+                   if lid.startswith("Meter")]
+    prices = json.loads(function["Environment"]["Variables"]["SAGEFIT_INSTANCE_PRICES"])
+    assert [t for t, _ in prices] == list(spec.pool_types)
+    assert [p for _, p in prices] == [c.price_per_hour for c in plan.pool]
+
+
 def test_cfn_lint_finds_nothing(synthed):
     path, _, _ = synthed
     cfn_lint = Path(sys.executable).parent / "cfn-lint"

@@ -4,6 +4,7 @@ own scaling and wake-up alarm, and the cost guard's topic and budget; every figu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -161,6 +162,7 @@ def test_the_spend_meter_prices_the_shared_instances(stack, template):
     env = _function(template, "Meter")["Environment"]["Variables"]
     assert (env["SAGEFIT_ENDPOINT_NAME"], env["SAGEFIT_VARIANT_NAME"]) == ("small-models", spec.names.variant)
     assert float(env["SAGEFIT_PRICE_PER_HOUR"]) == spec.price_per_hour
+    assert [tuple(pair) for pair in json.loads(env["SAGEFIT_INSTANCE_PRICES"])] == list(spec.instance_prices)
     assert spec.max_metered_instances == spec.max_instances == 2
     alarms = [a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()]
     (runaway,) = [a for a in alarms if a.get("MetricName") == "InstanceCount"]

@@ -27,26 +27,38 @@ def create_meter_table(name: str = "sagefit-meter-state") -> str:
 
 
 class FakeSageMaker:
-    """DescribeEndpoint answering ``count`` instances of variant AllTraffic, or raising ``error``."""
+    """DescribeEndpoint answering ``count`` instances of variant AllTraffic, or raising ``error``.
 
-    def __init__(self, count: int = 1, variant: str = "AllTraffic") -> None:
+    ``pools`` ((instance type, count) in priority order) make it a pooled variant reporting
+    ``InstancePools`` summaries (API reference, ProductionVariantSummary.InstancePools, a list of
+    InstancePoolSummary {InstanceType, CurrentInstanceCount}); :meth:`set_pools` also sets the
+    variant's ``CurrentInstanceCount`` to their sum, as SageMaker reports it.
+    """
+
+    def __init__(self, count: int = 1, variant: str = "AllTraffic",
+                 pools: list[tuple[str, int]] | None = None) -> None:
         self.count = count
         self.variant = variant
+        self.pools = pools
         self.error: tuple[str, str] | None = None
         self.calls = 0
+
+    def set_pools(self, pools: list[tuple[str, int]] | None) -> None:
+        """Report these pools, with the variant's count their sum."""
+        self.pools = pools
+        self.count = sum(n for _, n in pools or [])
 
     def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:  # noqa: N803 (boto3's spelling)
         self.calls += 1
         if self.error is not None:
             code, message = self.error
             raise ClientError({"Error": {"Code": code, "Message": message}}, "DescribeEndpoint")
-        return {
-            "EndpointName": EndpointName,
-            "EndpointStatus": "InService",
-            "ProductionVariants": [
-                {"VariantName": self.variant, "CurrentInstanceCount": self.count, "DesiredInstanceCount": self.count}
-            ],
+        variant: dict[str, Any] = {
+            "VariantName": self.variant, "CurrentInstanceCount": self.count, "DesiredInstanceCount": self.count,
         }
+        if self.pools:
+            variant["InstancePools"] = [{"InstanceType": t, "CurrentInstanceCount": n} for t, n in self.pools]
+        return {"EndpointName": EndpointName, "EndpointStatus": "InService", "ProductionVariants": [variant]}
 
 
 class Clients:

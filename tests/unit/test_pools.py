@@ -53,6 +53,18 @@ def test_scale_to_zero_and_async_seeds_are_pooled_by_default(name, plan_of):
     assert all(m.local_nvme == plan.instance.local_nvme for m in pool)
 
 
+def test_the_spec_prices_each_pool_type_for_the_meter(plan_of):
+    """instance_prices: each type the variant may run at its planned price, priority order; one type
+    without a pool."""
+    plan = plan_of(with_pool(seed("llama2-70b"), "auto"))
+    prices = plan.spec.instance_prices
+    assert prices == tuple((m.instance_type, m.price_per_hour) for m in plan.spec.pool)
+    assert prices[0] == (plan.instance_type, plan.price_per_hour) and len(prices) == 2
+    assert prices[1][1] > prices[0][1]  # the p4de fallback costs more than the planned p4d
+    unpooled = plan_of(seed("llama2-70b")).spec
+    assert unpooled.instance_prices == ((unpooled.instance_type, unpooled.price_per_hour),)
+
+
 def test_always_on_is_not_pooled_by_default(plan_of):
     plan = plan_of(seed("llama2-70b"))
     assert plan.spec.pool == ()

@@ -31,6 +31,9 @@ def test_the_example_pools_both_four_gpu_types(project):
             member.container.accelerators, member.container.min_memory_mb
         )
     assert shared.to_dict()["instance_pool"] == ["ml.g6.12xlarge", "ml.g5.12xlarge"]
+    # what the spend meter prices each type at: the candidates' planned prices, in the pool's order
+    assert shared.spec.instance_prices == tuple((c.instance.instance_type, c.price_per_hour) for c in shared.pool)
+    assert shared.spec.instance_prices[0] == (shared.spec.instance_type, shared.spec.price_per_hour)
 
 
 def test_off_deploys_the_planned_type_only(project):
@@ -38,6 +41,7 @@ def test_off_deploys_the_planned_type_only(project):
     shared = plan(project)
     assert shared.pool == () and shared.spec.pool_types == ()
     assert all(m.pool == () for m in shared.spec.members)
+    assert shared.spec.instance_prices == ((shared.spec.instance_type, shared.spec.price_per_hour),)
 
 
 def test_a_fallback_that_packs_on_another_count_is_left_out(project):

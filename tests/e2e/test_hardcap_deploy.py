@@ -84,8 +84,11 @@ class Deployed:
         outputs = {o["OutputKey"]: o["OutputValue"] for o in self.description["Outputs"]}
         self.topic = outputs["AlertTopicArn"]
         resources = _client("cloudformation").list_stack_resources(StackName=stack)["StackResourceSummaries"]
-        (function_name,) = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Lambda::Function"
-                            and r["LogicalResourceId"].startswith("HardCap")]
+        (function_name,) = [
+            r["PhysicalResourceId"]
+            for r in resources
+            if r["ResourceType"] == "AWS::Lambda::Function" and r["LogicalResourceId"].startswith("HardCap")
+        ]
         function = _client("lambda").get_function_configuration(FunctionName=function_name)
         self.function_arn = function["FunctionArn"]
         self.environment = function["Environment"]["Variables"]
@@ -125,10 +128,14 @@ class Deployed:
 
     def target(self) -> dict[str, Any]:
         resource = self.environment.get("SAGEFIT_INFERENCE_COMPONENT_NAME")
-        resource_id = (f"inference-component/{resource}" if resource
-                       else f"endpoint/{self.environment['SAGEFIT_ENDPOINT_NAME']}/variant/AllTraffic")
+        resource_id = (
+            f"inference-component/{resource}"
+            if resource
+            else f"endpoint/{self.environment['SAGEFIT_ENDPOINT_NAME']}/variant/AllTraffic"
+        )
         (target,) = _client("application-autoscaling").describe_scalable_targets(
-            ServiceNamespace="sagemaker", ResourceIds=[resource_id])["ScalableTargets"]
+            ServiceNamespace="sagemaker", ResourceIds=[resource_id]
+        )["ScalableTargets"]
         return target
 
 
@@ -151,9 +158,15 @@ def test_llama2_70b_hard_cap_end_to_end(deployed, profiles_dir, capsys):
     scaling = stack.plan.profile.scaling
     env = stack.environment
     assert (env["SAGEFIT_STACK_NAME"], env["SAGEFIT_BUDGET_NAME"], env["SAGEFIT_CAP_HOLD"]) == (
-        "Llama2x70bStack", "sagefit-Llama2x70bStack", "minimum")  # always-on: the cap holds the minimum
+        "Llama2x70bStack",
+        "sagefit-Llama2x70bStack",
+        "minimum",
+    )  # always-on: the cap holds the minimum
     assert (env["SAGEFIT_RESOURCE_ID"], env["SAGEFIT_SCALABLE_DIMENSION"], env["SAGEFIT_CAPPED_CAPACITY"]) == (
-        "endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic", "sagemaker:variant:DesiredInstanceCount", str(scaling.min_capacity))
+        "endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic",
+        "sagemaker:variant:DesiredInstanceCount",
+        str(scaling.min_capacity),
+    )
     assert env["SAGEFIT_ALERT_TOPIC_ARN"] == stack.topic and env["SAGEFIT_ACCOUNT_ID"] == ACCOUNT
     subscriptions = _client("sns").list_subscriptions_by_topic(TopicArn=stack.topic)["Subscriptions"]
     assert {"lambda": stack.function_arn}.items() <= {s["Protocol"]: s["Endpoint"] for s in subscriptions}.items()
@@ -199,7 +212,10 @@ def test_mistral_hard_cap_goes_to_zero_and_resume_leaves_it_to_wake(deployed, pr
     target = stack.target()
     assert (target["MinCapacity"], target["MaxCapacity"], target["SuspendedState"]) == (0, 0, SUSPENDED)
     sm = _client("sagemaker")
-    assert sm.describe_inference_component(InferenceComponentName="mistral-7b-ic")["RuntimeConfig"]["DesiredCopyCount"] == 0
+    assert (
+        sm.describe_inference_component(InferenceComponentName="mistral-7b-ic")["RuntimeConfig"]["DesiredCopyCount"]
+        == 0
+    )
     assert _decision(stack.notify_budget()) == "already-capped"
     assert len(stack.announcements()) == 1
 
@@ -211,11 +227,20 @@ def test_mistral_hard_cap_goes_to_zero_and_resume_leaves_it_to_wake(deployed, pr
     out = capsys.readouterr().out
     assert f"minimum 0, maximum {scaling.max_capacity}" in out and "stays at 0 copies" in out
     target = stack.target()
-    assert (target["MinCapacity"], target["MaxCapacity"], target["SuspendedState"]) == (0, scaling.max_capacity, RESUMED)
-    assert sm.describe_inference_component(InferenceComponentName="mistral-7b-ic")["RuntimeConfig"]["DesiredCopyCount"] == 0
+    assert (target["MinCapacity"], target["MaxCapacity"], target["SuspendedState"]) == (
+        0,
+        scaling.max_capacity,
+        RESUMED,
+    )
+    assert (
+        sm.describe_inference_component(InferenceComponentName="mistral-7b-ic")["RuntimeConfig"]["DesiredCopyCount"]
+        == 0
+    )
 
 
-def test_deleted_always_on_endpoint_is_recreated_from_the_stacks_config(deployed, profiles_dir, tmp_path, monkeypatch, capsys):
+def test_deleted_always_on_endpoint_is_recreated_from_the_stacks_config(
+    deployed, profiles_dir, tmp_path, monkeypatch, capsys
+):
     """hard_cap_action: delete-endpoint deletes only the endpoint; resume recreates it from the endpoint
     config the CloudFormation stack holds, with the stack's cost tag."""
     directory = tmp_path / "profiles"
@@ -235,11 +260,18 @@ def test_deleted_always_on_endpoint_is_recreated_from_the_stacks_config(deployed
         sm.describe_endpoint(EndpointName="llama2-70b-p4d-24xlarge")
     assert sm.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
     # Deregistered first, as AWS requires before an endpoint that is a scalable target is deleted.
-    assert _client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="sagemaker", ResourceIds=["endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic"])["ScalableTargets"] == []
+    assert (
+        _client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=["endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic"]
+        )["ScalableTargets"]
+        == []
+    )
     model = sm.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0]["ModelName"]
     assert sm.describe_model(ModelName=model)["ModelName"] == model
-    assert _client("cloudformation").describe_stacks(StackName="Llama2x70bStack")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert (
+        _client("cloudformation").describe_stacks(StackName="Llama2x70bStack")["Stacks"][0]["StackStatus"]
+        == "CREATE_COMPLETE"
+    )
     assert _decision(stack.notify_budget()) == "already-capped"
     assert len(stack.announcements()) == 1
 
@@ -255,7 +287,9 @@ def test_deleted_always_on_endpoint_is_recreated_from_the_stacks_config(deployed
     assert {"Key": "sagefit:stack", "Value": "Llama2x70bStack"} in tags
     assert stack.target()["SuspendedState"] == RESUMED  # registered again with the plan's bounds
     assert (stack.target()["MinCapacity"], stack.target()["MaxCapacity"]) == (
-        stack.plan.spec.scaling.min_capacity, stack.plan.spec.scaling.max_capacity)
+        stack.plan.spec.scaling.min_capacity,
+        stack.plan.spec.scaling.max_capacity,
+    )
 
 
 def test_the_meters_alarm_caps_within_minutes_while_budgets_still_shows_nothing(deployed, capsys):
@@ -278,8 +312,11 @@ def test_the_meters_alarm_caps_within_minutes_while_budgets_still_shows_nothing(
     assert (alarm["Namespace"], alarm["MetricName"]) == ("sagefit/Meter", "MeteredMonthToDateUsd")
 
     resources = _client("cloudformation").list_stack_resources(StackName="MistralStack")["StackResourceSummaries"]
-    (meter_function,) = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Lambda::Function"
-                         and r["LogicalResourceId"].startswith("Meter")]
+    (meter_function,) = [
+        r["PhysicalResourceId"]
+        for r in resources
+        if r["ResourceType"] == "AWS::Lambda::Function" and r["LogicalResourceId"].startswith("Meter")
+    ]
     env = _client("lambda").get_function_configuration(FunctionName=meter_function)["Environment"]["Variables"]
     config = MeterConfig.from_env(env)
     assert config.table_name == stack.environment["SAGEFIT_METER_TABLE_NAME"]

@@ -21,7 +21,12 @@ def test_ctrl_c_during_a_synth_is_one_line(tmp_path, delay_s):
     python = REPO_ROOT / ".venv" / "bin" / "python"
     env = {**node_env(os.environ, REPO_ROOT), "CDK_OUTDIR": str(tmp_path)}
     app = subprocess.Popen(
-        [str(python), "app.py"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [str(python), "app.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     time.sleep(delay_s)  # while aws_cdk loads (0.3 s) or the stacks are built (1.5 s)

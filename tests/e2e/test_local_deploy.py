@@ -71,7 +71,7 @@ def test_bootstrap_deploy_update_destroy(target):
     component = sagemaker.describe_inference_component(InferenceComponentName="mistral-7b-ic")
     assert component["EndpointName"] == "mistral-7b"
     assert component["InferenceComponentStatus"] == "InService"
-    assert [s["InstanceType"] for s in component["Specifications"]][0] == "ml.g5.2xlarge"
+    assert next(s["InstanceType"] for s in component["Specifications"]) == "ml.g5.2xlarge"
     # The hard cap's function, from the asset the CDK CLI published to the emulator's bootstrap bucket.
     lambda_ = target.client("lambda")
     (function_name,) = [

@@ -19,7 +19,9 @@ def test_deploy_synthesizes_the_profiles_directory_given(tmp_path, monkeypatch, 
     directory.mkdir()
     text = (profiles_dir / "zephyr-7b.yaml").read_text()
     assert "  max_capacity: 1\n" in text
-    text = text.replace("name: zephyr-7b", "name: only-here", 1).replace("stack_name: ZephyrStack", f"stack_name: {STACK}")
+    text = text.replace("name: zephyr-7b", "name: only-here", 1).replace(
+        "stack_name: ZephyrStack", f"stack_name: {STACK}"
+    )
     (directory / "only-here.yaml").write_text(text.replace("  max_capacity: 1\n", "  max_capacity: 3\n", 1))
     # The CDK app runs in the repository (cdk.json, app.py); the emulator's state stays out of it.
     monkeypatch.chdir(repo_root)

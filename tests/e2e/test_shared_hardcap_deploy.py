@@ -23,7 +23,7 @@ from tests.support.moto_replay import ACCOUNT, REGION, bootstrap, deploy
 
 
 @pytest.fixture
-def shared_cap(cdk_app, moto_env, asset_handler, monkeypatch):  # noqa: F811
+def shared_cap(cdk_app, moto_env, asset_handler, monkeypatch):
     assert moto_env == REGION
     cdk_app.synth()
     stack = cdk_app.shared[SHARED]
@@ -35,11 +35,16 @@ def shared_cap(cdk_app, moto_env, asset_handler, monkeypatch):  # noqa: F811
         described = deploy(SHARED, template, Path(cdk_app.outdir))
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
         resources = _client("cloudformation").list_stack_resources(StackName=SHARED)["StackResourceSummaries"]
-        functions = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources
-                     if r["ResourceType"] == "AWS::Lambda::Function"}
+        functions = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in resources
+            if r["ResourceType"] == "AWS::Lambda::Function"
+        }
         (cap_function,) = [name for lid, name in functions.items() if lid.startswith("HardCap")]
         assert [lid for lid in functions if lid.startswith("Meter")], "the shared stack has a spend meter"
-        environment = _client("lambda").get_function_configuration(FunctionName=cap_function)["Environment"]["Variables"]
+        environment = _client("lambda").get_function_configuration(FunctionName=cap_function)["Environment"][
+            "Variables"
+        ]
         for key, value in environment.items():
             monkeypatch.setenv(key, value)
         handler = asset_handler(_asset_dir(Path(cdk_app.outdir), SHARED))
@@ -61,8 +66,10 @@ def _set_spend(actual: float) -> float:
 
 def _targets() -> dict[str, dict[str, Any]]:
     scaling = _client("application-autoscaling")
-    return {t["ResourceId"].split("/", 1)[1]: t
-            for t in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]}
+    return {
+        t["ResourceId"].split("/", 1)[1]: t
+        for t in scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    }
 
 
 def _copies(component: str) -> int:
@@ -115,6 +122,9 @@ def test_the_cap_holds_every_member_at_zero_copies_and_resume_restores_them(shar
         scaling = member.scaling
         target = targets[member.component_name]
         assert (target["MinCapacity"], target["MaxCapacity"], target["SuspendedState"]) == (
-            scaling.min_capacity, scaling.max_capacity, RESUMED)
+            scaling.min_capacity,
+            scaling.max_capacity,
+            RESUMED,
+        )
         assert f"inference-component/{member.component_name}: minimum {scaling.min_capacity}" in out
         assert _copies(member.component_name) == scaling.min_capacity  # 0: the next request wakes it

@@ -27,16 +27,31 @@ def test_the_local_extra_pins_the_version_the_extensions_patch(repo_root):
     assert text.count('"moto[') == 1  # only in the extra: neither a dependency nor a second pin in dev
 
 
-@pytest.mark.parametrize("versions, message", [
-    ({"moto": None}, "the local emulator (--target local) needs moto, which is not installed; "
-                     "fix: pip install 'sagefit[local]', or deploy to AWS with --target aws"),
-    ({"moto": "5.1.0"}, f"the local emulator needs moto {requirements.MOTO_VERSION}, found 5.1.0; "
-                        "fix: pip install 'sagefit[local]'"),
-    ({"flask_cors": None}, "the local emulator needs moto's server extra (flask-cors not installed); "
-                           "fix: pip install 'sagefit[local]'"),
-    ({"flask": None, "flask_cors": None}, "the local emulator needs moto's server extra (flask, flask-cors "
-                                          "not installed); fix: pip install 'sagefit[local]'"),
-])
+@pytest.mark.parametrize(
+    "versions, message",
+    [
+        (
+            {"moto": None},
+            "the local emulator (--target local) needs moto, which is not installed; "
+            "fix: pip install 'sagefit[local]', or deploy to AWS with --target aws",
+        ),
+        (
+            {"moto": "5.1.0"},
+            f"the local emulator needs moto {requirements.MOTO_VERSION}, found 5.1.0; "
+            "fix: pip install 'sagefit[local]'",
+        ),
+        (
+            {"flask_cors": None},
+            "the local emulator needs moto's server extra (flask-cors not installed); "
+            "fix: pip install 'sagefit[local]'",
+        ),
+        (
+            {"flask": None, "flask_cors": None},
+            "the local emulator needs moto's server extra (flask, flask-cors "
+            "not installed); fix: pip install 'sagefit[local]'",
+        ),
+    ],
+)
 def test_a_missing_moto_is_one_line_naming_the_extra(monkeypatch, versions, message):
     fake_installed(monkeypatch, **versions)
     with pytest.raises(SagefitError) as info:
@@ -50,4 +65,5 @@ def test_the_emulator_process_says_so_before_importing_moto(monkeypatch, capsys)
     assert server.main(["--port", "5055"]) == 2
     assert capsys.readouterr().err == (
         "sagefit: error: the local emulator (--target local) needs moto, which is not installed; "
-        "fix: pip install 'sagefit[local]', or deploy to AWS with --target aws\n")
+        "fix: pip install 'sagefit[local]', or deploy to AWS with --target aws\n"
+    )

@@ -43,8 +43,11 @@ COPY_TARGET = {
 @pytest.fixture(scope="module")
 def clients() -> Iterator[SimpleNamespace]:
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_DEFAULT_REGION": REGION}.items():
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+        }.items():
             mp.setenv(key, value)
         for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             mp.delenv(key, raising=False)
@@ -73,8 +76,13 @@ def refused(call: Any, **kwargs: Any) -> str:
 
 
 def model_variant(instance_type: str = "ml.g5.2xlarge", **extra: Any) -> dict[str, Any]:
-    return {"VariantName": "AllTraffic", "ModelName": "model", "InstanceType": instance_type,
-            "InitialInstanceCount": 1, **extra}
+    return {
+        "VariantName": "AllTraffic",
+        "ModelName": "model",
+        "InstanceType": instance_type,
+        "InitialInstanceCount": 1,
+        **extra,
+    }
 
 
 def model_endpoint(sm: Any, instance_type: str = "ml.g5.2xlarge") -> None:
@@ -85,8 +93,9 @@ def model_endpoint(sm: Any, instance_type: str = "ml.g5.2xlarge") -> None:
 
 def ic_endpoint(sm: Any, copies: int = 4) -> None:
     make_model(sm)
-    sm.create_endpoint_config(EndpointConfigName="ep-config", ExecutionRoleArn=ROLE_ARN,
-                              ProductionVariants=[ic_variant()])
+    sm.create_endpoint_config(
+        EndpointConfigName="ep-config", ExecutionRoleArn=ROLE_ARN, ProductionVariants=[ic_variant()]
+    )
     sm.create_endpoint(EndpointName="ep", EndpointConfigName="ep-config")
     make_ic(sm, "ic", copies=copies)
 
@@ -140,13 +149,19 @@ def _cfn_template(instance_type: str) -> dict[str, Any]:
 
 def test_cloudformation_update_changing_an_autoscaled_instance_type_is_refused(aws: SimpleNamespace) -> None:
     sm, cfn = aws.sm, aws.cfn
-    cfn.create_stack(StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.2xlarge")),
-                     Capabilities=["CAPABILITY_IAM"])
+    cfn.create_stack(
+        StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.2xlarge")), Capabilities=["CAPABILITY_IAM"]
+    )
     before = sm.describe_endpoint(EndpointName="cfn-endpoint")["EndpointConfigName"]
-    aws.aas.register_scalable_target(**{**VARIANT_TARGET, "ResourceId": "endpoint/cfn-endpoint/variant/AllTraffic"},
-                                     MinCapacity=1, MaxCapacity=2)
-    message = refused(cfn.update_stack, StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.12xlarge")),
-                      Capabilities=["CAPABILITY_IAM"])
+    aws.aas.register_scalable_target(
+        **{**VARIANT_TARGET, "ResourceId": "endpoint/cfn-endpoint/variant/AllTraffic"}, MinCapacity=1, MaxCapacity=2
+    )
+    message = refused(
+        cfn.update_stack,
+        StackName="rules",
+        TemplateBody=json.dumps(_cfn_template("ml.g5.12xlarge")),
+        Capabilities=["CAPABILITY_IAM"],
+    )
     assert "ml.g5.2xlarge to ml.g5.12xlarge" in message
     endpoint = sm.describe_endpoint(EndpointName="cfn-endpoint")
     assert endpoint["EndpointConfigName"] == before  # nothing moved
@@ -156,11 +171,13 @@ def test_cloudformation_update_changing_an_autoscaled_instance_type_is_refused(a
 
 def test_cloudformation_update_moves_the_endpoint_onto_the_replaced_config(aws: SimpleNamespace) -> None:
     sm, cfn = aws.sm, aws.cfn
-    cfn.create_stack(StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.2xlarge")),
-                     Capabilities=["CAPABILITY_IAM"])
+    cfn.create_stack(
+        StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.2xlarge")), Capabilities=["CAPABILITY_IAM"]
+    )
     before = sm.describe_endpoint(EndpointName="cfn-endpoint")["EndpointConfigName"]
-    cfn.update_stack(StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.12xlarge")),
-                     Capabilities=["CAPABILITY_IAM"])
+    cfn.update_stack(
+        StackName="rules", TemplateBody=json.dumps(_cfn_template("ml.g5.12xlarge")), Capabilities=["CAPABILITY_IAM"]
+    )
     after = sm.describe_endpoint(EndpointName="cfn-endpoint")["EndpointConfigName"]
     assert after != before  # not autoscaled: the update goes through, onto the new config
     assert sm.describe_endpoint_config(EndpointConfigName=after)["ProductionVariants"][0]["InstanceType"] == (
@@ -173,8 +190,9 @@ def test_cloudformation_update_moves_the_endpoint_onto_the_replaced_config(aws: 
 # carry their scalable target in the template, as the CDK stacks do.
 
 
-def _scaled_variant_template(endpoint: str, instance_type: str, *, image: str = "tgi:latest",
-                             retain: bool | None = None, min_capacity: int = 1) -> dict[str, Any]:
+def _scaled_variant_template(
+    endpoint: str, instance_type: str, *, image: str = "tgi:latest", retain: bool | None = None, min_capacity: int = 1
+) -> dict[str, Any]:
     """A model-variant endpoint (always-on and async shape) with its variant registered by the stack."""
     template = _cfn_template(instance_type)
     resources = template["Resources"]
@@ -185,9 +203,12 @@ def _scaled_variant_template(endpoint: str, instance_type: str, *, image: str = 
     resources["Target"] = {
         "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
         "DependsOn": ["Endpoint"],
-        "Properties": {**{k: VARIANT_TARGET[k] for k in ("ServiceNamespace", "ScalableDimension")},
-                       "ResourceId": f"endpoint/{endpoint}/variant/AllTraffic",
-                       "MinCapacity": min_capacity, "MaxCapacity": 2},
+        "Properties": {
+            **{k: VARIANT_TARGET[k] for k in ("ServiceNamespace", "ScalableDimension")},
+            "ResourceId": f"endpoint/{endpoint}/variant/AllTraffic",
+            "MinCapacity": min_capacity,
+            "MaxCapacity": 2,
+        },
     }
     return template
 
@@ -207,8 +228,12 @@ def test_instance_type_change_of_an_autoscaled_variant_under_the_old_naming_is_r
     _stack(aws.cfn, "create_stack", _scaled_variant_template("llama", "ml.g5.2xlarge"))
     before = aws.sm.describe_endpoint(EndpointName="llama")["EndpointConfigName"]
     assert _variant_targets(aws.aas) == [("endpoint/llama/variant/AllTraffic", 1, 2)]
-    message = refused(aws.cfn.update_stack, StackName="day-two", Capabilities=["CAPABILITY_IAM"],
-                      TemplateBody=json.dumps(_scaled_variant_template("llama", "ml.g5.12xlarge")))
+    message = refused(
+        aws.cfn.update_stack,
+        StackName="day-two",
+        Capabilities=["CAPABILITY_IAM"],
+        TemplateBody=json.dumps(_scaled_variant_template("llama", "ml.g5.12xlarge")),
+    )
     assert "ml.g5.2xlarge to ml.g5.12xlarge" in message and "Deregister the scalable target" in message
     assert aws.sm.describe_endpoint(EndpointName="llama")["EndpointConfigName"] == before
 
@@ -231,7 +256,8 @@ def _component_template(image: str, batch: dict[str, Any]) -> dict[str, Any]:
     resources = template["Resources"]
     resources["Model"]["Properties"]["PrimaryContainer"] = {"Image": image}
     resources["Component"]["Properties"]["DeploymentConfig"] = {
-        "RollingUpdatePolicy": {"MaximumBatchSize": batch, "WaitIntervalInSeconds": 120}}
+        "RollingUpdatePolicy": {"MaximumBatchSize": batch, "WaitIntervalInSeconds": 120}
+    }
     return template
 
 
@@ -240,8 +266,12 @@ def test_model_update_with_a_rolling_batch_of_one_copy_at_one_copy_is_refused(aw
     component (its Specification names the replaced model) and the rolling update is refused."""
     one_copy = {"Type": "COPY_COUNT", "Value": 1}
     _stack(aws.cfn, "create_stack", _component_template("tgi:1", one_copy))
-    message = refused(aws.cfn.update_stack, StackName="day-two", Capabilities=["CAPABILITY_IAM"],
-                      TemplateBody=json.dumps(_component_template("tgi:2", one_copy)))
+    message = refused(
+        aws.cfn.update_stack,
+        StackName="day-two",
+        Capabilities=["CAPABILITY_IAM"],
+        TemplateBody=json.dumps(_component_template("tgi:2", one_copy)),
+    )
     assert "Invalid RollingUpdatePolicy" in message and "not possible at 1 copies" in message
 
 
@@ -257,16 +287,21 @@ def test_model_update_with_a_capacity_percent_batch_rolls_at_one_copy(aws: Simpl
 
 @pytest.mark.parametrize(("retain", "instances"), [(None, 1), (True, 0)])
 def test_config_update_of_a_zeroed_variant_endpoint_wakes_it_unless_properties_are_retained(
-        aws: SimpleNamespace, retain: bool | None, instances: int) -> None:
+    aws: SimpleNamespace, retain: bool | None, instances: int
+) -> None:
     """The old async template had no RetainAllVariantProperties: UpdateEndpoint applied the new
     config's InitialInstanceCount 1 to an endpoint autoscaling (or the hard cap) held at 0 instances.
     AWS does not refuse it, it starts an instance; the emulator shows the same (the async config itself
     is left out: the instance count does not depend on it)."""
     _stack(aws.cfn, "create_stack", _scaled_variant_template("lazy", "ml.g5.12xlarge", retain=retain, min_capacity=0))
-    aws.sm.update_endpoint_weights_and_capacities(EndpointName="lazy", DesiredWeightsAndCapacities=[
-        {"VariantName": "AllTraffic", "DesiredInstanceCount": 0}])
-    _stack(aws.cfn, "update_stack",
-           _scaled_variant_template("lazy", "ml.g5.12xlarge", image="tgi:2", retain=retain, min_capacity=0))
+    aws.sm.update_endpoint_weights_and_capacities(
+        EndpointName="lazy", DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 0}]
+    )
+    _stack(
+        aws.cfn,
+        "update_stack",
+        _scaled_variant_template("lazy", "ml.g5.12xlarge", image="tgi:2", retain=retain, min_capacity=0),
+    )
     endpoint = aws.sm.describe_endpoint(EndpointName="lazy")
     config = aws.sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     model_name = config["ProductionVariants"][0]["ModelName"]
@@ -281,13 +316,21 @@ def test_copy_count_is_not_reset_by_a_model_update(aws: SimpleNamespace) -> None
     see cloudformation.InferenceComponentResource.update_from_cloudformation_json)."""
     half = {"Type": "CAPACITY_PERCENT", "Value": 50}
     _stack(aws.cfn, "create_stack", _component_template("tgi:1", half))
-    aws.sm.update_inference_component_runtime_config(InferenceComponentName="cfn-ic", DesiredRuntimeConfig={"CopyCount": 0})
+    aws.sm.update_inference_component_runtime_config(
+        InferenceComponentName="cfn-ic", DesiredRuntimeConfig={"CopyCount": 0}
+    )
     _stack(aws.cfn, "update_stack", _component_template("tgi:2", half))
-    assert aws.sm.describe_inference_component(InferenceComponentName="cfn-ic")["RuntimeConfig"]["DesiredCopyCount"] == 0
+    assert (
+        aws.sm.describe_inference_component(InferenceComponentName="cfn-ic")["RuntimeConfig"]["DesiredCopyCount"] == 0
+    )
     changed = _component_template("tgi:2", half)
-    changed["Resources"]["Component"]["Properties"]["RuntimeConfig"] = {"CopyCount": 2}  # a changed RuntimeConfig is sent
+    changed["Resources"]["Component"]["Properties"]["RuntimeConfig"] = {
+        "CopyCount": 2
+    }  # a changed RuntimeConfig is sent
     _stack(aws.cfn, "update_stack", changed)
-    assert aws.sm.describe_inference_component(InferenceComponentName="cfn-ic")["RuntimeConfig"]["DesiredCopyCount"] == 2
+    assert (
+        aws.sm.describe_inference_component(InferenceComponentName="cfn-ic")["RuntimeConfig"]["DesiredCopyCount"] == 2
+    )
 
 
 # -- deleting an autoscaled endpoint --------------------------------------------------------------
@@ -297,10 +340,15 @@ def test_delete_endpoint_deregisters_its_scalable_targets(aws: SimpleNamespace) 
     sm, aas = aws.sm, aws.aas
     model_endpoint(sm)
     aas.register_scalable_target(**VARIANT_TARGET, MinCapacity=1, MaxCapacity=2)
-    aas.put_scaling_policy(PolicyName="p", PolicyType="TargetTrackingScaling", **VARIANT_TARGET,
-                           TargetTrackingScalingPolicyConfiguration={
-                               "TargetValue": 5.0, "PredefinedMetricSpecification": {
-                                   "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
+    aas.put_scaling_policy(
+        PolicyName="p",
+        PolicyType="TargetTrackingScaling",
+        **VARIANT_TARGET,
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 5.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+        },
+    )
     sm.delete_endpoint(EndpointName="ep")  # not refused: AWS deregisters the targets itself
     assert aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
     assert aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
@@ -309,17 +357,24 @@ def test_delete_endpoint_deregisters_its_scalable_targets(aws: SimpleNamespace) 
 # -- inference components -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("batch", "copies", "expected"), [
-    ({"Type": "COPY_COUNT", "Value": 3}, 4, "outside 1 to 2"),
-    ({"Type": "COPY_COUNT", "Value": 1}, 1, "not possible at 1 copies"),
-    ({"Type": "CAPACITY_PERCENT", "Value": 60}, 4, "outside AWS's range 5 to 50"),
-    ({"Type": "CAPACITY_PERCENT", "Value": 4}, 4, "outside AWS's range 5 to 50"),
-])
-def test_rolling_update_batch_out_of_bounds_is_refused(aws: SimpleNamespace, batch: dict[str, Any], copies: int,
-                                                       expected: str) -> None:
+@pytest.mark.parametrize(
+    ("batch", "copies", "expected"),
+    [
+        ({"Type": "COPY_COUNT", "Value": 3}, 4, "outside 1 to 2"),
+        ({"Type": "COPY_COUNT", "Value": 1}, 1, "not possible at 1 copies"),
+        ({"Type": "CAPACITY_PERCENT", "Value": 60}, 4, "outside AWS's range 5 to 50"),
+        ({"Type": "CAPACITY_PERCENT", "Value": 4}, 4, "outside AWS's range 5 to 50"),
+    ],
+)
+def test_rolling_update_batch_out_of_bounds_is_refused(
+    aws: SimpleNamespace, batch: dict[str, Any], copies: int, expected: str
+) -> None:
     ic_endpoint(aws.sm, copies=copies)
-    message = refused(aws.sm.update_inference_component, InferenceComponentName="ic",
-                      DeploymentConfig={"RollingUpdatePolicy": {"MaximumBatchSize": batch, "WaitIntervalInSeconds": 60}})
+    message = refused(
+        aws.sm.update_inference_component,
+        InferenceComponentName="ic",
+        DeploymentConfig={"RollingUpdatePolicy": {"MaximumBatchSize": batch, "WaitIntervalInSeconds": 60}},
+    )
     assert "Invalid RollingUpdatePolicy" in message and expected in message
 
 
@@ -331,22 +386,37 @@ def test_rolling_update_batch_within_bounds_is_allowed(aws: SimpleNamespace) -> 
 
 def test_negative_copy_count_is_refused(aws: SimpleNamespace) -> None:
     ic_endpoint(aws.sm, copies=1)
-    message = refused(aws.raw.update_inference_component_runtime_config, InferenceComponentName="ic",
-                      DesiredRuntimeConfig={"CopyCount": -1})
+    message = refused(
+        aws.raw.update_inference_component_runtime_config,
+        InferenceComponentName="ic",
+        DesiredRuntimeConfig={"CopyCount": -1},
+    )
     assert "at 'desiredRuntimeConfig.copyCount'" in message
     assert "Member must have value greater than or equal to 0" in message
-    message = refused(aws.raw.create_inference_component, InferenceComponentName="ic2", EndpointName="ep",
-                      VariantName="AllTraffic", Specification={"ModelName": "model"},
-                      RuntimeConfig={"CopyCount": -2})
+    message = refused(
+        aws.raw.create_inference_component,
+        InferenceComponentName="ic2",
+        EndpointName="ep",
+        VariantName="AllTraffic",
+        Specification={"ModelName": "model"},
+        RuntimeConfig={"CopyCount": -2},
+    )
     assert "at 'runtimeConfig.copyCount'" in message
 
 
 def test_inference_component_startup_timeout_out_of_bounds_is_refused(aws: SimpleNamespace) -> None:
     ic_endpoint(aws.sm)
-    message = refused(aws.sm.create_inference_component, InferenceComponentName="ic2", EndpointName="ep",
-                      VariantName="AllTraffic", RuntimeConfig={"CopyCount": 1}, Specification={
-                          "ModelName": "model",
-                          "StartupParameters": {"ContainerStartupHealthCheckTimeoutInSeconds": 3601}})
+    message = refused(
+        aws.sm.create_inference_component,
+        InferenceComponentName="ic2",
+        EndpointName="ep",
+        VariantName="AllTraffic",
+        RuntimeConfig={"CopyCount": 1},
+        Specification={
+            "ModelName": "model",
+            "StartupParameters": {"ContainerStartupHealthCheckTimeoutInSeconds": 3601},
+        },
+    )
     assert "Member must have value less than or equal to 3600" in message
 
 
@@ -360,35 +430,80 @@ def _config_refused(aws: SimpleNamespace, variant: dict[str, Any], **extra: Any)
     return message
 
 
-@pytest.mark.parametrize(("variant", "expected"), [
-    (model_variant(InitialInstanceCount=0), "'productionVariants.1.member.initialInstanceCount'"),
-    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": -1, "MaxInstanceCount": 2}},
-     "managedInstanceScaling.minInstanceCount"),
-    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 0}},
-     "managedInstanceScaling.maxInstanceCount"),
-    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 3, "MaxInstanceCount": 2}},
-     "MinInstanceCount 3 cannot be greater than MaxInstanceCount 2"),
-    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "DISABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}},
-     "MinInstanceCount 0 requires ManagedInstanceScaling Status ENABLED"),
-    ({**model_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0,
-                                                    "MaxInstanceCount": 2}},
-     "ManagedInstanceScaling is only supported for inference component endpoints."),
-    (model_variant(ContainerStartupHealthCheckTimeoutInSeconds=59), "greater than or equal to 60"),
-    (model_variant(ModelDataDownloadTimeoutInSeconds=3601), "less than or equal to 3600"),
-    (model_variant("ml.m5.large", VolumeSizeInGB=513), "less than or equal to 512"),
-    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2,
-                                                 "ScaleInPolicy": {"Strategy": "IDLE_RELEASE",
-                                                                   "CooldownInMinutes": 4}}},
-     "scaleInPolicy.cooldownInMinutes"),
-    ({**ic_variant(), "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2,
-                                                 "ScaleInPolicy": {"Strategy": "CONSOLIDATION",
-                                                                   "MaximumStepSize": 101}}},
-     "scaleInPolicy.maximumStepSize"),
-    (model_variant("ml.g5.2xlarge", VolumeSizeInGB=100), "VolumeSizeInGB is not supported for instance type"),
-    (model_variant(VariantName="All_Traffic"), "'productionVariants.1.member.variantName'"),
-    (model_variant(InferenceAmiVersion="al2-ami-sagemaker-inference-gpu-5"),
-     "'productionVariants.1.member.inferenceAmiVersion' failed to satisfy constraint: Member must satisfy enum"),
-])
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [
+        (model_variant(InitialInstanceCount=0), "'productionVariants.1.member.initialInstanceCount'"),
+        (
+            {
+                **ic_variant(),
+                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": -1, "MaxInstanceCount": 2},
+            },
+            "managedInstanceScaling.minInstanceCount",
+        ),
+        (
+            {
+                **ic_variant(),
+                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 0},
+            },
+            "managedInstanceScaling.maxInstanceCount",
+        ),
+        (
+            {
+                **ic_variant(),
+                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 3, "MaxInstanceCount": 2},
+            },
+            "MinInstanceCount 3 cannot be greater than MaxInstanceCount 2",
+        ),
+        (
+            {
+                **ic_variant(),
+                "ManagedInstanceScaling": {"Status": "DISABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2},
+            },
+            "MinInstanceCount 0 requires ManagedInstanceScaling Status ENABLED",
+        ),
+        (
+            {
+                **model_variant(),
+                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2},
+            },
+            "ManagedInstanceScaling is only supported for inference component endpoints.",
+        ),
+        (model_variant(ContainerStartupHealthCheckTimeoutInSeconds=59), "greater than or equal to 60"),
+        (model_variant(ModelDataDownloadTimeoutInSeconds=3601), "less than or equal to 3600"),
+        (model_variant("ml.m5.large", VolumeSizeInGB=513), "less than or equal to 512"),
+        (
+            {
+                **ic_variant(),
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": 0,
+                    "MaxInstanceCount": 2,
+                    "ScaleInPolicy": {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 4},
+                },
+            },
+            "scaleInPolicy.cooldownInMinutes",
+        ),
+        (
+            {
+                **ic_variant(),
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": 0,
+                    "MaxInstanceCount": 2,
+                    "ScaleInPolicy": {"Strategy": "CONSOLIDATION", "MaximumStepSize": 101},
+                },
+            },
+            "scaleInPolicy.maximumStepSize",
+        ),
+        (model_variant("ml.g5.2xlarge", VolumeSizeInGB=100), "VolumeSizeInGB is not supported for instance type"),
+        (model_variant(VariantName="All_Traffic"), "'productionVariants.1.member.variantName'"),
+        (
+            model_variant(InferenceAmiVersion="al2-ami-sagemaker-inference-gpu-5"),
+            "'productionVariants.1.member.inferenceAmiVersion' failed to satisfy constraint: Member must satisfy enum",
+        ),
+    ],
+)
 def test_bad_endpoint_config_is_refused(aws: SimpleNamespace, variant: dict[str, Any], expected: str) -> None:
     extra = {"ExecutionRoleArn": ROLE_ARN} if "ModelName" not in variant else {}
     assert expected in _config_refused(aws, variant, **extra)
@@ -402,17 +517,29 @@ def test_kms_key_on_local_nvme_instance_is_refused(aws: SimpleNamespace) -> None
     message = _config_refused(aws, model_variant("ml.g5.2xlarge"), KmsKeyId="alias/sagefit")
     assert "KmsKeyId cannot be specified: instance type ml.g5.2xlarge has local instance storage" in message
     make_model(aws.sm)  # an EBS-backed instance takes both
-    aws.sm.create_endpoint_config(EndpointConfigName="ok", KmsKeyId="alias/sagefit",
-                                  ProductionVariants=[model_variant("ml.m5.large", VolumeSizeInGB=30)])
+    aws.sm.create_endpoint_config(
+        EndpointConfigName="ok",
+        KmsKeyId="alias/sagefit",
+        ProductionVariants=[model_variant("ml.m5.large", VolumeSizeInGB=30)],
+    )
 
 
-@pytest.mark.parametrize(("call", "kwargs", "path"), [
-    ("create_model", {"ModelName": "bad_model", "ExecutionRoleArn": ROLE_ARN,
-                      "PrimaryContainer": {"Image": "tgi:latest"}}, "modelName"),
-    ("create_endpoint_config", {"EndpointConfigName": "c" * 64, "ProductionVariants": [model_variant()]},
-     "endpointConfigName"),
-    ("create_endpoint", {"EndpointName": "ep-", "EndpointConfigName": "cfg-1"}, "endpointName"),
-])
+@pytest.mark.parametrize(
+    ("call", "kwargs", "path"),
+    [
+        (
+            "create_model",
+            {"ModelName": "bad_model", "ExecutionRoleArn": ROLE_ARN, "PrimaryContainer": {"Image": "tgi:latest"}},
+            "modelName",
+        ),
+        (
+            "create_endpoint_config",
+            {"EndpointConfigName": "c" * 64, "ProductionVariants": [model_variant()]},
+            "endpointConfigName",
+        ),
+        ("create_endpoint", {"EndpointName": "ep-", "EndpointConfigName": "cfg-1"}, "endpointName"),
+    ],
+)
 def test_bad_names_are_refused(aws: SimpleNamespace, call: str, kwargs: dict[str, Any], path: str) -> None:
     make_model(aws.sm)
     aws.sm.create_endpoint_config(EndpointConfigName="cfg-1", ProductionVariants=[model_variant()])
@@ -422,8 +549,14 @@ def test_bad_names_are_refused(aws: SimpleNamespace, call: str, kwargs: dict[str
 
 def test_bad_inference_component_name_is_refused(aws: SimpleNamespace) -> None:
     ic_endpoint(aws.sm)
-    message = refused(aws.sm.create_inference_component, InferenceComponentName="a" * 64, EndpointName="ep",
-                      VariantName="AllTraffic", Specification={"ModelName": "model"}, RuntimeConfig={"CopyCount": 1})
+    message = refused(
+        aws.sm.create_inference_component,
+        InferenceComponentName="a" * 64,
+        EndpointName="ep",
+        VariantName="AllTraffic",
+        Specification={"ModelName": "model"},
+        RuntimeConfig={"CopyCount": 1},
+    )
     assert "Member must have length less than or equal to 63" in message
 
 
@@ -440,11 +573,19 @@ def test_min_capacity_above_max_is_refused(aws: SimpleNamespace) -> None:
 
 def test_dimension_must_match_the_resource_kind(aws: SimpleNamespace) -> None:
     ic_endpoint(aws.sm)
-    message = refused(aws.aas.register_scalable_target, **{**COPY_TARGET, "ResourceId": "endpoint/ep/variant/AllTraffic"},
-                      MinCapacity=0, MaxCapacity=1)
+    message = refused(
+        aws.aas.register_scalable_target,
+        **{**COPY_TARGET, "ResourceId": "endpoint/ep/variant/AllTraffic"},
+        MinCapacity=0,
+        MaxCapacity=1,
+    )
     assert message == "Unsupported service namespace, resource type or scalable dimension"
-    refused(aws.aas.register_scalable_target, **{**VARIANT_TARGET, "ResourceId": "inference-component/ic"},
-            MinCapacity=1, MaxCapacity=2)
+    refused(
+        aws.aas.register_scalable_target,
+        **{**VARIANT_TARGET, "ResourceId": "inference-component/ic"},
+        MinCapacity=1,
+        MaxCapacity=2,
+    )
 
 
 def test_copy_count_target_needs_an_existing_component(aws: SimpleNamespace) -> None:
@@ -476,7 +617,10 @@ def test_an_uncompressed_prefix_model_data_source_is_accepted(aws):
 @pytest.mark.parametrize(
     ("s3", "phrase"),
     [
-        ({"S3Uri": "s3://my-models/llama2/7b", "S3DataType": "S3Prefix", "CompressionType": "None"}, "must end with '/'"),
+        (
+            {"S3Uri": "s3://my-models/llama2/7b", "S3DataType": "S3Prefix", "CompressionType": "None"},
+            "must end with '/'",
+        ),
         ({"S3Uri": "s3://my-models/x/", "S3DataType": "S3Folder", "CompressionType": "None"}, "enum value set"),
         ({"S3Uri": "s3://my-models/x/", "S3DataType": "S3Prefix", "CompressionType": "Zip"}, "enum value set"),
         ({"S3Uri": "s3://my-models/x/", "S3DataType": "S3Prefix"}, "compressionType is required"),
@@ -484,5 +628,7 @@ def test_an_uncompressed_prefix_model_data_source_is_accepted(aws):
     ],
 )
 def test_a_model_data_source_aws_refuses_is_refused(aws, s3, phrase):
-    message = refused(aws.raw.create_model, ModelName="bad", ExecutionRoleArn=ROLE_ARN, PrimaryContainer=_model_data(**s3))
+    message = refused(
+        aws.raw.create_model, ModelName="bad", ExecutionRoleArn=ROLE_ARN, PrimaryContainer=_model_data(**s3)
+    )
     assert phrase in message

@@ -252,8 +252,14 @@ def test_a_stale_state_file_never_signals_the_program_now_on_that_port(project):
         identity = identify(foreign.pid)
         assert identity is not None and not identity.is_emulator
         # A stale record: the PID and port of that program, as if an emulator had had them.
-        stale = {"pid": foreign.pid, "start_time": "1", "cmdline": [*STAND_IN_COMMAND, "--port", str(port)],
-                 "port": port, "kept": True, "owners": []}
+        stale = {
+            "pid": foreign.pid,
+            "start_time": "1",
+            "cmdline": [*STAND_IN_COMMAND, "--port", str(port)],
+            "port": port,
+            "kept": True,
+            "owners": [],
+        }
         lifecycle.STATE_FILE.parent.mkdir()
         lifecycle.STATE_FILE.write_text(json.dumps(stale))
         with pytest.raises(SagefitError) as caught:

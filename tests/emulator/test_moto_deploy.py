@@ -28,8 +28,11 @@ def deployed(cdk_app, tmp_path_factory):
     cdk_app.synth()
     templates = {name: cdk_app.json(name) for name in cdk_app.stacks}
     mp = pytest.MonkeyPatch()
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         mp.setenv(key, value)
     mp.delenv("AWS_ENDPOINT_URL", raising=False)
     install_moto_extensions()
@@ -88,8 +91,11 @@ def test_model_environment_and_timeouts_match_the_plan(deployed, name):
     if plan.profile.scaling.mode == "scale-to-zero":
         assert "ModelName" not in variant
         assert variant["ManagedInstanceScaling"] == {
-            "Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": plan.profile.scaling.max_capacity,
-            "ScaleInPolicy": {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 5}}
+            "Status": "ENABLED",
+            "MinInstanceCount": 0,
+            "MaxInstanceCount": plan.profile.scaling.max_capacity,
+            "ScaleInPolicy": {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 5},
+        }
         component = sm.describe_inference_component(InferenceComponentName=f"{plan.profile.name}-ic")
         assert component["EndpointName"] == plan.spec.names.endpoint == plan.profile.name
         assert component["RuntimeConfig"]["CurrentCopyCount"] == 1
@@ -175,7 +181,9 @@ def test_async_scales_from_zero_on_backlog(deployed):
     (target,) = _targets(resource)
     assert target["MinCapacity"] == 0
     policies = _policies(resource)
-    metric = policies["TargetTrackingScaling"]["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]
+    metric = policies["TargetTrackingScaling"]["TargetTrackingScalingPolicyConfiguration"][
+        "CustomizedMetricSpecification"
+    ]
     assert metric["MetricName"] == "ApproximateBacklogSizePerInstance"
     wake = _alarm_on("HasBacklogWithoutCapacity", "Llama2x70bAwqStack")
     assert wake["AlarmActions"] == [policies["StepScaling"]["PolicyARN"]]
@@ -188,7 +196,9 @@ def test_always_on_keeps_one_instance_and_alarms_when_idle(deployed):
     assert target["MinCapacity"] >= 1
     assert set(_policies(resource)) == {"TargetTrackingScaling"}
     idle = _alarm_on("Invocations", "Llama2x70bStack")
-    topic = {o["OutputKey"]: o["OutputValue"] for o in deployed["stacks"]["Llama2x70bStack"]["Outputs"]}["AlertTopicArn"]
+    topic = {o["OutputKey"]: o["OutputValue"] for o in deployed["stacks"]["Llama2x70bStack"]["Outputs"]}[
+        "AlertTopicArn"
+    ]
     assert idle["AlarmActions"] == [topic]
     assert (idle["Period"], idle["EvaluationPeriods"], idle["ComparisonOperator"]) == (3600, 24, "LessThanThreshold")
 
@@ -200,7 +210,10 @@ def test_budget_watches_the_stack_tag_and_notifies_its_topic(deployed, name):
     assert budget["CostFilters"] == {"TagKeyValue": [f"user:sagefit:stack${name}"]}
     notes = budgets.describe_notifications_for_budget(AccountId=ACCOUNT, BudgetName=f"sagefit-{name}")["Notifications"]
     assert sorted((n["NotificationType"], n["Threshold"]) for n in notes) == [
-        ("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0)]
+        ("ACTUAL", 80.0),
+        ("ACTUAL", 100.0),
+        ("FORECASTED", 100.0),
+    ]
     # moto has no DescribeSubscribersForNotification: check the template's subscriber resolves to the
     # topic the stack outputs as its alert topic.
     topic = {o["OutputKey"]: o["OutputValue"] for o in deployed["stacks"][name]["Outputs"]}["AlertTopicArn"]

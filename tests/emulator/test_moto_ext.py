@@ -139,7 +139,7 @@ def test_install_is_idempotent(aws_env: None) -> None:
 
 def test_every_catalog_instance_type_and_moto_list_accepted(sm: Any) -> None:
     make_model(sm)
-    types = load_catalog().names() + ["ml.m5.large", "ml.g4dn.xlarge"]  # the last two: moto's list
+    types = [*load_catalog().names(), "ml.m5.large", "ml.g4dn.xlarge"]  # the last two: moto's list
     for i, instance_type in enumerate(types):
         variant = {"VariantName": "v", "ModelName": "model", "InstanceType": instance_type}
         sm.create_endpoint_config(EndpointConfigName=f"cfg-{i}", ProductionVariants=[variant])
@@ -383,9 +383,9 @@ def test_application_autoscaling_accepts_copy_count_dimension(sm: Any, clients: 
         "ScalableDimension": IC_DIMENSION,
     }
     aas.register_scalable_target(**target, MinCapacity=0, MaxCapacity=2)
-    [registered] = aas.describe_scalable_targets(
-        ServiceNamespace="sagemaker", ScalableDimension=IC_DIMENSION
-    )["ScalableTargets"]
+    [registered] = aas.describe_scalable_targets(ServiceNamespace="sagemaker", ScalableDimension=IC_DIMENSION)[
+        "ScalableTargets"
+    ]
     assert registered["ResourceId"] == "inference-component/ic"
     assert (registered["MinCapacity"], registered["MaxCapacity"]) == (0, 2)
 
@@ -394,9 +394,7 @@ def test_application_autoscaling_accepts_copy_count_dimension(sm: Any, clients: 
         PolicyType="TargetTrackingScaling",
         TargetTrackingScalingPolicyConfiguration={
             "TargetValue": 3.3,
-            "PredefinedMetricSpecification": {
-                "PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
-            },
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"},
         },
         **target,
     )
@@ -426,9 +424,7 @@ def test_application_autoscaling_accepts_copy_count_dimension(sm: Any, clients: 
 
 ASSUME_SAGEMAKER = {
     "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 ROLE = {"Fn::GetAtt": ["Role", "Arn"]}
 STACK_TEMPLATE: dict[str, Any] = {
@@ -471,9 +467,7 @@ STACK_TEMPLATE: dict[str, Any] = {
         },
     },
     "Outputs": {
-        "InferenceComponentName": {
-            "Value": {"Fn::GetAtt": ["Component", "InferenceComponentName"]}
-        },
+        "InferenceComponentName": {"Value": {"Fn::GetAtt": ["Component", "InferenceComponentName"]}},
         "InferenceComponentRef": {"Value": {"Ref": "Component"}},
     },
 }
@@ -555,12 +549,19 @@ def test_extensions_are_collected_from_one_module_per_service():
     """Each service module says why it exists and lists its own extensions; the package's
     EXTENSIONS (what the README repeats) is their concatenation, without duplicates."""
     assert [m.__name__.rsplit(".", 1)[1] for m in moto_ext.SERVICES] == [
-        "sagemaker", "cloudformation", "cfn_updates", "ec2", "iam", "kms", "autoscaling", "service_quotas"
+        "sagemaker",
+        "cloudformation",
+        "cfn_updates",
+        "ec2",
+        "iam",
+        "kms",
+        "autoscaling",
+        "service_quotas",
     ]
     for module in moto_ext.SERVICES:
         assert module.__doc__ and module.EXTENSIONS, module.__name__
         assert callable(module.install)
-    assert EXTENSIONS == [line for m in moto_ext.SERVICES for line in m.EXTENSIONS]
+    assert [line for m in moto_ext.SERVICES for line in m.EXTENSIONS] == EXTENSIONS
     assert len(set(EXTENSIONS)) == len(EXTENSIONS)
 
 

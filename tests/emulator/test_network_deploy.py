@@ -16,8 +16,11 @@ from tests.support.network import SUBNETS, WEIGHTS, synth_private
 def deployed(tmp_path_factory):
     outdir, stacks, templates = synth_private(tmp_path_factory.mktemp("private"))
     mp = pytest.MonkeyPatch()
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         mp.setenv(key, value)
     mp.delenv("AWS_ENDPOINT_URL", raising=False)
     install_moto_extensions()
@@ -46,7 +49,9 @@ def test_the_always_on_model_is_isolated_in_the_vpc_with_s3_weights(deployed):
     assert "EnableNetworkIsolation" in model
     assert model["VpcConfig"]["Subnets"] == list(SUBNETS)
     assert model["PrimaryContainer"]["ModelDataSource"]["S3DataSource"] == {
-        "S3Uri": WEIGHTS, "S3DataType": "S3Prefix", "CompressionType": "None"
+        "S3Uri": WEIGHTS,
+        "S3DataType": "S3Prefix",
+        "CompressionType": "None",
     }
     assert model["PrimaryContainer"]["Environment"]["HF_MODEL_ID"] == "/opt/ml/model"
     assert "HF_TOKEN" not in model["PrimaryContainer"].get("Environment", {})

@@ -17,8 +17,11 @@ from tests.support.network import NEW_VPC_CIDR, WEIGHTS, synth_private
 def deployed(tmp_path_factory):
     outdir, stacks, templates = synth_private(tmp_path_factory.mktemp("new-vpc"), new_vpc=True)
     mp = pytest.MonkeyPatch()
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         mp.setenv(key, value)
     mp.delenv("AWS_ENDPOINT_URL", raising=False)
     install_moto_extensions()
@@ -77,10 +80,10 @@ def test_get_azs_answers_the_stack_region_zones():
     }
     install_moto_extensions()
     with mock_aws():
-        cfn = boto3.client("cloudformation", region_name="eu-west-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        cfn = boto3.client(
+            "cloudformation", region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
         cfn.create_stack(StackName="azs", TemplateBody=json.dumps(template))
-        ec2 = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="testing",
-                           aws_secret_access_key="testing")
+        ec2 = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing")
         (subnet,) = [s for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == "10.0.0.0/20"]
         assert subnet["AvailabilityZone"] == "eu-west-1b"

@@ -48,8 +48,11 @@ from tests.support.paths import PROFILES_DIR, REPO_ROOT
 pytestmark = [pytest.mark.lifecycle, pytest.mark.slow]
 
 REGION = "us-east-1"
-NOT_SUSPENDED = {"DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False,
-                 "ScheduledScalingSuspended": False}
+NOT_SUSPENDED = {
+    "DynamicScalingInSuspended": False,
+    "DynamicScalingOutSuspended": False,
+    "ScheduledScalingSuspended": False,
+}
 STEPS = ("deploy", "environment", "instance-type", "max-capacity", "capped-update", "destroy")
 
 
@@ -121,10 +124,16 @@ PROFILE_CHANGES: dict[str, Callable[[Case], dict[str, Any]]] = {
     "deploy": lambda case: {},
     "environment": lambda case: {"serving.max_total_tokens": 3584},
     "instance-type": lambda case: {"serving.max_total_tokens": 3584, "serving.instance_type": case.instance_types[1]},
-    "max-capacity": lambda case: {"serving.max_total_tokens": 3584, "serving.instance_type": case.instance_types[1],
-                                  "scaling.max_capacity": 2},
-    "capped-update": lambda case: {"serving.max_total_tokens": 3840, "serving.instance_type": case.instance_types[1],
-                                   "scaling.max_capacity": 2},
+    "max-capacity": lambda case: {
+        "serving.max_total_tokens": 3584,
+        "serving.instance_type": case.instance_types[1],
+        "scaling.max_capacity": 2,
+    },
+    "capped-update": lambda case: {
+        "serving.max_total_tokens": 3840,
+        "serving.instance_type": case.instance_types[1],
+        "scaling.max_capacity": 2,
+    },
 }
 
 
@@ -172,8 +181,9 @@ class Lifecycle:
         sagemaker = self.target.client("sagemaker")
         self.configs[step] = {
             case.mode: sagemaker.describe_endpoint(
-                EndpointName=case.endpoint_name(PROFILE_CHANGES[step](case).get("serving.instance_type",
-                                                                              case.instance_types[0]))
+                EndpointName=case.endpoint_name(
+                    PROFILE_CHANGES[step](case).get("serving.instance_type", case.instance_types[0])
+                )
             )["EndpointConfigName"]
             for case in CASES
         }
@@ -188,9 +198,11 @@ class Lifecycle:
 
     def function_environment(self, case: Case) -> dict[str, str]:
         resources = self.target.client("cloudformation").list_stack_resources(StackName=case.stack)
-        (name,) = [r["PhysicalResourceId"] for r in resources["StackResourceSummaries"]
-                   if r["ResourceType"] == "AWS::Lambda::Function"
-                   and r["LogicalResourceId"].startswith("HardCap")]  # not the spend meter's function
+        (name,) = [
+            r["PhysicalResourceId"]
+            for r in resources["StackResourceSummaries"]
+            if r["ResourceType"] == "AWS::Lambda::Function" and r["LogicalResourceId"].startswith("HardCap")
+        ]  # not the spend meter's function
         function = self.target.client("lambda").get_function_configuration(FunctionName=name)
         return function["Environment"]["Variables"]
 
@@ -244,16 +256,27 @@ def observe(target: LocalTarget, case: Case, instance_type: str) -> dict[str, An
         state["component_endpoint"] = component["EndpointName"]
         model_name = component["Specification"]["ModelName"]
     state["max_model_len"] = sagemaker.describe_model(ModelName=model_name)["PrimaryContainer"]["Environment"][
-        "OPTION_MAX_MODEL_LEN"]
-    targets = target.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="sagemaker")["ScalableTargets"]
+        "OPTION_MAX_MODEL_LEN"
+    ]
+    targets = target.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")[
+        "ScalableTargets"
+    ]
     state["targets"] = {t["ResourceId"]: t for t in targets if case.name in t["ResourceId"]}
     return state
 
 
-def assert_endpoint(state: dict[str, Any], case: Case, *, instance_type: str, capacity: int, max_capacity: int,
-                    max_model_len: str, minimum: int | None = None, suspended: dict[str, bool] = NOT_SUSPENDED,
-                    profile_max: int | None = None) -> None:
+def assert_endpoint(
+    state: dict[str, Any],
+    case: Case,
+    *,
+    instance_type: str,
+    capacity: int,
+    max_capacity: int,
+    max_model_len: str,
+    minimum: int | None = None,
+    suspended: dict[str, bool] = NOT_SUSPENDED,
+    profile_max: int | None = None,
+) -> None:
     """One step's expected state. ``capacity``: copies (scale-to-zero) or instances (the others);
     ``max_capacity`` the target's maximum, ``profile_max`` the profile's (the same unless capped)."""
     assert state["status"] == "InService"
@@ -271,7 +294,10 @@ def assert_endpoint(state: dict[str, Any], case: Case, *, instance_type: str, ca
     registered = state["targets"][resource_id]
     low = case.min_capacity if minimum is None else minimum
     assert (registered["ScalableDimension"], registered["MinCapacity"], registered["MaxCapacity"]) == (
-        case.dimension, low, max_capacity)
+        case.dimension,
+        low,
+        max_capacity,
+    )
     assert registered["SuspendedState"] == suspended
 
 
@@ -333,8 +359,14 @@ def test_5_capped_endpoint_stays_capped_through_an_update(lifecycle: Lifecycle, 
     lifecycle.run("capped-update")
     new = case.instance_types[1]
     held = case.min_capacity
-    capped: dict[str, Any] = {"instance_type": new, "capacity": held, "max_capacity": held, "minimum": held,
-                              "suspended": CAPPED_SUSPENSION, "profile_max": 2}
+    capped: dict[str, Any] = {
+        "instance_type": new,
+        "capacity": held,
+        "max_capacity": held,
+        "minimum": held,
+        "suspended": CAPPED_SUSPENSION,
+        "profile_max": 2,
+    }
     assert_endpoint(lifecycle.capped_before_update[case.mode], case, **capped, max_model_len="3584")
     state = observe(lifecycle.target, case, new)
     assert_endpoint(state, case, **capped, max_model_len="3840")  # the update happened; the cap held
@@ -351,7 +383,8 @@ def test_6_destroy(lifecycle: Lifecycle, case: Case) -> None:
     if case.uses_component:
         with pytest.raises(sagemaker.exceptions.ClientError):
             sagemaker.describe_inference_component(InferenceComponentName=f"{case.name}-ic")
-    targets = target.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="sagemaker")["ScalableTargets"]
+    targets = target.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")[
+        "ScalableTargets"
+    ]
     assert [t["ResourceId"] for t in targets if case.name in t["ResourceId"]] == []
     assert case.stack not in target.deployed_stacks()

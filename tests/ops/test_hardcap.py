@@ -9,6 +9,7 @@ SQS queue subscribed to the alert topic counts what the handler announces.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import json
 import os
@@ -77,13 +78,22 @@ class Stack:
         sm = _client("sagemaker")
         endpoint = plan.spec.names.endpoint
         component = plan.spec.names.inference_component
-        sm.create_model(ModelName=f"{endpoint}-model", ExecutionRoleArn=ROLE,
-                        PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
-        variant = {"VariantName": naming.VARIANT_NAME, "InstanceType": plan.instance_type,
-                   "InitialInstanceCount": instances or max(1, profile.scaling.min_capacity)}
+        sm.create_model(
+            ModelName=f"{endpoint}-model",
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+        )
+        variant = {
+            "VariantName": naming.VARIANT_NAME,
+            "InstanceType": plan.instance_type,
+            "InitialInstanceCount": instances or max(1, profile.scaling.min_capacity),
+        }
         if component:
-            variant["ManagedInstanceScaling"] = {"Status": "ENABLED", "MinInstanceCount": 0,
-                                                 "MaxInstanceCount": profile.scaling.max_capacity}
+            variant["ManagedInstanceScaling"] = {
+                "Status": "ENABLED",
+                "MinInstanceCount": 0,
+                "MaxInstanceCount": profile.scaling.max_capacity,
+            }
         else:
             variant["ModelName"] = f"{endpoint}-model"
         # AWS requires ExecutionRoleArn on an endpoint config for inference components (so does the emulator)
@@ -92,18 +102,26 @@ class Stack:
         sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
         if component:
             sm.create_inference_component(
-                InferenceComponentName=component, EndpointName=endpoint, VariantName=naming.VARIANT_NAME,
-                Specification={"ModelName": f"{endpoint}-model",
-                               "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1,
-                                                               "MinMemoryRequiredInMb": 1024}},
+                InferenceComponentName=component,
+                EndpointName=endpoint,
+                VariantName=naming.VARIANT_NAME,
+                Specification={
+                    "ModelName": f"{endpoint}-model",
+                    "ComputeResourceRequirements": {
+                        "NumberOfAcceleratorDevicesRequired": 1,
+                        "MinMemoryRequiredInMb": 1024,
+                    },
+                },
                 RuntimeConfig={"CopyCount": copies},
             )
         topic = _client("sns").create_topic(Name=f"{profile.stack_name}-alerts")["TopicArn"]
         self.config = cap_config(plan, ACCOUNT, alert_topic_arn=topic)
         _client("application-autoscaling").register_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=self.config.resource_id,
+            ServiceNamespace="sagemaker",
+            ResourceId=self.config.resource_id,
             ScalableDimension=self.config.dimension,
-            MinCapacity=profile.scaling.min_capacity, MaxCapacity=profile.scaling.max_capacity,
+            MinCapacity=profile.scaling.min_capacity,
+            MaxCapacity=profile.scaling.max_capacity,
         )
         self.set_spend(0.0)
         sqs = _client("sqs")
@@ -119,20 +137,32 @@ class Stack:
 
     def set_spend(self, actual: float) -> None:
         budgets = _client("budgets")
-        try:
+        with contextlib.suppress(ClientError):
             budgets.delete_budget(AccountId=ACCOUNT, BudgetName=self.budget_name)
-        except ClientError:
-            pass
-        budgets.create_budget(AccountId=ACCOUNT, Budget={
-            "BudgetName": self.budget_name, "BudgetLimit": {"Amount": str(self.limit), "Unit": "USD"},
-            "TimeUnit": "MONTHLY", "BudgetType": "COST",
-            "CalculatedSpend": {"ActualSpend": {"Amount": str(actual), "Unit": "USD"}},
-        })
+        budgets.create_budget(
+            AccountId=ACCOUNT,
+            Budget={
+                "BudgetName": self.budget_name,
+                "BudgetLimit": {"Amount": str(self.limit), "Unit": "USD"},
+                "TimeUnit": "MONTHLY",
+                "BudgetType": "COST",
+                "CalculatedSpend": {"ActualSpend": {"Amount": str(actual), "Unit": "USD"}},
+            },
+        )
 
-    def notify(self, subject: str | None, message: str, attributes: dict[str, Any] | None = None,
-               clients: Clients | None = None) -> Decision:
-        (decision,) = handle_event(sns_event(self.config.alert_topic_arn, subject, message, attributes),
-                                   self.config, clients=clients, log=self.logs.append)
+    def notify(
+        self,
+        subject: str | None,
+        message: str,
+        attributes: dict[str, Any] | None = None,
+        clients: Clients | None = None,
+    ) -> Decision:
+        (decision,) = handle_event(
+            sns_event(self.config.alert_topic_arn, subject, message, attributes),
+            self.config,
+            clients=clients,
+            log=self.logs.append,
+        )
         return decision
 
     def notify_budget(self, kind: str = "ACTUAL", percent: float = 100.0, **kwargs: Any) -> Decision:
@@ -151,13 +181,14 @@ class Stack:
 
     def target(self) -> dict[str, Any]:
         (target,) = _client("application-autoscaling").describe_scalable_targets(
-            ServiceNamespace="sagemaker", ResourceIds=[self.config.resource_id],
-            ScalableDimension=self.config.dimension)["ScalableTargets"]
+            ServiceNamespace="sagemaker", ResourceIds=[self.config.resource_id], ScalableDimension=self.config.dimension
+        )["ScalableTargets"]
         return target
 
     def copies(self) -> int:
         component = _client("sagemaker").describe_inference_component(
-            InferenceComponentName=self.config.inference_component_name)
+            InferenceComponentName=self.config.inference_component_name
+        )
         return component["RuntimeConfig"]["DesiredCopyCount"]
 
     def instances(self) -> int:
@@ -186,11 +217,16 @@ def test_config_round_trips_through_the_environment(plans):
     assert set(env) == set(ENV_NAMES) and all(isinstance(v, str) and v for v in env.values())
     assert CapConfig.from_env(env) == config
     assert (config.resource_id, config.dimension) == (
-        "inference-component/mistral-7b-ic", "sagemaker:inference-component:DesiredCopyCount")
+        "inference-component/mistral-7b-ic",
+        "sagemaker:inference-component:DesiredCopyCount",
+    )
     always_on = cap_config(plans["Llama2x70bStack"], ACCOUNT)
     assert "SAGEFIT_INFERENCE_COMPONENT_NAME" not in always_on.to_env()
     assert CapConfig.from_env(always_on.to_env()).inference_component_name is None
-    assert (always_on.resource_id, always_on.capped_capacity) == ("endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic", 1)
+    assert (always_on.resource_id, always_on.capped_capacity) == (
+        "endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic",
+        1,
+    )
     with pytest.raises(ValueError, match="SAGEFIT_BUDGET_NAME"):
         CapConfig.from_env({k: v for k, v in env.items() if k != "SAGEFIT_BUDGET_NAME"})
     with pytest.raises(ValueError, match="unknown action"):
@@ -201,8 +237,9 @@ def test_subjects_fit_sns_limit(plans):
     long_stack = "S" + "x" * 127
     for name in ("MistralStack", "Llama2x70bStack", "Llama2x70bAwqStack"):
         for action in ("scale-to-minimum", "delete-endpoint"):
-            config = dataclasses.replace(cap_config(plans[name], ACCOUNT), stack_name=long_stack,
-                                         hard_cap_action=action)
+            config = dataclasses.replace(
+                cap_config(plans[name], ACCOUNT), stack_name=long_stack, hard_cap_action=action
+            )
             subject, message = announce.announcement(config, Decision("capped", "", long_stack, actions=["x"]))
             assert len(subject) <= announce.SUBJECT_LIMIT
             assert f"sagefit resume {long_stack}" in message
@@ -226,8 +263,9 @@ def test_the_lambda_asset_imports_only_the_standard_library_and_boto3(tmp_path):
         f"files = {{name: sys.modules[name].__file__ for name in {ASSET_MODULES!r}}}\n"
         "print(json.dumps({'result': result, 'banned': banned, 'files': files}))\n"
     )
-    run = subprocess.run([sys.executable, "-I", "-c", probe], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-I", "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, run.stderr
     *logs, last = run.stdout.strip().splitlines()
     report = json.loads(last)
@@ -248,8 +286,9 @@ def test_the_config_comes_from_the_plans_settings_and_is_checked(plans):
     assert not any("MODE" in name for name in ENV_NAMES)
     assert not hasattr(config, "scaling_mode")
     with pytest.raises(ValueError, match="missing \\['dimension'\\]"):
-        CapConfig.from_settings({k: v for k, v in settings.items() if k != "dimension"}, account_id=ACCOUNT,
-                                alert_topic_arn="")
+        CapConfig.from_settings(
+            {k: v for k, v in settings.items() if k != "dimension"}, account_id=ACCOUNT, alert_topic_arn=""
+        )
     with pytest.raises(ValueError, match="unknown \\['scaling_mode'\\]"):
         CapConfig.from_settings({**settings, "scaling_mode": "async"}, account_id=ACCOUNT, alert_topic_arn="")
     env = config.to_env()
@@ -275,7 +314,7 @@ def test_one_not_found_rule_for_the_cap_status_and_resume():
     def error(code: str, message: str) -> ClientError:
         return ClientError({"Error": {"Code": code, "Message": message}}, "Op")
 
-    assert not_found(error("ValidationException", "Could not find endpoint \"x\"."))
+    assert not_found(error("ValidationException", 'Could not find endpoint "x".'))
     assert not_found(error("ValidationException", "Stack with id X does not exist"))
     assert not_found(error("ValidationError", "Stack with id X does not exist"))  # CloudFormation's own code
     assert not_found(error("ObjectNotFoundException", "No scalable target registered"))
@@ -304,8 +343,9 @@ def test_every_hardcap_module_imports_only_the_standard_library_boto3_and_its_si
 def test_own_notification_over_the_cap_scales_the_component_to_zero_once(aws, plans, capsys):
     stack = Stack(plans["MistralStack"])
     stack.set_spend(stack.limit + 12.5)
-    (decision,) = handle_event(sns_event(stack.config.alert_topic_arn, *budget_notification(stack.budget_name)),
-                               stack.config)  # default logger: JSON lines on stdout
+    (decision,) = handle_event(
+        sns_event(stack.config.alert_topic_arn, *budget_notification(stack.budget_name)), stack.config
+    )  # default logger: JSON lines on stdout
     assert decision.outcome == "capped"
     target = stack.target()
     assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 0)
@@ -371,7 +411,7 @@ def test_cloudwatch_alarm_json_and_other_messages_do_nothing(aws, plans):
     stack = Stack(plans["MistralStack"])
     stack.set_spend(stack.limit * 2)
     alarm = alarm_message("MistralStack-WakeFromZeroAlarm", f"budget {stack.budget_name} mentioned in JSON")
-    assert stack.notify("ALARM: \"MistralStack-WakeFromZeroAlarm\" in US East (N. Virginia)", alarm).outcome == "ignored"
+    assert stack.notify('ALARM: "MistralStack-WakeFromZeroAlarm" in US East (N. Virginia)', alarm).outcome == "ignored"
     assert stack.notify(None, "hello from somewhere else").reason == "not a budget notification"
     assert "JSON" in stack.logs[0]["reason"]
     assert stack.copies() == 1 and stack.announcements() == []
@@ -416,8 +456,10 @@ def test_a_refused_maximum_of_zero_falls_back_to_suspending_scale_out(aws, plans
 
         def register_scalable_target(self, **kwargs: Any) -> Any:
             if kwargs.get("MaxCapacity") == 0:
-                raise ClientError({"Error": {"Code": "ValidationException", "Message": "MaxCapacity must be >= 1"}},
-                                  "RegisterScalableTarget")
+                raise ClientError(
+                    {"Error": {"Code": "ValidationException", "Message": "MaxCapacity must be >= 1"}},
+                    "RegisterScalableTarget",
+                )
             return self._client.register_scalable_target(**kwargs)
 
     def clients(service: str) -> Any:
@@ -448,8 +490,10 @@ def test_a_failed_action_is_announced_logged_and_raised_for_a_retry(aws, plans):
             return getattr(self._client, name)
 
         def update_inference_component_runtime_config(self, **kwargs: Any) -> Any:
-            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}},
-                              "UpdateInferenceComponentRuntimeConfig")
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}},
+                "UpdateInferenceComponentRuntimeConfig",
+            )
 
     def clients(service: str) -> Any:
         return Denied(real(service)) if service == "sagemaker" else real(service)
@@ -458,7 +502,10 @@ def test_a_failed_action_is_announced_logged_and_raised_for_a_retry(aws, plans):
         stack.notify(*budget_notification(stack.budget_name), clients=clients)
     (failure,) = stack.announcements()
     assert failure["Subject"] == "sagefit hard cap FAILED: MistralStack"
-    assert "AccessDeniedException" in failure["Message"] and "delete-endpoint --endpoint-name mistral-7b" in failure["Message"]
+    assert (
+        "AccessDeniedException" in failure["Message"]
+        and "delete-endpoint --endpoint-name mistral-7b" in failure["Message"]
+    )
     assert stack.logs[-1]["outcome"] == "failed" and len(stack.logs[-1]["actions"]) == 1
     # Lambda retries the event: the target is capped already, the copies go now.
     assert stack.notify_budget().outcome == "capped"
@@ -503,7 +550,9 @@ def test_always_on_is_held_at_its_minimum_and_the_owner_told_it_still_bills(aws,
     assert announced["Subject"] == "sagefit hard cap: Llama2x70bStack held at minimum (1), still billing"
     assert "KEEPS BILLING until it is deleted" in announced["Message"]
     assert "hard_cap_action: delete-endpoint" in announced["Message"]
-    assert _client("sagemaker").describe_endpoint(EndpointName="llama2-70b-p4d-24xlarge")["EndpointStatus"] == "InService"
+    assert (
+        _client("sagemaker").describe_endpoint(EndpointName="llama2-70b-p4d-24xlarge")["EndpointStatus"] == "InService"
+    )
     assert stack.notify_budget().outcome == "already-capped"
     assert len(stack.announcements()) == 1
 
@@ -565,15 +614,22 @@ def test_delete_endpoint_deregisters_the_scalable_target_first(aws, plans):
     assert decision.outcome == "capped"
     assert calls.writes() == ["deregister_scalable_target", "delete_endpoint", "publish"]
     (deregister,) = [kwargs for _, name, kwargs in calls.calls if name == "deregister_scalable_target"]
-    assert deregister == {"ServiceNamespace": "sagemaker", "ResourceId": "endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic",
-                          "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
+    assert deregister == {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": "endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+    }
     assert decision.actions == [
         "scalable target endpoint/llama2-70b-p4d-24xlarge/variant/AllTraffic deregistered (AWS requires it before the endpoint "
         "is deleted; its scaling policies and scheduled actions went with it)",
         "endpoint llama2-70b-p4d-24xlarge deleted (model, endpoint config and stack kept)",
     ]
-    assert _client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="sagemaker", ResourceIds=[stack.config.resource_id])["ScalableTargets"] == []
+    assert (
+        _client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=[stack.config.resource_id]
+        )["ScalableTargets"]
+        == []
+    )
     assert "deregistered" in stack.announcements()[0]["Message"]
 
 
@@ -582,7 +638,8 @@ def test_a_retry_after_deregistering_only_deletes(aws, plans):
     stack = Stack(plans["Llama2x70bStack"], hard_cap_action="delete-endpoint")
     stack.set_spend(stack.limit * 1.05)
     _client("application-autoscaling").deregister_scalable_target(
-        ServiceNamespace="sagemaker", ResourceId=stack.config.resource_id, ScalableDimension=stack.config.dimension)
+        ServiceNamespace="sagemaker", ResourceId=stack.config.resource_id, ScalableDimension=stack.config.dimension
+    )
     calls = Recorder()
     assert stack.notify(*budget_notification(stack.budget_name), clients=calls).outcome == "capped"
     assert calls.writes() == ["delete_endpoint", "publish"]
@@ -599,7 +656,8 @@ def test_restore_tags_a_target_it_registers_again_and_only_then(aws, plans):
     (first,) = [kwargs for _, name, kwargs in calls.calls if name == "register_scalable_target"]
     assert "Tags" not in first  # it exists and keeps its own tags
     _client("application-autoscaling").deregister_scalable_target(
-        ServiceNamespace="sagemaker", ResourceId=stack.config.resource_id, ScalableDimension=stack.config.dimension)
+        ServiceNamespace="sagemaker", ResourceId=stack.config.resource_id, ScalableDimension=stack.config.dimension
+    )
     calls = Recorder()
     done = restore_target(stack.config, calls, tags=tags)
     (second,) = [kwargs for _, name, kwargs in calls.calls if name == "register_scalable_target"]
@@ -607,7 +665,10 @@ def test_restore_tags_a_target_it_registers_again_and_only_then(aws, plans):
     assert (second["MinCapacity"], second["MaxCapacity"]) == (stack.config.min_capacity, stack.config.max_capacity)
     assert "(the plan's); dynamic and scheduled scaling resumed" in done.actions[0]
     assert stack.target()["SuspendedState"] == {
-        "DynamicScalingInSuspended": False, "DynamicScalingOutSuspended": False, "ScheduledScalingSuspended": False}
+        "DynamicScalingInSuspended": False,
+        "DynamicScalingOutSuspended": False,
+        "ScheduledScalingSuspended": False,
+    }
 
 
 # ----------------------------------------------------------------------------- the spend meter's alarm
@@ -623,8 +684,9 @@ def _metered(stack: Stack, spend: float, *, now: datetime = METER_NOW) -> MeterC
         meter_alarm_name=spend_alarm_name(f"{stack.profile.stack_name}-", stack.config.hard_cap_percent),
         meter_table_name=table,
     )
-    meter = MeterConfig(stack.profile.stack_name, stack.config.endpoint_name, "AllTraffic",
-                        price_per_hour=spend, table_name=table)  # 1 instance for 1 hour costs ``spend``
+    meter = MeterConfig(
+        stack.profile.stack_name, stack.config.endpoint_name, "AllTraffic", price_per_hour=spend, table_name=table
+    )  # 1 instance for 1 hour costs ``spend``
     clients = MeterClients(FakeSageMaker(count=1))
     run_meter(meter, clients, now - timedelta(hours=1))
     assert run_meter(meter, clients, now).month_to_date_usd == pytest.approx(spend)
@@ -633,8 +695,12 @@ def _metered(stack: Stack, spend: float, *, now: datetime = METER_NOW) -> MeterC
 
 def _notify_alarm(stack: Stack, alarm_name: str, state: str = "ALARM", now: datetime = METER_NOW) -> Decision:
     message = alarm_message(alarm_name, "metered spend", state=state, metric="MeteredMonthToDateUsd")
-    (decision,) = handle_event(sns_event(stack.config.alert_topic_arn, f'ALARM: "{alarm_name}"', message),
-                               stack.config, log=stack.logs.append, clock=lambda: now)
+    (decision,) = handle_event(
+        sns_event(stack.config.alert_topic_arn, f'ALARM: "{alarm_name}"', message),
+        stack.config,
+        log=stack.logs.append,
+        clock=lambda: now,
+    )
     return decision
 
 
@@ -660,8 +726,12 @@ def test_the_meters_earlier_alarm_another_stacks_and_an_ok_transition_do_nothing
     stack = Stack(plans["MistralStack"])
     _metered(stack, stack.limit * 1.5)
     at_80 = spend_alarm_name("MistralStack-", 80)
-    for name, state in ((at_80, "ALARM"), (spend_alarm_name("ZephyrStack-", 100), "ALARM"),
-                        (spend_alarm_name("MistralStack2-", 100), "ALARM"), (stack.config.meter_alarm_name, "OK")):
+    for name, state in (
+        (at_80, "ALARM"),
+        (spend_alarm_name("ZephyrStack-", 100), "ALARM"),
+        (spend_alarm_name("MistralStack2-", 100), "ALARM"),
+        (stack.config.meter_alarm_name, "OK"),
+    ):
         decision = _notify_alarm(stack, name, state)
         assert decision.outcome == "ignored", (name, state)
     assert "left the ALARM state" in stack.logs[-1]["reason"]
@@ -705,9 +775,17 @@ def test_resume_refuses_while_the_metered_spend_is_over_the_cap_though_budgets_s
     stack.set_spend(stack.limit * 0.1)
     session = AwsSession(REGION)
     assert resume(stack.plan, session).ok  # no metered figure: Budgets decides, as before
-    _client("cloudwatch").put_metric_data(Namespace=NAMESPACE, MetricData=[{
-        "MetricName": METRIC_MONTH_TO_DATE, "Dimensions": [{"Name": DIMENSION, "Value": "MistralStack"}],
-        "Timestamp": datetime.now(timezone.utc), "Value": stack.limit * 1.1}])
+    _client("cloudwatch").put_metric_data(
+        Namespace=NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": METRIC_MONTH_TO_DATE,
+                "Dimensions": [{"Name": DIMENSION, "Value": "MistralStack"}],
+                "Timestamp": datetime.now(timezone.utc),
+                "Value": stack.limit * 1.1,
+            }
+        ],
+    )
     refused = resume(stack.plan, session)
     assert not refused.ok and "the metered spend is over the cap" in refused.refused
     assert "metered spend this month" in refused.refused and "--force" in refused.refused
@@ -754,41 +832,75 @@ def test_the_cap_holds_every_member_of_a_shared_endpoint(moto_env):
     with mock_aws():
         sm = boto3.client("sagemaker", region_name=moto_env)
         scaling = boto3.client("application-autoscaling", region_name=moto_env)
-        sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-                        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"})
-        sm.create_endpoint_config(EndpointConfigName="c", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-                                  ProductionVariants=[{
-            "VariantName": config.variant_name, "InstanceType": "ml.g6.12xlarge", "InitialInstanceCount": 1,
-            "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}}])
+        sm.create_model(
+            ModelName="m",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+            PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName="c",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+            ProductionVariants=[
+                {
+                    "VariantName": config.variant_name,
+                    "InstanceType": "ml.g6.12xlarge",
+                    "InitialInstanceCount": 1,
+                    "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2},
+                }
+            ],
+        )
         sm.create_endpoint(EndpointName=config.endpoint_name, EndpointConfigName="c")
         for target in config.targets():
             sm.create_inference_component(
-                InferenceComponentName=target.inference_component_name, EndpointName=config.endpoint_name,
-                VariantName=config.variant_name, RuntimeConfig={"CopyCount": 1},
-                Specification={"ModelName": "m", "ComputeResourceRequirements": {
-                    "NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024}})
+                InferenceComponentName=target.inference_component_name,
+                EndpointName=config.endpoint_name,
+                VariantName=config.variant_name,
+                RuntimeConfig={"CopyCount": 1},
+                Specification={
+                    "ModelName": "m",
+                    "ComputeResourceRequirements": {
+                        "NumberOfAcceleratorDevicesRequired": 1,
+                        "MinMemoryRequiredInMb": 1024,
+                    },
+                },
+            )
             scaling.register_scalable_target(
-                ServiceNamespace="sagemaker", ResourceId=target.resource_id, ScalableDimension=target.dimension,
-                MinCapacity=target.min_capacity, MaxCapacity=target.max_capacity)
+                ServiceNamespace="sagemaker",
+                ResourceId=target.resource_id,
+                ScalableDimension=target.dimension,
+                MinCapacity=target.min_capacity,
+                MaxCapacity=target.max_capacity,
+            )
         budgets = boto3.client("budgets", region_name=moto_env)
-        budgets.create_budget(AccountId="123456789012", Budget={
-            "BudgetName": config.budget_name, "BudgetLimit": {"Amount": "1500", "Unit": "USD"},
-            "TimeUnit": "MONTHLY", "BudgetType": "COST",
-            "CalculatedSpend": {"ActualSpend": {"Amount": "1600", "Unit": "USD"}}})
+        budgets.create_budget(
+            AccountId="123456789012",
+            Budget={
+                "BudgetName": config.budget_name,
+                "BudgetLimit": {"Amount": "1500", "Unit": "USD"},
+                "TimeUnit": "MONTHLY",
+                "BudgetType": "COST",
+                "CalculatedSpend": {"ActualSpend": {"Amount": "1600", "Unit": "USD"}},
+            },
+        )
         sns = boto3.client("sns", region_name=moto_env)
         config = dataclasses.replace(config, alert_topic_arn=sns.create_topic(Name="alerts")["TopicArn"])
         subject, message = budget_notification(config.budget_name, limit=1500, actual=1600)
         clients = boto3_clients()
-        (decision,) = handle_event(sns_event(config.alert_topic_arn, subject, message), config, clients, log=lambda e: None)
+        (decision,) = handle_event(
+            sns_event(config.alert_topic_arn, subject, message), config, clients, log=lambda e: None
+        )
         assert decision.outcome == "capped"
         for target in config.targets():
             (registered,) = scaling.describe_scalable_targets(
-                ServiceNamespace="sagemaker", ResourceIds=[target.resource_id])["ScalableTargets"]
+                ServiceNamespace="sagemaker", ResourceIds=[target.resource_id]
+            )["ScalableTargets"]
             assert (registered["MinCapacity"], registered["MaxCapacity"]) == (0, 0)
             assert registered["SuspendedState"]["DynamicScalingOutSuspended"]
             described = sm.describe_inference_component(InferenceComponentName=target.inference_component_name)
             assert described["RuntimeConfig"]["DesiredCopyCount"] == 0
-        (again,) = handle_event(sns_event(config.alert_topic_arn, subject, message), config, clients, log=lambda e: None)
+        (again,) = handle_event(
+            sns_event(config.alert_topic_arn, subject, message), config, clients, log=lambda e: None
+        )
         assert again.outcome == "already-capped"
 
 

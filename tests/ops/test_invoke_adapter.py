@@ -36,21 +36,32 @@ def _deploy(session: AwsSession, plan) -> None:
     sm = session.client("sagemaker")
     names = plan.spec.names
     sm.create_model(ModelName="base-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "lmi:1"})
-    variant = {"VariantName": names.variant, "InstanceType": plan.instance_type, "InitialInstanceCount": 1,
-               "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}}
+    variant = {
+        "VariantName": names.variant,
+        "InstanceType": plan.instance_type,
+        "InitialInstanceCount": 1,
+        "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2},
+    }
     sm.create_endpoint_config(EndpointConfigName="config", ProductionVariants=[variant], ExecutionRoleArn=ROLE)
     sm.create_endpoint(EndpointName=names.endpoint, EndpointConfigName="config")
     sm.create_inference_component(
-        InferenceComponentName=names.inference_component, EndpointName=names.endpoint, VariantName=names.variant,
-        Specification={"ModelName": "base-model", "ComputeResourceRequirements": {
-            "NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024}},
+        InferenceComponentName=names.inference_component,
+        EndpointName=names.endpoint,
+        VariantName=names.variant,
+        Specification={
+            "ModelName": "base-model",
+            "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024},
+        },
         RuntimeConfig={"CopyCount": 1},
     )
     (adapter,) = plan.spec.adapters
     sm.create_inference_component(
-        InferenceComponentName=adapter.component_name, EndpointName=names.endpoint,
-        Specification={"BaseInferenceComponentName": names.inference_component,
-                       "Container": {"ArtifactUrl": adapter.artifact_url}},
+        InferenceComponentName=adapter.component_name,
+        EndpointName=names.endpoint,
+        Specification={
+            "BaseInferenceComponentName": names.inference_component,
+            "Container": {"ArtifactUrl": adapter.artifact_url},
+        },
     )
 
 
@@ -58,7 +69,8 @@ def test_invoke_addresses_the_adapter_component(aws, plan):
     _deploy(aws, plan)
     sent: list[dict] = []
     aws.client("sagemaker-runtime").meta.events.register(
-        "provide-client-params.sagemaker-runtime.InvokeEndpoint", lambda params, **_: sent.append(dict(params)))
+        "provide-client-params.sagemaker-runtime.InvokeEndpoint", lambda params, **_: sent.append(dict(params))
+    )
     result = invoke(plan.spec, "Hello", aws, max_new_tokens=16, adapter_component="mistral-7b-support-ic")
     assert result.text is not None
     (params,) = sent
@@ -67,11 +79,14 @@ def test_invoke_addresses_the_adapter_component(aws, plan):
     assert json.loads(params["Body"]) == {"inputs": "Hello", "parameters": {"max_new_tokens": 16}}
 
 
-@pytest.mark.parametrize(("key", "component"), [
-    ("mistral-7b-support", "mistral-7b-support-ic"),
-    ("mistral-7b-support-ic", "mistral-7b-support-ic"),
-    ("MistralLoraStack", None),  # the base itself: its own component
-])
+@pytest.mark.parametrize(
+    ("key", "component"),
+    [
+        ("mistral-7b-support", "mistral-7b-support-ic"),
+        ("mistral-7b-support-ic", "mistral-7b-support-ic"),
+        ("MistralLoraStack", None),  # the base itself: its own component
+    ],
+)
 def test_cli_invoke_picks_the_adapter_by_its_profile_name(aws, plan, capsys, monkeypatch, key, component):
     _deploy(aws, plan)
     seen: dict = {}

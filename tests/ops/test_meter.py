@@ -71,11 +71,20 @@ def aws(moto_env):
 class Meter:
     """One stack's meter: its config, table, SageMaker stand-in and log, run at chosen instants."""
 
-    def __init__(self, stack: str = "P4dStack", price: float = PRICE, max_gap_seconds: int = 3600,
-                 prices: tuple[tuple[str, float], ...] = ()) -> None:
+    def __init__(
+        self,
+        stack: str = "P4dStack",
+        price: float = PRICE,
+        max_gap_seconds: int = 3600,
+        prices: tuple[tuple[str, float], ...] = (),
+    ) -> None:
         self.config = MeterConfig(
-            stack_name=stack, endpoint_name="p4d", variant_name="AllTraffic", price_per_hour=price,
-            table_name=create_meter_table(f"{stack}-meter"), max_gap_seconds=max_gap_seconds,
+            stack_name=stack,
+            endpoint_name="p4d",
+            variant_name="AllTraffic",
+            price_per_hour=price,
+            table_name=create_meter_table(f"{stack}-meter"),
+            max_gap_seconds=max_gap_seconds,
             instance_prices=prices or (("ml.p4d.24xlarge", price),),
         )
         self.sagemaker = FakeSageMaker(count=1)
@@ -96,8 +105,13 @@ class Meter:
     def metric(self, name: str, start: datetime, end: datetime) -> list[float]:
         """The published values of ``name``, oldest first (5-minute Maximum)."""
         stats = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
-            Namespace=NAMESPACE, MetricName=name, Dimensions=[{"Name": DIMENSION, "Value": self.config.stack_name}],
-            StartTime=start, EndTime=end, Period=300, Statistics=["Maximum"],
+            Namespace=NAMESPACE,
+            MetricName=name,
+            Dimensions=[{"Name": DIMENSION, "Value": self.config.stack_name}],
+            StartTime=start,
+            EndTime=end,
+            Period=300,
+            Statistics=["Maximum"],
         )["Datapoints"]
         return [p["Maximum"] for p in sorted(stats, key=lambda p: p["Timestamp"])]
 
@@ -188,8 +202,8 @@ def test_instances_going_up_and_down_are_counted_at_the_count_each_sample_read(a
     m = Meter()
     first = m.run(T0, count=1)
     assert first.outcome == "first-sample" and first.month_to_date_usd == 0 and first.burn_rate_usd_per_hour == PRICE
-    m.run(T0 + FIVE, count=3)            # 5 min at 1
-    m.run(T0 + 2 * FIVE, count=0)        # 5 min at 3
+    m.run(T0 + FIVE, count=3)  # 5 min at 1
+    m.run(T0 + 2 * FIVE, count=0)  # 5 min at 3
     last = m.run(T0 + 3 * FIVE, count=0)  # 5 min at 0
     expected = usd(300 * 1 + 300 * 3)
     assert last.outcome == "metered" and last.month_to_date_usd == pytest.approx(expected)
@@ -218,7 +232,8 @@ def test_the_month_boundary_splits_the_interval_between_the_two_months(aws):
     assert november.spend_usd + december.spend_usd == pytest.approx(usd(2 * 600))
     # The first run of the month publishes December's figure, not November's.
     assert m.metric(METRIC_MONTH_TO_DATE, before + FIVE - timedelta(seconds=1), before + 2 * FIVE) == pytest.approx(
-        [usd(300)])
+        [usd(300)]
+    )
 
 
 def test_duplicate_and_late_invocations_count_nothing(aws):
@@ -320,10 +335,17 @@ def test_a_failed_publish_after_the_commit_is_retried_without_double_counting(aw
 def test_the_meter_reads_a_moto_endpoints_variant_and_an_inference_component_endpoints_instances(aws):
     """DescribeEndpoint's CurrentInstanceCount, for a model variant and for an endpoint hosting copies."""
     sm = boto3.client("sagemaker", region_name=REGION)
-    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
-    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.g5.2xlarge", "InitialInstanceCount": 2}])
+    sm.create_model(
+        ModelName="m",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+        PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.g5.2xlarge", "InitialInstanceCount": 2}
+        ],
+    )
     sm.create_endpoint(EndpointName="p4d", EndpointConfigName="c")
     m = Meter()
     m.clients = Clients()
@@ -383,10 +405,17 @@ def test_a_type_without_a_planned_price_is_priced_at_the_highest_and_the_reason_
 
 def _old_cursor(m: Meter, at: datetime, count: int, price: float, **extra: dict[str, str]) -> None:
     """The cursor as the meter before pool pricing wrote it: time, count and its planned price."""
-    boto3.client("dynamodb", region_name=REGION).put_item(TableName=m.config.table_name, Item={
-        "stack": {"S": m.config.stack_name}, "month": {"S": CURSOR}, ATTR_SAMPLED_AT: {"N": f"{at.timestamp():.6f}"},
-        ATTR_COUNT: {"N": str(count)}, ATTR_PRICE: {"N": f"{price:.6f}"}, **extra,
-    })
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=m.config.table_name,
+        Item={
+            "stack": {"S": m.config.stack_name},
+            "month": {"S": CURSOR},
+            ATTR_SAMPLED_AT: {"N": f"{at.timestamp():.6f}"},
+            ATTR_COUNT: {"N": str(count)},
+            ATTR_PRICE: {"N": f"{price:.6f}"},
+            **extra,
+        },
+    )
 
 
 def test_a_cursor_written_before_pool_pricing_is_read_at_its_count_times_its_price(aws):
@@ -404,7 +433,8 @@ def test_a_cursor_written_before_pool_pricing_is_read_at_its_count_times_its_pri
     # A cursor moved by the old version after the new one wrote a rate (a rollback): that rate belongs to
     # an older sample, so the cursor is read at its count x price again.
     item = boto3.client("dynamodb", region_name=REGION).get_item(
-        TableName=m.config.table_name, Key={"stack": {"S": m.config.stack_name}, "month": {"S": CURSOR}})["Item"]
+        TableName=m.config.table_name, Key={"stack": {"S": m.config.stack_name}, "month": {"S": CURSOR}}
+    )["Item"]
     assert float(item[ATTR_RATE]["N"]) == pytest.approx(PRICE + FALLBACK)
     assert item[ATTR_RATE_AT] == item[ATTR_SAMPLED_AT]
     _old_cursor(m, T0 + 3 * FIVE, 1, PRICE, **{ATTR_RATE: item[ATTR_RATE], ATTR_RATE_AT: item[ATTR_RATE_AT]})
@@ -414,11 +444,25 @@ def test_a_cursor_written_before_pool_pricing_is_read_at_its_count_times_its_pri
 def test_the_meter_prices_a_moto_endpoints_instance_pools(aws):
     """The emulator reports a pooled variant's InstancePoolSummary list (every instance on priority 1)."""
     sm = boto3.client("sagemaker", region_name=REGION)
-    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
-    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 2, "InstancePools": [
-            {"InstanceType": "ml.p4de.24xlarge", "Priority": 1}, {"InstanceType": "ml.p4d.24xlarge", "Priority": 2}]}])
+    sm.create_model(
+        ModelName="m",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+        PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "m",
+                "InitialInstanceCount": 2,
+                "InstancePools": [
+                    {"InstanceType": "ml.p4de.24xlarge", "Priority": 1},
+                    {"InstanceType": "ml.p4d.24xlarge", "Priority": 2},
+                ],
+            }
+        ],
+    )
     sm.create_endpoint(EndpointName="p4d", EndpointConfigName="c")
     m = Meter(prices=(("ml.p4de.24xlarge", FALLBACK), ("ml.p4d.24xlarge", PRICE)), price=FALLBACK)
     m.clients = Clients()
@@ -457,8 +501,9 @@ def test_the_lambda_asset_runs_as_top_level_modules(tmp_path):
         f"files = {{name: sys.modules[name].__file__ for name in {ASSET_MODULES!r}}}\n"
         "print(json.dumps({'banned': banned, 'files': files}))\n"
     )
-    result = subprocess.run([sys.executable, "-I", "-c", probe], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["banned"] == []
@@ -471,4 +516,7 @@ def test_the_hard_cap_reads_the_month_item_the_meter_writes():
     from sagefit.meter import config
 
     assert (decision.METER_KEY_STACK, decision.METER_KEY_MONTH, decision.METER_ATTR_SPEND) == (
-        config.KEY_STACK, config.KEY_MONTH, config.ATTR_SPEND)
+        config.KEY_STACK,
+        config.KEY_MONTH,
+        config.ATTR_SPEND,
+    )

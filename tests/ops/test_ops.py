@@ -14,15 +14,15 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from sagefit.cli import main
 from sagefit.cdk_cli import resolve_target
+from sagefit.cli import main
 from sagefit.core.errors import SagefitError
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import find_profile, load_profiles
 from sagefit.ops.aws import RETRIES, AwsSession, aws_errors
 from sagefit.ops.invoke import generated_text, invoke
 from sagefit.ops.preflight import preflight
 from sagefit.ops.status import stack_status
-from sagefit.core.planner import plan_profile
-from sagefit.core.profiles import find_profile, load_profiles
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/sagefit-test"
@@ -43,9 +43,16 @@ def plans(profiles_dir):
 @pytest.fixture(scope="module")
 def single(profiles_dir):
     """The seeds planned on one instance type each (``instance_pool: off``): the quota of that type."""
-    loaded = [item.model_copy(update={"profile": item.profile.model_copy(update={
-        "serving": item.profile.serving.model_copy(update={"instance_pool": "off"})})})
-        for item in load_profiles(profiles_dir)]
+    loaded = [
+        item.model_copy(
+            update={
+                "profile": item.profile.model_copy(
+                    update={"serving": item.profile.serving.model_copy(update={"instance_pool": "off"})}
+                )
+            }
+        )
+        for item in load_profiles(profiles_dir)
+    ]
     return {item.profile.stack_name: plan_profile(item) for item in loaded}
 
 
@@ -55,8 +62,11 @@ def _deploy_endpoint(session: AwsSession, plan, copies: int = 1, name: str | Non
     names = plan.spec.names
     endpoint = name or names.endpoint
     model = f"{endpoint}-model"
-    sm.create_model(ModelName=model, ExecutionRoleArn=ROLE,
-                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
+    sm.create_model(
+        ModelName=model,
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+    )
     component = names.inference_component if name is None else None
     variant = {"VariantName": names.variant, "InstanceType": plan.instance_type, "InitialInstanceCount": 1}
     if component:
@@ -69,10 +79,13 @@ def _deploy_endpoint(session: AwsSession, plan, copies: int = 1, name: str | Non
     sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
     if component:
         sm.create_inference_component(
-            InferenceComponentName=component, EndpointName=endpoint, VariantName=names.variant,
-            Specification={"ModelName": model,
-                           "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1,
-                                                           "MinMemoryRequiredInMb": 1024}},
+            InferenceComponentName=component,
+            EndpointName=endpoint,
+            VariantName=names.variant,
+            Specification={
+                "ModelName": model,
+                "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024},
+            },
             RuntimeConfig={"CopyCount": 1},
         )
         if copies != 1:
@@ -83,14 +96,18 @@ def _deploy_endpoint(session: AwsSession, plan, copies: int = 1, name: str | Non
 
 
 def _set_quota(session: AwsSession, instance_type: str, value: int) -> None:
-    code = next(q["QuotaCode"] for q in session.client("service-quotas").list_service_quotas(
-        ServiceCode="sagemaker")["Quotas"] if q["QuotaName"] == f"{instance_type} for endpoint usage")
+    code = next(
+        q["QuotaCode"]
+        for q in session.client("service-quotas").list_service_quotas(ServiceCode="sagemaker")["Quotas"]
+        if q["QuotaName"] == f"{instance_type} for endpoint usage"
+    )
     session.client("service-quotas").request_service_quota_increase(
         ServiceCode="sagemaker", QuotaCode=code, DesiredValue=value
     )
 
 
 # ------------------------------------------------------------------------------- preflight
+
 
 def test_preflight_fails_when_quota_is_zero_and_says_what_to_request(aws, single):
     plan = single["Llama2x70bAwqStack"]
@@ -172,8 +189,12 @@ def test_preflight_counts_instances_of_each_pool_type(aws, plans, single):
     sm = aws.client("sagemaker")
     sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x:1"})
     pools = [{"InstanceType": t, "Priority": i} for i, t in enumerate(plan.spec.pool_types[:2], start=1)]
-    sm.create_endpoint_config(EndpointConfigName="other-config", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstancePools": pools}])
+    sm.create_endpoint_config(
+        EndpointConfigName="other-config",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstancePools": pools}
+        ],
+    )
     sm.create_endpoint(EndpointName="other", EndpointConfigName="other-config")  # one instance, on priority 1
     for instance_type in plan.spec.pool_types:
         _set_quota(aws, instance_type, 1)
@@ -196,6 +217,7 @@ def test_preflight_cli_exit_codes(aws, capsys, profiles_dir):
 
 # ------------------------------------------------------------------------------- status
 
+
 def test_status_of_a_missing_endpoint(aws, plans, capsys, profiles_dir):
     status = stack_status(plans["MistralStack"].spec, aws)
     assert status.endpoint_status is None and not status.healthy
@@ -208,20 +230,34 @@ def test_status_reports_capacity_bounds_spend_and_alarms(aws, plans, capsys, pro
     _deploy_endpoint(aws, plan)
     component = plan.spec.names.inference_component
     aws.client("application-autoscaling").register_scalable_target(
-        ServiceNamespace="sagemaker", ResourceId=f"inference-component/{component}",
-        ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=0, MaxCapacity=2,
+        ServiceNamespace="sagemaker",
+        ResourceId=f"inference-component/{component}",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+        MinCapacity=0,
+        MaxCapacity=2,
     )
     aws.client("budgets").create_budget(
         AccountId="123456789012",
-        Budget={"BudgetName": plan.spec.names.budget, "BudgetLimit": {"Amount": "400", "Unit": "USD"},
-                "TimeUnit": "MONTHLY", "BudgetType": "COST",
-                "CalculatedSpend": {"ActualSpend": {"Amount": "120.5", "Unit": "USD"}}},
+        Budget={
+            "BudgetName": plan.spec.names.budget,
+            "BudgetLimit": {"Amount": "400", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+            "CalculatedSpend": {"ActualSpend": {"Amount": "120.5", "Unit": "USD"}},
+        },
     )
     cloudwatch = aws.client("cloudwatch")
     for name in ("MistralStack-IdleAlarm-1", "OtherStack-Alarm-2"):
-        cloudwatch.put_metric_alarm(AlarmName=name, MetricName="Invocations", Namespace="AWS/SageMaker",
-                                    Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
-                                    ComparisonOperator="LessThanThreshold")
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            MetricName="Invocations",
+            Namespace="AWS/SageMaker",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="LessThanThreshold",
+        )
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
     status = stack_status(plan.spec, aws)
     assert status.endpoint_status == "InService"
@@ -241,8 +277,12 @@ def test_status_names_the_pool_types_that_run(aws, plans):
     sm = aws.client("sagemaker")
     sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x:1"})
     pools = [{"InstanceType": t, "Priority": i} for i, t in enumerate(plan.spec.pool_types, start=1)]
-    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstancePools": pools}])
+    sm.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstancePools": pools}
+        ],
+    )
     sm.create_endpoint(EndpointName=plan.spec.names.endpoint, EndpointConfigName="c")
     status = stack_status(plan.spec, aws)
     assert status.instance_type == f"{plan.instance_type} x1"  # the emulator runs everything on priority 1
@@ -262,9 +302,13 @@ def test_status_flags_an_exceeded_budget(aws, plans, capsys, profiles_dir):
     _deploy_endpoint(aws, plan)
     aws.client("budgets").create_budget(
         AccountId="123456789012",
-        Budget={"BudgetName": plan.spec.names.budget, "BudgetLimit": {"Amount": "30000", "Unit": "USD"},
-                "TimeUnit": "MONTHLY", "BudgetType": "COST",
-                "CalculatedSpend": {"ActualSpend": {"Amount": "31000", "Unit": "USD"}}},
+        Budget={
+            "BudgetName": plan.spec.names.budget,
+            "BudgetLimit": {"Amount": "30000", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+            "CalculatedSpend": {"ActualSpend": {"Amount": "31000", "Unit": "USD"}},
+        },
     )
     status = stack_status(plan.spec, aws)
     assert status.spend.exceeded and not status.healthy
@@ -274,11 +318,13 @@ def test_status_flags_an_exceeded_budget(aws, plans, capsys, profiles_dir):
 
 # ------------------------------------------------------------------------------- invoke
 
+
 def test_invoke_sends_the_prompt_and_prints_the_answer(aws, plans, capsys, profiles_dir):
     _deploy_endpoint(aws, plans["MistralStack"])
     sent: list[dict] = []
     aws.client("sagemaker-runtime").meta.events.register(
-        "provide-client-params.sagemaker-runtime.InvokeEndpoint", lambda params, **_: sent.append(dict(params)))
+        "provide-client-params.sagemaker-runtime.InvokeEndpoint", lambda params, **_: sent.append(dict(params))
+    )
     result = invoke(plans["MistralStack"].spec, "Hello", aws, max_new_tokens=32)
     assert result.text is not None and not result.waking
     (params,) = sent  # moto answers a placeholder, so what matters is what was sent
@@ -307,7 +353,8 @@ def _sent_bodies(aws) -> list[dict]:
     sent: list[dict] = []
     aws.client("sagemaker-runtime").meta.events.register(
         "provide-client-params.sagemaker-runtime.InvokeEndpoint",
-        lambda params, **_: sent.append(json.loads(params["Body"])))
+        lambda params, **_: sent.append(json.loads(params["Body"])),
+    )
     return sent
 
 
@@ -325,12 +372,15 @@ def test_invoke_reads_the_prompt_from_stdin_or_a_file(aws, plans, capsys, profil
     assert [body["inputs"] for body in sent] == ["from a pipe\n", "from a file ü"]
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["   "], "PROMPT: the prompt is empty"),
-    (["x" * 80_000], "over MistralStack's max_input_tokens"),
-    (["Hello", "--max-new-tokens", "9000"], "--max-new-tokens: at least 1 prompt tokens (estimate) plus"),
-    ([], "PROMPT: no prompt given"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["   "], "PROMPT: the prompt is empty"),
+        (["x" * 80_000], "over MistralStack's max_input_tokens"),
+        (["Hello", "--max-new-tokens", "9000"], "--max-new-tokens: at least 1 prompt tokens (estimate) plus"),
+        ([], "PROMPT: no prompt given"),
+    ],
+)
 def test_invoke_refuses_a_certain_refusal_before_any_call(aws, plans, capsys, profiles_dir, argv, words):
     _deploy_endpoint(aws, plans["MistralStack"], copies=0)  # scaled to zero: nothing may wake it
     sent = _sent_bodies(aws)
@@ -348,14 +398,17 @@ def test_generated_text_reads_tgi_and_lmi_answers():
 
 # ------------------------------------------------------------------------------- faults
 
+
 def test_expired_credentials_become_one_clear_line():
     client = boto3.client("sts", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stub:
-        stub.add_client_error("get_caller_identity", service_error_code="ExpiredToken",
-                              service_message="The security token included in the request is expired")
-        with pytest.raises(SagefitError) as err:
-            with aws_errors("checking credentials"):
-                client.get_caller_identity()
+        stub.add_client_error(
+            "get_caller_identity",
+            service_error_code="ExpiredToken",
+            service_message="The security token included in the request is expired",
+        )
+        with pytest.raises(SagefitError) as err, aws_errors("checking credentials"):
+            client.get_caller_identity()
     assert "ExpiredToken" in str(err.value) and "fix:" in str(err.value) and "\n" not in str(err.value)
 
 
@@ -363,9 +416,8 @@ def test_throttling_that_outlasts_retries_becomes_one_clear_line():
     client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stub:
         stub.add_client_error("list_endpoints", service_error_code="ThrottlingException")
-        with pytest.raises(SagefitError, match="throttling"):
-            with aws_errors("listing endpoints"):
-                client.list_endpoints()
+        with pytest.raises(SagefitError, match="throttling"), aws_errors("listing endpoints"):
+            client.list_endpoints()
 
 
 def test_clients_retry_with_adaptive_backoff(aws):
@@ -415,18 +467,19 @@ def test_the_aws_target_runs_the_cdk_cli_without_moto_or_the_emulator(repo_root)
         "assert loaded == [], loaded"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, env=env, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo_root, env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("target: AWS account 210987654321, region us-east-1\n") == 2, result.stderr
 
 
 def test_a_bad_port_is_one_line(capsys, profiles_dir):
-    assert main(["deploy", "MistralStack", "--target", "local", "--port", "70000",
-                 "--profiles", str(profiles_dir)]) == 2
+    assert (
+        main(["deploy", "MistralStack", "--target", "local", "--port", "70000", "--profiles", str(profiles_dir)]) == 2
+    )
     err = capsys.readouterr().err
-    assert err == ("sagefit: error: --port: 70000 is not a TCP port; fix: pass a port from 1024 to 65535, "
-                   "e.g. 5055\n")
+    assert err == ("sagefit: error: --port: 70000 is not a TCP port; fix: pass a port from 1024 to 65535, e.g. 5055\n")
 
 
 def test_invoke_async_without_credentials_is_one_line(no_credentials, capsys, profiles_dir):
@@ -462,17 +515,22 @@ def test_status_shows_metered_and_billed_spend_side_by_side(aws, plans, capsys, 
     _deploy_endpoint(aws, plan)
     aws.client("budgets").create_budget(
         AccountId="123456789012",
-        Budget={"BudgetName": spec.names.budget, "BudgetLimit": {"Amount": "400", "Unit": "USD"},
-                "TimeUnit": "MONTHLY", "BudgetType": "COST",
-                "CalculatedSpend": {"ActualSpend": {"Amount": "12.5", "Unit": "USD"}}},
+        Budget={
+            "BudgetName": spec.names.budget,
+            "BudgetLimit": {"Amount": "400", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+            "CalculatedSpend": {"ActualSpend": {"Amount": "12.5", "Unit": "USD"}},
+        },
     )
     before = stack_status(spec, aws)
     assert before.metered.month_to_date_usd is None and before.metered.burn_rate_usd_per_hour is None
     assert main(["status", "MistralStack", "--profiles", str(profiles_dir)]) == 0
     assert "metered this month: no figure yet" in capsys.readouterr().out
 
-    config = MeterConfig(spec.names.stack, spec.names.endpoint, spec.names.variant, spec.price_per_hour,
-                         create_meter_table())
+    config = MeterConfig(
+        spec.names.stack, spec.names.endpoint, spec.names.variant, spec.price_per_hour, create_meter_table()
+    )
     clients = Clients(FakeSageMaker(count=2))
     now = datetime.now(timezone.utc).replace(microsecond=0)
     meter(config, clients, now - timedelta(minutes=10))
@@ -511,9 +569,13 @@ def test_metered_spend_over_the_budget_makes_status_unhealthy(aws, plans, profil
     _deploy_endpoint(aws, plan)
     aws.client("budgets").create_budget(
         AccountId="123456789012",
-        Budget={"BudgetName": plan.spec.names.budget, "BudgetLimit": {"Amount": "400", "Unit": "USD"},
-                "TimeUnit": "MONTHLY", "BudgetType": "COST",
-                "CalculatedSpend": {"ActualSpend": {"Amount": "10", "Unit": "USD"}}},
+        Budget={
+            "BudgetName": plan.spec.names.budget,
+            "BudgetLimit": {"Amount": "400", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+            "CalculatedSpend": {"ActualSpend": {"Amount": "10", "Unit": "USD"}},
+        },
     )
     status = stack_status(plan.spec, aws)
     assert status.healthy

@@ -15,43 +15,65 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 
-from sagefit.core import atomic
-from sagefit.ops import prices
-from sagefit.core.catalog import (
-    PROJECT_CATALOG, load_catalog_file, packaged_catalog_path, parse_catalog, project_catalog_path,
-)
 from sagefit.cli import main
+from sagefit.core import atomic
+from sagefit.core.catalog import (
+    PROJECT_CATALOG,
+    load_catalog_file,
+    packaged_catalog_path,
+    parse_catalog,
+    project_catalog_path,
+)
 from sagefit.core.errors import SagefitError
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import load_profile
+from sagefit.ops import prices
 
 TODAY = dt.date(2027, 6, 1)
 PREFIX = {"us-east-1": "USE1", "us-west-2": "USW2", "eu-west-1": "EU"}
 
 
-def product(instance: str, usd: str, region: str = "us-east-1", usagetype: str | None = None,
-            unit: str = "Hrs") -> str:
+def product(instance: str, usd: str, region: str = "us-east-1", usagetype: str | None = None, unit: str = "Hrs") -> str:
     """One PriceList entry, a JSON string as the API returns it."""
-    return json.dumps({
-        "product": {
-            "productFamily": "ML Instance",
-            "attributes": {
-                "servicecode": "AmazonSageMaker", "component": "Hosting", "regionCode": region,
-                "instanceName": instance, "usagetype": usagetype or f"{PREFIX[region]}-Host:{instance}",
+    return json.dumps(
+        {
+            "product": {
+                "productFamily": "ML Instance",
+                "attributes": {
+                    "servicecode": "AmazonSageMaker",
+                    "component": "Hosting",
+                    "regionCode": region,
+                    "instanceName": instance,
+                    "usagetype": usagetype or f"{PREFIX[region]}-Host:{instance}",
+                },
+                "sku": f"SKU{instance}",
             },
-            "sku": f"SKU{instance}",
-        },
-        "serviceCode": "AmazonSageMaker",
-        "terms": {"OnDemand": {f"SKU{instance}.JRTCKXETXF": {
-            "offerTermCode": "JRTCKXETXF", "sku": f"SKU{instance}", "effectiveDate": "2027-05-01T00:00:00Z",
-            "termAttributes": {},
-            "priceDimensions": {f"SKU{instance}.JRTCKXETXF.6YS6EN2CT7": {
-                "unit": unit, "pricePerUnit": {"USD": usd}, "description": f"${usd} per hour", "beginRange": "0",
-                "endRange": "Inf", "rateCode": f"SKU{instance}.JRTCKXETXF.6YS6EN2CT7", "appliesTo": [],
-            }},
-        }}},
-        "version": "20270501", "publicationDate": "2027-05-01T00:00:00Z",
-    })
+            "serviceCode": "AmazonSageMaker",
+            "terms": {
+                "OnDemand": {
+                    f"SKU{instance}.JRTCKXETXF": {
+                        "offerTermCode": "JRTCKXETXF",
+                        "sku": f"SKU{instance}",
+                        "effectiveDate": "2027-05-01T00:00:00Z",
+                        "termAttributes": {},
+                        "priceDimensions": {
+                            f"SKU{instance}.JRTCKXETXF.6YS6EN2CT7": {
+                                "unit": unit,
+                                "pricePerUnit": {"USD": usd},
+                                "description": f"${usd} per hour",
+                                "beginRange": "0",
+                                "endRange": "Inf",
+                                "rateCode": f"SKU{instance}.JRTCKXETXF.6YS6EN2CT7",
+                                "appliesTo": [],
+                            }
+                        },
+                    }
+                }
+            },
+            "version": "20270501",
+            "publicationDate": "2027-05-01T00:00:00Z",
+        }
+    )
 
 
 def params(region: str, token: str | None = None) -> dict[str, Any]:
@@ -70,8 +92,9 @@ def params(region: str, token: str | None = None) -> dict[str, Any]:
 
 @pytest.fixture
 def client():
-    pricing = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="testing",
-                           aws_secret_access_key="testing")
+    pricing = boto3.client(
+        "pricing", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     with Stubber(pricing) as stub:
         pricing.stub = stub
         yield pricing
@@ -83,8 +106,9 @@ def stub_region(client, region: str, pages: list[list[str]]) -> None:
         response: dict[str, Any] = {"FormatVersion": "aws_v1", "PriceList": page}
         if i + 1 < len(pages):
             response["NextToken"] = f"{region}-page-{i + 2}"
-        client.stub.add_response("get_products", response,
-                                 expected_params=params(region, f"{region}-page-{i + 1}" if i else None))
+        client.stub.add_response(
+            "get_products", response, expected_params=params(region, f"{region}-page-{i + 1}" if i else None)
+        )
 
 
 def us_east_1_pages(catalog_path: Path) -> list[list[str]]:
@@ -97,7 +121,8 @@ def us_east_1_pages(catalog_path: Path) -> list[list[str]]:
         if name == "ml.p4de.24xlarge":
             continue
         usd = {"ml.g5.2xlarge": "1.6000000000", "ml.g6e.xlarge": "2.7000000000"}.get(
-            name, f"{inst.price['us-east-1']:.10f}")
+            name, f"{inst.price['us-east-1']:.10f}"
+        )
         entries.append(product(name, usd))
     entries += [
         product("ml.g5.2xlarge", "0.4500000000", usagetype="USE1-Host:ml.g5.2xlarge-Spot"),  # not real-time hosting
@@ -123,7 +148,7 @@ def test_refresh_rewrites_prices_in_place_across_pages(client, catalog_copy):
     # layout kept: same comments in the same order, same number of lines, only instance rows touched
     assert comment_lines(after) == comment_lines(before)
     assert len(after.splitlines()) == len(before.splitlines())
-    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
     assert changed and all("price" in b for _, b in changed)
     assert before.split("instances:")[0] == after.split("instances:")[0]  # accelerators untouched
 
@@ -134,7 +159,11 @@ def test_refresh_rewrites_prices_in_place_across_pages(client, catalog_copy):
     assert g5.price_date == dt.date(2026, 11, 26)  # partly refreshed: the old date stands
     g6e = catalog.get("ml.g6e.xlarge")
     assert (g6e.price, g6e.price_source, g6e.price_confirmed, g6e.price_date) == (
-        {"us-east-1": 2.7}, "aws-price-list-api", True, TODAY)
+        {"us-east-1": 2.7},
+        "aws-price-list-api",
+        True,
+        TODAY,
+    )
     g5_4 = catalog.get("ml.g5.4xlarge")
     assert g5_4.price == {"us-east-1": 2.03} and g5_4.price_date == TODAY  # the Quantity entry was ignored
     p4de = catalog.get("ml.p4de.24xlarge")
@@ -146,15 +175,25 @@ def test_refresh_rewrites_prices_in_place_across_pages(client, catalog_copy):
     assert "&id" not in after and "*id" not in after  # one date per row, never an anchor and aliases
 
     assert {(c.instance_type, c.old, c.new) for c in result.changed} == {
-        ("ml.g5.2xlarge", 1.515, 1.6), ("ml.g6e.xlarge", 2.61, 2.7)}
+        ("ml.g5.2xlarge", 1.515, 1.6),
+        ("ml.g6e.xlarge", 2.61, 2.7),
+    }
     assert [(c.instance_type, c.old) for c in result.missing] == [("ml.p4de.24xlarge", 47.11)]
     assert len(result.unchanged) == len(catalog.instances) - 3
 
 
 def test_refresh_defaults_to_every_priced_region(client, catalog_copy):
     stub_region(client, "us-east-1", us_east_1_pages(catalog_copy))
-    stub_region(client, "us-west-2", [[product("ml.g5.2xlarge", "1.6000000000", region="us-west-2"),
-                                       product("ml.g5.12xlarge", "7.0900000000", region="us-west-2")]])
+    stub_region(
+        client,
+        "us-west-2",
+        [
+            [
+                product("ml.g5.2xlarge", "1.6000000000", region="us-west-2"),
+                product("ml.g5.12xlarge", "7.0900000000", region="us-west-2"),
+            ]
+        ],
+    )
     result = prices.refresh_catalog(catalog_copy, client=client, today=TODAY)
     assert result.regions == ("us-east-1", "us-west-2")
     catalog = load_catalog_file(catalog_copy)
@@ -170,8 +209,9 @@ def test_plan_warns_from_the_price_date(client, catalog_copy, profiles_dir):
     profile = profiles_dir / "zephyr-7b.yaml"  # pinned to ml.g5.2xlarge
     catalog = load_catalog_file(catalog_copy)
     stale = plan_profile(load_profile(profile, catalog), catalog, today=TODAY)
-    assert any(w == "catalog price is 187 days old (checked 2026-11-26); run `sagefit prices refresh`"
-               for w in stale.warnings)
+    assert any(
+        w == "catalog price is 187 days old (checked 2026-11-26); run `sagefit prices refresh`" for w in stale.warnings
+    )
     # refresh us-east-1 and us-west-2 so ml.g5.2xlarge is fully refreshed
     stub_region(client, "us-east-1", us_east_1_pages(catalog_copy))
     stub_region(client, "us-west-2", [[product("ml.g5.2xlarge", "1.6000000000", region="us-west-2")]])
@@ -227,12 +267,17 @@ def test_dry_run_writes_nothing(client, catalog_copy):
 
 
 def test_rejected_credentials_are_one_line(client, catalog_copy):
-    client.stub.add_client_error("get_products", service_error_code="ExpiredTokenException",
-                                 service_message="The security token included in the request is expired")
+    client.stub.add_client_error(
+        "get_products",
+        service_error_code="ExpiredTokenException",
+        service_message="The security token included in the request is expired",
+    )
     with pytest.raises(SagefitError) as info:
         prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
-    assert str(info.value) == ("reading prices from the AWS Price List API: AWS rejected the credentials "
-                               "(ExpiredTokenException); fix: refresh them (aws sso login / new keys)")
+    assert str(info.value) == (
+        "reading prices from the AWS Price List API: AWS rejected the credentials "
+        "(ExpiredTokenException); fix: refresh them (aws sso login / new keys)"
+    )
 
 
 class _NoCredentials:
@@ -260,8 +305,10 @@ def test_cli_errors_exit_2_and_leave_the_catalog(capsys, catalog_copy, monkeypat
     assert main(["prices", "refresh", "--catalog", str(catalog_copy)]) == 2
     target, err = capsys.readouterr().err.split("\n", 1)  # the target first, then the one error line
     assert target == f"target: AWS Price List API in us-east-1 (read only); writes {catalog_copy}"
-    assert err == ("sagefit: error: reading prices from the AWS Price List API: no AWS credentials found; "
-                   "fix: configure credentials (aws configure / AWS_PROFILE)\n")
+    assert err == (
+        "sagefit: error: reading prices from the AWS Price List API: no AWS credentials found; "
+        "fix: configure credentials (aws configure / AWS_PROFILE)\n"
+    )
     assert main(["prices", "refresh", "--catalog", str(catalog_copy), "--region", "mars-1"]) == 2
     assert "unknown region 'mars-1'" in capsys.readouterr().err
     assert main(["prices", "refresh", "--catalog", str(catalog_copy.parent / "missing.yaml")]) == 2
@@ -289,8 +336,7 @@ def test_cli_defaults_to_the_project_catalog(monkeypatch, capsys, tmp_path):
 # --------------------------------------------------------------------------- the project catalog
 
 
-def test_first_refresh_creates_the_project_catalog_and_never_writes_the_package(
-        capsys, client, project, monkeypatch):
+def test_first_refresh_creates_the_project_catalog_and_never_writes_the_package(capsys, client, project, monkeypatch):
     packaged = packaged_catalog_path()
     packaged_bytes = packaged.read_bytes()
     stub_region(client, "us-east-1", us_east_1_pages(packaged))
@@ -329,8 +375,10 @@ def test_the_packaged_catalog_is_refused_as_a_target(capsys, project):
     packaged_bytes = packaged.read_bytes()
     assert main(["prices", "refresh", "--catalog", str(packaged)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"sagefit: error: {packaged}: the packaged catalog is read-only; refresh a project "
-                          "catalog instead; fix: drop --catalog to write ./sagefit-catalog.yaml")
+    assert err.startswith(
+        f"sagefit: error: {packaged}: the packaged catalog is read-only; refresh a project "
+        "catalog instead; fix: drop --catalog to write ./sagefit-catalog.yaml"
+    )
     assert err.count("\n") == 1
     assert packaged.read_bytes() == packaged_bytes
 
@@ -398,18 +446,28 @@ instances:
 def test_a_refresh_keeps_every_comment_key_order_and_layout(client, tmp_path):
     path = tmp_path / "commented.yaml"
     path.write_text(COMMENTED_CATALOG)
-    stub_region(client, "us-east-1", [[product("ml.g5.xlarge", "1.5000000000"),
-                                       product("ml.g5.2xlarge", "1.5150000000"),
-                                       product("ml.g5.4xlarge", "2.1000000000")]])
+    stub_region(
+        client,
+        "us-east-1",
+        [
+            [
+                product("ml.g5.xlarge", "1.5000000000"),
+                product("ml.g5.2xlarge", "1.5150000000"),
+                product("ml.g5.4xlarge", "2.1000000000"),
+            ]
+        ],
+    )
     result = prices.refresh_catalog(path, ["us-east-1"], client=client, today=TODAY)
     assert {(c.instance_type, c.old, c.new) for c in result.changed} == {
-        ("ml.g5.xlarge", 1.4084, 1.5), ("ml.g5.4xlarge", 2.03, 2.1)}
+        ("ml.g5.xlarge", 1.4084, 1.5),
+        ("ml.g5.4xlarge", 2.03, 2.1),
+    }
     after = path.read_text()
     before_lines, after_lines = COMMENTED_CATALOG.splitlines(), after.splitlines()
     assert comment_lines(after) == comment_lines(COMMENTED_CATALOG)
     for line in before_lines:  # every end-of-line comment is still there, on its key's line
         if "#" in line and not line.lstrip().startswith("#"):
-            key, comment = line.split(":")[0], line[line.index("#"):]
+            key, comment = line.split(":")[0], line[line.index("#") :]
             assert any(a.split(":")[0] == key and a.endswith(comment) for a in after_lines), line
     assert after.startswith("# my catalog: header comment\nregions: [us-east-1, us-west-2]   # regions comment\n")
     assert after.endswith("    recorded: 2026-11-26\n# trailing comment\n")
@@ -417,15 +475,23 @@ def test_a_refresh_keeps_every_comment_key_order_and_layout(client, tmp_path):
     # keeps its column where the value leaves room (ruamel.yaml's round trip)
     expected = COMMENTED_CATALOG
     for old, new in (
-        ("    price: {us-east-1: 1.4084, us-west-2: 1.41}   # price comment, changed row",
-         "    price: {us-east-1: 1.5, us-west-2: 1.41}      # price comment, changed row"),
-        ("    price_source: 'fmbench'   # source comment, changed row",
-         '    price_source: "aws-price-list-api (us-east-1); earlier: fmbench" # source comment, changed row'),
-        ('    price_source: "fmbench; hf-bench"',  # price unchanged, but only us-east-1 was checked
-         '    price_source: "aws-price-list-api (us-east-1); earlier: fmbench; hf-bench"'),
-        ("      us-east-1: 2.03   # a block price mapping\n    price_source: llmeter\n    price_confirmed: true\n",
-         "      us-east-1: 2.1    # a block price mapping\n    price_source: aws-price-list-api\n"
-         "    price_confirmed: true\n    price_date: 2027-06-01\n"),
+        (
+            "    price: {us-east-1: 1.4084, us-west-2: 1.41}   # price comment, changed row",
+            "    price: {us-east-1: 1.5, us-west-2: 1.41}      # price comment, changed row",
+        ),
+        (
+            "    price_source: 'fmbench'   # source comment, changed row",
+            '    price_source: "aws-price-list-api (us-east-1); earlier: fmbench" # source comment, changed row',
+        ),
+        (
+            '    price_source: "fmbench; hf-bench"',  # price unchanged, but only us-east-1 was checked
+            '    price_source: "aws-price-list-api (us-east-1); earlier: fmbench; hf-bench"',
+        ),
+        (
+            "      us-east-1: 2.03   # a block price mapping\n    price_source: llmeter\n    price_confirmed: true\n",
+            "      us-east-1: 2.1    # a block price mapping\n    price_source: aws-price-list-api\n"
+            "    price_confirmed: true\n    price_date: 2027-06-01\n",
+        ),
     ):
         assert expected.count(old) == 1, old
         expected = expected.replace(old, new)
@@ -475,11 +541,14 @@ def test_any_api_error_is_one_line_and_writes_nothing(client, catalog_copy, code
     assert catalog_copy.read_bytes() == before
 
 
-@pytest.mark.parametrize("page, words", [
-    ({"FormatVersion": "aws_v1", "PriceList": ["{not json"]}, "a product that is not JSON"),
-    ({"FormatVersion": "aws_v1", "PriceList": ["[1, 2]"]}, "a product that is not a JSON object"),
-    ({"FormatVersion": "aws_v1", "PriceList": ['{"product": {"attributes": 5}}']}, "a product without attributes"),
-])
+@pytest.mark.parametrize(
+    "page, words",
+    [
+        ({"FormatVersion": "aws_v1", "PriceList": ["{not json"]}, "a product that is not JSON"),
+        ({"FormatVersion": "aws_v1", "PriceList": ["[1, 2]"]}, "a product that is not a JSON object"),
+        ({"FormatVersion": "aws_v1", "PriceList": ['{"product": {"attributes": 5}}']}, "a product without attributes"),
+    ],
+)
 def test_a_malformed_answer_is_one_line(client, catalog_copy, page, words):
     client.stub.add_response("get_products", page, expected_params=params("us-east-1"))
     with pytest.raises(SagefitError, match=words):
@@ -494,11 +563,14 @@ def test_a_repeated_page_token_is_one_line(client, catalog_copy):
         prices.refresh_catalog(catalog_copy, ["us-east-1"], client=client, today=TODAY)
 
 
-@pytest.mark.parametrize("variable, url", [
-    ("AWS_ENDPOINT_URL", "http://127.0.0.1:5055"),
-    ("AWS_ENDPOINT_URL", "http://localhost:5055"),
-    ("AWS_ENDPOINT_URL_PRICING", "http://[::1]:5055"),
-])
+@pytest.mark.parametrize(
+    "variable, url",
+    [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:5055"),
+        ("AWS_ENDPOINT_URL", "http://localhost:5055"),
+        ("AWS_ENDPOINT_URL_PRICING", "http://[::1]:5055"),
+    ],
+)
 def test_the_local_emulator_is_refused_before_any_call(capsys, catalog_copy, monkeypatch, variable, url):
     monkeypatch.setenv(variable, url)
     monkeypatch.setattr(prices, "pricing_client", lambda: pytest.fail("no client may be made"))

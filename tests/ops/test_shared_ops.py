@@ -41,38 +41,57 @@ def _deploy(session: AwsSession, plan) -> None:
     """The endpoint, each member's component and scalable target, and the adapter, as the stack names them."""
     sm = session.client("sagemaker")
     spec = plan.spec
-    variant = {"VariantName": spec.names.variant, "InstanceType": spec.instance_type, "InitialInstanceCount": 1,
-               "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}}
+    variant = {
+        "VariantName": spec.names.variant,
+        "InstanceType": spec.instance_type,
+        "InitialInstanceCount": 1,
+        "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2},
+    }
     sm.create_endpoint_config(EndpointConfigName="config", ProductionVariants=[variant], ExecutionRoleArn=ROLE)
     sm.create_endpoint(EndpointName=spec.names.endpoint, EndpointConfigName="config")
     scaling = session.client("application-autoscaling")
     for member in spec.members:
-        sm.create_model(ModelName=f"{member.profile_name}-model", ExecutionRoleArn=ROLE,
-                        PrimaryContainer={"Image": "lmi:1"})
+        sm.create_model(
+            ModelName=f"{member.profile_name}-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "lmi:1"}
+        )
         sm.create_inference_component(
-            InferenceComponentName=member.component_name, EndpointName=spec.names.endpoint,
+            InferenceComponentName=member.component_name,
+            EndpointName=spec.names.endpoint,
             VariantName=spec.names.variant,
-            Specification={"ModelName": f"{member.profile_name}-model", "ComputeResourceRequirements": {
-                "NumberOfAcceleratorDevicesRequired": member.container.accelerators,
-                "MinMemoryRequiredInMb": member.container.min_memory_mb}},
+            Specification={
+                "ModelName": f"{member.profile_name}-model",
+                "ComputeResourceRequirements": {
+                    "NumberOfAcceleratorDevicesRequired": member.container.accelerators,
+                    "MinMemoryRequiredInMb": member.container.min_memory_mb,
+                },
+            },
             RuntimeConfig={"CopyCount": member.initial_copies},
         )
         scaling.register_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=member.scaling.resource_id,
-            ScalableDimension=member.scaling.dimension, MinCapacity=member.scaling.min_capacity,
+            ServiceNamespace="sagemaker",
+            ResourceId=member.scaling.resource_id,
+            ScalableDimension=member.scaling.dimension,
+            MinCapacity=member.scaling.min_capacity,
             MaxCapacity=member.scaling.max_capacity,
         )
         for adapter in member.adapters:
             sm.create_inference_component(
-                InferenceComponentName=adapter.component_name, EndpointName=spec.names.endpoint,
-                Specification={"BaseInferenceComponentName": member.component_name,
-                               "Container": {"ArtifactUrl": adapter.artifact_url}},
+                InferenceComponentName=adapter.component_name,
+                EndpointName=spec.names.endpoint,
+                Specification={
+                    "BaseInferenceComponentName": member.component_name,
+                    "Container": {"ArtifactUrl": adapter.artifact_url},
+                },
             )
 
 
 def test_a_members_deployed_spec_points_at_the_shared_endpoint(plan):
     spec = member_deployment_spec(plan, "mistral-7b-v0-3")
-    assert (spec.names.stack, spec.names.endpoint, spec.names.variant) == ("SmallModelsStack", "small-models", "AllTraffic")
+    assert (spec.names.stack, spec.names.endpoint, spec.names.variant) == (
+        "SmallModelsStack",
+        "small-models",
+        "AllTraffic",
+    )
     assert spec.names.inference_component == "mistral-7b-v0-3-ic"
     assert spec.names.budget == plan.spec.names.budget and spec.pool == ()
     (member,) = [m for m in plan.spec.members if m.profile_name == "mistral-7b-v0-3"]
@@ -88,7 +107,10 @@ def test_status_of_the_endpoint_lists_every_member_and_the_adapter(aws, plan, ca
     assert out.startswith("SmallModelsStack: shared endpoint small-models\n  status: InService\n")
     assert "  instances: 1 running, 1 desired (ml.g6.12xlarge)" in out
     for member in plan.spec.members:
-        assert f"  member {member.profile_name}: inference component {member.component_name}: 1 copies running, 1 desired, copies 0-2" in out
+        assert (
+            f"  member {member.profile_name}: inference component {member.component_name}: 1 copies running, 1 desired, copies 0-2"
+            in out
+        )
     assert f"    adapter component {ADAPTER}: InService" in out
     assert out.count("alarms in ALARM") == 1
 
@@ -128,12 +150,15 @@ def test_status_of_an_undeployed_shared_endpoint(aws, capsys):
 
 
 # ------------------------------------------------------------------------------------------ invoke
-@pytest.mark.parametrize(("key", "component"), [
-    ("mistral-7b-v0-3", "mistral-7b-v0-3-ic"),
-    ("Mistral7bV03Stack", "mistral-7b-v0-3-ic"),
-    ("qwen2-5-7b-instruct", "qwen2-5-7b-instruct-ic"),
-    ("mistral-7b-v0-3-support", ADAPTER),  # the adapter on a member: its own component
-])
+@pytest.mark.parametrize(
+    ("key", "component"),
+    [
+        ("mistral-7b-v0-3", "mistral-7b-v0-3-ic"),
+        ("Mistral7bV03Stack", "mistral-7b-v0-3-ic"),
+        ("qwen2-5-7b-instruct", "qwen2-5-7b-instruct-ic"),
+        ("mistral-7b-v0-3-support", ADAPTER),  # the adapter on a member: its own component
+    ],
+)
 def test_invoke_a_member_or_its_adapter_on_the_shared_endpoint(aws, plan, capsys, monkeypatch, key, component):
     _deploy(aws, plan)
     sent: list[dict] = []
@@ -142,7 +167,8 @@ def test_invoke_a_member_or_its_adapter_on_the_shared_endpoint(aws, plan, capsys
     def spy(spec, prompt, session, max_new_tokens=128, async_bucket=None, adapter_component=None):
         # the CLI's own session: watch the InvokeEndpoint it sends
         session.client("sagemaker-runtime").meta.events.register(
-            "provide-client-params.sagemaker-runtime.InvokeEndpoint", lambda params, **_: sent.append(dict(params)))
+            "provide-client-params.sagemaker-runtime.InvokeEndpoint", lambda params, **_: sent.append(dict(params))
+        )
         return real(spec, prompt, session, max_new_tokens, async_bucket, adapter_component)
 
     monkeypatch.setattr(invoke_module, "invoke", spy)
@@ -180,8 +206,11 @@ def test_preflight_of_the_shared_endpoint_checks_every_pool_types_quota(aws, poo
     report = shared_preflight(plan.spec, aws)
     assert (report.stack, report.instance_type) == ("SmallModelsStack", "ml.g6.12xlarge")
     assert [c.name for c in report.checks] == [
-        "credentials", "region offers instance", "endpoint quota",
-        "region offers instance (ml.g5.12xlarge, fallback)", "endpoint quota (ml.g5.12xlarge, fallback)",
+        "credentials",
+        "region offers instance",
+        "endpoint quota",
+        "region offers instance (ml.g5.12xlarge, fallback)",
+        "endpoint quota (ml.g5.12xlarge, fallback)",
     ]
     quota = report.checks[2]
     assert not quota.ok

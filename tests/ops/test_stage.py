@@ -92,7 +92,7 @@ def test_stage_uploads_the_engine_files_verified_and_pins_the_profile(world: Sta
     assert f"model_data_s3_uri: {URI}\n" in text
     assert f"revision: {SHA}\n" in text
 
-    assert f"staged 5 files" in out and "5 uploaded, 0 resumed, 0 already there" in out
+    assert "staged 5 files" in out and "5 uploaded, 0 resumed, 0 already there" in out
     assert f"revision: {SHA} (main)" in out
     assert "left out (3 files" in out and "README.md" in out
 

@@ -24,19 +24,40 @@ def _files(*paths):
 
 
 def test_selection_keeps_configs_and_the_indexed_safetensors_only():
-    index = json.dumps({"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}})
+    index = json.dumps(
+        {"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
+    )
     listing = _files(
-        "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "tokenizer.model",
-        "special_tokens_map.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors",
-        "model-00002-of-00002.safetensors", "consolidated.safetensors", "pytorch_model-00001-of-00002.bin",
-        "pytorch_model.bin.index.json", "flax_model.msgpack", "tf_model.h5", "README.md", ".gitattributes",
-        "original/consolidated.00.pth", "onnx/model.onnx",
+        "config.json",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "tokenizer.model",
+        "special_tokens_map.json",
+        "model.safetensors.index.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+        "consolidated.safetensors",
+        "pytorch_model-00001-of-00002.bin",
+        "pytorch_model.bin.index.json",
+        "flax_model.msgpack",
+        "tf_model.h5",
+        "README.md",
+        ".gitattributes",
+        "original/consolidated.00.pth",
+        "onnx/model.onnx",
     )
     chosen = select_files(listing, lambda path: index)
     assert chosen.keep == (
-        "config.json", "generation_config.json", "model-00001-of-00002.safetensors",
-        "model-00002-of-00002.safetensors", "model.safetensors.index.json", "special_tokens_map.json",
-        "tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+        "config.json",
+        "generation_config.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+        "model.safetensors.index.json",
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer.model",
+        "tokenizer_config.json",
     )
     reasons = dict(chosen.skipped)
     assert "the same weights in another layout" in reasons["consolidated.safetensors"]
@@ -87,8 +108,13 @@ def test_digest_matches_hashlib_git_and_the_composite_s3_computes(tmp_path, moto
             checksum = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
             assert checksum == digest.part_checksum(n)
             etag = s3.upload_part(
-                Bucket="digest-bucket", Key="k", UploadId=up["UploadId"], PartNumber=n, Body=chunk,
-                ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum,
+                Bucket="digest-bucket",
+                Key="k",
+                UploadId=up["UploadId"],
+                PartNumber=n,
+                Body=chunk,
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=checksum,
             )["ETag"]
             parts.append({"PartNumber": n, "ETag": etag, "ChecksumSHA256": checksum})
         s3.complete_multipart_upload(
@@ -120,7 +146,7 @@ def test_destination_keys_and_the_manifest_beside_the_prefix():
 
 
 class _Denied:
-    def head_bucket(self, Bucket):  # noqa: N803 - boto3's parameter name
+    def head_bucket(self, Bucket):
         raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
 
 

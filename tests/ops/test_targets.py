@@ -28,7 +28,9 @@ def own_profiles(tmp_path, monkeypatch, profiles_dir) -> Path:
     directory = tmp_path / "custom"
     directory.mkdir()
     text = (profiles_dir / "zephyr-7b.yaml").read_text()
-    text = text.replace("name: zephyr-7b", "name: only-here", 1).replace("stack_name: ZephyrStack", f"stack_name: {STACK}")
+    text = text.replace("name: zephyr-7b", "name: only-here", 1).replace(
+        "stack_name: ZephyrStack", f"stack_name: {STACK}"
+    )
     (directory / "only-here.yaml").write_text(text)
     return directory
 
@@ -134,8 +136,9 @@ def test_make_deploy_after_setting_endpoint_variables_by_hand_stays_local(own_pr
         ["preflight", "MistralStack"],
     ],
 )
-def test_operations_on_the_local_target_without_an_emulator_name_the_fix(argv, tmp_path, monkeypatch, capsys,
-                                                                          profiles_dir):
+def test_operations_on_the_local_target_without_an_emulator_name_the_fix(
+    argv, tmp_path, monkeypatch, capsys, profiles_dir
+):
     monkeypatch.chdir(tmp_path)
     assert main([*argv, "--target", "local", "--profiles", str(profiles_dir)]) == 2
     err = capsys.readouterr().err
@@ -210,7 +213,8 @@ def test_deploy_and_destroy_a_shared_endpoint_by_name_or_stack(cdk_calls, capsys
     assert main(["deploy", "small-models", "--profiles", str(profiles_dir), "--target", "aws"]) == 0
     assert main(["destroy", "SmallModelsStack", "--profiles", str(profiles_dir), "--target", "aws"]) == 0
     assert [args for args, _ in cdk_calls] == [
-        ["deploy", "SmallModelsStack", *context], ["destroy", "SmallModelsStack", *context]
+        ["deploy", "SmallModelsStack", *context],
+        ["destroy", "SmallModelsStack", *context],
     ]
 
 

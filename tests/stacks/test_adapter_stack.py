@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.cdk import as_list, resources  # first: the jsii environment
 from tests.stacks.test_stack_quality import ALLOWED_CFN_LINT_WARNINGS
 from tests.stacks.test_stacks import _execution_role
+from tests.support.cdk import as_list, resources  # first: the jsii environment
 from tests.support.network import ALL_PACKS
 from tests.support.paths import ADAPTER_EXAMPLE_DIR, REPO_ROOT
 
@@ -24,11 +24,10 @@ ARTIFACT = "s3://sagefit-example-adapters/mistral-7b/support/adapter.tar.gz"
 
 @pytest.fixture(scope="module")
 def synthed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    from tests.support.cdk import cdk_context, new_app
-
     from aws_cdk.assertions import Template
 
     from stacks.application import build_app
+    from tests.support.cdk import cdk_context, new_app
 
     outdir = tmp_path_factory.mktemp("adapters") / "out"
     context = cdk_context(**{"sagefit:profiles": str(ADAPTER_EXAMPLE_DIR), "sagefit:nagPacks": ALL_PACKS})
@@ -48,7 +47,7 @@ def _components(template: dict[str, Any]) -> tuple[tuple[str, dict[str, Any]], t
 
 def test_adapter_component_on_the_base(synthed):
     _, template = synthed
-    (base_id, base), (adapter_id, adapter) = _components(template)
+    (base_id, base), (_adapter_id, adapter) = _components(template)
     props = adapter["Properties"]
     assert props["InferenceComponentName"] == "mistral-7b-support-ic"
     assert props["EndpointName"] == base["Properties"]["EndpointName"]
@@ -81,9 +80,12 @@ def test_role_reads_the_adapter_object_only(synthed):
     reads = [s for s in statements if "s3:GetObject" in as_list(s["Action"])]
     assert len(reads) == 1
     assert reads[0]["Resource"] == {
-        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::sagefit-example-adapters/mistral-7b/support/adapter.tar.gz"]]
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":s3:::sagefit-example-adapters/mistral-7b/support/adapter.tar.gz"],
+        ]
     }
-    (_, adapter), = [_components(template)[1]]
+    ((_, adapter),) = [_components(template)[1]]
     policies = [lid for lid in resources(template, "AWS::IAM::ManagedPolicy")]
     assert any(p in as_list(adapter["DependsOn"]) for p in policies)
 
@@ -98,10 +100,13 @@ def test_cfn_lint_finds_nothing(synthed):
     outdir, _ = synthed
     path = outdir / f"{STACK}.template.json"
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), "--format", "json", "--", str(path)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", "--", str(path)], capture_output=True, text=True, timeout=300
+    )
     matches = json.loads(result.stdout or "[]")
     unexpected = [
-        f"{m['Rule']['Id']} {m['Message']}" for m in matches
+        f"{m['Rule']['Id']} {m['Message']}"
+        for m in matches
         if m["Rule"]["Id"] not in ALLOWED_CFN_LINT_WARNINGS or m["Level"] == "Error"
     ]
     assert unexpected == [], "\n".join(unexpected)
@@ -123,5 +128,7 @@ def test_three_nag_packs_ran_and_passed(synthed):
     for plugin in plugins.values():
         assert plugin["conclusion"] == "success", plugin["pluginName"]
         assert plugin["violations"] == [], plugin["pluginName"]
-        adapter_paths = [s["acknowledgedAt"] for s in plugin["suppressedViolations"] if "/Adapters/" in s["acknowledgedAt"]]
+        adapter_paths = [
+            s["acknowledgedAt"] for s in plugin["suppressedViolations"] if "/Adapters/" in s["acknowledgedAt"]
+        ]
         assert adapter_paths == []  # nothing of the adapter components needed an acknowledgment

@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.support.cdk import SHARED, STACK_NAMES, cdk_context, new_app  # first: the jsii environment
-from tests.support.paths import REPO_ROOT
-from tests.stacks.test_stack_quality import MIN_REASON_CHARS, _acknowledgments
-
 from sagefit.core.errors import SagefitError
 from stacks.application import build_app
 from stacks.nag import nag_packs
+from tests.stacks.test_stack_quality import MIN_REASON_CHARS, _acknowledgments
+from tests.support.cdk import SHARED, STACK_NAMES, cdk_context, new_app  # first: the jsii environment
+from tests.support.paths import REPO_ROOT
 
 ALL_PACKS = "AwsSolutions,HIPAA,NIST80053R5"
 PLUGINS = {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5"}
@@ -39,7 +38,7 @@ def packs_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str
 
 
 def test_every_seed_passes_hipaa_and_nist_with_no_unacknowledged_finding(packs_synth):
-    app, report, error = packs_synth
+    _app, report, error = packs_synth
     plugins = {p["pluginName"]: p for p in report["pluginReports"]}
     assert set(plugins) == PLUGINS
     open_findings = [
@@ -64,9 +63,7 @@ def test_every_compliance_acknowledgment_matches_a_finding(packs_synth):
     assert any(rule.startswith("HIPAA.Security::") for _, rule in acknowledged)
     assert any(rule.startswith("NIST.800.53.R5::") for _, rule in acknowledged)
     used = {
-        (s["acknowledgedAt"], s["acknowledgedId"])
-        for p in report["pluginReports"]
-        for s in p["suppressedViolations"]
+        (s["acknowledgedAt"], s["acknowledgedId"]) for p in report["pluginReports"] for s in p["suppressedViolations"]
     }
     assert acknowledged - used == set()
 
@@ -75,14 +72,22 @@ def test_fixed_not_acknowledged(packs_synth):
     """The findings the packs raised before are fixed in the templates, not acknowledged."""
     app, _, _ = packs_synth
     rules = {rule.split("::")[1].split("-", 1)[1] for _, rule in _acknowledgments(app) if "::AwsSolutions" not in rule}
-    for fixed in ("IAMNoInlinePolicy", "CloudWatchAlarmAction", "CloudWatchLogGroupEncrypted",
-                  "S3BucketVersioningEnabled"):
+    for fixed in (
+        "IAMNoInlinePolicy",
+        "CloudWatchAlarmAction",
+        "CloudWatchLogGroupEncrypted",
+        "S3BucketVersioningEnabled",
+    ):
         assert fixed not in rules
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, ("AwsSolutions",)), ("HIPAA", ("HIPAA",)), (" AwsSolutions , NIST80053R5 ", ("AwsSolutions", "NIST80053R5"))],
+    [
+        (None, ("AwsSolutions",)),
+        ("HIPAA", ("HIPAA",)),
+        (" AwsSolutions , NIST80053R5 ", ("AwsSolutions", "NIST80053R5")),
+    ],
 )
 def test_nag_packs_reads_the_setting(value, expected):
     assert nag_packs(value) == expected

@@ -19,8 +19,11 @@ def test_every_stack_scales_with_the_simulated_numbers(cdk_synth, cdk_plans):
         template = cdk_synth.json(name)
         settings = resolve(plan)
         policies = _of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy")
-        tracking = [p["TargetTrackingScalingPolicyConfiguration"] for p in policies
-                    if p["PolicyType"] == "TargetTrackingScaling"]
+        tracking = [
+            p["TargetTrackingScalingPolicyConfiguration"]
+            for p in policies
+            if p["PolicyType"] == "TargetTrackingScaling"
+        ]
         assert tracking, name
         for config in tracking:
             assert config["ScaleInCooldown"] == A.SCALE_IN_COOLDOWN_S == settings["scale_in_cooldown_s"]

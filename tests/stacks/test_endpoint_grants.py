@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
-from tests.support.cdk import ALWAYS_ON, ASYNC, STACK_NAMES, as_list, render, resources  # first: jsii environment
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
 from stacks.endpoint import LlmEndpoint, LlmEndpointProps
 from stacks.images import image_for
+from tests.support.cdk import ALWAYS_ON, ASYNC, STACK_NAMES, as_list, render, resources  # first: jsii environment
 
 SCALE_TO_ZERO = "MistralStack"
 

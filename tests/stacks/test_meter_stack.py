@@ -13,9 +13,16 @@ from typing import Any
 
 import pytest
 
-from tests.support.cdk import STACK_NAMES, as_list, attached_policies, only, render, resources, role_statements  # first: the jsii environment
-
 from sagefit.meter.config import ENV_NAMES, MeterConfig, spend_alarm_name
+from tests.support.cdk import (
+    STACK_NAMES,
+    as_list,
+    attached_policies,
+    only,
+    render,
+    resources,
+    role_statements,
+)  # first: the jsii environment
 
 every_stack = pytest.mark.parametrize("name", STACK_NAMES)
 
@@ -46,11 +53,16 @@ def test_state_table_is_on_demand_encrypted_with_the_stack_key_and_recoverable(n
     assert table_id.startswith("Meter")
     key_id, _ = only(template, "AWS::KMS::Key")
     assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS",
-                                         "KMSMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
+    assert table["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
+    }
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert table["KeySchema"] == [{"AttributeName": "stack", "KeyType": "HASH"},
-                                  {"AttributeName": "month", "KeyType": "RANGE"}]
+    assert table["KeySchema"] == [
+        {"AttributeName": "stack", "KeyType": "HASH"},
+        {"AttributeName": "month", "KeyType": "RANGE"},
+    ]
     assert "TableName" not in table  # CloudFormation names it; the function and the cap get the name
 
 
@@ -113,13 +125,23 @@ def test_meter_role_is_least_privilege(name, tpl, cdk_plans):
     statements = role_statements(mine, role_id)
     by_action = {a: s for s in statements for a in as_list(s["Action"])}
     assert set(by_action) == {
-        "sagemaker:DescribeEndpoint", "dynamodb:GetItem", "dynamodb:UpdateItem", "kms:Decrypt", "kms:Encrypt",
-        "kms:GenerateDataKey", "kms:DescribeKey", "cloudwatch:PutMetricData", "logs:CreateLogStream",
-        "logs:PutLogEvents", "sqs:SendMessage",
+        "sagemaker:DescribeEndpoint",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:DescribeKey",
+        "cloudwatch:PutMetricData",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:SendMessage",
     }
     assert not [a for a in by_action if a.endswith("*")]
-    assert re.fullmatch(rf"arn:aws:sagemaker:us-east-1:(<account>|\d{{12}}):endpoint/{re.escape(spec.names.endpoint)}",
-                        render(by_action["sagemaker:DescribeEndpoint"]["Resource"]))
+    assert re.fullmatch(
+        rf"arn:aws:sagemaker:us-east-1:(<account>|\d{{12}}):endpoint/{re.escape(spec.names.endpoint)}",
+        render(by_action["sagemaker:DescribeEndpoint"]["Resource"]),
+    )
     table_id, _ = only(template, "AWS::DynamoDB::Table")
     assert by_action["dynamodb:UpdateItem"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
     key_id, _ = only(template, "AWS::KMS::Key")
@@ -153,7 +175,8 @@ def test_spend_alarms_at_each_actual_threshold_are_named_for_the_hard_cap(name, 
         assert alarm["TreatMissingData"] == "ignore"
         assert alarm["AlarmActions"] == [topic]
         assert ("hard cost cap acts on this alarm" in alarm["AlarmDescription"]) == (
-            spec.budget.hard_cap and pct == spec.budget.hard_cap_percent)
+            spec.budget.hard_cap and pct == spec.budget.hard_cap_percent
+        )
 
 
 @every_stack

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.stacks.test_stacks import _execution_role
 from tests.support.cdk import as_list, only, resources  # first: the jsii environment
 from tests.support.network import SECURITY_GROUP, SUBNETS, WEIGHTS, synth_private
-from tests.stacks.test_stacks import _execution_role
-
 
 VPC = {"Subnets": list(SUBNETS), "SecurityGroupIds": [SECURITY_GROUP]}
 
@@ -52,7 +51,10 @@ def test_meter_and_hard_cap_functions_run_in_the_vpc(private_templates):
         functions = resources(template, "AWS::Lambda::Function")
         assert functions, name
         for lid, function in functions.items():
-            assert function["Properties"]["VpcConfig"] == {"SubnetIds": list(SUBNETS), "SecurityGroupIds": [SECURITY_GROUP]}, (name, lid)
+            assert function["Properties"]["VpcConfig"] == {
+                "SubnetIds": list(SUBNETS),
+                "SecurityGroupIds": [SECURITY_GROUP],
+            }, (name, lid)
 
 
 def test_execution_role_may_create_the_endpoint_network_interfaces(private_templates):

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
+from stacks.new_vpc import ENDPOINT_SERVICES, FUNCTION_SERVICES, GATEWAY_SERVICES
 from tests.support.cdk import only, resources  # first: the jsii environment
 from tests.support.network import NEW_VPC_CIDR, WEIGHTS, synth_private
-
-from stacks.new_vpc import ENDPOINT_SERVICES, FUNCTION_SERVICES, GATEWAY_SERVICES
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,7 @@ def _ref(lid: str) -> dict[str, str]:
 
 def test_a_vpc_with_isolated_subnets_in_two_zones_and_no_internet_route(new_vpc):
     for name, template in new_vpc[1].items():
-        vpc_id, vpc = only(template, "AWS::EC2::VPC")
+        _vpc_id, vpc = only(template, "AWS::EC2::VPC")
         assert vpc["CidrBlock"] == NEW_VPC_CIDR and vpc["EnableDnsSupport"] and vpc["EnableDnsHostnames"], name
         subnets = resources(template, "AWS::EC2::Subnet")
         assert [s["Properties"]["CidrBlock"] for s in subnets.values()] == ["10.20.0.0/20", "10.20.16.0/20"], name
@@ -50,7 +49,9 @@ def test_the_vpc_endpoints_the_endpoint_and_functions_need_and_no_secrets_manage
             service = endpoint["ServiceName"].removeprefix("com.amazonaws.us-east-1.")
             by_type.setdefault(endpoint["VpcEndpointType"], set()).add(service)
         assert by_type == {"Gateway": set(GATEWAY_SERVICES), "Interface": {*ENDPOINT_SERVICES, *FUNCTION_SERVICES}}
-        assert {"s3", "sagemaker.runtime", "ecr.api", "ecr.dkr", "logs", "sts"} <= by_type["Gateway"] | by_type["Interface"]
+        assert {"s3", "sagemaker.runtime", "ecr.api", "ecr.dkr", "logs", "sts"} <= by_type["Gateway"] | by_type[
+            "Interface"
+        ]
         assert "secretsmanager" not in by_type["Interface"], name
         for endpoint in endpoints:
             if endpoint["VpcEndpointType"] == "Interface":
@@ -64,7 +65,13 @@ def test_interface_endpoints_take_https_from_the_vpc_only(new_vpc):
     endpoint = next(g for g in groups.values() if "SecurityGroupIngress" in g)
     assert "no inbound" in workload["GroupDescription"]
     assert endpoint["SecurityGroupIngress"] == [
-        {"CidrIp": NEW_VPC_CIDR, "Description": "HTTPS from the VPC", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}
+        {
+            "CidrIp": NEW_VPC_CIDR,
+            "Description": "HTTPS from the VPC",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
     ]
 
 
@@ -81,8 +88,11 @@ def test_a_flow_log_to_a_kms_encrypted_log_group(new_vpc):
 def test_the_endpoint_and_functions_attach_to_the_new_subnets_and_workload_group(new_vpc):
     for name, template in new_vpc[1].items():
         subnets = [_ref(lid) for lid in resources(template, "AWS::EC2::Subnet")]
-        workload = next(lid for lid, g in resources(template, "AWS::EC2::SecurityGroup").items()
-                        if "SecurityGroupIngress" not in g["Properties"])
+        workload = next(
+            lid
+            for lid, g in resources(template, "AWS::EC2::SecurityGroup").items()
+            if "SecurityGroupIngress" not in g["Properties"]
+        )
         group = {"Fn::GetAtt": [workload, "GroupId"]}
         _, model = only(template, "AWS::SageMaker::Model")
         assert model["VpcConfig"] == {"Subnets": subnets, "SecurityGroupIds": [group]}, name
@@ -102,18 +112,18 @@ def test_cfn_lint_finds_nothing_in_either_private_variant(new_vpc, tmp_path):
     paths = sorted(new_vpc[0].glob("*.template.json")) + sorted(existing_dir.glob("*.template.json"))
     assert len(paths) == 4
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), "--format", "json", "--", *map(str, paths)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", "--", *map(str, paths)], capture_output=True, text=True, timeout=300
+    )
     assert result.stdout.strip(), result.stderr
     assert json.loads(result.stdout) == [] and result.returncode == 0
 
 
 def test_the_private_fixture_profiles_synthesize_with_all_three_packs(tmp_path):
+    from stacks.application import build_app
     from tests.support.cdk import cdk_context, new_app
     from tests.support.network import ALL_PACKS
     from tests.support.paths import REPO_ROOT
-
-    from stacks.application import build_app
 
     fixtures = REPO_ROOT / "tests" / "fixtures" / "private_profiles"
     app = new_app(tmp_path, cdk_context(**{"sagefit:profiles": str(fixtures), "sagefit:nagPacks": ALL_PACKS}))
@@ -139,8 +149,9 @@ def test_an_endpoint_built_alone_uses_the_existing_vpc_and_refuses_a_new_one_it_
     stack = cdk.Stack(cdk.App(), "Alone", env=cdk.Environment(region="us-east-1"))
     key = kms.Key(stack, "Key")
     existing = plans["llama2-7b-isolated"]
-    endpoint = LlmEndpoint(stack, "Endpoint", LlmEndpointProps(plan=existing, image=image_for(existing.spec),
-                                                               encryption_key=key))
+    endpoint = LlmEndpoint(
+        stack, "Endpoint", LlmEndpointProps(plan=existing, image=image_for(existing.spec), encryption_key=key)
+    )
     assert endpoint.placement is not None and endpoint.placement.subnet_ids == existing.spec.network.subnet_ids
     new = plans["llama2-7b-new-vpc"]
     with pytest.raises(ValueError, match="network.new_vpc needs the placement"):

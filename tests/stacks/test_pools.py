@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
+from aws_cdk.assertions import Template
 
+from sagefit.core.planner import plan_profile
+from sagefit.core.profiles import load_profile
 from tests.support.cdk import (  # first: sets the jsii environment before aws_cdk loads
     REPO_ROOT,
     cdk_context,
@@ -19,10 +22,6 @@ from tests.support.cdk import (  # first: sets the jsii environment before aws_c
     only,
     resources,
 )
-from aws_cdk.assertions import Template
-
-from sagefit.core.planner import plan_profile
-from sagefit.core.profiles import load_profile
 
 PROFILES = REPO_ROOT / "model_profiles"
 
@@ -58,8 +57,9 @@ def _variant(template: dict[str, Any]) -> dict[str, Any]:
 
 def _cfn_lint(path: Path) -> list[str]:
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), "--format", "json", "--", str(path)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", "--", str(path)], capture_output=True, text=True, timeout=300
+    )
     return [f"{m['Rule']['Id']} {m['Message']}" for m in json.loads(result.stdout or "[]")]
 
 
@@ -89,8 +89,9 @@ def test_a_scale_to_zero_seed_falls_back_through_its_pools(tmp_path):
 
 
 def _meter_env(template: dict[str, Any]) -> dict[str, Any]:
-    (function,) = [r["Properties"] for lid, r in resources(template, "AWS::Lambda::Function").items()
-                   if lid.startswith("Meter")]
+    (function,) = [
+        r["Properties"] for lid, r in resources(template, "AWS::Lambda::Function").items() if lid.startswith("Meter")
+    ]
     env: dict[str, Any] = function["Environment"]["Variables"]
     return env
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.cdk import cdk_context, new_app, resources  # first: the jsii environment
 from tests.stacks.test_stack_quality import ALLOWED_CFN_LINT_WARNINGS
+from tests.support.cdk import cdk_context, new_app, resources  # first: the jsii environment
 from tests.support.paths import PROFILES_DIR
 
 
@@ -47,7 +47,8 @@ def test_the_variant_pools_and_each_member_has_a_specification_per_type(synthed)
     (variant,) = config["Properties"]["ProductionVariants"]
     assert "InstanceType" not in variant
     assert variant["InstancePools"] == [
-        {"InstanceType": "ml.g6.12xlarge", "Priority": 1}, {"InstanceType": "ml.g5.12xlarge", "Priority": 2}
+        {"InstanceType": "ml.g6.12xlarge", "Priority": 1},
+        {"InstanceType": "ml.g5.12xlarge", "Priority": 2},
     ]
     assert variant["VariantInstanceProvisionTimeoutInSeconds"] == spec.pool_provision_timeout_s
     assert variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
@@ -63,15 +64,17 @@ def test_the_variant_pools_and_each_member_has_a_specification_per_type(synthed)
         assert [e["InstanceType"] for e in entries] == list(spec.pool_types)
         for entry, fit in zip(entries, member.pool, strict=True):
             assert entry["ComputeResourceRequirements"] == {
-                "NumberOfAcceleratorDevicesRequired": fit.accelerators, "MinMemoryRequiredInMb": fit.min_memory_mb
+                "NumberOfAcceleratorDevicesRequired": fit.accelerators,
+                "MinMemoryRequiredInMb": fit.min_memory_mb,
             }
 
 
 def test_the_spend_meter_gets_each_pool_types_price(synthed):
     _, plan, template = synthed
     spec = plan.spec
-    (function,) = [r["Properties"] for lid, r in resources(template, "AWS::Lambda::Function").items()
-                   if lid.startswith("Meter")]
+    (function,) = [
+        r["Properties"] for lid, r in resources(template, "AWS::Lambda::Function").items() if lid.startswith("Meter")
+    ]
     prices = json.loads(function["Environment"]["Variables"]["SAGEFIT_INSTANCE_PRICES"])
     assert [t for t, _ in prices] == list(spec.pool_types)
     assert [p for _, p in prices] == [c.price_per_hour for c in plan.pool]
@@ -80,10 +83,13 @@ def test_the_spend_meter_gets_each_pool_types_price(synthed):
 def test_cfn_lint_finds_nothing(synthed):
     path, _, _ = synthed
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), "--format", "json", "--", str(path)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", "--", str(path)], capture_output=True, text=True, timeout=300
+    )
     matches = json.loads(result.stdout or "[]")
     unexpected = [
-        f"{m['Rule']['Id']} {m['Message']}" for m in matches
+        f"{m['Rule']['Id']} {m['Message']}"
+        for m in matches
         if m["Rule"]["Id"] not in ALLOWED_CFN_LINT_WARNINGS or m["Level"] == "Error"
     ]
     assert unexpected == [], "\n".join(unexpected)

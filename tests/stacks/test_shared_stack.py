@@ -59,9 +59,11 @@ def test_one_model_and_inference_component_per_member(stack, template):
         for c in resources(template, "AWS::SageMaker::InferenceComponent").values()
         if "BaseInferenceComponentName" not in c["Properties"].get("Specification", {})  # adapters: test below
     }
-    assert sorted(components) == sorted(m.component_name for m in spec.members) == [
-        "llama-3-1-8b-instruct-ic", "mistral-7b-v0-3-ic", "qwen2-5-7b-instruct-ic"
-    ]
+    assert (
+        sorted(components)
+        == sorted(m.component_name for m in spec.members)
+        == ["llama-3-1-8b-instruct-ic", "mistral-7b-v0-3-ic", "qwen2-5-7b-instruct-ic"]
+    )
     assert len(resources(template, "AWS::SageMaker::Model")) == 3
     for member in spec.members:
         props = components[member.component_name]["Properties"]
@@ -78,9 +80,16 @@ def test_one_model_and_inference_component_per_member(stack, template):
 
 
 def test_models_carry_each_members_own_container_environment(stack, template):
-    envs = [m["Properties"]["PrimaryContainer"]["Environment"] for m in resources(template, "AWS::SageMaker::Model").values()]
+    envs = [
+        m["Properties"]["PrimaryContainer"]["Environment"]
+        for m in resources(template, "AWS::SageMaker::Model").values()
+    ]
     by_model = {env["HF_MODEL_ID"]: env for env in envs}
-    assert set(by_model) == {"Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B-Instruct-v0.3"}
+    assert set(by_model) == {
+        "Qwen/Qwen2.5-7B-Instruct",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "mistralai/Mistral-7B-Instruct-v0.3",
+    }
     for env in envs:
         assert env["OPTION_TENSOR_PARALLEL_DEGREE"] == "1"
     assert "HF_TOKEN" not in by_model["Qwen/Qwen2.5-7B-Instruct"]  # not gated
@@ -93,14 +102,19 @@ def test_each_member_scales_on_its_own_copy_count_with_a_wake_alarm(stack, templ
     for member in stack.plan.spec.members:
         target = by_resource[f"inference-component/{member.component_name}"]
         assert target["ScalableDimension"] == "sagemaker:inference-component:DesiredCopyCount"
-        assert (target["MinCapacity"], target["MaxCapacity"]) == (member.scaling.min_capacity, member.scaling.max_capacity)
+        assert (target["MinCapacity"], target["MaxCapacity"]) == (
+            member.scaling.min_capacity,
+            member.scaling.max_capacity,
+        )
     policies = [p["Properties"] for p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()]
     tracking = [p for p in policies if p["PolicyType"] == "TargetTrackingScaling"]
     steps = [p for p in policies if p["PolicyType"] == "StepScaling"]
     assert len(tracking) == len(steps) == 3
     alarms = [a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()]
     wake = [a for a in alarms if a["MetricName"] == "NoCapacityInvocationFailures"]
-    assert sorted(a["Dimensions"][0]["Value"] for a in wake) == sorted(m.component_name for m in stack.plan.spec.members)
+    assert sorted(a["Dimensions"][0]["Value"] for a in wake) == sorted(
+        m.component_name for m in stack.plan.spec.members
+    )
 
 
 def test_the_budget_watches_the_stack_tag(stack, template):
@@ -136,7 +150,10 @@ def test_an_adapter_component_on_its_members_component(stack, template):
     depends = adapter["DependsOn"] if isinstance(adapter["DependsOn"], list) else [adapter["DependsOn"]]
     assert base_id in depends
     # the member's container serves LoRA with one slot of the adapter's rank
-    models = [m["Properties"]["PrimaryContainer"]["Environment"] for m in resources(template, "AWS::SageMaker::Model").values()]
+    models = [
+        m["Properties"]["PrimaryContainer"]["Environment"]
+        for m in resources(template, "AWS::SageMaker::Model").values()
+    ]
     (env,) = [e for e in models if e["HF_MODEL_ID"] == "mistralai/Mistral-7B-Instruct-v0.3"]
     assert env["OPTION_ENABLE_LORA"] == "true" and env["OPTION_MAX_LORA_RANK"] == "16"
     assert all("OPTION_ENABLE_LORA" not in e for e in models if e is not env)
@@ -150,8 +167,9 @@ def test_an_adapter_component_on_its_members_component(stack, template):
 
 
 def _function(template: dict[str, Any], prefix: str) -> dict[str, Any]:
-    (function,) = [r["Properties"] for lid, r in resources(template, "AWS::Lambda::Function").items()
-                   if lid.startswith(prefix)]
+    (function,) = [
+        r["Properties"] for lid, r in resources(template, "AWS::Lambda::Function").items() if lid.startswith(prefix)
+    ]
     return function
 
 
@@ -187,12 +205,17 @@ def test_the_hard_cap_holds_every_member(stack, template):
     assert [(m["min_capacity"], m["max_capacity"]) for m in members] == [
         (m.scaling.min_capacity, m.scaling.max_capacity) for m in spec.members
     ]
-    assert env["SAGEFIT_CAP_HOLD"] == "zero" and env["SAGEFIT_METER_ALARM_NAME"] == "SmallModelsStack-MeteredSpend-100pct"
+    assert (
+        env["SAGEFIT_CAP_HOLD"] == "zero" and env["SAGEFIT_METER_ALARM_NAME"] == "SmallModelsStack-MeteredSpend-100pct"
+    )
     config = CapConfig.from_settings(spec.hard_cap_settings(), account_id="123456789012", alert_topic_arn="arn")
     assert [t.inference_component_name for t in config.targets()] == [m.component_name for m in spec.members]
     assert all(t.capped_capacity == 0 and not t.members for t in config.targets())
-    (policy,) = [p["Properties"] for lid, p in resources(template, "AWS::IAM::ManagedPolicy").items()
-                 if lid.startswith("HardCap")]
+    (policy,) = [
+        p["Properties"]
+        for lid, p in resources(template, "AWS::IAM::ManagedPolicy").items()
+        if lid.startswith("HardCap")
+    ]
     statements = {s.get("Sid"): s for s in policy["PolicyDocument"]["Statement"]}
     components = statements["CapThisInferenceComponent"]["Resource"]
     assert len(components) == len(spec.members)

@@ -12,13 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.support.cdk import SHARED, STACK_NAMES, new_app  # first: sets the jsii environment before aws_cdk loads
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_iam as iam
 
 from stacks.nag import apply_nag
+from tests.support.cdk import SHARED, STACK_NAMES, new_app  # first: sets the jsii environment before aws_cdk loads
 
 ALLOWED_CFN_LINT_WARNINGS: dict[str, str] = {
     # rule id -> why it is acceptable here. None today: every template lints clean.
@@ -69,7 +68,9 @@ def test_cfn_lint_finds_nothing(cdk_synth):
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     result = subprocess.run(
         [str(cfn_lint), "--format", "json", "--", *map(str, paths)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.stdout.strip(), f"cfn-lint printed nothing (exit {result.returncode}): {result.stderr}"
     matches = json.loads(result.stdout)
@@ -105,9 +106,7 @@ def test_cdk_nag_fails_synth_on_a_wildcard_policy(tmp_path):
         "Role",
         assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
         inline_policies={
-            "Everything": iam.PolicyDocument(
-                statements=[iam.PolicyStatement(actions=["s3:*"], resources=["*"])]
-            )
+            "Everything": iam.PolicyDocument(statements=[iam.PolicyStatement(actions=["s3:*"], resources=["*"])])
         },
     )
     with pytest.raises(RuntimeError, match="ValidationFailed"):

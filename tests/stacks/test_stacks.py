@@ -19,22 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.support.cdk import (  # first: sets the jsii environment before aws_cdk loads
-    ALWAYS_ON,
-    ASYNC,
-    REPO_ROOT,
-    SCALE_TO_ZERO,
-    attached_policies,
-    role_statements,
-    STACK_NAMES,
-    as_list,
-    cdk_context,
-    new_app,
-    only,
-    render,
-    resources,
-)
 from aws_cdk.assertions import Capture, Match, Template
 
 from sagefit.cdk_cli import node_env
@@ -45,6 +29,21 @@ from sagefit.core.errors import SagefitError
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import load_profiles
 from stacks.images import resolve_engine_image, resolve_image
+from tests.support.cdk import (  # first: sets the jsii environment before aws_cdk loads
+    ALWAYS_ON,
+    ASYNC,
+    REPO_ROOT,
+    SCALE_TO_ZERO,
+    STACK_NAMES,
+    as_list,
+    attached_policies,
+    cdk_context,
+    new_app,
+    only,
+    render,
+    resources,
+    role_statements,
+)
 
 COST_TAG = "sagefit:stack"
 IMAGE_PATTERN = re.compile(r"^763104351884\.dkr\.ecr\.us-east-1\.amazonaws\.com/djl-inference:\S+$")  # LMI
@@ -249,7 +248,7 @@ def test_scale_to_zero_scales_copies_and_wakes_on_no_capacity_failures(name, tpl
 
     steps = policies_of_type(template, "StepScaling")
     assert len(steps) == 1
-    (step_id, step), = steps.items()
+    ((step_id, step),) = steps.items()
     assert step["ScalingTargetId"] == {"Ref": target_id}
     # exact capacity 1: CloudWatch re-fires the step every minute in ALARM while the copy starts
     step_config = step["StepScalingPolicyConfiguration"]
@@ -300,9 +299,7 @@ def test_always_on_scales_instances_by_target_tracking_only(tpl, cdk_plans):
     (tracking,) = policies_of_type(template, "TargetTrackingScaling").values()
     assert tracking["ScalingTargetId"] == {"Ref": target_id}
     config = tracking["TargetTrackingScalingPolicyConfiguration"]
-    assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
-        "SageMakerVariantInvocationsPerInstance"
-    )
+    assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == ("SageMakerVariantInvocationsPerInstance")
     assert config["TargetValue"] == serving.invocations_per_minute_target(plan)
     assert policies_of_type(template, "StepScaling") == {}
 
@@ -370,13 +367,17 @@ def test_async_config_writes_encrypted_output_and_notifies(tpl, cdk_templates):
         {
             "Bucket": {"Ref": bucket_id},
             "PolicyDocument": {
-                "Statement": Match.array_with([
-                    Match.object_like({
-                        "Effect": "Deny",
-                        "Action": "s3:*",
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    })
-                ])
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Action": "s3:*",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
             },
         },
     )
@@ -456,9 +457,11 @@ def test_cost_guard_budget(name, tpl, cdk_plans):
     assert data["BudgetLimit"] == {"Amount": monthly_budget_usd(plan), "Unit": "USD"}
     assert data["CostFilters"] == {"TagKeyValue": [f"user:{COST_TAG}${name}"]}
     notifications = budget["NotificationsWithSubscribers"]
-    assert sorted(
-        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notifications
-    ) == [("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)]
+    assert sorted((n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notifications) == [
+        ("ACTUAL", 80),
+        ("ACTUAL", 100),
+        ("FORECASTED", 100),
+    ]
     for n in notifications:
         assert n["Notification"]["ComparisonOperator"] == "GREATER_THAN"
         assert n["Notification"]["ThresholdType"] == "PERCENTAGE"
@@ -482,9 +485,15 @@ def test_every_taggable_resource_carries_the_cost_tag(name, tpl):
     template = tpl(name)
     expected = {"Key": COST_TAG, "Value": name}
     must_be_tagged = (
-        "AWS::KMS::Key", "AWS::SNS::Topic", "AWS::IAM::Role", "AWS::SageMaker::Model",
-        "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint", "AWS::CloudWatch::Alarm",
-        "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::SageMaker::InferenceComponent",
+        "AWS::KMS::Key",
+        "AWS::SNS::Topic",
+        "AWS::IAM::Role",
+        "AWS::SageMaker::Model",
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::SageMaker::Endpoint",
+        "AWS::CloudWatch::Alarm",
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "AWS::SageMaker::InferenceComponent",
         "AWS::S3::Bucket",
     )
     checked = 0
@@ -513,7 +522,7 @@ def _execution_role(template: dict[str, Any]) -> tuple[str, list[dict[str, Any]]
         )
     }
     assert len(roles) == 1, sorted(roles)
-    (role_id, role), = roles.items()
+    ((role_id, _role),) = roles.items()
     statements = role_statements(template, role_id)
     assert statements
     return role_id, statements
@@ -538,9 +547,7 @@ def test_execution_role_is_least_privilege(name, tpl, cdk_plans):
     if profile.scaling.mode.uses_inference_component:  # an inference component logs to its own group
         groups.append(f"/aws/sagemaker/InferenceComponents/{profile.name}-ic")
     account = r"(<account>|\d{12})"  # a token unless CDK_DEFAULT_ACCOUNT is set
-    allowed = re.compile(
-        rf"arn:aws:logs:us-east-1:{account}:log-group:({'|'.join(map(re.escape, groups))}):\*"
-    )
+    allowed = re.compile(rf"arn:aws:logs:us-east-1:{account}:log-group:({'|'.join(map(re.escape, groups))}):\*")
     log_statements = [s for s in statements if any(a.startswith("logs:") for a in as_list(s["Action"]))]
     assert log_statements
     granted = {render(r) for s in log_statements for r in as_list(s["Resource"])}
@@ -565,7 +572,14 @@ def test_outputs(name, tpl, cdk_plans):
     template = tpl(name)
     endpoint = endpoint_of(plan.profile, plan.instance_type, plan.spec.pool_types)
     outputs = {key: out["Value"] for key, out in template["Outputs"].items() if not key.startswith("Bootstrap")}
-    expected = {"EndpointName", "InstanceType", "EstimatedCostPerHour", "MonthlyBudget", "AlertTopicArn", "InvokeCommand"}
+    expected = {
+        "EndpointName",
+        "InstanceType",
+        "EstimatedCostPerHour",
+        "MonthlyBudget",
+        "AlertTopicArn",
+        "InvokeCommand",
+    }
     assert expected <= set(outputs), expected - set(outputs)
     assert ("InferenceComponentName" in outputs) == (name in SCALE_TO_ZERO)
     if name in SCALE_TO_ZERO:
@@ -596,11 +610,13 @@ def test_context_override_changes_only_its_stack(tmp_path, profiles_dir):
     from stacks.application import build_app
 
     directory = _profiles_copy(tmp_path, profiles_dir, "mistral-7b.yaml", "zephyr-7b.yaml")
-    context = cdk_context(**{
-        "sagefit:nag": False,
-        "sagefit:profiles": str(directory),
-        "sagefit:MistralStack:max_capacity": "3",
-    })
+    context = cdk_context(
+        **{
+            "sagefit:nag": False,
+            "sagefit:profiles": str(directory),
+            "sagefit:MistralStack:max_capacity": "3",
+        }
+    )
     app = new_app(tmp_path / "out", context)
     stacks = {s.stack_name: s for s in build_app(app, base_dir=REPO_ROOT)}
     assert sorted(stacks) == ["MistralStack", "ZephyrStack"]
@@ -608,7 +624,11 @@ def test_context_override_changes_only_its_stack(tmp_path, profiles_dir):
     mistral.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {"MaxCapacity": 3})
     mistral.has_resource_properties(
         "AWS::SageMaker::EndpointConfig",
-        {"ProductionVariants": [Match.object_like({"ManagedInstanceScaling": Match.object_like({"MaxInstanceCount": 3})})]},
+        {
+            "ProductionVariants": [
+                Match.object_like({"ManagedInstanceScaling": Match.object_like({"MaxInstanceCount": 3})})
+            ]
+        },
     )
     zephyr = Template.from_stack(stacks["ZephyrStack"])
     zephyr.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {"MaxCapacity": 1})
@@ -622,8 +642,9 @@ def test_context_override_changes_only_its_stack(tmp_path, profiles_dir):
         ("s3://my-models/", "arn:aws:s3:::my-models/*", None),
     ],
 )
-def test_model_data_in_s3_is_readable_under_its_prefix_only_and_passes_nag(tmp_path, profiles_dir, uri, objects,
-                                                                           prefix):
+def test_model_data_in_s3_is_readable_under_its_prefix_only_and_passes_nag(
+    tmp_path, profiles_dir, uri, objects, prefix
+):
     from stacks.application import build_app
 
     directory = _profiles_copy(tmp_path, profiles_dir, "mistral-7b.yaml")
@@ -673,11 +694,13 @@ def test_bad_context_override_is_a_one_line_error(tmp_path, profiles_dir):
     from stacks.application import build_app
 
     directory = _profiles_copy(tmp_path, profiles_dir, "mistral-7b.yaml")
-    context = cdk_context(**{
-        "sagefit:nag": False,
-        "sagefit:profiles": str(directory),
-        "sagefit:MistralStack:max_capacity": "-1",
-    })
+    context = cdk_context(
+        **{
+            "sagefit:nag": False,
+            "sagefit:profiles": str(directory),
+            "sagefit:MistralStack:max_capacity": "-1",
+        }
+    )
     app = new_app(tmp_path / "out", context)
     with pytest.raises(SagefitError) as caught:
         build_app(app, base_dir=REPO_ROOT)
@@ -710,7 +733,11 @@ def test_profile_typo_fails_build_app_and_app_py_with_one_line(tmp_path, profile
     python = REPO_ROOT / ".venv" / "bin" / "python"
     result = subprocess.run(
         [str(python if python.exists() else sys.executable), "app.py"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("sagefit: error:")]
@@ -753,8 +780,10 @@ hard_capped_stacks = pytest.mark.parametrize("name", HARD_CAPPED)
 def without_meter(template: dict[str, Any]) -> dict[str, Any]:
     """The template less the spend meter's resources (construct ``Meter``, in every stack), so the hard
     cap's function, role, queue and log group are the only ones of their type."""
-    return {**template, "Resources": {lid: res for lid, res in template["Resources"].items()
-                                      if not lid.startswith("Meter")}}
+    return {
+        **template,
+        "Resources": {lid: res for lid, res in template["Resources"].items() if not lid.startswith("Meter")},
+    }
 
 
 def _hard_cap_role(template: dict[str, Any]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
@@ -763,11 +792,13 @@ def _hard_cap_role(template: dict[str, Any]) -> tuple[str, dict[str, Any], list[
     roles = {
         lid: res["Properties"]
         for lid, res in resources(template, "AWS::IAM::Role").items()
-        if any("lambda.amazonaws.com" in as_list(s.get("Principal", {}).get("Service", []))
-               for s in res["Properties"]["AssumeRolePolicyDocument"]["Statement"])
+        if any(
+            "lambda.amazonaws.com" in as_list(s.get("Principal", {}).get("Service", []))
+            for s in res["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        )
     }
     assert len(roles) == 1, sorted(roles)
-    (role_id, role), = roles.items()
+    ((role_id, role),) = roles.items()
     statements = role_statements(template, role_id)
     return role_id, role, statements
 
@@ -810,8 +841,10 @@ def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name
     assert log_group["RetentionInDays"] == 365
     assert queue["SqsManagedSseEnabled"] is True
     (queue_policy,) = [r["Properties"] for r in resources(template, "AWS::SQS::QueuePolicy").values()]
-    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-               for s in queue_policy["PolicyDocument"]["Statement"])
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in queue_policy["PolicyDocument"]["Statement"]
+    )
 
     env = function["Environment"]["Variables"]
     ic = profile.scaling.mode.uses_inference_component
@@ -826,10 +859,14 @@ def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name
         "SAGEFIT_ACCOUNT_ID": {"Ref": "AWS::AccountId"},
         "SAGEFIT_ENDPOINT_NAME": endpoint_of(profile, plan.instance_type),
         "SAGEFIT_VARIANT_NAME": "AllTraffic",
-        "SAGEFIT_RESOURCE_ID": (f"inference-component/{profile.name}-ic" if ic
-                                else f"endpoint/{endpoint_of(profile, plan.instance_type)}/variant/AllTraffic"),
-        "SAGEFIT_SCALABLE_DIMENSION": ("sagemaker:inference-component:DesiredCopyCount" if ic
-                                       else "sagemaker:variant:DesiredInstanceCount"),
+        "SAGEFIT_RESOURCE_ID": (
+            f"inference-component/{profile.name}-ic"
+            if ic
+            else f"endpoint/{endpoint_of(profile, plan.instance_type)}/variant/AllTraffic"
+        ),
+        "SAGEFIT_SCALABLE_DIMENSION": (
+            "sagemaker:inference-component:DesiredCopyCount" if ic else "sagemaker:variant:DesiredInstanceCount"
+        ),
         "SAGEFIT_CAP_HOLD": profile.scaling.mode.cap_hold.value,
         "SAGEFIT_MIN_CAPACITY": str(profile.scaling.min_capacity),
         "SAGEFIT_MAX_CAPACITY": str(profile.scaling.max_capacity),
@@ -845,11 +882,18 @@ def test_hard_cap_function_runtime_concurrency_dead_letters_and_environment(name
 
     # Subscribed to the alert topic, and SNS (from that topic only) may invoke it.
     (subscription,) = [r["Properties"] for r in resources(template, "AWS::SNS::Subscription").values()]
-    assert subscription == {"Protocol": "lambda", "TopicArn": {"Ref": topic_id},
-                            "Endpoint": {"Fn::GetAtt": [function_id, "Arn"]}}
+    assert subscription == {
+        "Protocol": "lambda",
+        "TopicArn": {"Ref": topic_id},
+        "Endpoint": {"Fn::GetAtt": [function_id, "Arn"]},
+    }
     (permission,) = [r["Properties"] for r in resources(template, "AWS::Lambda::Permission").values()]
-    assert permission == {"Action": "lambda:InvokeFunction", "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
-                          "Principal": "sns.amazonaws.com", "SourceArn": {"Ref": topic_id}}
+    assert permission == {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
+        "Principal": "sns.amazonaws.com",
+        "SourceArn": {"Ref": topic_id},
+    }
 
     # A notification it failed on after Lambda's retries lands in the queue: that alarms the owner.
     (failed,) = [p for p in alarms_on(template, "ApproximateNumberOfMessagesVisible").values()]
@@ -875,11 +919,25 @@ def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
     account = r"(<account>|\d{12})"
     ic = profile.scaling.mode.uses_inference_component
     expected = {
-        "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
-        "budgets:ViewBudget", "sns:Publish", "kms:GenerateDataKey*", "kms:Decrypt",
-        "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "dynamodb:GetItem",
-    } | ({"sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"} if ic else
-         {"sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:DescribeEndpointConfig"})
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:DescribeScalableTargets",
+        "budgets:ViewBudget",
+        "sns:Publish",
+        "kms:GenerateDataKey*",
+        "kms:Decrypt",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:SendMessage",
+        "dynamodb:GetItem",
+    } | (
+        {"sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"}
+        if ic
+        else {
+            "sagemaker:DescribeEndpoint",
+            "sagemaker:UpdateEndpointWeightsAndCapacities",
+            "sagemaker:DescribeEndpointConfig",
+        }
+    )
     assert set(actions) == expected
     assert "sagemaker:DeleteEndpoint" not in actions  # only with hard_cap_action: delete-endpoint
     assert "application-autoscaling:DeregisterScalableTarget" not in actions  # the same
@@ -897,28 +955,38 @@ def test_hard_cap_role_is_least_privilege(name, tpl, cdk_plans):
     assert [as_list(s["Action"]) for s in wide] == [["application-autoscaling:DescribeScalableTargets"]]
 
     register = by_action["application-autoscaling:RegisterScalableTarget"]
-    assert re.fullmatch(rf"arn:aws:application-autoscaling:us-east-1:{account}:scalable-target/\*",
-                        render(register["Resource"]))
-    dimension = ("sagemaker:inference-component:DesiredCopyCount" if ic else "sagemaker:variant:DesiredInstanceCount")
-    assert register["Condition"] == {"StringEquals": {
-        "application-autoscaling:service-namespace": "sagemaker",
-        "application-autoscaling:scalable-dimension": dimension,
-        "aws:ResourceTag/sagefit:stack": name,
-    }}
+    assert re.fullmatch(
+        rf"arn:aws:application-autoscaling:us-east-1:{account}:scalable-target/\*", render(register["Resource"])
+    )
+    dimension = "sagemaker:inference-component:DesiredCopyCount" if ic else "sagemaker:variant:DesiredInstanceCount"
+    assert register["Condition"] == {
+        "StringEquals": {
+            "application-autoscaling:service-namespace": "sagemaker",
+            "application-autoscaling:scalable-dimension": dimension,
+            "aws:ResourceTag/sagefit:stack": name,
+        }
+    }
     # The tag the condition names is on the stack's scalable target.
     _, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert {"Key": "sagefit:stack", "Value": name} in target["Tags"]
 
-    resource = (f"inference-component/{profile.name}-ic" if ic
-                else f"endpoint/{endpoint_of(profile, cdk_plans[name].instance_type)}")
-    sagemaker_write = by_action["sagemaker:UpdateInferenceComponentRuntimeConfig" if ic
-                                else "sagemaker:UpdateEndpointWeightsAndCapacities"]
-    assert re.fullmatch(rf"arn:aws:sagemaker:us-east-1:{account}:{re.escape(resource)}", render(sagemaker_write["Resource"]))
+    resource = (
+        f"inference-component/{profile.name}-ic"
+        if ic
+        else f"endpoint/{endpoint_of(profile, cdk_plans[name].instance_type)}"
+    )
+    sagemaker_write = by_action[
+        "sagemaker:UpdateInferenceComponentRuntimeConfig" if ic else "sagemaker:UpdateEndpointWeightsAndCapacities"
+    ]
+    assert re.fullmatch(
+        rf"arn:aws:sagemaker:us-east-1:{account}:{re.escape(resource)}", render(sagemaker_write["Resource"])
+    )
     if not ic:
         config_id, _ = only(template, "AWS::SageMaker::EndpointConfig")
         assert by_action["sagemaker:DescribeEndpointConfig"]["Resource"] == {"Ref": config_id}
-    assert re.fullmatch(rf"arn:aws:budgets::{account}:budget/sagefit-{name}",
-                        render(by_action["budgets:ViewBudget"]["Resource"]))
+    assert re.fullmatch(
+        rf"arn:aws:budgets::{account}:budget/sagefit-{name}", render(by_action["budgets:ViewBudget"]["Resource"])
+    )
     assert by_action["sns:Publish"]["Resource"] == {"Ref": _alert_topic_id(template)}
     key_id, _ = only(template, "AWS::KMS::Key")
     assert by_action["kms:Decrypt"]["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
@@ -953,33 +1021,45 @@ def test_delete_endpoint_action_and_a_lower_cap_threshold(tmp_path, profiles_dir
     path = directory / "llama2-70b.yaml"
     text = path.read_text()
     assert "  hard_cap: true\n" in text
-    path.write_text(text.replace("  hard_cap: true\n",
-                                 "  hard_cap: true\n  hard_cap_action: delete-endpoint\n  hard_cap_percent: 90\n"))
+    path.write_text(
+        text.replace(
+            "  hard_cap: true\n", "  hard_cap: true\n  hard_cap_action: delete-endpoint\n  hard_cap_percent: 90\n"
+        )
+    )
     app = new_app(tmp_path / "out", cdk_context(**{"sagefit:nag": False, "sagefit:profiles": str(directory)}))
     (stack,) = build_app(app, base_dir=REPO_ROOT)
     template = Template.from_stack(stack).to_json()
     _, _, statements = _hard_cap_role(template)
     (delete,) = [s for s in statements if "sagemaker:DeleteEndpoint" in as_list(s["Action"])]
-    assert re.fullmatch(r"arn:aws:sagemaker:us-east-1:(<account>|\d{12}):endpoint/llama2-70b-p4d-24xlarge",
-                        render(delete["Resource"]))
+    assert re.fullmatch(
+        r"arn:aws:sagemaker:us-east-1:(<account>|\d{12}):endpoint/llama2-70b-p4d-24xlarge", render(delete["Resource"])
+    )
     # AWS requires the scalable target deregistered before the endpoint is deleted: the role may do it,
     # on this stack's target only, conditioned exactly as RegisterScalableTarget is.
     (register,) = [s for s in statements if "application-autoscaling:RegisterScalableTarget" in as_list(s["Action"])]
-    (deregister,) = [s for s in statements
-                     if "application-autoscaling:DeregisterScalableTarget" in as_list(s["Action"])]
+    (deregister,) = [
+        s for s in statements if "application-autoscaling:DeregisterScalableTarget" in as_list(s["Action"])
+    ]
     assert as_list(deregister["Action"]) == ["application-autoscaling:DeregisterScalableTarget"]
     assert deregister["Resource"] == register["Resource"]
-    assert deregister["Condition"] == register["Condition"] == {"StringEquals": {
-        "application-autoscaling:service-namespace": "sagemaker",
-        "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
-        "aws:ResourceTag/sagefit:stack": "Llama2x70bStack",
-    }}
+    assert (
+        deregister["Condition"]
+        == register["Condition"]
+        == {
+            "StringEquals": {
+                "application-autoscaling:service-namespace": "sagemaker",
+                "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+                "aws:ResourceTag/sagefit:stack": "Llama2x70bStack",
+            }
+        }
+    )
     assert "arn:aws:" not in json.dumps(statements)
     assert "arn:aws:" not in (REPO_ROOT / "stacks" / "hard_cap.py").read_text()  # partition-aware ARNs only
     _, function = only(without_meter(template), "AWS::Lambda::Function")
     env = function["Environment"]["Variables"]
     assert (env["SAGEFIT_HARD_CAP_ACTION"], env["SAGEFIT_HARD_CAP_PERCENT"]) == ("delete-endpoint", "90")
     _, budget = only(template, "AWS::Budgets::Budget")
-    assert sorted((n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
-                  for n in budget["NotificationsWithSubscribers"]) == [
-        ("ACTUAL", 80), ("ACTUAL", 90), ("ACTUAL", 100), ("FORECASTED", 100)]
+    assert sorted(
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
+        for n in budget["NotificationsWithSubscribers"]
+    ) == [("ACTUAL", 80), ("ACTUAL", 90), ("ACTUAL", 100), ("FORECASTED", 100)]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Template
 
 from tests.support.cdk import (  # first: sets the jsii environment before aws_cdk loads
     ALWAYS_ON,
@@ -28,7 +29,6 @@ from tests.support.cdk import (  # first: sets the jsii environment before aws_c
     render,
     resources,
 )
-from aws_cdk.assertions import Template
 
 SERVICE_LINKED_ROLE = (
     "arn:aws:iam::<account>:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
@@ -51,10 +51,13 @@ def _synth(tmp_path: Path, profiles_dir: Path, file: str, **overrides: str) -> d
 
 
 # ----------------------------------------------------------------------------- instance-type change
-@pytest.mark.parametrize(("file", "stack", "new_type"), [
-    ("llama2-70b-awq.yaml", ASYNC, "ml.g5.24xlarge"),
-    ("llama2-70b.yaml", ALWAYS_ON, "ml.p4de.24xlarge"),
-])
+@pytest.mark.parametrize(
+    ("file", "stack", "new_type"),
+    [
+        ("llama2-70b-awq.yaml", ASYNC, "ml.g5.24xlarge"),
+        ("llama2-70b.yaml", ALWAYS_ON, "ml.p4de.24xlarge"),
+    ],
+)
 def test_an_instance_type_change_on_an_autoscaled_variant_is_a_new_endpoint_and_target(
     tmp_path, profiles_dir, file, stack, new_type
 ):
@@ -66,14 +69,17 @@ def test_an_instance_type_change_on_an_autoscaled_variant_is_a_new_endpoint_and_
     before = _synth(tmp_path, profiles_dir, file, **one_type)
     after = _synth(tmp_path, profiles_dir, file, **one_type, **{f"sagefit:{stack}:instance_type": new_type})
     (endpoint_id, old_endpoint), (endpoint_id_after, new_endpoint) = (
-        only(before, "AWS::SageMaker::Endpoint"), only(after, "AWS::SageMaker::Endpoint"))
+        only(before, "AWS::SageMaker::Endpoint"),
+        only(after, "AWS::SageMaker::Endpoint"),
+    )
     assert endpoint_id == endpoint_id_after  # same logical id, new EndpointName: a replacement
     assert new_endpoint["EndpointName"] != old_endpoint["EndpointName"]
     assert new_endpoint["EndpointName"].endswith(new_type.removeprefix("ml.").replace(".", "-"))
 
     (target_id, old_target), (target_id_after, new_target) = (
         only(before, "AWS::ApplicationAutoScaling::ScalableTarget"),
-        only(after, "AWS::ApplicationAutoScaling::ScalableTarget"))
+        only(after, "AWS::ApplicationAutoScaling::ScalableTarget"),
+    )
     assert target_id == target_id_after
     assert old_target["ResourceId"] == f"endpoint/{old_endpoint['EndpointName']}/variant/AllTraffic"
     assert new_target["ResourceId"] == f"endpoint/{new_endpoint['EndpointName']}/variant/AllTraffic"
@@ -86,10 +92,12 @@ def test_an_instance_type_change_on_an_inference_component_endpoint_keeps_every_
     """The component, not the variant, is the scalable target: the endpoint keeps its name and updates."""
     before = _synth(tmp_path, profiles_dir, "mistral-7b.yaml")
     after = _synth(tmp_path, profiles_dir, "mistral-7b.yaml", **{f"sagefit:{stack}:instance_type": "ml.g5.4xlarge"})
-    for kind, key in (("AWS::SageMaker::Endpoint", "EndpointName"),
-                      ("AWS::ApplicationAutoScaling::ScalableTarget", "ResourceId"),
-                      ("AWS::SageMaker::InferenceComponent", "InferenceComponentName"),
-                      ("AWS::SageMaker::InferenceComponent", "RuntimeConfig")):
+    for kind, key in (
+        ("AWS::SageMaker::Endpoint", "EndpointName"),
+        ("AWS::ApplicationAutoScaling::ScalableTarget", "ResourceId"),
+        ("AWS::SageMaker::InferenceComponent", "InferenceComponentName"),
+        ("AWS::SageMaker::InferenceComponent", "RuntimeConfig"),
+    ):
         assert only(before, kind)[1][key] == only(after, kind)[1][key], key
     assert only(before, "AWS::SageMaker::EndpointConfig")[1] != only(after, "AWS::SageMaker::EndpointConfig")[1]
 
@@ -113,8 +121,12 @@ def test_a_capacity_bound_change_leaves_the_endpoint_config_alone(tmp_path, prof
     """InitialInstanceCount is a constant: raising the minimum updates the scalable target in place,
     it does not start a blue/green fleet."""
     before = _synth(tmp_path, profiles_dir, "llama2-70b.yaml")
-    after = _synth(tmp_path, profiles_dir, "llama2-70b.yaml", **{f"sagefit:{ALWAYS_ON}:min_capacity": "2",
-                                                                 f"sagefit:{ALWAYS_ON}:max_capacity": "3"})
+    after = _synth(
+        tmp_path,
+        profiles_dir,
+        "llama2-70b.yaml",
+        **{f"sagefit:{ALWAYS_ON}:min_capacity": "2", f"sagefit:{ALWAYS_ON}:max_capacity": "3"},
+    )
     assert only(before, "AWS::SageMaker::EndpointConfig") == only(after, "AWS::SageMaker::EndpointConfig")
     assert only(after, "AWS::ApplicationAutoScaling::ScalableTarget")[1]["MinCapacity"] == 2
     (variant,) = only(after, "AWS::SageMaker::EndpointConfig")[1]["ProductionVariants"]
@@ -143,10 +155,16 @@ def test_the_component_copy_count_is_a_constant_and_the_rolling_batch_is_valid_a
 
 def test_the_copy_count_does_not_follow_capacity_bounds(tmp_path, profiles_dir):
     before = _synth(tmp_path, profiles_dir, "zephyr-7b.yaml")
-    after = _synth(tmp_path, profiles_dir, "zephyr-7b.yaml", **{"sagefit:ZephyrStack:min_capacity": "1",
-                                                                "sagefit:ZephyrStack:max_capacity": "2"})
-    assert (only(before, "AWS::SageMaker::InferenceComponent")[1]["RuntimeConfig"]
-            == only(after, "AWS::SageMaker::InferenceComponent")[1]["RuntimeConfig"])
+    after = _synth(
+        tmp_path,
+        profiles_dir,
+        "zephyr-7b.yaml",
+        **{"sagefit:ZephyrStack:min_capacity": "1", "sagefit:ZephyrStack:max_capacity": "2"},
+    )
+    assert (
+        only(before, "AWS::SageMaker::InferenceComponent")[1]["RuntimeConfig"]
+        == only(after, "AWS::SageMaker::InferenceComponent")[1]["RuntimeConfig"]
+    )
 
 
 @pytest.mark.parametrize("name", SCALE_TO_ZERO)
@@ -155,7 +173,10 @@ def test_managed_instance_scaling_releases_idle_instances_after_the_plans_cooldo
     _, config = only(cdk_synth.json(name), "AWS::SageMaker::EndpointConfig")
     (variant,) = config["ProductionVariants"]
     policy = variant["ManagedInstanceScaling"]["ScaleInPolicy"]
-    assert policy == {"Strategy": spec.managed_scale_in_strategy, "CooldownInMinutes": spec.managed_scale_in_cooldown_min}
+    assert policy == {
+        "Strategy": spec.managed_scale_in_strategy,
+        "CooldownInMinutes": spec.managed_scale_in_cooldown_min,
+    }
     assert policy["Strategy"] in ("IDLE_RELEASE", "CONSOLIDATION") and 5 <= policy["CooldownInMinutes"] <= 1440
 
 
@@ -164,13 +185,16 @@ def test_managed_instance_scaling_releases_idle_instances_after_the_plans_cooldo
 def test_no_role_without_policies_and_the_target_names_the_service_linked_role(name, cdk_synth):
     template = cdk_synth.json(name)
     attached: set[str] = set()
-    for policy in [*resources(template, "AWS::IAM::Policy").values(),
-                   *resources(template, "AWS::IAM::ManagedPolicy").values()]:
+    for policy in [
+        *resources(template, "AWS::IAM::Policy").values(),
+        *resources(template, "AWS::IAM::ManagedPolicy").values(),
+    ]:
         attached.update(r["Ref"] for r in policy["Properties"].get("Roles", []) if isinstance(r, dict))
     for logical_id, role in resources(template, "AWS::IAM::Role").items():
         props = role["Properties"]
         assert props.get("Policies") or props.get("ManagedPolicyArns") or logical_id in attached, (
-            f"{logical_id} is a role with no policies")
+            f"{logical_id} is a role with no policies"
+        )
     _, target = only(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert render(target["RoleARN"]) == SERVICE_LINKED_ROLE, json.dumps(target["RoleARN"])
     assert {"Ref": "AWS::Partition"} in target["RoleARN"]["Fn::Join"][1]  # the stack's partition

@@ -24,13 +24,12 @@ from tests.support.paths import REPO_ROOT
 # the Makefile and the CDK CLI use, not the system's (whose end of life jsii would print as a banner).
 os.environ.update(node_env(os.environ, REPO_ROOT))
 
-import aws_cdk as cdk  # noqa: E402  (after the jsii environment above)
-from aws_cdk.assertions import Template  # noqa: E402
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
 
-from sagefit.core.planner import Plan  # noqa: E402
-from stacks.application import build_app, shared_stacks  # noqa: E402
-from stacks.llm_stack import LlmEndpointStack  # noqa: E402
-
+from sagefit.core.planner import Plan
+from stacks.application import build_app, shared_stacks
+from stacks.llm_stack import LlmEndpointStack
 
 SCALE_TO_ZERO = ("MistralStack", "ZephyrStack", "Llama2x7bStack", "Llama2x13bStack")
 ALWAYS_ON = "Llama2x70bStack"
@@ -127,7 +126,7 @@ def only(template: dict[str, Any], type_: str) -> tuple[str, dict[str, Any]]:
     """(logical id, Properties) of the single resource of ``type_``; fails if there is not exactly one."""
     found = resources(template, type_)
     assert len(found) == 1, f"expected exactly one {type_}, found {sorted(found)}"
-    (lid, res), = found.items()
+    ((lid, res),) = found.items()
     return lid, res.get("Properties", {})
 
 

@@ -60,7 +60,9 @@ class FakeRepo:
         for path, content in sorted(self.files.items()):
             entry: dict[str, Any] = {"type": "file", "path": path, "size": len(content), "oid": git_blob_id(content)}
             if len(content) >= LFS_MIN_SIZE:
-                pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(content).hexdigest()}"
+                pointer = (
+                    f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(content).hexdigest()}"
+                )
                 entry["oid"] = git_blob_id(pointer.encode())
                 entry["lfs"] = {"oid": hashlib.sha256(content).hexdigest(), "size": len(content), "pointerSize": 130}
             entries.append(entry)
@@ -70,7 +72,7 @@ class FakeRepo:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:

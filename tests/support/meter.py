@@ -35,8 +35,7 @@ class FakeSageMaker:
     variant's ``CurrentInstanceCount`` to their sum, as SageMaker reports it.
     """
 
-    def __init__(self, count: int = 1, variant: str = "AllTraffic",
-                 pools: list[tuple[str, int]] | None = None) -> None:
+    def __init__(self, count: int = 1, variant: str = "AllTraffic", pools: list[tuple[str, int]] | None = None) -> None:
         self.count = count
         self.variant = variant
         self.pools = pools
@@ -48,13 +47,15 @@ class FakeSageMaker:
         self.pools = pools
         self.count = sum(n for _, n in pools or [])
 
-    def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:  # noqa: N803 (boto3's spelling)
+    def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:
         self.calls += 1
         if self.error is not None:
             code, message = self.error
             raise ClientError({"Error": {"Code": code, "Message": message}}, "DescribeEndpoint")
         variant: dict[str, Any] = {
-            "VariantName": self.variant, "CurrentInstanceCount": self.count, "DesiredInstanceCount": self.count,
+            "VariantName": self.variant,
+            "CurrentInstanceCount": self.count,
+            "DesiredInstanceCount": self.count,
         }
         if self.pools:
             variant["InstancePools"] = [{"InstanceType": t, "CurrentInstanceCount": n} for t, n in self.pools]

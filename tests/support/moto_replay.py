@@ -79,8 +79,9 @@ def deploy(stack: str, template: dict[str, Any], outdir: Path) -> dict[str, Any]
     """Publish the assets, create the stack, replay what moto skipped; return describe_stacks()."""
     publish_assets(outdir, stack)
     cfn = boto3.client("cloudformation", region_name=REGION)
-    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template),
-                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
+    cfn.create_stack(
+        StackName=stack, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+    )
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     Replayer(stack, template).replay()
     return described
@@ -112,11 +113,13 @@ class Replayer:
             return physical
         kind = self.resources[lid]["Type"]
         if kind == "AWS::Lambda::Function":
-            return boto3.client("lambda", region_name=REGION).get_function(
-                FunctionName=physical)["Configuration"]["FunctionArn"]
+            return boto3.client("lambda", region_name=REGION).get_function(FunctionName=physical)["Configuration"][
+                "FunctionArn"
+            ]
         if kind == "AWS::SQS::Queue":
             return boto3.client("sqs", region_name=REGION).get_queue_attributes(
-                QueueUrl=physical, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                QueueUrl=physical, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
         raise AssertionError(f"no ARN for {lid} ({kind}): {physical}")
 
     def resolve(self, value: Any) -> Any:
@@ -150,11 +153,16 @@ class Replayer:
         targets = {}
         for lid, props in self.of_type(SKIPPED_BY_MOTO[0]).items():
             key = {k: props[k] for k in ("ServiceNamespace", "ResourceId", "ScalableDimension")}
-            self.scaling.register_scalable_target(**key, MinCapacity=props["MinCapacity"], MaxCapacity=props["MaxCapacity"])
+            self.scaling.register_scalable_target(
+                **key, MinCapacity=props["MinCapacity"], MaxCapacity=props["MaxCapacity"]
+            )
             for action in props.get("ScheduledActions", []):
                 self.scaling.put_scheduled_action(
-                    **key, ScheduledActionName=action["ScheduledActionName"], Schedule=action["Schedule"],
-                    Timezone=action.get("Timezone", "UTC"), ScalableTargetAction=action["ScalableTargetAction"],
+                    **key,
+                    ScheduledActionName=action["ScheduledActionName"],
+                    Schedule=action["Schedule"],
+                    Timezone=action.get("Timezone", "UTC"),
+                    ScalableTargetAction=action["ScalableTargetAction"],
                 )
             targets[lid] = key
             self.physical[lid] = f"{key['ServiceNamespace']}|{key['ResourceId']}|{key['ScalableDimension']}"
@@ -170,11 +178,12 @@ class Replayer:
             args.setdefault("AlarmName", f"{self.stack}-{lid}-REPLAYED")
             self.physical[lid] = args["AlarmName"]
             self.cloudwatch.put_metric_alarm(**args)
-        for lid, props in self.of_type(SKIPPED_BY_MOTO[3]).items():
+        for props in self.of_type(SKIPPED_BY_MOTO[3]).values():
             budget = self.resolve(props["Budget"])
             budget["BudgetLimit"]["Amount"] = str(budget["BudgetLimit"]["Amount"])
             self.budgets.create_budget(
-                AccountId=ACCOUNT, Budget=budget,
+                AccountId=ACCOUNT,
+                Budget=budget,
                 NotificationsWithSubscribers=self.resolve(props["NotificationsWithSubscribers"]),
             )
         for lid, props in self.of_type(SKIPPED_BY_MOTO[4]).items():

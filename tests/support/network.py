@@ -50,12 +50,11 @@ def synth_private(root: Path, new_vpc: bool = False) -> tuple[Path, dict[str, An
     """The private seeds (weights in S3, isolated, in a VPC: the existing test VPC, or with ``new_vpc``
     one the stack creates) synthesized with all three cdk-nag packs: (cdk.out directory, stack name ->
     stack, stack name -> template JSON). Raises on any finding."""
-    from tests.support.cdk import cdk_context, new_app  # first: the jsii environment
-    from tests.support.paths import PROFILES_DIR, REPO_ROOT
-
     from aws_cdk.assertions import Template
 
     from stacks.application import build_app
+    from tests.support.cdk import cdk_context, new_app  # first: the jsii environment
+    from tests.support.paths import PROFILES_DIR, REPO_ROOT
 
     directory = root / "profiles"
     directory.mkdir()

@@ -44,7 +44,7 @@ def _bytes(seed: str, size: int) -> bytes:
 def tiny_repo(big_size: int = 10 * MiB, **kwargs: Any) -> FakeRepo:
     """A repository shaped like a real one: configs, sharded safetensors with an index, and files the
     engine never reads (a README, Flax weights, Meta's original checkpoint)."""
-    index = '{"metadata": {}, "weight_map": {"a.weight": "%s", "b.weight": "%s"}}' % (BIG, SMALL)
+    index = f'{{"metadata": {{}}, "weight_map": {{"a.weight": "{BIG}", "b.weight": "{SMALL}"}}}}'
     files = {
         "config.json": b'{"model_type": "mistral"}',
         "tokenizer.json": _bytes("tok", 4096),
@@ -111,7 +111,9 @@ def hub_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
 
 
 @contextmanager
-def make_world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repo: FakeRepo, extra: str = "") -> Iterator[StageWorld]:
+def make_world(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repo: FakeRepo, extra: str = ""
+) -> Iterator[StageWorld]:
     """Start the stand-in and moto for ``repo``; the profile points at it (``extra``: more model keys)."""
     with hub_standin(repo) as endpoint, mock_aws():
         monkeypatch.setenv("HF_ENDPOINT", endpoint)

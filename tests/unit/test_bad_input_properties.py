@@ -101,14 +101,18 @@ def test_any_profile_text_validates_or_is_one_line(text: str) -> None:
 SPEC_BODIES = st.one_of(
     st.text(max_size=40),
     st.from_regex(r"[0-9_.]{0,30}[kKmM]?(/(s|min|h|day|week|x))?", fullmatch=True),
-    st.from_regex(r"(rate=[0-9.]{1,12}/[a-z]{1,4}|n=[0-9.]{1,12}|busy=[0-9.]{1,8}[smhdw]|idle=[0-9.]{1,8}[smhdw]"
-                  r"|start=[0-9:]{1,6})(,(rate|n|busy|idle|start)=[0-9.:/a-z]{0,10}){0,4}", fullmatch=True),
+    st.from_regex(
+        r"(rate=[0-9.]{1,12}/[a-z]{1,4}|n=[0-9.]{1,12}|busy=[0-9.]{1,8}[smhdw]|idle=[0-9.]{1,8}[smhdw]"
+        r"|start=[0-9:]{1,6})(,(rate|n|busy|idle|start)=[0-9.:/a-z]{0,10}){0,4}",
+        fullmatch=True,
+    ),
 )
 
 
 @FAST
-@given(kind=st.sampled_from(["monthly", "steady", "business-hours", "burst", "weekly", "", " MONTHLY"]),
-       body=SPEC_BODIES)
+@given(
+    kind=st.sampled_from(["monthly", "steady", "business-hours", "burst", "weekly", "", " MONTHLY"]), body=SPEC_BODIES
+)
 def test_any_traffic_spec_parses_or_is_one_line(kind: str, body: str) -> None:
     try:
         spec = parse_traffic(f"{kind}:{body}")
@@ -135,8 +139,11 @@ LINES = st.lists(
 
 
 @FAST
-@given(header=st.sampled_from(["", "timestamp,tokens_in,tokens_out\n", "ts\n", "\ufeff"]), lines=LINES,
-       zone=st.sampled_from(["UTC", "Europe/Berlin", "Pacific/Kiritimati"]))
+@given(
+    header=st.sampled_from(["", "timestamp,tokens_in,tokens_out\n", "ts\n", "\ufeff"]),
+    lines=LINES,
+    zone=st.sampled_from(["UTC", "Europe/Berlin", "Pacific/Kiritimati"]),
+)
 def test_any_trace_reads_or_is_one_line(header: str, lines: list[str], zone: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "trace.csv"
@@ -147,4 +154,4 @@ def test_any_trace_reads_or_is_one_line(header: str, lines: list[str], zone: str
             one_line(error)
             return
     assert trace.arrivals.size + trace.dropped >= 1
-    assert all(0 <= t for t in trace.arrivals.tolist())
+    assert all(t >= 0 for t in trace.arrivals.tolist())

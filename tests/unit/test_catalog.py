@@ -31,8 +31,11 @@ def test_readers_prefer_the_project_catalog(capsys, project, profiles_dir):
     assert plans["llama2-70b-awq"]["estimate"].endswith("hardware and prices in sagefit/data/instances.yaml")
 
     mine = project / PROJECT_CATALOG
-    mine.write_text(packaged_catalog_path().read_text().replace(
-        "price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-east-1: 8.0, us-west-2: 8.0}"))
+    mine.write_text(
+        packaged_catalog_path()
+        .read_text()
+        .replace("price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-east-1: 8.0, us-west-2: 8.0}")
+    )
     assert default_catalog_path() == Path(PROJECT_CATALOG)
     assert load_catalog().source == PROJECT_CATALOG and load_catalog(project).source == PROJECT_CATALOG
     assert load_catalog().get("ml.g5.12xlarge").price["us-east-1"] == 8.0
@@ -57,8 +60,9 @@ def test_readers_prefer_the_project_catalog(capsys, project, profiles_dir):
     assert plans["llama2-70b-awq"]["estimate"].endswith(f"hardware and prices in {packaged}")
 
     # an edited project catalog is read again, not served from the cache
-    mine.write_text(mine.read_text().replace("price: {us-east-1: 8.0, us-west-2: 8.0}",
-                                             "price: {us-east-1: 9.25, us-west-2: 9.25}"))
+    mine.write_text(
+        mine.read_text().replace("price: {us-east-1: 8.0, us-west-2: 8.0}", "price: {us-east-1: 9.25, us-west-2: 9.25}")
+    )
     assert load_catalog().get("ml.g5.12xlarge").price["us-east-1"] == 9.25
 
 
@@ -86,8 +90,11 @@ def test_a_stray_project_catalog_in_the_repository_changes_no_test(capsys, monke
     stray = repo_root / PROJECT_CATALOG
     ours = not stray.exists()  # a developer's own is never touched: it is the stray then
     if ours:
-        stray.write_text(packaged_catalog_path().read_text().replace(
-            "price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-east-1: 8.0, us-west-2: 8.0}"))
+        stray.write_text(
+            packaged_catalog_path()
+            .read_text()
+            .replace("price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-east-1: 8.0, us-west-2: 8.0}")
+        )
     try:
         after = plan()
         assert load_catalog().source == load_catalog(repo_root).source == "sagefit/data/instances.yaml"
@@ -100,28 +107,48 @@ def test_a_stray_project_catalog_in_the_repository_changes_no_test(capsys, monke
     assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5274.96
     assert plans["llama2-70b-awq"]["estimate"].endswith("hardware and prices in sagefit/data/instances.yaml")
 
+
 # --------------------------------------------------------------------------- catalog files
 
 
 def test_plan_and_cost_read_a_catalog_file(capsys, catalog_copy, profiles_dir):
-    catalog_copy.write_text(catalog_copy.read_text().replace("price: {us-east-1: 7.09, us-west-2: 7.09}",
-                                                             "price: {us-east-1: 8.0, us-west-2: 8.0}"))
+    catalog_copy.write_text(
+        catalog_copy.read_text().replace(
+            "price: {us-east-1: 7.09, us-west-2: 7.09}", "price: {us-east-1: 8.0, us-west-2: 8.0}"
+        )
+    )
     assert main(["plan", "--format", "json", "--profiles", str(profiles_dir), "--catalog", str(catalog_copy)]) == 0
     plans = {p["profile"]: p for p in json.loads(capsys.readouterr().out)}
     assert plans["llama2-70b-awq"]["monthly_cost_always_on"] == 5952.0
-    assert main(["cost", "llama2-70b-awq", "--format", "json", "--profiles", str(profiles_dir),
-                 "--catalog", str(catalog_copy)]) == 0
+    assert (
+        main(
+            [
+                "cost",
+                "llama2-70b-awq",
+                "--format",
+                "json",
+                "--profiles",
+                str(profiles_dir),
+                "--catalog",
+                str(catalog_copy),
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["modes"][0]["cost_usd"] == 5952.0
     assert main(["plan", "--catalog", str(catalog_copy.parent / "nope.yaml")]) == 2
     assert "cannot read the catalog" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("text, words", [
-    ("regions: [us-east-1]\naccelerators: []\ninstances: [ml.g5.xlarge]\n", "not a valid instance catalog"),
-    ("regions: us-east-1\naccelerators: []\ninstances: []\n", "not a valid instance catalog"),
-    ("", "not a valid instance catalog"),
-    ("regions: [\n", "not a valid instance catalog"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("regions: [us-east-1]\naccelerators: []\ninstances: [ml.g5.xlarge]\n", "not a valid instance catalog"),
+        ("regions: us-east-1\naccelerators: []\ninstances: []\n", "not a valid instance catalog"),
+        ("", "not a valid instance catalog"),
+        ("regions: [\n", "not a valid instance catalog"),
+    ],
+)
 def test_a_broken_catalog_file_is_one_line(tmp_path, text, words):
     path = tmp_path / "catalog.yaml"
     path.write_text(text)
@@ -142,5 +169,6 @@ def test_a_catalog_that_is_not_text_is_one_line(tmp_path, capsys):
     path = tmp_path / "catalog.yaml"
     path.write_bytes(b"\xff\xfe\x00regions")
     assert main(["plan", "--catalog", str(path)]) == 2
-    assert capsys.readouterr().err == (f"sagefit: error: {path}: cannot read the catalog (not UTF-8 text); "
-                                       "fix: check the --catalog path\n")
+    assert capsys.readouterr().err == (
+        f"sagefit: error: {path}: cannot read the catalog (not UTF-8 text); fix: check the --catalog path\n"
+    )

@@ -5,22 +5,41 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from sagefit.cli import main
 
 STACKS = [
-    "MistralStack", "ZephyrStack", "Llama2x7bStack", "Llama2x13bStack", "Llama2x70bStack",
+    "MistralStack",
+    "ZephyrStack",
+    "Llama2x7bStack",
+    "Llama2x13bStack",
+    "Llama2x70bStack",
     "Llama2x70bAwqStack",
 ]
 
 JSON_KEYS = {
-    "profile", "stack_name", "instance_type", "gpus", "quantization", "weights_gib", "kv_budget_gib",
-    "max_total_tokens", "max_batch_total_tokens", "max_concurrent_requests", "decode_tokens_per_s",
-    "price_per_hour", "monthly_cost_always_on", "cheapest_fit", "warnings", "engine", "time_to_first_token_s",
+    "profile",
+    "stack_name",
+    "instance_type",
+    "gpus",
+    "quantization",
+    "weights_gib",
+    "kv_budget_gib",
+    "max_total_tokens",
+    "max_batch_total_tokens",
+    "max_concurrent_requests",
+    "decode_tokens_per_s",
+    "price_per_hour",
+    "monthly_cost_always_on",
+    "cheapest_fit",
+    "warnings",
+    "engine",
+    "time_to_first_token_s",
     "throughput_tokens_per_s",
 }
 
@@ -50,7 +69,7 @@ def test_plan_json(capsys, profiles_dir):
     plans = json.loads(out)
     assert isinstance(plans, list) and len(plans) == 6
     for item in plans:
-        assert JSON_KEYS <= set(item), JSON_KEYS - set(item)
+        assert set(item) >= JSON_KEYS, JSON_KEYS - set(item)
         assert isinstance(item["warnings"], list)
     assert sorted(item["stack_name"] for item in plans) == sorted(STACKS)
     by_name = {item["profile"]: item for item in plans}
@@ -187,7 +206,10 @@ def test_every_cli_function_is_typed():
 def test_module_entry_point_prints_json(repo_root):
     result = subprocess.run(
         [sys.executable, "-m", "sagefit.cli", "plan", "--format", "json"],
-        cwd=repo_root, capture_output=True, text=True, check=False,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     plans = json.loads(result.stdout)
@@ -204,7 +226,11 @@ def test_planning_imports_neither_cdk_nor_boto3(repo_root):
         "sorted(m for m in sys.modules if m.startswith(('aws_cdk', 'boto')))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=False,
+        [sys.executable, "-c", code],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "MistralStack" in result.stdout
@@ -212,8 +238,12 @@ def test_planning_imports_neither_cdk_nor_boto3(repo_root):
 
 def test_a_reader_that_goes_away_gets_no_traceback(repo_root):
     # `sagefit plan --format json | head -1`: the pipe closes before sagefit has written everything
-    proc = subprocess.Popen([sys.executable, "-m", "sagefit.cli", "plan", "--format", "json"], cwd=repo_root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sagefit.cli", "plan", "--format", "json"],
+        cwd=repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.close()
     err = proc.stderr.read().decode()
     proc.stderr.close()

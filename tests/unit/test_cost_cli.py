@@ -12,21 +12,34 @@ import numpy as np
 import pytest
 import yaml
 
-from sagefit.core import atomic
 from sagefit.cli import main
-from sagefit.cost import plot as cost_plot
-from sagefit.cost.settings import resolve
-from sagefit.cost.traffic import parse_traffic
+from sagefit.core import atomic
 from sagefit.core.errors import SagefitError
 from sagefit.core.planner import plan_profile
 from sagefit.core.profiles import load_profile
+from sagefit.cost import plot as cost_plot
+from sagefit.cost.settings import resolve
+from sagefit.cost.traffic import parse_traffic
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODE_KEYS = {
-    "mode", "profile_mode", "instance_hours", "cost_usd", "cost_per_1k_requests_usd", "cold_starts", "wakeups",
-    "cold_start_requests", "cold_start_handling", "cold_start_added_latency_s", "queue_wait_p95_s",
-    "failed_requests", "expired_requests", "unfinished_requests", "saving_vs_always_on_usd",
-    "saving_vs_always_on_share", "peak_instances",
+    "mode",
+    "profile_mode",
+    "instance_hours",
+    "cost_usd",
+    "cost_per_1k_requests_usd",
+    "cold_starts",
+    "wakeups",
+    "cold_start_requests",
+    "cold_start_handling",
+    "cold_start_added_latency_s",
+    "queue_wait_p95_s",
+    "failed_requests",
+    "expired_requests",
+    "unfinished_requests",
+    "saving_vs_always_on_usd",
+    "saving_vs_always_on_share",
+    "peak_instances",
 }
 
 
@@ -77,12 +90,18 @@ def test_json_has_every_figure(capsys, profiles_dir):
     data = json.loads(out)
     assert data["traffic"]["spec"] == "monthly:300" and data["traffic"]["requests"] == 300
     assert data["instance_type"] == "ml.g5.12xlarge" and data["price_per_hour"] == 7.09
-    assert set(data["cold_start"]) == {"total_s", "provisioning_s", "container_start_s", "download_s", "load_s",
-                                       "weights_gb"}
+    assert set(data["cold_start"]) == {
+        "total_s",
+        "provisioning_s",
+        "container_start_s",
+        "download_s",
+        "load_s",
+        "weights_gb",
+    }
     assert data["scale_in_delay_s"] == 960
     assert [m["mode"] for m in data["modes"]] == ["always-on", "scale-to-zero", "async"]
     for item in data["modes"]:
-        assert MODE_KEYS <= set(item), MODE_KEYS - set(item)
+        assert set(item) >= MODE_KEYS, MODE_KEYS - set(item)
     by_mode = {m["mode"]: m for m in data["modes"]}
     assert by_mode["always-on"]["cost_usd"] == 5274.96
     assert by_mode["async"]["profile_mode"] is True
@@ -90,14 +109,25 @@ def test_json_has_every_figure(capsys, profiles_dir):
     assert by_mode["scale-to-zero"]["cold_start_handling"] == "failed and retried"
     latency = by_mode["async"]["cold_start_added_latency_s"]
     assert latency["p50"] <= latency["p95"] <= latency["max"]
-    assert by_mode["async"]["saving_vs_always_on_usd"] == pytest.approx(5274.96 - by_mode["async"]["cost_usd"], abs=0.02)
+    assert by_mode["async"]["saving_vs_always_on_usd"] == pytest.approx(
+        5274.96 - by_mode["async"]["cost_usd"], abs=0.02
+    )
     assert data["assumptions"]["container_start_s"]["source"]
     assert "estimate" in data["estimate"]
 
 
 def test_one_mode_still_measures_its_saving_against_always_on(capsys, weekend_profiles):
-    code, out, _ = cost(capsys, "llama2-70b-awq", "--mode", "scale-to-zero", "--format", "json",
-                        "--ignore-schedules", "--profiles", str(weekend_profiles))
+    _code, out, _ = cost(
+        capsys,
+        "llama2-70b-awq",
+        "--mode",
+        "scale-to-zero",
+        "--format",
+        "json",
+        "--ignore-schedules",
+        "--profiles",
+        str(weekend_profiles),
+    )
     data = json.loads(out)
     assert [m["mode"] for m in data["modes"]] == ["scale-to-zero"]
     assert data["modes"][0]["saving_vs_always_on_share"] > 0.8
@@ -112,27 +142,40 @@ def test_assumptions_can_be_listed_and_overridden(capsys, profiles_dir):
 
     for a in COST_ASSUMPTIONS:
         assert a.name in out
-    code, out, _ = cost(capsys, "llama2-70b-awq", "--format", "json", "--profiles", str(profiles_dir),
-                        "--assume", "container_start_s=300", "--assume", "output_tokens=256")
+    code, out, _ = cost(
+        capsys,
+        "llama2-70b-awq",
+        "--format",
+        "json",
+        "--profiles",
+        str(profiles_dir),
+        "--assume",
+        "container_start_s=300",
+        "--assume",
+        "output_tokens=256",
+    )
     data = json.loads(out)
     assert data["cold_start"]["container_start_s"] == 300
     assert data["request"]["output_tokens"] == 256
     assert data["assumptions"]["container_start_s"]["overridden"] is True
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--traffic", "montly:300"], "--traffic: unknown traffic kind 'montly'; fix: use monthly:N"),
-    (["--traffic", "trace:/nonexistent/t.csv"], "cannot read the trace (No such file or directory)"),
-    (["--assume", "cold_start=5"], "--assume: unknown assumption 'cold_start'"),
-    (["--assume", "container_start_s=fast"], "container_start_s: 'fast' is not a number"),
-    (["--assume", "scale_in_periods=2.5"], "must be a whole number"),
-    (["--assume", "alarm_delay_s=-1"], "must be above 0"),
-    (["--assume", "nothing"], "write --assume NAME=VALUE"),
-    (["--plot", "cost.jpg"], "--plot: cost.jpg: --plot writes PNG images; fix: give the file a .png name"),
-    (["--plot", "/nonexistent-dir/cost.png"], "the directory /nonexistent-dir does not exist"),
-    (["--seed", "-1"], "--seed: -1 is not a seed"),
-    (["--traffic", "monthly:1000M"], "more than the 50,000,000 one simulation holds"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--traffic", "montly:300"], "--traffic: unknown traffic kind 'montly'; fix: use monthly:N"),
+        (["--traffic", "trace:/nonexistent/t.csv"], "cannot read the trace (No such file or directory)"),
+        (["--assume", "cold_start=5"], "--assume: unknown assumption 'cold_start'"),
+        (["--assume", "container_start_s=fast"], "container_start_s: 'fast' is not a number"),
+        (["--assume", "scale_in_periods=2.5"], "must be a whole number"),
+        (["--assume", "alarm_delay_s=-1"], "must be above 0"),
+        (["--assume", "nothing"], "write --assume NAME=VALUE"),
+        (["--plot", "cost.jpg"], "--plot: cost.jpg: --plot writes PNG images; fix: give the file a .png name"),
+        (["--plot", "/nonexistent-dir/cost.png"], "the directory /nonexistent-dir does not exist"),
+        (["--seed", "-1"], "--seed: -1 is not a seed"),
+        (["--traffic", "monthly:1000M"], "more than the 50,000,000 one simulation holds"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(capsys, profiles_dir, argv, words):
     code, out, err = cost(capsys, "llama2-70b-awq", "--profiles", str(profiles_dir), *argv)
     assert code == 2
@@ -147,9 +190,11 @@ def test_a_bad_trace_line_names_the_line(capsys, profiles_dir, tmp_path):
     trace.write_text("2027-08-02T09:00:00Z,100,20\n2027-08-02T09:05:00Z,100\n")
     code, _, err = cost(capsys, "llama2-70b-awq", "--profiles", str(profiles_dir), "--traffic", f"trace:{trace}")
     assert code == 2
-    assert err == (f"sagefit: error: {trace}: line 2: expected 1 or 3 fields, found 2 "
-                   f"('2027-08-02T09:05:00Z,100'); fix: each line is timestamp[,tokens_in,tokens_out]: an ISO 8601 "
-                   "time (2027-08-02T09:15:00Z) or seconds from the start of the month\n")
+    assert err == (
+        f"sagefit: error: {trace}: line 2: expected 1 or 3 fields, found 2 "
+        f"('2027-08-02T09:05:00Z,100'); fix: each line is timestamp[,tokens_in,tokens_out]: an ISO 8601 "
+        "time (2027-08-02T09:15:00Z) or seconds from the start of the month\n"
+    )
 
 
 def test_unknown_profile_and_missing_profile(capsys, profiles_dir):
@@ -161,10 +206,13 @@ def test_unknown_profile_and_missing_profile(capsys, profiles_dir):
 
 def test_cost_from_a_trace(capsys, profiles_dir, tmp_path):
     trace = tmp_path / "gateway.csv"
-    trace.write_text("timestamp,tokens_in,tokens_out\n"
-                     + "".join(f"2027-09-0{d}T10:{m:02d}:00Z,800,300\n" for d in (6, 7) for m in range(0, 60, 5)))
-    code, out, _ = cost(capsys, "llama2-70b-awq", "--profiles", str(profiles_dir), "--traffic", f"trace:{trace}",
-                        "--format", "json")
+    trace.write_text(
+        "timestamp,tokens_in,tokens_out\n"
+        + "".join(f"2027-09-0{d}T10:{m:02d}:00Z,800,300\n" for d in (6, 7) for m in range(0, 60, 5))
+    )
+    _code, out, _ = cost(
+        capsys, "llama2-70b-awq", "--profiles", str(profiles_dir), "--traffic", f"trace:{trace}", "--format", "json"
+    )
     data = json.loads(out)
     assert data["traffic"]["requests"] == 24
     assert data["traffic"]["month_start"].startswith("2027-09-06T00:00:00")
@@ -232,7 +280,7 @@ def test_find_crossover_interpolates():
     v = np.array([10.0, 100.0, 1000.0])
     base = np.full(3, 100.0)
     cross = cost_plot.find_crossover("async", v, np.array([0.0, 50.0, 150.0]), base, 0.05)
-    assert cross.kind == "crossing" and cross.volume == pytest.approx(10 ** 2.5) and cross.cost == pytest.approx(100)
+    assert cross.kind == "crossing" and cross.volume == pytest.approx(10**2.5) and cross.cost == pytest.approx(100)
     even = cost_plot.find_crossover("async", v, np.array([10.0, 90.0, 98.0]), base, 0.05)
     assert even.kind == "break-even" and 100 < even.volume < 1000
     assert cost_plot.find_crossover("async", v, np.array([1.0, 2.0, 3.0]), base, 0.05) is None
@@ -241,8 +289,18 @@ def test_find_crossover_interpolates():
 def test_cli_plot_writes_a_png_and_reports_the_crossover(capsys, two_instance_profiles, tmp_path):
     (tmp_path / "out").mkdir()
     out_png = tmp_path / "out" / "cost.png"
-    code, out, err = cost(capsys, "zephyr-7b", "--profiles", str(two_instance_profiles), "--traffic", "monthly:1000",
-                          "--mode", "scale-to-zero", "--plot", str(out_png))
+    code, out, err = cost(
+        capsys,
+        "zephyr-7b",
+        "--profiles",
+        str(two_instance_profiles),
+        "--traffic",
+        "monthly:1000",
+        "--mode",
+        "scale-to-zero",
+        "--plot",
+        str(out_png),
+    )
     assert code == 0, err
     assert out_png.read_bytes()[:8] == PNG_MAGIC
     assert f"plot: wrote {out_png}" in out
@@ -282,8 +340,18 @@ def test_a_plot_that_cannot_be_written_is_one_line(capsys, two_instance_profiles
     folder = tmp_path / "blocked"
     folder.mkdir()
     (folder / "cost.png").mkdir()  # a directory where the picture should go: the rename fails
-    code, out, err = cost(capsys, "zephyr-7b", "--profiles", str(two_instance_profiles), "--traffic", "monthly:100",
-                          "--mode", "scale-to-zero", "--plot", str(folder / "cost.png"))
+    code, _out, err = cost(
+        capsys,
+        "zephyr-7b",
+        "--profiles",
+        str(two_instance_profiles),
+        "--traffic",
+        "monthly:100",
+        "--mode",
+        "scale-to-zero",
+        "--plot",
+        str(folder / "cost.png"),
+    )
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith(f"sagefit: error: {folder / 'cost.png'}: cannot write the plot")
     assert "Traceback" not in err
@@ -293,8 +361,16 @@ def test_a_plot_that_cannot_be_written_is_one_line(capsys, two_instance_profiles
 def test_plotting_a_trace_with_nothing_inside_the_month_is_one_line(capsys, profiles_dir, tmp_path):
     trace = tmp_path / "late.csv"
     trace.write_text(f"{800 * 3600}\n")  # after the 744 simulated hours
-    code, out, err = cost(capsys, "mistral-7b", "--profiles", str(profiles_dir), "--traffic", f"trace:{trace}",
-                          "--plot", str(tmp_path / "cost.png"))
+    code, out, err = cost(
+        capsys,
+        "mistral-7b",
+        "--profiles",
+        str(profiles_dir),
+        "--traffic",
+        f"trace:{trace}",
+        "--plot",
+        str(tmp_path / "cost.png"),
+    )
     assert code == 2 and out == ""
     assert err.startswith(f"sagefit: error: --plot: the trace {trace} has no request inside the month")
     assert not (tmp_path / "cost.png").exists()
@@ -335,8 +411,9 @@ def test_cost_imports_matplotlib_only_for_plots(repo_root):
 
 
 def test_a_pooled_plan_says_the_fallbacks_are_not_billed(capsys, profiles_dir):
-    code, out, _ = cost(capsys, "mistral-7b", "--mode", "scale-to-zero", "--format", "json", "--profiles",
-                        str(profiles_dir))
+    code, out, _ = cost(
+        capsys, "mistral-7b", "--mode", "scale-to-zero", "--format", "json", "--profiles", str(profiles_dir)
+    )
     assert code == 0
     (note,) = [n for n in json.loads(out)["notes"] if n.startswith("instance pool:")]
     assert "billed as ml.g5.2xlarge (priority 1)" in note and "ml.g5.xlarge $1.408/h" in note

@@ -47,8 +47,16 @@ EXTRA = {
     ("mistral-7b-wide", "heavy"): ["--traffic", "steady:0.5/s"],
     ("mistral-7b-wide", "bursts"): ["--traffic", "burst:n=2000,busy=2h,idle=10h"],
     ("zephyr-7b", "no-schedules"): ["--traffic", "business-hours:50/day", "--ignore-schedules"],
-    ("zephyr-7b", "assumed"): ["--traffic", "monthly:2k", "--assume", "container_start_s=90",
-                               "--assume", "output_tokens=400", "--assume", "scale_in_periods=5"],
+    ("zephyr-7b", "assumed"): [
+        "--traffic",
+        "monthly:2k",
+        "--assume",
+        "container_start_s=90",
+        "--assume",
+        "output_tokens=400",
+        "--assume",
+        "scale_in_periods=5",
+    ],
     ("llama2-70b-awq", "one-mode"): ["--traffic", "monthly:300", "--mode", "scale-to-zero"],
     ("llama2-70b-awq-weekend", "office"): ["--traffic", "business-hours:40/day", "--seed", "7"],
 }
@@ -97,13 +105,19 @@ def run_sweep(profile: str, traffic: str) -> str:
     plan = plan_profile(load_profile(PROFILES / f"{profile}.yaml"), load_catalog_file(CATALOG))
     spec = parse_traffic(traffic.replace(TRACE_TOKEN, str(TRACE)), plan.profile.time_zone)
     result = sweep(plan, spec, resolve(plan), seed=2, volumes=np.asarray(SWEEP_VOLUMES))
-    return json.dumps({
-        "volumes": result.volumes.tolist(),
-        "costs": {str(mode): cost.tolist() for mode, cost in result.costs.items()},
-        "crossovers": [[str(c.mode), c.volume, c.cost, c.kind] for c in result.crossovers],
-        "current_volume": result.current_volume,
-        "over_capacity_from": result.over_capacity_from,
-    }, indent=1) + "\n"
+    return (
+        json.dumps(
+            {
+                "volumes": result.volumes.tolist(),
+                "costs": {str(mode): cost.tolist() for mode, cost in result.costs.items()},
+                "crossovers": [[str(c.mode), c.volume, c.cost, c.kind] for c in result.crossovers],
+                "current_volume": result.current_volume,
+                "over_capacity_from": result.over_capacity_from,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 def run_raw(argv: list[str]) -> str:
@@ -132,8 +146,16 @@ def run_raw(argv: list[str]) -> str:
     traffic = parse_traffic(options["--traffic"][0], plan.profile.time_zone).generate(seed)
     modes = options.get("--mode", ["always-on", "scale-to-zero", "async"])
     results = run_modes(plan, traffic, settings, modes, schedules="--ignore-schedules" not in flags)
-    return json.dumps({str(mode): {k: (str(v) if k == "mode" else v) for k, v in dataclasses.asdict(r).items()}
-                       for mode, r in results.items()}, indent=1) + "\n"
+    return (
+        json.dumps(
+            {
+                str(mode): {k: (str(v) if k == "mode" else v) for k, v in dataclasses.asdict(r).items()}
+                for mode, r in results.items()
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 CASES = cases()

@@ -13,12 +13,12 @@ import pytest
 from sagefit.core import assumptions as A
 from sagefit.core import serving
 from sagefit.core.modes import ScalingMode
+from sagefit.core.planner import Plan, plan_profile
+from sagefit.core.profiles import find_profile, load_profile, load_profiles
 from sagefit.cost.report import estimate, mode_spec, run_modes, service_times
 from sagefit.cost.settings import resolve
 from sagefit.cost.simulate import simulate
 from sagefit.cost.traffic import HORIZON_S, Traffic, month_start, parse_traffic
-from sagefit.core.planner import Plan, plan_profile
-from sagefit.core.profiles import find_profile, load_profile, load_profiles
 
 DAY = 86400.0
 IDLE = 15 * 60 + 60  # 15 one-minute AlarmLow datapoints + the 60 s alarm delay
@@ -126,9 +126,17 @@ def test_every_assumption_names_its_source():
         assert a.value is None or a.value > 0, a.name
 
 
-@pytest.mark.parametrize("instance, seconds", [("ml.g5.xlarge", 100), ("ml.g5.2xlarge", 100),
-                                               ("ml.g5.12xlarge", 150), ("ml.g6e.48xlarge", 200),
-                                               ("ml.p4d.24xlarge", 300), ("ml.p5.48xlarge", 300)])
+@pytest.mark.parametrize(
+    "instance, seconds",
+    [
+        ("ml.g5.xlarge", 100),
+        ("ml.g5.2xlarge", 100),
+        ("ml.g5.12xlarge", 150),
+        ("ml.g6e.48xlarge", 200),
+        ("ml.p4d.24xlarge", 300),
+        ("ml.p5.48xlarge", 300),
+    ],
+)
 def test_provisioning_by_family_and_size(instance, seconds):
     assert A.instance_provisioning_s(instance) == seconds
 
@@ -192,7 +200,9 @@ def test_requests_arriving_during_the_cold_start_all_wait_for_it(awq):
     ready = (math.floor(a / 60) + 1) * 60 + 60 + cold
     assert result.cold_starts == 1 and result.cold_start_requests == 8
     waits = np.array([ready - t for t in times])
-    assert result.cold_start_latency_s == pytest.approx((np.percentile(waits, 50), np.percentile(waits, 95), waits.max()))
+    assert result.cold_start_latency_s == pytest.approx(
+        (np.percentile(waits, 50), np.percentile(waits, 95), waits.max())
+    )
     # eight slots: all eight run at once from the moment the instance is up
     assert result.billed_s == pytest.approx(cold + service + IDLE + TAIL)
 
@@ -262,10 +272,16 @@ def test_always_on_holds_the_weekend_schedule_at_one_instance(weekend_awq):
     assert first_change == (DAY + 5 * 3600, 0, 1)  # Monday 2027-08-02 07:00 Berlin
 
 
-@pytest.mark.parametrize("expression", [
-    "cron(0/x 8 ? * MON-FRI *)", "cron(0 8 ? * MON/0 *)", "cron(0 25 ? * * *)", "cron(0 8 ? * MON-FRI)",
-    "rate(5 weeks)",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(0/x 8 ? * MON-FRI *)",
+        "cron(0 8 ? * MON/0 *)",
+        "cron(0 25 ? * * *)",
+        "cron(0 8 ? * MON-FRI)",
+        "rate(5 weeks)",
+    ],
+)
 def test_a_schedule_aws_would_refuse_never_reaches_the_simulation(expression):
     from pydantic import ValidationError
 
@@ -275,12 +291,15 @@ def test_a_schedule_aws_would_refuse_never_reaches_the_simulation(expression):
         ScheduledCapacity(name="odd", schedule=expression, min_capacity=0, max_capacity=0)
 
 
-@pytest.mark.parametrize("expression, why", [
-    ("cron(0 8 L * ? *)", "cron feature"),
-])
+@pytest.mark.parametrize(
+    "expression, why",
+    [
+        ("cron(0 8 L * ? *)", "cron feature"),
+    ],
+)
 def test_a_schedule_the_simulation_cannot_read_is_left_out_with_a_note(expression, why):
-    from sagefit.cost.schedule import bounds_over_month
     from sagefit.core.profile_scaling import ScheduledCapacity
+    from sagefit.cost.schedule import bounds_over_month
 
     scheduled = ScheduledCapacity(name="odd", schedule=expression, min_capacity=0, max_capacity=0)
     bounds = bounds_over_month(0, 1, (scheduled,), month_start("UTC"), HORIZON_S)
@@ -326,8 +345,13 @@ def test_a_million_requests_run(awq):
 
 def test_zero_modes_never_bill_more_than_their_maximum_all_month(plan_with):
     plan = plan_with(mode="scale-to-zero", max_capacity=2)
-    for text in ("monthly:50", "monthly:5000", "business-hours:300/day", "burst:n=200,busy=2h,idle=1d",
-                 "steady:0.02/s"):
+    for text in (
+        "monthly:50",
+        "monthly:5000",
+        "business-hours:300/day",
+        "burst:n=200,busy=2h,idle=1d",
+        "steady:0.02/s",
+    ):
         traffic = parse_traffic(text).generate(1)
         for mode, r in run_modes(plan, traffic, resolve(plan)).items():
             assert 0 <= r.billed_s <= 2 * HORIZON_S + 1e-6, (text, mode)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from sagefit.core import assumptions as A
-from sagefit.cost.traffic import HORIZON_S, parse_traffic
 from sagefit.core.errors import SagefitError
+from sagefit.cost.traffic import HORIZON_S, parse_traffic
 
 MONTH = A.SIMULATION_MONTH_START  # 2027-08-01, a Sunday: 22 weekdays in the 31 days
 
@@ -28,8 +28,10 @@ def test_month_is_744_hours_with_22_weekdays():
     assert MONTH.weekday() == 6  # Sunday
 
 
-@pytest.mark.parametrize("spec, count", [("monthly:300", 300), ("monthly:20k", 20_000), ("monthly:1_000", 1000),
-                                         ("monthly:0", 0), ("monthly:2.5k", 2500)])
+@pytest.mark.parametrize(
+    "spec, count",
+    [("monthly:300", 300), ("monthly:20k", 20_000), ("monthly:1_000", 1000), ("monthly:0", 0), ("monthly:2.5k", 2500)],
+)
 def test_monthly_spreads_n_requests_over_the_month(spec, count):
     traffic = parse_traffic(spec).generate(seed=1)
     assert traffic.requests == count
@@ -53,8 +55,9 @@ def test_generated_traffic_is_reproducible_by_seed():
     assert not np.array_equal(spec.generate(7).arrivals, spec.generate(8).arrivals)
 
 
-@pytest.mark.parametrize("zone, offset_h", [("UTC", 0), ("America/New_York", -4), ("Europe/Berlin", 2),
-                                            ("Asia/Tokyo", 9)])
+@pytest.mark.parametrize(
+    "zone, offset_h", [("UTC", 0), ("America/New_York", -4), ("Europe/Berlin", 2), ("Asia/Tokyo", 9)]
+)
 def test_business_hours_are_weekdays_9_to_18_in_the_profiles_zone(zone, offset_h):
     traffic = parse_traffic("business-hours:40/day", zone).generate(3)
     assert traffic.requests == 40 * 22
@@ -63,8 +66,9 @@ def test_business_hours_are_weekdays_9_to_18_in_the_profiles_zone(zone, offset_h
         assert moment.weekday() < 5
         assert 9 <= moment.hour < 18
     # the same wall-clock hours are different instants: August offsets, no DST change inside the month
-    utc_hours = {dt.datetime.fromtimestamp(traffic.start.timestamp() + t, tz=dt.timezone.utc).hour
-                 for t in traffic.arrivals}
+    utc_hours = {
+        dt.datetime.fromtimestamp(traffic.start.timestamp() + t, tz=dt.timezone.utc).hour for t in traffic.arrivals
+    }
     assert utc_hours <= {(h - offset_h) % 24 for h in range(9, 18)}
     per_day = {}
     for moment in local_times(traffic, zone):
@@ -103,8 +107,13 @@ def test_burst_with_a_rate():
 
 
 def test_with_volume_rescales_every_generator():
-    for text in ("monthly:300", "business-hours:10/day", "steady:0.01/s", "burst:n=10,busy=1h,idle=1d",
-                 "burst:rate=10/h,busy=1h,idle=1d"):
+    for text in (
+        "monthly:300",
+        "business-hours:10/day",
+        "steady:0.01/s",
+        "burst:n=10,busy=1h,idle=1d",
+        "burst:rate=10/h,busy=1h,idle=1d",
+    ):
         spec = parse_traffic(text)
         assert spec.with_volume(20_000).expected_volume() == pytest.approx(20_000, rel=0.02), text
 
@@ -119,24 +128,27 @@ def test_with_volume_scales_a_pattern_that_has_no_requests_yet(text):
     assert scaled.generate(0).requests == pytest.approx(5_000, rel=0.05)
 
 
-@pytest.mark.parametrize("spec, words", [
-    ("montly:300", "unknown traffic kind 'montly'"),
-    ("monthly", "cannot read traffic"),
-    ("monthly:abc", "cannot read 'abc'"),
-    ("monthly:1.5", "not a whole number"),
-    ("business-hours:200", "business-hours:N/day"),
-    ("business-hours:200/day@18-9", "must run forward"),
-    ("steady:5", "cannot read '5' as a rate"),
-    ("steady:0/s", "must be above 0"),
-    ("burst:busy=3h,idle=2d", "exactly one of rate= and n="),
-    ("burst:rate=5/h,busy=3h", "burst needs idle="),
-    ("burst:rate=5/h,busy=3x,idle=2d", "as a duration"),
-    ("burst:rate=5/h,busy=3h,idle=2d,when=now", "cannot read burst parameter"),
-    ("business-hours:200/day@9:70-18", "cannot read business hours '9:70-18'"),
-    ("monthly:60M", "about 60,000,000 requests a month, more than the 50,000,000"),
-    ("steady:1000/s", "more than the 50,000,000 one simulation holds"),
-    ("business-hours:10M/day", "about 220,000,000 requests a month"),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("montly:300", "unknown traffic kind 'montly'"),
+        ("monthly", "cannot read traffic"),
+        ("monthly:abc", "cannot read 'abc'"),
+        ("monthly:1.5", "not a whole number"),
+        ("business-hours:200", "business-hours:N/day"),
+        ("business-hours:200/day@18-9", "must run forward"),
+        ("steady:5", "cannot read '5' as a rate"),
+        ("steady:0/s", "must be above 0"),
+        ("burst:busy=3h,idle=2d", "exactly one of rate= and n="),
+        ("burst:rate=5/h,busy=3h", "burst needs idle="),
+        ("burst:rate=5/h,busy=3x,idle=2d", "as a duration"),
+        ("burst:rate=5/h,busy=3h,idle=2d,when=now", "cannot read burst parameter"),
+        ("business-hours:200/day@9:70-18", "cannot read business hours '9:70-18'"),
+        ("monthly:60M", "about 60,000,000 requests a month, more than the 50,000,000"),
+        ("steady:1000/s", "more than the 50,000,000 one simulation holds"),
+        ("business-hours:10M/day", "about 220,000,000 requests a month"),
+    ],
+)
 def test_bad_specs_are_one_line_errors_naming_the_fix(spec, words):
     with pytest.raises(SagefitError) as info:
         parse_traffic(spec)
@@ -156,19 +168,22 @@ def write(tmp_path: Path, text: str, name: str = "trace.csv") -> Path:
 
 
 def test_trace_with_iso_times_tokens_comments_and_header(tmp_path):
-    path = write(tmp_path, "# exported from the gateway\n"
-                           "timestamp,tokens_in,tokens_out\n"
-                           "2027-09-06T09:00:00+02:00,500,200\n"
-                           "\n"
-                           "2027-09-06T07:30:00Z,100,50  # UTC\n"
-                           "2027-09-07T10:00:00,,300\n")
+    path = write(
+        tmp_path,
+        "# exported from the gateway\n"
+        "timestamp,tokens_in,tokens_out\n"
+        "2027-09-06T09:00:00+02:00,500,200\n"
+        "\n"
+        "2027-09-06T07:30:00Z,100,50  # UTC\n"
+        "2027-09-07T10:00:00,,300\n",
+    )
     traffic = parse_traffic(f"trace:{path}", "Europe/Berlin").generate()
     # the month starts at local midnight of the first request's day
     assert traffic.start == dt.datetime(2027, 9, 6, tzinfo=ZoneInfo("Europe/Berlin"))
     assert traffic.arrivals.tolist() == [9 * 3600, 9.5 * 3600, 34 * 3600]  # sorted; naive = Berlin time
     assert traffic.tokens_in[:2].tolist() == [500, 100] and np.isnan(traffic.tokens_in[2])
     assert traffic.tokens_out.tolist() == [200, 50, 300]
-    assert "trace.csv: 3 requests from 2027-09-06 (Europe/Berlin)" == traffic.description
+    assert traffic.description == "trace.csv: 3 requests from 2027-09-06 (Europe/Berlin)"
     assert any("covers 1.0 days" in n for n in traffic.notes)
 
 
@@ -204,16 +219,19 @@ def test_trace_volume_scaling_thins_and_copies(tmp_path):
     assert np.all(np.diff(triple.arrivals) >= 0) and triple.arrivals.max() < HORIZON_S
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("0\nabc\n", 2, "cannot read 'abc' as a timestamp"),
-    ("0\n5,1\n", 2, "expected 1 or 3 fields, found 2"),
-    ("0\n-5\n", 2, "not a time in the month"),
-    ("2027-08-02T10:00:00\n100\n", 2, "mixes ISO times and seconds"),
-    ("0,10,0\n", 1, "tokens_out '0' is not a token count"),
-    ("0,x,5\n", 1, "tokens_in 'x' is not a token count"),
-    ("2027-08-02T10:00:00\n9999-12-31T23:59:59\n", 2, "is outside the years 1900-8999"),
-    ("0001-01-05T00:00:00\n", 1, "is outside the years 1900-8999"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("0\nabc\n", 2, "cannot read 'abc' as a timestamp"),
+        ("0\n5,1\n", 2, "expected 1 or 3 fields, found 2"),
+        ("0\n-5\n", 2, "not a time in the month"),
+        ("2027-08-02T10:00:00\n100\n", 2, "mixes ISO times and seconds"),
+        ("0,10,0\n", 1, "tokens_out '0' is not a token count"),
+        ("0,x,5\n", 1, "tokens_in 'x' is not a token count"),
+        ("2027-08-02T10:00:00\n9999-12-31T23:59:59\n", 2, "is outside the years 1900-8999"),
+        ("0001-01-05T00:00:00\n", 1, "is outside the years 1900-8999"),
+    ],
+)
 def test_bad_trace_lines_name_file_and_line(tmp_path, text, line, words):
     path = write(tmp_path, text)
     with pytest.raises(SagefitError) as info:

@@ -30,9 +30,7 @@ from sagefit.core.profiles import load_profile
 from stacks.images import FAMILIES, _config, resolve_engine_image, resolve_family
 
 ENGINE_DIR = Path(base.__file__).parent
-QUANTIZATIONS = (
-    "none", "awq", "gptq", "eetq", "bitsandbytes", "bitsandbytes-nf4", "bitsandbytes-fp4"
-)
+QUANTIZATIONS = ("none", "awq", "gptq", "eetq", "bitsandbytes", "bitsandbytes-nf4", "bitsandbytes-fp4")
 
 
 def _inputs(**changes) -> EngineInputs:
@@ -156,8 +154,15 @@ def test_unquantized_models_get_the_dtype_in_each_engines_spelling():
 # ----------------------------------------------------------------------------- environment
 def _all_inputs():
     for quantization in QUANTIZATIONS:
-        for extra in ({}, {"revision": "abc123", "max_batch_prefill_tokens": 3122,
-                           "max_batch_total_tokens": 16384, "gpu_memory_utilization": 0.85}):
+        for extra in (
+            {},
+            {
+                "revision": "abc123",
+                "max_batch_prefill_tokens": 3122,
+                "max_batch_total_tokens": 16384,
+                "gpu_memory_utilization": 0.85,
+            },
+        ):
             yield _inputs(quantization=quantization, **extra)
 
 
@@ -271,8 +276,9 @@ def test_each_image_declares_the_host_ami_its_cuda_version_needs():
 
     import botocore
 
-    shapes = json.loads(gzip.decompress((Path(botocore.__file__).parent / "data/sagemaker/2017-07-24/service-2.json.gz")
-                                        .read_bytes()))["shapes"]
+    shapes = json.loads(
+        gzip.decompress((Path(botocore.__file__).parent / "data/sagemaker/2017-07-24/service-2.json.gz").read_bytes())
+    )["shapes"]
     enum = shapes["ProductionVariantInferenceAmiVersion"]["enum"]
     assert tuple(enum) == aws_rules.INFERENCE_AMI_VERSIONS
     assert VLLM_ENGINE.image.inference_ami_version == aws_rules.CUDA_13_AMI in enum
@@ -280,23 +286,34 @@ def test_each_image_declares_the_host_ami_its_cuda_version_needs():
     assert TGI.image.inference_ami_version is None
     assert cuda_major("huggingface-llm", TGI.image.default_version) == 12
     assert aws_rules.newest_gpu_ami([None, "al2-ami-sagemaker-inference-gpu-3-1", aws_rules.CUDA_13_AMI]) == (
-        aws_rules.CUDA_13_AMI)
+        aws_rules.CUDA_13_AMI
+    )
     assert aws_rules.newest_gpu_ami([None, None]) is None
 
 
-@pytest.mark.parametrize(("serving", "expected"), [
-    ({}, "al2023-ami-sagemaker-inference-gpu-4-1"),
-    ({"container_version": "0.33.0"}, None),  # LMI cu128: forward-compat libraries on the default driver
-    ({"engine": "tgi"}, None),
-])
+@pytest.mark.parametrize(
+    ("serving", "expected"),
+    [
+        ({}, "al2023-ami-sagemaker-inference-gpu-4-1"),
+        ({"container_version": "0.33.0"}, None),  # LMI cu128: forward-compat libraries on the default driver
+        ({"engine": "tgi"}, None),
+    ],
+)
 def test_the_plan_carries_its_images_host_ami(base_profile_dict, write_profile, serving, expected):
     base_profile_dict["serving"].update(serving)
     plan = plan_profile(load_profile(write_profile(base_profile_dict)))
     assert plan.spec.container.inference_ami_version == expected
 
 
-SAMPLE_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1",
-                  "eusc-de-east-1", "us-iso-east-1")
+SAMPLE_REGIONS = (
+    "us-east-1",
+    "eu-west-1",
+    "ap-southeast-2",
+    "cn-north-1",
+    "us-gov-west-1",
+    "eusc-de-east-1",
+    "us-iso-east-1",
+)
 
 
 def test_engine_and_family_images_match_the_sagemaker_sdk():
@@ -315,8 +332,11 @@ def test_engine_and_family_images_match_the_sagemaker_sdk():
             regions = [r for r in regions if r in SAMPLE_REGIONS]
         for region in regions:
             expected = image_uris.retrieve(
-                framework=family, region=region, version=version,
-                image_scope="inference", instance_type="ml.g5.2xlarge",
+                framework=family,
+                region=region,
+                version=version,
+                image_scope="inference",
+                instance_type="ml.g5.2xlarge",
             )
             assert resolve_family(family, version, region).uri == expected, (family, region)
             if engine is not None:

@@ -67,7 +67,8 @@ def test_each_engine_points_its_model_id_at_the_mount(engine, revision_variable)
     base = EngineInputs("org/model", 1, 1024, 2048, 4, revision="abc")
     hub = ENGINES[engine].environment(base)
     assert hub["HF_MODEL_ID"] == "org/model" and hub[revision_variable] == "abc"
-    staged = ENGINES[engine].environment(EngineInputs("org/model", 1, 1024, 2048, 4, revision="abc",
-                                                      model_dir=LOCAL_MODEL_DIR))
+    staged = ENGINES[engine].environment(
+        EngineInputs("org/model", 1, 1024, 2048, 4, revision="abc", model_dir=LOCAL_MODEL_DIR)
+    )
     assert staged["HF_MODEL_ID"] == LOCAL_MODEL_DIR and revision_variable not in staged
     assert set(staged) <= set(ENGINES[engine].environment_allowlist)

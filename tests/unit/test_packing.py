@@ -225,7 +225,9 @@ def test_plan_endpoint_json(capsys, profiles_dir):
     data = json.loads(capsys.readouterr().out)
     assert data["endpoint"] == "small-models" and data["instances"] == 1
     assert {m["profile"] for m in data["members"]} == {
-        "qwen2-5-7b-instruct", "llama-3-1-8b-instruct", "mistral-7b-v0-3"
+        "qwen2-5-7b-instruct",
+        "llama-3-1-8b-instruct",
+        "mistral-7b-v0-3",
     }
     assert data["saving"] == round(data["separate_monthly_cost"] - data["monthly_cost"], 2)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -40,8 +41,14 @@ def seed_plans(profiles_dir) -> dict[str, Plan]:
 def _tiny_model(raw: dict[str, Any]) -> dict[str, Any]:
     """A ~1B model that fits any GPU, with no latency floor and no pin."""
     raw["model"]["architecture"] = {
-        "parameters": 1_000_000_000, "layers": 16, "hidden_size": 2048, "attention_heads": 16,
-        "kv_heads": 16, "head_dim": 128, "vocab_size": 32000, "tied_embeddings": True,
+        "parameters": 1_000_000_000,
+        "layers": 16,
+        "hidden_size": 2048,
+        "attention_heads": 16,
+        "kv_heads": 16,
+        "head_dim": 128,
+        "vocab_size": 32000,
+        "tied_embeddings": True,
         "context_length": 4096,
     }
     del raw["serving"]["instance_type"]
@@ -148,7 +155,10 @@ def test_budget_figures_by_hand(profiles_dir, plan_dict, seed_plans):
     assert monthly_budget_usd(seed_plans["zephyr-7b"]) == 281.79  # a quarter of 1,127.16
     assert monthly_budget_usd(seed_plans["mistral-7b"]) == 400  # the profile's own
     assert budget_thresholds(seed_plans["mistral-7b"].profile) == (
-        ("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))  # the cap at 100% is already there
+        ("ACTUAL", 80.0),
+        ("ACTUAL", 100.0),
+        ("FORECASTED", 100.0),
+    )  # the cap at 100% is already there
     raw["budget"]["hard_cap_percent"] = 50
     assert budget_thresholds(plan_dict(raw).profile)[-1] == ("ACTUAL", 50.0)
 
@@ -268,9 +278,7 @@ def test_t4_and_inferentia_are_never_chosen(plan_dict, base_profile_dict, catalo
     assert plan.instance.accelerator.compute_capability >= 8.0
 
 
-@pytest.mark.parametrize(
-    "pinned", ["ml.g4dn.xlarge", "ml.g4dn.12xlarge", "ml.inf2.xlarge", "ml.inf2.48xlarge"]
-)
+@pytest.mark.parametrize("pinned", ["ml.g4dn.xlarge", "ml.g4dn.12xlarge", "ml.inf2.xlarge", "ml.inf2.48xlarge"])
 def test_pinning_t4_or_inferentia_for_a_cuda_engine_is_refused(plan_dict, base_profile_dict, pinned):
     raw = _tiny_model(base_profile_dict)
     raw["serving"]["instance_type"] = pinned

@@ -102,8 +102,11 @@ def test_an_explicit_list_is_the_pool_in_its_order(plan_of):
 
 
 def test_an_unquoted_off_in_yaml_means_off(write_profile):
-    text = (PROFILES / "mistral-7b.yaml").read_text().replace("  instance_type: ml.g5.2xlarge\n",
-                                                               "  instance_type: ml.g5.2xlarge\n  instance_pool: off\n")
+    text = (
+        (PROFILES / "mistral-7b.yaml")
+        .read_text()
+        .replace("  instance_type: ml.g5.2xlarge\n", "  instance_type: ml.g5.2xlarge\n  instance_pool: off\n")
+    )
     assert "instance_pool: off" in text
     plan = plan_profile(load_profile(write_profile(text)))
     assert plan.profile.serving.instance_pool == "off" and plan.spec.pool == ()
@@ -138,7 +141,10 @@ def test_a_member_with_another_sharding_gets_its_own_model(plan_of):
     ("pool", "message"),
     [
         ([], "empty list"),
-        (["ml.g5.2xlarge", "ml.g5.xlarge", "ml.g5.4xlarge", "ml.g6e.xlarge", "ml.g6e.2xlarge", "ml.g6.12xlarge"], "at most 5"),
+        (
+            ["ml.g5.2xlarge", "ml.g5.xlarge", "ml.g5.4xlarge", "ml.g6e.xlarge", "ml.g6e.2xlarge", "ml.g6.12xlarge"],
+            "at most 5",
+        ),
         (["ml.g5.2xlarge", "ml.g5.xlarge", "ml.g5.xlarge"], "more than once"),
         (["ml.g5.2xlarge", "ml.g9.xlarge"], "unknown instance type 'ml.g9.xlarge'"),
         (["ml.g5.2xlarge", "ml.inf2.xlarge"], "cannot run"),

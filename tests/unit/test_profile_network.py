@@ -39,12 +39,37 @@ def test_a_vpc_without_isolation_needs_no_s3_weights():
 @pytest.mark.parametrize(
     ("name", "weights", "network", "message"),
     [
-        ("zephyr-7b.yaml", None, network_yaml(), "p.yaml: network.isolation: network isolation needs the weights in S3"),
-        ("llama2-7b.yaml", None, network_yaml(), "p.yaml: network.isolation: meta-llama/Llama-2-7b-chat-hf is a gated Hub model"),
-        ("zephyr-7b.yaml", None, network_yaml(False, ("us-east-1a", "us-east-1a")), "network.subnets: the subnets are all in one Availability Zone"),
+        (
+            "zephyr-7b.yaml",
+            None,
+            network_yaml(),
+            "p.yaml: network.isolation: network isolation needs the weights in S3",
+        ),
+        (
+            "llama2-7b.yaml",
+            None,
+            network_yaml(),
+            "p.yaml: network.isolation: meta-llama/Llama-2-7b-chat-hf is a gated Hub model",
+        ),
+        (
+            "zephyr-7b.yaml",
+            None,
+            network_yaml(False, ("us-east-1a", "us-east-1a")),
+            "network.subnets: the subnets are all in one Availability Zone",
+        ),
         ("zephyr-7b.yaml", None, "network:\n  isolation: true\n", "network isolation needs the weights in S3"),
-        ("zephyr-7b.yaml", None, network_yaml(False).replace(SECURITY_GROUP, "sg-nothex"), "network.security_group_ids: 'sg-nothex' is not a security group ID"),
-        ("zephyr-7b.yaml", None, network_yaml(False).replace(SUBNETS[1], SUBNETS[0]), "network.subnets: a subnet is listed twice"),
+        (
+            "zephyr-7b.yaml",
+            None,
+            network_yaml(False).replace(SECURITY_GROUP, "sg-nothex"),
+            "network.security_group_ids: 'sg-nothex' is not a security group ID",
+        ),
+        (
+            "zephyr-7b.yaml",
+            None,
+            network_yaml(False).replace(SUBNETS[1], SUBNETS[0]),
+            "network.subnets: a subnet is listed twice",
+        ),
         ("zephyr-7b.yaml", None, "network:\n  vpc_id: vpc-12\n", "network.vpc_id"),
     ],
 )
@@ -69,7 +94,11 @@ def test_a_new_vpc_with_staged_weights_is_split_into_one_subnet_per_zone():
 @pytest.mark.parametrize(
     ("weights", "network", "message"),
     [
-        (WEIGHTS, new_vpc_yaml() + f"  vpc_id: {VPC_ID}\n", "network.new_vpc: new_vpc creates a VPC, so it cannot go with vpc_id"),
+        (
+            WEIGHTS,
+            new_vpc_yaml() + f"  vpc_id: {VPC_ID}\n",
+            "network.new_vpc: new_vpc creates a VPC, so it cannot go with vpc_id",
+        ),
         (None, new_vpc_yaml(isolation=False), "network.new_vpc: a new VPC has no internet route"),
         (WEIGHTS, "network:\n  new_vpc: {cidr: 10.0.0.0/24}\n", "network.new_vpc.cidr: 10.0.0.0/24 is a /24"),
         (WEIGHTS, "network:\n  new_vpc: {cidr: 10.0.0.1/16}\n", "network.new_vpc.cidr: 10.0.0.1/16 has host bits set"),

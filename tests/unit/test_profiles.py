@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -12,8 +13,14 @@ from sagefit.core.errors import SagefitError
 from sagefit.core.profiles import find_profile, load_profile, load_profiles
 
 FALCON_7B = {
-    "parameters": 6_921_720_704, "layers": 32, "hidden_size": 4544, "attention_heads": 71,
-    "kv_heads": 1, "head_dim": 64, "vocab_size": 65024, "context_length": 2048,
+    "parameters": 6_921_720_704,
+    "layers": 32,
+    "hidden_size": 4544,
+    "attention_heads": 71,
+    "kv_heads": 1,
+    "head_dim": 64,
+    "vocab_size": 65024,
+    "context_length": 2048,
 }
 
 
@@ -140,67 +147,122 @@ def _top(key: str, value: Any) -> Mutation:
 
 
 CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
-    ("missing field", _delete("serving", "max_total_tokens"),
-     ("serving.max_total_tokens", "required but missing", "add `max_total_tokens:`")),
+    (
+        "missing field",
+        _delete("serving", "max_total_tokens"),
+        ("serving.max_total_tokens", "required but missing", "add `max_total_tokens:`"),
+    ),
     ("missing section", _delete("model", "architecture"), ("model.architecture", "missing")),
-    ("misspelt field", _rename("serving", "max_total_tokens", "max_totl_tokens"),
-     ("serving.max_totl_tokens", "not a known field", "did you mean `max_total_tokens`?")),
-    ("unknown extra field", _set("serving", max_totl_tokens=4096),
-     ("serving.max_totl_tokens", "did you mean `max_total_tokens`?")),
-    ("misspelt top-level field", _rename("", "region", "regoin"),
-     ("regoin", "did you mean `region`?")),
-    ("negative integer", _set("model.architecture", layers=-3),
-     ("model.architecture.layers", "greater than 0", "-3", "positive number")),
-    ("zero integer", _set("serving", target_concurrency=0),
-     ("serving.target_concurrency", "greater than 0", "positive number")),
-    ("zero token limit", _set("serving", max_total_tokens=0),
-     ("serving.max_total_tokens", "greater than 0")),
-    ("negative float", _set("serving", min_decode_tokens_per_s=-1.5),
-     ("serving.min_decode_tokens_per_s", "greater than 0")),
-    ("negative min_capacity", _set("scaling", min_capacity=-1),
-     ("scaling.min_capacity", "greater than or equal to 0", "not negative")),
-    ("fractional integer", _set("model.architecture", layers=32.5),
-     ("model.architecture.layers", "32.5", "whole number")),
-    ("string for integer", _set("model.architecture", head_dim="wide"),
-     ("model.architecture.head_dim", "'wide'", "whole number")),
-    ("wrong literal", _set("scaling", mode="sometimes"),
-     ("scaling.mode", "'sometimes'", "'scale-to-zero'", "use one of the values listed")),
+    (
+        "misspelt field",
+        _rename("serving", "max_total_tokens", "max_totl_tokens"),
+        ("serving.max_totl_tokens", "not a known field", "did you mean `max_total_tokens`?"),
+    ),
+    (
+        "unknown extra field",
+        _set("serving", max_totl_tokens=4096),
+        ("serving.max_totl_tokens", "did you mean `max_total_tokens`?"),
+    ),
+    ("misspelt top-level field", _rename("", "region", "regoin"), ("regoin", "did you mean `region`?")),
+    (
+        "negative integer",
+        _set("model.architecture", layers=-3),
+        ("model.architecture.layers", "greater than 0", "-3", "positive number"),
+    ),
+    (
+        "zero integer",
+        _set("serving", target_concurrency=0),
+        ("serving.target_concurrency", "greater than 0", "positive number"),
+    ),
+    ("zero token limit", _set("serving", max_total_tokens=0), ("serving.max_total_tokens", "greater than 0")),
+    (
+        "negative float",
+        _set("serving", min_decode_tokens_per_s=-1.5),
+        ("serving.min_decode_tokens_per_s", "greater than 0"),
+    ),
+    (
+        "negative min_capacity",
+        _set("scaling", min_capacity=-1),
+        ("scaling.min_capacity", "greater than or equal to 0", "not negative"),
+    ),
+    (
+        "fractional integer",
+        _set("model.architecture", layers=32.5),
+        ("model.architecture.layers", "32.5", "whole number"),
+    ),
+    (
+        "string for integer",
+        _set("model.architecture", head_dim="wide"),
+        ("model.architecture.head_dim", "'wide'", "whole number"),
+    ),
+    (
+        "wrong literal",
+        _set("scaling", mode="sometimes"),
+        ("scaling.mode", "'sometimes'", "'scale-to-zero'", "use one of the values listed"),
+    ),
     ("wrong dtype", _set("model", dtype="float32"), ("model.dtype", "'float32'")),
     ("wrong quantization", _set("model", quantization="int3"), ("model.quantization", "'int3'")),
     ("wrong container", _set("serving", container="vllm"), ("serving.container", "'vllm'")),
-    ("tp degree not offered", _set("serving", tensor_parallel_degree=3),
-     ("serving.tensor_parallel_degree", "3")),
+    ("tp degree not offered", _set("serving", tensor_parallel_degree=3), ("serving.tensor_parallel_degree", "3")),
     ("not a boolean", _set("model", gated="maybe"), ("model.gated", "true or false")),
     ("bad hf_model_id", _set("model", hf_model_id="zephyr"), ("model.hf_model_id", "'zephyr'")),
     ("bad stack name", _top("stack_name", "1 bad stack"), ("stack_name", "'1 bad stack'")),
     ("bad profile name", _top("name", "Zephyr_7B"), ("name", "'Zephyr_7B'")),
     ("bad s3 uri", _set("model", model_data_s3_uri="https://bucket/x"), ("model.model_data_s3_uri",)),
     ("section not a mapping", _top("serving", "fast"), ("serving", "mapping")),
-    ("unknown instance type", _set("serving", instance_type="ml.g5.2xlarg"),
-     ("serving.instance_type", "unknown instance type 'ml.g5.2xlarg'", "did you mean ml.g5.2xlarge")),
+    (
+        "unknown instance type",
+        _set("serving", instance_type="ml.g5.2xlarg"),
+        ("serving.instance_type", "unknown instance type 'ml.g5.2xlarg'", "did you mean ml.g5.2xlarge"),
+    ),
     ("unknown region", _top("region", "us-est-1"), ("region", "unknown region 'us-est-1'", "did you mean")),
     ("unknown far-off region", _top("region", "mars-1"), ("region", "unknown region 'mars-1'")),
-    ("input not below total", _set("serving", max_input_tokens=4096, max_total_tokens=4096),
-     ("serving", "max_input_tokens (4096) must be below max_total_tokens (4096)",
-      "lower serving.max_input_tokens")),
-    ("total above context", _set("serving", max_total_tokens=65536),
-     ("serving.max_total_tokens (65536)", "context_length (32768)", "lower serving.max_total_tokens")),
-    ("kv heads not dividing heads", _set("model.architecture", kv_heads=12),
-     ("model.architecture", "kv_heads (12) must divide attention_heads (32)", "config.json")),
-    ("more kv heads than heads", _set("model.architecture", kv_heads=64),
-     ("model.architecture", "kv_heads (64)")),
-    ("active above total", _set("model.architecture", active_parameters=10**13),
-     ("model.architecture", "active_parameters cannot exceed parameters")),
-    ("tp not dividing heads", _falcon_tp4,
-     ("serving.tensor_parallel_degree 4", "71 attention heads", "divides the attention heads")),
-    ("max below min capacity", _set("scaling", min_capacity=3, max_capacity=2),
-     ("scaling", "max_capacity (2) is below min_capacity (3)", "raise scaling.max_capacity")),
-    ("unknown schedule time zone", _schedule_zone,
-     ("scaling.schedules", "unknown schedule time_zone 'Mars/Olympus'", "IANA time zone name")),
-    ("unknown profile time zone", _top("time_zone", "Mars/Olympus"),
-     ("time_zone: unknown time_zone 'Mars/Olympus'", "IANA time zone name")),
-    ("gated without secret", _set("model", gated=True, hf_token_secret=None),
-     ("model", "gated model needs hf_token_secret", "set model.hf_token_secret")),
+    (
+        "input not below total",
+        _set("serving", max_input_tokens=4096, max_total_tokens=4096),
+        ("serving", "max_input_tokens (4096) must be below max_total_tokens (4096)", "lower serving.max_input_tokens"),
+    ),
+    (
+        "total above context",
+        _set("serving", max_total_tokens=65536),
+        ("serving.max_total_tokens (65536)", "context_length (32768)", "lower serving.max_total_tokens"),
+    ),
+    (
+        "kv heads not dividing heads",
+        _set("model.architecture", kv_heads=12),
+        ("model.architecture", "kv_heads (12) must divide attention_heads (32)", "config.json"),
+    ),
+    ("more kv heads than heads", _set("model.architecture", kv_heads=64), ("model.architecture", "kv_heads (64)")),
+    (
+        "active above total",
+        _set("model.architecture", active_parameters=10**13),
+        ("model.architecture", "active_parameters cannot exceed parameters"),
+    ),
+    (
+        "tp not dividing heads",
+        _falcon_tp4,
+        ("serving.tensor_parallel_degree 4", "71 attention heads", "divides the attention heads"),
+    ),
+    (
+        "max below min capacity",
+        _set("scaling", min_capacity=3, max_capacity=2),
+        ("scaling", "max_capacity (2) is below min_capacity (3)", "raise scaling.max_capacity"),
+    ),
+    (
+        "unknown schedule time zone",
+        _schedule_zone,
+        ("scaling.schedules", "unknown schedule time_zone 'Mars/Olympus'", "IANA time zone name"),
+    ),
+    (
+        "unknown profile time zone",
+        _top("time_zone", "Mars/Olympus"),
+        ("time_zone: unknown time_zone 'Mars/Olympus'", "IANA time zone name"),
+    ),
+    (
+        "gated without secret",
+        _set("model", gated=True, hf_token_secret=None),
+        ("model", "gated model needs hf_token_secret", "set model.hf_token_secret"),
+    ),
 ]
 
 

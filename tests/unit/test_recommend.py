@@ -84,7 +84,8 @@ def test_modes_schedules_and_cooldowns_are_all_tried_when_the_target_allows():
     by_cooldown = {
         o.config.cooldown_min: o.cost
         for o in found.outcomes
-        if o.config.mode is ScalingMode.SCALE_TO_ZERO and o.config.schedules == "none"
+        if o.config.mode is ScalingMode.SCALE_TO_ZERO
+        and o.config.schedules == "none"
         and o.config.instance_type == found.as_written.config.instance_type
     }
     assert by_cooldown[5] <= by_cooldown[20] <= by_cooldown[60]
@@ -169,9 +170,10 @@ def test_bedrock_says_not_available_and_why():
     assert not thirteen.available and "no published Custom Model Unit size" in thirteen.reason
     plan = plan_profile(_loaded("llama2-7b"))
     other = plan.profile.model_copy(update={"region": "ap-south-1"})
-    assert "not offered in ap-south-1" in bedrock.estimate_bedrock(
-        type(plan)(**{**plan.__dict__, "profile": other}), arrivals, service
-    ).reason
+    assert (
+        "not offered in ap-south-1"
+        in bedrock.estimate_bedrock(type(plan)(**{**plan.__dict__, "profile": other}), arrivals, service).reason
+    )
 
 
 # --------------------------------------------------------------------------- the command
@@ -189,11 +191,22 @@ def test_the_command_reports_the_cheapest_and_its_saving(capsys):
 
 
 def test_json_output(capsys):
-    argv = ["recommend", "llama2-70b-awq", "--traffic", "monthly:300", "--format", "json", "--profiles", str(PROFILES_DIR)]
+    argv = [
+        "recommend",
+        "llama2-70b-awq",
+        "--traffic",
+        "monthly:300",
+        "--format",
+        "json",
+        "--profiles",
+        str(PROFILES_DIR),
+    ]
     assert main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["recommendations"][0]["meets_target"] is True
-    assert data["saving_usd"] > 0 and data["changes"] == {"serving.instance_type": data["recommendations"][0]["instance_type"]}
+    assert data["saving_usd"] > 0 and data["changes"] == {
+        "serving.instance_type": data["recommendations"][0]["instance_type"]
+    }
     assert data["bedrock_custom_model_import"]["available"] is True
     assert data["as_written"]["instance_type"] == "ml.g5.12xlarge"
 
@@ -231,7 +244,17 @@ def test_write_with_nothing_meeting_the_target_is_refused(tmp_path: Path, capsys
     folder = tmp_path / "profiles"
     shutil.copytree(PROFILES_DIR, folder)
     before = (folder / "llama2-7b.yaml").read_text()
-    argv = ["recommend", "llama2-7b", "--traffic", "monthly:20", "--p95-latency", "1", "--profiles", str(folder), "--write"]
+    argv = [
+        "recommend",
+        "llama2-7b",
+        "--traffic",
+        "monthly:20",
+        "--p95-latency",
+        "1",
+        "--profiles",
+        str(folder),
+        "--write",
+    ]
     assert main(argv) == 2
     assert "no configuration meets the target; nothing written" in capsys.readouterr().err
     assert (folder / "llama2-7b.yaml").read_text() == before

@@ -14,8 +14,8 @@ import yaml
 from sagefit.cli import main
 from sagefit.core.errors import SagefitError
 from sagefit.core.planner import plan_profile
-from sagefit.core.profiles import load_profile
 from sagefit.core.profile_adapter import read_adapter
+from sagefit.core.profiles import load_profile
 from tests.support.paths import PROFILES_DIR
 
 

@@ -59,7 +59,7 @@ def test_a_larger_rank_takes_more_of_the_members_kv_cache(project):
     edit(project / ADAPTER, rank=512)
     big = plan(project)
     (mistral,) = [m for m in big.members if m.name == "mistral-7b-v0-3"]
-    small = [m for m in with_adapter.members if m.name == "mistral-7b-v0-3"][0]
+    small = next(m for m in with_adapter.members if m.name == "mistral-7b-v0-3")
     assert mistral.plan.fit.lora_per_gpu_bytes > small.plan.fit.lora_per_gpu_bytes * 20
     assert mistral.plan.fit.kv_budget_per_gpu_bytes < small.plan.fit.kv_budget_per_gpu_bytes
 

@@ -27,8 +27,7 @@ def plan(profiles_dir):
 
 def _month(plan, spec: str):
     return {
-        m.name: parse_traffic(spec, m.loaded.profile.time_zone).generate(seed)
-        for seed, m in enumerate(plan.members)
+        m.name: parse_traffic(spec, m.loaded.profile.time_zone).generate(seed) for seed, m in enumerate(plan.members)
     }
 
 

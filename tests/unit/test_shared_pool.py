@@ -28,7 +28,8 @@ def test_the_example_pools_both_four_gpu_types(project):
         assert [p.instance_type for p in member.pool] == list(shared.pool_types)
         assert [p.priority for p in member.pool] == [1, 2]
         assert (member.pool[0].accelerators, member.pool[0].min_memory_mb) == (
-            member.container.accelerators, member.container.min_memory_mb
+            member.container.accelerators,
+            member.container.min_memory_mb,
         )
     assert shared.to_dict()["instance_pool"] == ["ml.g6.12xlarge", "ml.g5.12xlarge"]
     # what the spend meter prices each type at: the candidates' planned prices, in the pool's order
@@ -74,7 +75,11 @@ def test_members_with_adapters_get_no_pool_and_the_plan_says_why(capsys, repo_ro
     out = capsys.readouterr().out
     assert "instance pool (capacity fallback" not in out
     assert "  no instance pool: member mistral-7b-v0-3 has LoRA adapters, and a pooled base's component" in out
-    assert main(["plan", "--endpoint", "small-models", "--profiles", str(repo_root / "model_profiles"),
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            ["plan", "--endpoint", "small-models", "--profiles", str(repo_root / "model_profiles"), "--format", "json"]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["instance_pool"] == [] and "has LoRA adapters" in data["instance_pool_note"]

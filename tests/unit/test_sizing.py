@@ -27,27 +27,56 @@ from sagefit.core.sizing import (
     weight_bytes,
 )
 
-
 # config.json figures of the models the tests size.
 LLAMA2_7B = Architecture(
-    parameters=6_738_415_616, layers=32, hidden_size=4096, attention_heads=32, kv_heads=32,
-    head_dim=128, vocab_size=32000, context_length=4096,
+    parameters=6_738_415_616,
+    layers=32,
+    hidden_size=4096,
+    attention_heads=32,
+    kv_heads=32,
+    head_dim=128,
+    vocab_size=32000,
+    context_length=4096,
 )
 LLAMA2_13B = Architecture(
-    parameters=13_015_864_320, layers=40, hidden_size=5120, attention_heads=40, kv_heads=40,
-    head_dim=128, vocab_size=32000, context_length=4096,
+    parameters=13_015_864_320,
+    layers=40,
+    hidden_size=5120,
+    attention_heads=40,
+    kv_heads=40,
+    head_dim=128,
+    vocab_size=32000,
+    context_length=4096,
 )
 LLAMA2_70B = Architecture(
-    parameters=68_976_648_192, layers=80, hidden_size=8192, attention_heads=64, kv_heads=8,
-    head_dim=128, vocab_size=32000, context_length=4096,
+    parameters=68_976_648_192,
+    layers=80,
+    hidden_size=8192,
+    attention_heads=64,
+    kv_heads=8,
+    head_dim=128,
+    vocab_size=32000,
+    context_length=4096,
 )
 MISTRAL_7B = Architecture(
-    parameters=7_241_732_096, layers=32, hidden_size=4096, attention_heads=32, kv_heads=8,
-    head_dim=128, vocab_size=32000, context_length=32768,
+    parameters=7_241_732_096,
+    layers=32,
+    hidden_size=4096,
+    attention_heads=32,
+    kv_heads=8,
+    head_dim=128,
+    vocab_size=32000,
+    context_length=32768,
 )
 FALCON_7B = Architecture(
-    parameters=6_921_720_704, layers=32, hidden_size=4544, attention_heads=71, kv_heads=1,
-    head_dim=64, vocab_size=65024, context_length=2048,
+    parameters=6_921_720_704,
+    layers=32,
+    hidden_size=4544,
+    attention_heads=71,
+    kv_heads=1,
+    head_dim=64,
+    vocab_size=65024,
+    context_length=2048,
 )
 
 
@@ -95,15 +124,20 @@ def test_weight_bytes_bitsandbytes_int8_is_one_byte_for_non_embedding_params():
 def test_weight_bytes_nf4_adds_fp32_absmax_per_64_weights():
     # 4 + 32/64 = 4.5 bits = 0.5625 bytes; 6,476,271,616 x 0.5625 = 3,642,902,784
     # + 524,288,000 embedding bytes = 4,167,190,784
-    assert weight_bytes(LLAMA2_7B, "float16", "bitsandbytes-nf4") == pytest.approx(
-        4_167_190_784, rel=1e-12
-    )
+    assert weight_bytes(LLAMA2_7B, "float16", "bitsandbytes-nf4") == pytest.approx(4_167_190_784, rel=1e-12)
 
 
 def test_tied_embeddings_are_counted_once():
     tied = Architecture(
-        parameters=1_000_000_000, layers=16, hidden_size=2048, attention_heads=16, kv_heads=16,
-        head_dim=128, vocab_size=32000, tied_embeddings=True, context_length=4096,
+        parameters=1_000_000_000,
+        layers=16,
+        hidden_size=2048,
+        attention_heads=16,
+        kv_heads=16,
+        head_dim=128,
+        vocab_size=32000,
+        tied_embeddings=True,
+        context_length=4096,
     )
     untied = tied.model_copy(update={"tied_embeddings": False})
     # tied: 32,000 x 2,048 = 65,536,000 embedding params (once)
@@ -124,9 +158,7 @@ def test_weight_bytes_for_a_parameter_subset():
     assert weight_bytes(LLAMA2_70B, "float16", "none", params=1_000_000_000) == 2_000_000_000
     # quantized: the subset's embeddings (524,288,000) stay fp16, the other 475,712,000 at 133/256 bytes
     # 475,712,000 / 256 = 1,858,250; x 133 = 247,147,250; + 1,048,576,000 = 1,295,723,250
-    assert weight_bytes(LLAMA2_70B, "float16", "awq", params=1_000_000_000) == pytest.approx(
-        1_295_723_250, rel=1e-12
-    )
+    assert weight_bytes(LLAMA2_70B, "float16", "awq", params=1_000_000_000) == pytest.approx(1_295_723_250, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- valid_tp_degrees
@@ -246,13 +278,34 @@ def test_evaluate_mistral_7b_on_g5_2xlarge(profiles_dir, catalog):
     # model per GPU, 32 layers, and a request of 7,168 prompt + 1,024 output tokens (mean context
     # 7,168 + 512 = 7,680), four at once
     decode = speed.decode_tokens_per_s(
-        600, 1, 14_483_464_192, 131_072, 7_680, 1, layers=32, active_params=7_241_732_096, tflops=125,
-        weight_bits=16, nvlink=False, engine="vllm",
+        600,
+        1,
+        14_483_464_192,
+        131_072,
+        7_680,
+        1,
+        layers=32,
+        active_params=7_241_732_096,
+        tflops=125,
+        weight_bits=16,
+        nvlink=False,
+        engine="vllm",
     )
     assert fit.decode_tokens_per_s == pytest.approx(decode, rel=1e-12)
     throughput = speed.throughput_tokens_per_s(
-        600, 125, 1, 14_483_464_192, 131_072, 7_241_732_096, 32, 4, 7_168, 1_024,
-        weight_bits=16, nvlink=False, engine="vllm",
+        600,
+        125,
+        1,
+        14_483_464_192,
+        131_072,
+        7_241_732_096,
+        32,
+        4,
+        7_168,
+        1_024,
+        weight_bits=16,
+        nvlink=False,
+        engine="vllm",
     )
     assert fit.speed.throughput_tokens_per_s == pytest.approx(throughput, rel=1e-12)
     assert fit.speed.concurrency == 4
@@ -278,8 +331,18 @@ def test_evaluate_llama2_70b_fp16_on_p4d_at_tp_8(profiles_dir, catalog):
     assert fit.full_length_requests == 116
     # A100s talk over NVLink: the speed model is told so
     decode = speed.decode_tokens_per_s(
-        1555, 8, 17_244_162_048, 40_960, 2_048 + 1_024, 1, layers=80, active_params=68_976_648_192,
-        tflops=312, weight_bits=16, nvlink=True, engine="vllm",
+        1555,
+        8,
+        17_244_162_048,
+        40_960,
+        2_048 + 1_024,
+        1,
+        layers=80,
+        active_params=68_976_648_192,
+        tflops=312,
+        weight_bits=16,
+        nvlink=True,
+        engine="vllm",
     )
     assert fit.decode_tokens_per_s == pytest.approx(decode, rel=1e-12)
 

@@ -24,11 +24,11 @@ def single(bandwidth: float = 600, tp: int = 1, **kw) -> float:
 
 
 def throughput(concurrency: int, tp: int = 1, prompt: float = 0.0, **kw) -> float:
-    return S.throughput_tokens_per_s(600, 125, tp, WEIGHTS / tp, KV / tp, PARAMS_7B, 32, concurrency,
-                                     prompt, 256, **kw)
+    return S.throughput_tokens_per_s(600, 125, tp, WEIGHTS / tp, KV / tp, PARAMS_7B, 32, concurrency, prompt, 256, **kw)
 
 
 # --- physics ------------------------------------------------------------------------------------
+
 
 def test_more_bandwidth_decodes_faster():
     speeds = [single(bw) for bw in (300, 600, 864, 1555, 2039, 3350)]
@@ -62,13 +62,13 @@ def test_prompts_cost_throughput():
 
 
 def test_time_to_first_token_grows_with_prompt_and_falls_with_compute():
-    ttft = [S.time_to_first_token_s(125, 1, PARAMS_7B, p, bandwidth_gb_s=600, weight_bytes_per_gpu=WEIGHTS,
-                                    layers=32) for p in (16, 512, 2048, 8192)]
+    ttft = [
+        S.time_to_first_token_s(125, 1, PARAMS_7B, p, bandwidth_gb_s=600, weight_bytes_per_gpu=WEIGHTS, layers=32)
+        for p in (16, 512, 2048, 8192)
+    ]
     assert ttft == sorted(ttft)
-    slow = S.time_to_first_token_s(125, 1, PARAMS_7B, 4096, bandwidth_gb_s=600, weight_bytes_per_gpu=WEIGHTS,
-                                   layers=32)
-    fast = S.time_to_first_token_s(989, 1, PARAMS_7B, 4096, bandwidth_gb_s=600, weight_bytes_per_gpu=WEIGHTS,
-                                   layers=32)
+    slow = S.time_to_first_token_s(125, 1, PARAMS_7B, 4096, bandwidth_gb_s=600, weight_bytes_per_gpu=WEIGHTS, layers=32)
+    fast = S.time_to_first_token_s(989, 1, PARAMS_7B, 4096, bandwidth_gb_s=600, weight_bytes_per_gpu=WEIGHTS, layers=32)
     assert fast < slow
 
 
@@ -91,6 +91,7 @@ def test_fitted_parameters_are_physical():
 
 
 # --- engines --------------------------------------------------------------------------------------
+
 
 def test_engine_defaults_to_vllm_and_unknown_engines_are_refused():
     assert S.DEFAULT_ENGINE == "vllm"
@@ -122,13 +123,23 @@ def test_host_work_dominates_a_tiny_model_and_the_v1_engine_cuts_it():
 
 def test_attention_makes_long_prompts_superlinear():
     def ttft(prompt: float, attention_dim: float) -> float:
-        return S.time_to_first_token_s(312, 1, PARAMS_7B, prompt, bandwidth_gb_s=2039, weight_bytes_per_gpu=WEIGHTS,
-                                       layers=32, attention_dim=attention_dim)
+        return S.time_to_first_token_s(
+            312,
+            1,
+            PARAMS_7B,
+            prompt,
+            bandwidth_gb_s=2039,
+            weight_bytes_per_gpu=WEIGHTS,
+            layers=32,
+            attention_dim=attention_dim,
+        )
+
     assert ttft(28_000, 4096) > ttft(28_000, 0)
     assert ttft(28_000, 4096) / ttft(14_000, 4096) > ttft(28_000, 0) / ttft(14_000, 0)
 
 
 # --- data provenance ------------------------------------------------------------------------------
+
 
 def test_every_row_names_a_known_source_with_url_title_and_a_quote():
     raw = D.load_raw()
@@ -176,6 +187,7 @@ def test_accelerator_tflops_have_sources_and_match_catalog_names():
 
 
 # --- the split and the fit ------------------------------------------------------------------------
+
 
 def test_split_field_follows_the_stated_rule():
     rows = D.load_rows()

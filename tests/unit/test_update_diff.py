@@ -74,8 +74,10 @@ def test_an_instance_type_change_on_always_on_is_a_new_endpoint_with_its_cost(se
 
 def test_an_instance_type_change_on_async_wakes_it(seed, plan_of):
     raw = seed("llama2-70b-awq")
-    change = of_kind(diff_plans(plan_of(raw), plan_of(edited(raw, "serving", instance_type="ml.g5.24xlarge"))),
-                     UpdateKind.NEW_ENDPOINT)
+    change = of_kind(
+        diff_plans(plan_of(raw), plan_of(edited(raw, "serving", instance_type="ml.g5.24xlarge"))),
+        UpdateKind.NEW_ENDPOINT,
+    )
     assert change.wakes is Wakes.YES  # the new endpoint starts one instance, billed until it scales in
 
 
@@ -116,9 +118,12 @@ def test_a_container_change_on_always_on_is_blue_green_for_the_start_and_both_wa
     change = of_kind(diff_plans(old, new), UpdateKind.BLUE_GREEN)
     assert any(f.startswith("environment:") for f in change.fields)
     update = new.spec.update
-    assert change.overlap_s == new.spec.container.startup_timeout_s + update.blue_green_wait_s + update.termination_wait_s
+    assert (
+        change.overlap_s == new.spec.container.startup_timeout_s + update.blue_green_wait_s + update.termination_wait_s
+    )
     assert change.minimum_cost_usd == pytest.approx(
-        new.spec.scaling.min_capacity * new.price_per_hour * change.overlap_s / 3600)
+        new.spec.scaling.min_capacity * new.price_per_hour * change.overlap_s / 3600
+    )
     assert change.wakes is Wakes.NO
     assert "RetainAllVariantProperties" in change.how
 
@@ -202,12 +207,15 @@ def test_diff_from_git_reads_the_committed_profile(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("in place: monthly budget USD:")
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["diff", "MistralStack"], "one of the arguments --from --from-git is required"),
-    (["diff", "MistralStack", "--from", "/nonexistent/old.yaml"], "cannot read the profile"),
-    (["diff", "MistralStack", "--from-git", "no-such-rev"], "no mistral-7b.yaml at 'no-such-rev'"),
-    (["diff", "NoStack", "--from-git", "HEAD"], "no profile or stack named 'NoStack'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["diff", "MistralStack"], "one of the arguments --from --from-git is required"),
+        (["diff", "MistralStack", "--from", "/nonexistent/old.yaml"], "cannot read the profile"),
+        (["diff", "MistralStack", "--from-git", "no-such-rev"], "no mistral-7b.yaml at 'no-such-rev'"),
+        (["diff", "NoStack", "--from-git", "HEAD"], "no profile or stack named 'NoStack'"),
+    ],
+)
 def test_diff_errors_are_one_line_and_exit_2(capsys, argv, expected, tmp_path):
     folder = tmp_path / "profiles"
     folder.mkdir()

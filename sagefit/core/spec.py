@@ -244,9 +244,8 @@ class DeploymentSpec:
     def instance_prices(self) -> tuple[tuple[str, float], ...]:
         """$ per instance-hour of each type the variant may run, priority order (the pool members'
         planned prices; one type without a pool): the spend meter prices each type it sees at its own."""
-        return tuple((m.instance_type, m.price_per_hour) for m in self.pool) or (
-            (self.instance_type, self.price_per_hour),
-        )
+        pool = tuple((m.instance_type, m.price_per_hour) for m in self.pool)
+        return pool or ((self.instance_type, self.price_per_hour),)
 
     @property
     def mode(self) -> ScalingMode:
@@ -254,8 +253,13 @@ class DeploymentSpec:
 
     @property
     def max_metered_instances(self) -> int:
-        """The most instances the plan lets run: the spend meter's runaway alarm fires above it."""
-        return self.scaling.max_capacity
+        """The most instances the plan lets run (the spend meter's runaway alarm fires above it): the
+        endpoint's ``MaxInstanceCount`` for inference components (``scaling.max_capacity``), else the
+        highest maximum, since a schedule's action may raise a variant's ``MaxCapacity`` above it."""
+        scaling = self.scaling
+        if scaling.mode.uses_inference_component:
+            return scaling.max_capacity
+        return max([scaling.max_capacity, *(s.max_capacity for s in scaling.schedules)])
 
     def hard_cap_settings(self) -> dict[str, object]:
         """The hard cap's configuration, less what only exists at deploy time (account, topic ARN).

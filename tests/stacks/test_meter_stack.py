@@ -185,11 +185,11 @@ def test_runaway_alarm_fires_above_the_plans_maximum(name, tpl, cdk_plans):
     template = tpl(name)
     (runaway,) = [p for p in _alarms(template).values() if p["MetricName"] == "InstanceCount"]
     assert runaway["Namespace"] == "sagefit/Meter" and runaway["Dimensions"] == [{"Name": "Stack", "Value": name}]
-    assert runaway["Threshold"] == spec.scaling.max_capacity
+    assert runaway["Threshold"] == spec.max_metered_instances >= spec.scaling.max_capacity
     assert runaway["ComparisonOperator"] == "GreaterThanThreshold"
     assert (runaway["EvaluationPeriods"], runaway["DatapointsToAlarm"]) == (2, 2)
     assert runaway["AlarmActions"] == [{"Ref": _topic_id(template)}]
-    assert f"maximum of {spec.scaling.max_capacity} instance(s)" in runaway["AlarmDescription"]
+    assert f"maximum of {spec.max_metered_instances} instance(s)" in runaway["AlarmDescription"]
 
 
 @every_stack

@@ -456,3 +456,27 @@ def test_every_variable_an_engine_gets_is_one_it_reads(plan_dict, base_profile_d
         allowed = get_engine(engine).environment_allowlist
         assert set(env) <= set(allowed), set(env) - set(allowed)
         assert env["HF_MODEL_ID"] == raw["model"]["hf_model_id"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("always-on", 3), ("async", 3), ("scale-to-zero", 2)],
+)
+def test_the_meters_runaway_maximum_counts_a_schedule_that_raises_a_variants_maximum(
+    plan_dict, base_profile_dict, mode, expected
+):
+    """A model variant's scheduled action may set MaxCapacity above scaling.max_capacity; an endpoint of
+    inference components never runs more instances than its MaxInstanceCount (scaling.max_capacity)."""
+    raw = base_profile_dict
+    raw["scaling"] = {
+        "mode": mode,
+        "min_capacity": 0 if mode != "always-on" else 1,
+        "max_capacity": 2,
+        "schedules": [
+            {"name": "peak", "schedule": "cron(0 8 ? * MON-FRI *)", "min_capacity": 1, "max_capacity": 3},
+            {"name": "night", "schedule": "cron(0 20 ? * MON-FRI *)", "min_capacity": 1, "max_capacity": 1},
+        ],
+    }
+    spec = plan_dict(raw).spec
+    assert spec.scaling.max_capacity == 2
+    assert spec.max_metered_instances == expected

@@ -43,7 +43,7 @@ TRACE_LINE_HELP = (
 ISO_YEARS = (1900, 9000)
 """ISO 8601 trace times must fall in these years: the simulated month, and the look-back of its
 schedules, must stay within the dates Python represents."""
-_ISO_RANGE = tuple(dt.datetime(y, 1, 1, tzinfo=dt.timezone.utc).timestamp() for y in ISO_YEARS)
+_ISO_RANGE = tuple(dt.datetime(y, 1, 1, tzinfo=dt.UTC).timestamp() for y in ISO_YEARS)
 JITTER_S = 1800.0
 """A trace copied to a higher volume (--plot) moves each extra copy by up to this much, either way."""
 

@@ -30,7 +30,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING or __package__:  # imported as sagefit.hardcap.decision (tests, sagefit.ops)
@@ -178,7 +178,7 @@ def read_metered_spend(config: CapConfig, clients: Clients, now: datetime) -> Sp
     Read from the meter's state, not its CloudWatch metric: the state is what the meter counted, read
     consistently; no item yet for the month means nothing metered yet (0).
     """
-    month = now.astimezone(timezone.utc).strftime("%Y-%m")
+    month = now.astimezone(UTC).strftime("%Y-%m")
     item = (
         clients("dynamodb")
         .get_item(

@@ -21,7 +21,7 @@ Standard library only: part of the Lambda asset (see ``__init__.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -48,7 +48,7 @@ class MonthShare:
 def utc(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError("the meter's clock must be timezone-aware")
-    return at.astimezone(timezone.utc)
+    return at.astimezone(UTC)
 
 
 def month_of(at: datetime) -> str:
@@ -58,12 +58,12 @@ def month_of(at: datetime) -> str:
 
 def month_start(at: datetime) -> datetime:
     at = utc(at)
-    return datetime(at.year, at.month, 1, tzinfo=timezone.utc)
+    return datetime(at.year, at.month, 1, tzinfo=UTC)
 
 
 def next_month_start(at: datetime) -> datetime:
     at = utc(at)
-    return datetime(at.year + at.month // 12, at.month % 12 + 1, 1, tzinfo=timezone.utc)
+    return datetime(at.year + at.month // 12, at.month % 12 + 1, 1, tzinfo=UTC)
 
 
 def split_by_month(start: datetime, end: datetime) -> list[tuple[str, float]]:
@@ -86,7 +86,7 @@ def accrue(last: Sample, now: Sample, max_gap_seconds: int) -> list[MonthShare]:
     if end <= start:
         return []
     held = min((end - start).total_seconds(), float(max_gap_seconds))
-    held_end = datetime.fromtimestamp(start.timestamp() + held, tz=timezone.utc)
+    held_end = datetime.fromtimestamp(start.timestamp() + held, tz=UTC)
     segments = [(start, held_end, last.count, last.usd_per_hour, False)]
     if held_end < end:
         lower = (min(last.count, now.count), min(last.usd_per_hour, now.usd_per_hour))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -107,7 +107,7 @@ def read_cursor(config: MeterConfig, clients: Clients) -> Cursor | None:
     if not item or ATTR_SAMPLED_AT not in item:
         return None
     raw = item[ATTR_SAMPLED_AT]["N"]
-    at = datetime.fromtimestamp(float(raw), tz=timezone.utc)
+    at = datetime.fromtimestamp(float(raw), tz=UTC)
 
     def number(name: str, default: float) -> float:
         return float(item[name]["N"]) if name in item else default

@@ -14,7 +14,7 @@ hour; None when the meter has not published any (not deployed yet, or not run fo
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sagefit.core.shared_spec import SharedDeploymentSpec
@@ -203,7 +203,7 @@ def read_metered(
     """The meter's latest month-to-date and burn rate of this month's last hour (GetMetricData,
     newest first); shared with ``sagefit resume`` (a profile's stack or a shared endpoint's: the
     meter's dimension is the stack's name)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     start = max(month_start(now), now - METER_WINDOW)
     queries = [
         {
@@ -260,6 +260,6 @@ def stack_status(spec: DeploymentSpec, session: AwsSession, now: datetime | None
         _adapters(session, spec, status)
         _bounds(session, spec, status)
         _spend(session, spec, status)
-        _metered(session, spec, status, now or datetime.now(timezone.utc))
+        _metered(session, spec, status, now or datetime.now(UTC))
         _alarms(session, spec, status)
     return status

@@ -15,6 +15,7 @@ import importlib
 import json
 import shutil
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -296,7 +297,7 @@ def test_the_meters_alarm_caps_within_minutes_while_budgets_still_shows_nothing(
     """The deployed meter's configuration and table, its month-to-date over the budget, the CloudWatch
     alarm JSON for the stack's meter alarm at the cap: the hard cap acts on the metered spend though
     AWS Budgets still reports $0. The meter's 80% alarm does not make it act."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from sagefit.meter.config import MeterConfig
     from sagefit.meter.handler import meter
@@ -323,7 +324,7 @@ def test_the_meters_alarm_caps_within_minutes_while_budgets_still_shows_nothing(
     assert config.price_per_hour == stack.plan.spec.price_per_hour
 
     # A runaway fleet for an hour this month: 300 instances at the catalog price pass the $400 budget.
-    start = month_start(datetime.now(timezone.utc)) + timedelta(minutes=1)
+    start = month_start(datetime.now(UTC)) + timedelta(minutes=1)
     runaway = Clients(FakeSageMaker(count=300))
     meter(config, runaway, start)
     metered = meter(config, runaway, start + timedelta(hours=1))

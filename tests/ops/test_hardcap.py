@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -672,7 +672,7 @@ def test_restore_tags_a_target_it_registers_again_and_only_then(aws, plans):
 
 
 # ----------------------------------------------------------------------------- the spend meter's alarm
-METER_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+METER_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
 def _metered(stack: Stack, spend: float, *, now: datetime = METER_NOW) -> MeterConfig:
@@ -744,7 +744,7 @@ def test_the_meters_alarm_is_verified_against_the_meters_state(aws, plans):
     _metered(stack, stack.limit * 0.9)
     decision = _notify_alarm(stack, stack.config.meter_alarm_name)
     assert decision.outcome == "ignored" and "does not confirm" in decision.reason
-    next_month = datetime(2026, 12, 1, 0, 2, tzinfo=timezone.utc)
+    next_month = datetime(2026, 12, 1, 0, 2, tzinfo=UTC)
     stack2 = Stack(plans["Llama2x70bAwqStack"], instances=1)
     _metered(stack2, stack2.limit * 1.1)
     assert _notify_alarm(stack2, stack2.config.meter_alarm_name, now=next_month).outcome == "ignored"
@@ -781,7 +781,7 @@ def test_resume_refuses_while_the_metered_spend_is_over_the_cap_though_budgets_s
             {
                 "MetricName": METRIC_MONTH_TO_DATE,
                 "Dimensions": [{"Name": DIMENSION, "Value": "MistralStack"}],
-                "Timestamp": datetime.now(timezone.utc),
+                "Timestamp": datetime.now(UTC),
                 "Value": stack.limit * 1.1,
             }
         ],

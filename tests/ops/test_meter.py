@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ ASSET_MODULES = ("handler", "config", "ledger", "store")
 PRICE = 37.69  # ml.p4d.24xlarge, $/instance-hour
 FALLBACK = 40.97  # ml.p4de.24xlarge, a fallback type of the pooled tests, $/instance-hour
 POOL_PRICES = (("ml.p4d.24xlarge", PRICE), ("ml.p4de.24xlarge", FALLBACK))
-T0 = datetime(2026, 11, 14, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 14, 12, 0, tzinfo=UTC)
 FIVE = timedelta(minutes=5)
 
 
@@ -118,7 +118,7 @@ class Meter:
 
 # ----------------------------------------------------------------------------- the accounting, pure
 def test_split_by_month_cuts_at_midnight_utc_of_the_first():
-    start = datetime(2026, 12, 31, 23, 57, 30, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 31, 23, 57, 30, tzinfo=UTC)
     assert split_by_month(start, start + FIVE) == [("2026-12", 150.0), ("2027-01", 150.0)]
     assert split_by_month(T0, T0 + FIVE) == [("2026-11", 300.0)]
     assert split_by_month(T0, T0) == []
@@ -158,7 +158,7 @@ def test_accrue_integrates_the_rate_and_counts_the_seconds_from_the_counts():
     (mixed,) = accrue(Sample(T0, 2, 2 * PRICE), Sample(T0 + timedelta(hours=2), 1, 3 * PRICE), 3600)
     assert mixed.usd == pytest.approx(usd(3600, 2 * PRICE) + usd(3600, 2 * PRICE))
     # Across the month boundary, each month gets its seconds at the rate.
-    before = datetime(2026, 11, 30, 23, 57, 30, tzinfo=timezone.utc)
+    before = datetime(2026, 11, 30, 23, 57, 30, tzinfo=UTC)
     november, december = accrue(Sample(before, 2, PRICE + FALLBACK), Sample(before + FIVE, 2, 0.0), 3600)
     assert (november.month, december.month) == ("2026-11", "2026-12")
     assert november.usd == pytest.approx(december.usd) == pytest.approx(usd(150, PRICE + FALLBACK))
@@ -221,7 +221,7 @@ def test_instances_going_up_and_down_are_counted_at_the_count_each_sample_read(a
 
 def test_the_month_boundary_splits_the_interval_between_the_two_months(aws):
     m = Meter()
-    before = datetime(2026, 11, 30, 23, 57, 30, tzinfo=timezone.utc)
+    before = datetime(2026, 11, 30, 23, 57, 30, tzinfo=UTC)
     m.run(before - FIVE, count=2)
     m.run(before, count=2)
     after = m.run(before + FIVE, count=2)  # 150 s in November, 150 s in December, at 2 instances

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import boto3
@@ -504,7 +505,7 @@ def test_profiles_dir_fixture_is_the_repo(profiles_dir):
 
 def test_status_shows_metered_and_billed_spend_side_by_side(aws, plans, capsys, profiles_dir):
     """The meter's latest month-to-date and burn rate (its CloudWatch metrics) next to AWS Budgets'."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from sagefit.meter.config import MeterConfig
     from sagefit.meter.handler import meter
@@ -532,7 +533,7 @@ def test_status_shows_metered_and_billed_spend_side_by_side(aws, plans, capsys, 
         spec.names.stack, spec.names.endpoint, spec.names.variant, spec.price_per_hour, create_meter_table()
     )
     clients = Clients(FakeSageMaker(count=2))
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     meter(config, clients, now - timedelta(minutes=10))
     last = meter(config, clients, now)
     status = stack_status(spec, aws, now=now)
@@ -561,7 +562,7 @@ def test_status_json_of_a_missing_endpoint_has_no_metered_figures(aws, capsys, p
 
 
 def test_metered_spend_over_the_budget_makes_status_unhealthy(aws, plans, profiles_dir):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sagefit.ops.status import Metered
 
@@ -579,5 +580,5 @@ def test_metered_spend_over_the_budget_makes_status_unhealthy(aws, plans, profil
     )
     status = stack_status(plan.spec, aws)
     assert status.healthy
-    status.metered = Metered(month_to_date_usd=401.0, burn_rate_usd_per_hour=3.0, at=datetime.now(timezone.utc))
+    status.metered = Metered(month_to_date_usd=401.0, burn_rate_usd_per_hour=3.0, at=datetime.now(UTC))
     assert status.metered_over_budget and not status.healthy

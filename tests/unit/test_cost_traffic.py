@@ -66,9 +66,7 @@ def test_business_hours_are_weekdays_9_to_18_in_the_profiles_zone(zone, offset_h
         assert moment.weekday() < 5
         assert 9 <= moment.hour < 18
     # the same wall-clock hours are different instants: August offsets, no DST change inside the month
-    utc_hours = {
-        dt.datetime.fromtimestamp(traffic.start.timestamp() + t, tz=dt.timezone.utc).hour for t in traffic.arrivals
-    }
+    utc_hours = {dt.datetime.fromtimestamp(traffic.start.timestamp() + t, tz=dt.UTC).hour for t in traffic.arrivals}
     assert utc_hours <= {(h - offset_h) % 24 for h in range(9, 18)}
     per_day = {}
     for moment in local_times(traffic, zone):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sagefit.ops.aws import aws_errors
@@ -37,7 +37,7 @@ def manifest_document(
         "revision_requested": requested,
         "revision": sha,
         "model_data_s3_uri": destination.uri,
-        "staged_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "staged_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "total_bytes": sum(f.size for f in files),
         "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
     }

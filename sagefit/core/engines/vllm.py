@@ -43,7 +43,9 @@ two points decide:
 3. **Already resolved offline.** ``stacks.images`` and its SDK comparison test cover ``djl-lmi``.
 
 The price is freshness: LMI v27 (``0.36.0-lmi27``) pins vLLM ``0.23.1.dev``
-(serving/docker/lmi-container-requirements.txt:12) while the DLC is at vLLM 0.30.0. Both run the
+(serving/docker/lmi-container-requirements.txt:12) while the DLC is at vLLM 0.30.0. The default
+image is LMI v29 (``0.38.0-lmi29.0.0-cu130``); the newest djl-serving source at hand is v27's
+(``d21927c``), so v29's own vLLM pin is not checked here (v27's or later). Both run the
 same vLLM engine, so the memory, tensor-parallel and quantization rules below hold for either; only
 the variable names differ (``OPTION_X`` vs ``SM_VLLM_X``). Switching means a new ``environment``,
 nothing in the sizing.

@@ -1,8 +1,7 @@
 """`LlmEndpointStack`: one model's endpoint, scaling, cost guard and spend meter (and, with
 ``budget.hard_cap``, the hard cost cap, which the meter's alarm drives), rendered from a finished plan.
 
-:mod:`stacks.hard_cap` is imported only by a stack that has a hard cap: it loads the CDK Lambda,
-Logs and SQS modules, a good part of the app's start-up, which an app without a cap never needs.
+The meter, the cap and the cost outputs come from :mod:`stacks.spend_guards`, as for a shared endpoint.
 """
 
 from __future__ import annotations
@@ -22,13 +21,14 @@ from sagefit.core.spec import DeploymentSpec
 from stacks.cost_guard import CostGuard, CostGuardProps
 from stacks.endpoint import LlmEndpoint, LlmEndpointProps
 from stacks.images import image_for
-from stacks.meter import SpendMeter, SpendMeterProps
 from stacks.new_vpc import stack_placement
 from stacks.scaling import EndpointScaling, EndpointScalingProps
+from stacks.spend_guards import cost_outputs, spend_guards
 
 if TYPE_CHECKING:
     from stacks.adapters import AdapterComponents
     from stacks.hard_cap import HardCap
+    from stacks.meter import SpendMeter
 
 
 @dataclass(frozen=True)
@@ -78,26 +78,9 @@ class LlmEndpointStack(Stack):
         )
         # HIPAA/NIST CloudWatchAlarmAction: a failed update (rolled back) is worth telling someone.
         self.endpoint.rollback_alarm.add_alarm_action(cw_actions.SnsAction(self.cost_guard.topic))
-        self.meter = SpendMeter(
-            self,
-            "Meter",
-            SpendMeterProps(endpoint=self.endpoint, topic=self.cost_guard.topic, encryption_key=self.key),
-        )
-        self.hard_cap: HardCap | None = None
-        if spec.budget.hard_cap:
-            from stacks.hard_cap import HardCap, HardCapProps
-
-            self.hard_cap = HardCap(
-                self,
-                "HardCap",
-                HardCapProps(
-                    endpoint=self.endpoint,
-                    topic=self.cost_guard.topic,
-                    encryption_key=self.key,
-                    budget_name=spec.names.budget,
-                    meter=self.meter,
-                ),
-            )
+        guards = spend_guards(self, self.endpoint, self.cost_guard.topic, self.key)
+        self.meter: SpendMeter = guards.meter
+        self.hard_cap: HardCap | None = guards.hard_cap
         self._outputs(spec)
 
     def _outputs(self, spec: DeploymentSpec) -> None:
@@ -105,15 +88,7 @@ class LlmEndpointStack(Stack):
         CfnOutput(self, "EndpointName", value=endpoint.endpoint_name)
         if endpoint.inference_component_name:
             CfnOutput(self, "InferenceComponentName", value=endpoint.inference_component_name)
-        CfnOutput(self, "InstanceType", value=spec.instance_type)
-        CfnOutput(
-            self,
-            "EstimatedCostPerHour",
-            value=f"{spec.price_per_hour:.3f}",
-            description=f"USD per instance-hour, catalog list price (estimate; see {spec.catalog_source})",
-        )
-        CfnOutput(self, "MonthlyBudget", value=f"{spec.budget.monthly_usd:.2f}")
-        CfnOutput(self, "AlertTopicArn", value=self.cost_guard.topic_arn)
+        cost_outputs(self, spec, self.cost_guard.topic_arn)
         if endpoint.output_bucket is not None:
             CfnOutput(self, "AsyncOutputBucket", value=endpoint.output_bucket.bucket_name)
         CfnOutput(self, "InvokeCommand", value=invoke_command(endpoint))

@@ -6,8 +6,7 @@ budget on the stack's cost tag alerts the topic as for a profile of its own, and
 profile's stack watch it: the spend meter (:mod:`stacks.meter`) prices the endpoint's instances at the
 shared instance type's price, and with ``budget.hard_cap`` the hard cap (:mod:`stacks.hard_cap`) holds
 every member's copy count at zero (``CapConfig.targets``, one target per member), after which managed
-instance scaling releases the instances. :mod:`stacks.hard_cap` is imported only when the endpoint
-file asks for the cap, as in :mod:`stacks.llm_stack`.
+instance scaling releases the instances; both come from :mod:`stacks.spend_guards`, as for a profile.
 """
 
 from __future__ import annotations
@@ -25,12 +24,13 @@ from sagefit.core.shared_plan import SharedPlan
 from stacks.adapters import AdapterComponents, AdapterComponentsProps
 from stacks.cost_guard import alert_topic, monthly_budget
 from stacks.llm_stack import allow_log_encryption
-from stacks.meter import SpendMeter, SpendMeterProps
 from stacks.scaling import EndpointScaling, EndpointScalingProps
 from stacks.shared_endpoint import SharedLlmEndpoint
+from stacks.spend_guards import cost_outputs, spend_guards
 
 if TYPE_CHECKING:
     from stacks.hard_cap import HardCap
+    from stacks.meter import SpendMeter
 
 
 @dataclass(frozen=True)
@@ -84,24 +84,9 @@ class SharedEndpointStack(Stack):
         for member in self.endpoint.members:
             # HIPAA/NIST CloudWatchAlarmAction: a failed update (rolled back) is worth telling someone.
             member.rollback_alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-        self.meter = SpendMeter(
-            self, "Meter", SpendMeterProps(endpoint=self.endpoint, topic=self.topic, encryption_key=self.key)
-        )
-        self.hard_cap: HardCap | None = None
-        if spec.budget.hard_cap:
-            from stacks.hard_cap import HardCap, HardCapProps
-
-            self.hard_cap = HardCap(
-                self,
-                "HardCap",
-                HardCapProps(
-                    endpoint=self.endpoint,
-                    topic=self.topic,
-                    encryption_key=self.key,
-                    budget_name=spec.names.budget,
-                    meter=self.meter,
-                ),
-            )
+        guards = spend_guards(self, self.endpoint, self.topic, self.key)
+        self.meter: SpendMeter = guards.meter
+        self.hard_cap: HardCap | None = guards.hard_cap
         self.dashboard = cw.Dashboard(
             guard,
             "Dashboard",
@@ -128,13 +113,5 @@ class SharedEndpointStack(Stack):
             ],
         )
         CfnOutput(self, "EndpointName", value=spec.names.endpoint)
-        CfnOutput(self, "InstanceType", value=spec.instance_type)
-        CfnOutput(
-            self,
-            "EstimatedCostPerHour",
-            value=f"{spec.price_per_hour:.3f}",
-            description=f"USD per instance-hour, catalog list price (estimate; see {spec.catalog_source})",
-        )
-        CfnOutput(self, "MonthlyBudget", value=f"{spec.budget.monthly_usd:.2f}")
-        CfnOutput(self, "AlertTopicArn", value=self.topic.topic_arn)
+        cost_outputs(self, spec, self.topic.topic_arn)
         CfnOutput(self, "InferenceComponentNames", value=",".join(m.component_name for m in spec.members))

@@ -83,7 +83,6 @@ class LlmEndpoint(Construct):
         self.output_bucket: s3.Bucket | None = None
         self.success_topic: sns.Topic | None = None
         self.error_topic: sns.Topic | None = None
-        self._metrics: dict[tuple[object, ...], cw.Metric] = {}
 
         self.role = execution_role(self, self.stack, spec, props.image, props.encryption_key)
         if self.mode.is_async:
@@ -290,17 +289,9 @@ class LlmEndpoint(Construct):
         and dashboard widget of the stack that asks for it (each creation is a jsii round trip).
         """
         dimensions = dimensions or self._dimensions()
-        period = period or cdk_values.minutes(5)
-        key = (metric_name, namespace, statistic, period, tuple(sorted(dimensions.items())))
-        if key not in self._metrics:
-            self._metrics[key] = cw.Metric(
-                namespace=namespace,
-                metric_name=metric_name,
-                dimensions_map=dimensions,
-                statistic=statistic,
-                period=period,
-            )
-        return self._metrics[key]
+        return cdk_values.metric(
+            namespace, metric_name, tuple(dimensions.items()), statistic, period or cdk_values.minutes(5)
+        )
 
     def metric_invocations(self, period: Duration | None = None) -> cw.Metric:
         return self.metric("Invocations", period=period)

@@ -146,7 +146,6 @@ class SpendMeter(Construct):
                 )
             ],
         )
-        self._metrics: dict[str, cw.Metric] = {}
         self.spend_alarms = self._spend_alarms(props)
         self.cap_alarm_name = (
             spend_alarm_name(names.alarm_prefix, spec.budget.hard_cap_percent) if spec.budget.hard_cap else None
@@ -159,15 +158,8 @@ class SpendMeter(Construct):
     # ------------------------------------------------------------------ metrics and alarms
     def metric(self, name: str) -> cw.Metric:
         """One of the meter's metrics (5-minute Maximum: one datapoint per run)."""
-        if name not in self._metrics:
-            self._metrics[name] = cw.Metric(
-                namespace=NAMESPACE,
-                metric_name=name,
-                dimensions_map={DIMENSION: self.config.stack_name},
-                statistic="Maximum",
-                period=cdk_values.minutes(RATE_MINUTES),
-            )
-        return self._metrics[name]
+        dimensions = ((DIMENSION, self.config.stack_name),)
+        return cdk_values.metric(NAMESPACE, name, dimensions, "Maximum", cdk_values.minutes(RATE_MINUTES))
 
     def _spend_alarms(self, props: SpendMeterProps) -> dict[float, cw.Alarm]:
         """One alarm per ACTUAL budget threshold (the hard cap's among them when the profile has one,

@@ -144,7 +144,6 @@ class MemberComponent(Construct):
         self.endpoint = shared.endpoint
         self.endpoint_name = shared.endpoint_name
         self.component_name = member.component_name
-        self._metrics: dict[tuple[object, ...], cw.Metric] = {}
         self.model = self._model(shared, "Model", member.container, image)
         # A pool type whose fit needs another environment (another tensor-parallel degree) gets a
         # Model of its own, which its Specifications entry names (as stacks.variant.pool_models).
@@ -255,17 +254,9 @@ class MemberComponent(Construct):
     ) -> cw.Metric:
         """A SageMaker metric of this member's component (one object per distinct metric)."""
         dimensions = dimensions or {"InferenceComponentName": self.component_name}
-        period = period or cdk_values.minutes(5)
-        key = (metric_name, statistic, period, tuple(sorted(dimensions.items())))
-        if key not in self._metrics:
-            self._metrics[key] = cw.Metric(
-                namespace=ENDPOINT_NAMESPACE,
-                metric_name=metric_name,
-                dimensions_map=dimensions,
-                statistic=statistic,
-                period=period,
-            )
-        return self._metrics[key]
+        return cdk_values.metric(
+            ENDPOINT_NAMESPACE, metric_name, tuple(dimensions.items()), statistic, period or cdk_values.minutes(5)
+        )
 
     def metric_invocations(self, period: Duration | None = None) -> cw.Metric:
         return self.metric("Invocations", period=period)

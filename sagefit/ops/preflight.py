@@ -111,12 +111,18 @@ def _quota_fix(region: str, quota: Quota, desired: int) -> str:
 def preflight(spec: DeploymentSpec, session: AwsSession) -> PreflightReport:
     """Credentials, then the region's offer of, and the endpoint quota for, every instance type the
     deploy may start: the planned one and each instance-pool fallback (``spec.pool``)."""
-    report = PreflightReport(spec.names.stack, session.region, spec.instance_type)
+    report = _credentials(spec.names.stack, spec.instance_type, session)
+    for instance_type in spec.pool_types or (spec.instance_type,):
+        _check_instance_type(spec, session, report, instance_type)
+    return report
+
+
+def _credentials(stack: str, instance_type: str, session: AwsSession) -> PreflightReport:
+    """A report whose first check is the caller's identity (STS GetCallerIdentity)."""
+    report = PreflightReport(stack, session.region, instance_type)
     with aws_errors("checking credentials"):
         identity = session.client("sts").get_caller_identity()
     report.checks.append(Check("credentials", True, f"account {identity['Account']} ({identity['Arn']})"))
-    for instance_type in spec.pool_types or (spec.instance_type,):
-        _check_instance_type(spec, session, report, instance_type)
     return report
 
 
@@ -146,10 +152,7 @@ def shared_preflight(spec: SharedDeploymentSpec, session: AwsSession) -> Preflig
     deploy, and managed instance scaling may grow it to ``max_instances``
     (ManagedInstanceScaling.MaxInstanceCount), which is warned about like a profile's max_capacity.
     Every member's copies run on these instances, so one quota per type covers them all."""
-    report = PreflightReport(spec.names.stack, session.region, spec.instance_type)
-    with aws_errors("checking credentials"):
-        identity = session.client("sts").get_caller_identity()
-    report.checks.append(Check("credentials", True, f"account {identity['Account']} ({identity['Arn']})"))
+    report = _credentials(spec.names.stack, spec.instance_type, session)
     for instance_type in spec.pool_types or (spec.instance_type,):
         _check_shared_type(spec, session, report, instance_type)
     return report

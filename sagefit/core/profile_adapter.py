@@ -26,12 +26,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sagefit.core import aws_rules
 from sagefit.core.errors import SagefitError
 from sagefit.core.profile_base import Strict
-from sagefit.core.profile_errors import FieldProblem, describe_error
+from sagefit.core.profile_errors import FieldProblem, validate_model
 from sagefit.core.yaml_input import load_yaml
 
 if TYPE_CHECKING:
@@ -125,14 +125,7 @@ def read_adapter(path: Path) -> LoadedAdapter | None:
                 path,
                 section,
             )
-    try:
-        adapter = AdapterProfile.model_validate(raw)
-    except ValidationError as exc:
-        errors = exc.errors()
-        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        field, problem, fix = describe_error(first)
-        raise SagefitError(problem, fix, path, field) from None
-    return LoadedAdapter(path=path, adapter=adapter)
+    return LoadedAdapter(path=path, adapter=validate_model(AdapterProfile, raw, path))
 
 
 def attach_adapters(profiles: list[LoadedProfile], adapters: Sequence[LoadedAdapter]) -> list[LoadedProfile]:

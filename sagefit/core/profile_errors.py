@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from sagefit.core.errors import SagefitError
 from sagefit.core.numbers import BoundProblem
@@ -135,6 +135,28 @@ def describe_error(error: Mapping[str, Any]) -> tuple[str, str, str]:
     if given is not None and not isinstance(given, dict):
         problem = f"{problem} (got {given!r})"
     return field, problem, _FIXES.get(kind, "see the example profiles in model_profiles/")
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validate_model(
+    model: type[Model],
+    raw: Mapping[str, Any],
+    path: Path | str,
+    describe: Callable[[Mapping[str, Any]], tuple[str, str, str]] = describe_error,
+) -> Model:
+    """``model.model_validate(raw)``, or its first problem as one :class:`SagefitError` naming ``path``.
+
+    A misspelt key shows up twice, the real field as missing and the typo as extra: the typo is
+    reported, since its fix (with its did-you-mean hint) resolves both."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        field, problem, fix = describe(first)
+        raise SagefitError(problem, fix, path, field) from None
 
 
 def refuse_duplicates(items: Iterable[tuple[Path, BaseModel]], keys: tuple[str, ...], owner: str) -> None:

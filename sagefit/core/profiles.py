@@ -17,7 +17,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 
@@ -30,7 +29,7 @@ from sagefit.core.profile_adapter import LoadedAdapter, attach_adapters, read_ad
 from sagefit.core.profile_base import Strict as _Strict
 from sagefit.core.profile_budget import Budget
 from sagefit.core.profile_checks import check_catalog, check_image
-from sagefit.core.profile_errors import FieldProblem, describe_error, refuse_duplicates
+from sagefit.core.profile_errors import FieldProblem, refuse_duplicates, validate_model
 from sagefit.core.profile_network import Network, check_network
 from sagefit.core.profile_pool import InstancePoolSetting
 from sagefit.core.profile_scaling import Scaling, known_zone
@@ -272,15 +271,7 @@ def parse_profile(text: str, path: Path | str, catalog: Catalog | None = None) -
     raw = load_yaml(text, path)  # duplicate keys refused, naming the line
     if not isinstance(raw, dict):
         raise SagefitError("the profile must be a YAML mapping of fields", "start from model_profiles/*.yaml", path)
-    try:
-        profile = Profile.model_validate(raw)
-    except ValidationError as exc:
-        errors = exc.errors()
-        # A misspelt key shows up twice: the real field as missing, the typo as extra. Report the
-        # typo, whose fix (with its did-you-mean hint) resolves both.
-        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        field, problem, fix = describe_error(first)
-        raise SagefitError(problem, fix, path, field) from None
+    profile = validate_model(Profile, raw, path)
     check_catalog(profile, path, catalog or load_catalog())
     check_image(profile, path)
     check_network(profile, path)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sagefit.core import aws_rules
 from sagefit.core import numbers as num
@@ -22,7 +22,7 @@ from sagefit.core.catalog import Catalog, load_catalog
 from sagefit.core.errors import SagefitError
 from sagefit.core.profile_base import Strict
 from sagefit.core.profile_budget import Budget
-from sagefit.core.profile_errors import FieldProblem, describe_error, refuse_duplicates
+from sagefit.core.profile_errors import FieldProblem, describe_error, refuse_duplicates, validate_model
 from sagefit.core.profile_pool import yaml_words
 from sagefit.core.yaml_input import load_yaml
 
@@ -138,13 +138,7 @@ def parse_endpoint(text: str, path: Path | str, catalog: Catalog | None = None) 
     raw = load_yaml(text, path)
     if not isinstance(raw, dict):
         raise SagefitError("the endpoint file must be a YAML mapping of fields", "see model_profiles/endpoints/", path)
-    try:
-        endpoint = SharedEndpoint.model_validate(raw)
-    except ValidationError as exc:
-        errors = exc.errors()
-        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        field, problem, fix = _describe(first)
-        raise SagefitError(problem, fix, path, field) from None
+    endpoint = validate_model(SharedEndpoint, raw, path, _describe)
     catalog = catalog or load_catalog()
     if isinstance(endpoint.instance_types, tuple):
         known = catalog.names()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sagefit.cli.common import STACK_HELP, add_command, find, load
 from sagefit.cli.shared_ops import all_shared, find_shared, member_spec, print_shared_status, read_shared_status
+from sagefit.cli.status_lines import endpoint_lines, spend_lines
 from sagefit.cli.target import add_target_option, target_session
 from sagefit.core.errors import SagefitError
 
@@ -54,44 +55,20 @@ def print_status(status: StackStatus) -> None:
     if status.endpoint_status is None:
         print("  not deployed (no such endpoint in this account and region)")
         return
-    reason = f" ({status.failure_reason})" if status.failure_reason else ""
-    print(f"  status: {status.endpoint_status}{reason}")
-    if status.instances is not None:
-        print(
-            f"  instances: {status.instances.current} running, {status.instances.desired} desired"
-            f" ({status.instance_type})"
-        )
+    lines = endpoint_lines(status)
     if status.inference_component:
         copies = status.copies
-        print(
+        lines.append(
             f"  inference component {status.inference_component}: "
             + (f"{copies.current} copies running, {copies.desired} desired" if copies else "missing")
         )
     for component, state in status.adapters.items():  # LoRA adapters on the component above
-        print(f"  adapter component {component}: {state or 'missing'}")
+        lines.append(f"  adapter component {component}: {state or 'missing'}")
     if status.scaled_to_zero:
-        print("  scaled to zero: costs nothing now; the next request wakes it (cold start)")
+        lines.append("  scaled to zero: costs nothing now; the next request wakes it (cold start)")
     if status.bounds is not None:
-        print(f"  scaling bounds: min {status.bounds.min_capacity}, max {status.bounds.max_capacity}")
-    if status.spend is not None:
-        spend = status.spend
-        over = "  OVER BUDGET" if spend.exceeded else ""
-        forecast = f", forecast ${spend.forecast:,.2f}" if spend.forecast is not None else ""
-        print(f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f}{forecast}{over} (billed, AWS Budgets)")
-    print(f"  {metered_line(status)}")
-    print(f"  alarms in ALARM: {', '.join(status.alarms) if status.alarms else 'none'}")
-
-
-def metered_line(status: StackStatus) -> str:
-    """The spend meter's figures, next to the billed ones."""
-    metered = status.metered
-    if metered.month_to_date_usd is None:
-        return "metered this month: no figure yet (the spend meter runs every 5 minutes once deployed)"
-    over = "  OVER BUDGET" if status.metered_over_budget else ""
-    burn = (
-        f", burning ${metered.burn_rate_usd_per_hour:,.3f}/hour" if metered.burn_rate_usd_per_hour is not None else ""
-    )
-    return f"metered this month: ${metered.month_to_date_usd:,.2f}{burn}{over} (estimate at the catalog price)"
+        lines.append(f"  scaling bounds: min {status.bounds.min_capacity}, max {status.bounds.max_capacity}")
+    print("\n".join(lines + spend_lines(status)))
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sagefit.cli.shared import load_groups
+from sagefit.cli.status_lines import endpoint_lines, spend_lines
 
 if TYPE_CHECKING:
     from sagefit.core.shared_plan import SharedPlan
@@ -84,12 +85,7 @@ def print_shared_status(status: SharedStatus) -> None:
     if not status.deployed:
         print("  not deployed (no such endpoint in this account and region)")
         return
-    reason = f" ({first.failure_reason})" if first.failure_reason else ""
-    print(f"  status: {first.endpoint_status}{reason}")
-    if first.instances is not None:
-        print(
-            f"  instances: {first.instances.current} running, {first.instances.desired} desired ({first.instance_type})"
-        )
+    print("\n".join(endpoint_lines(first)))
     for name, member in status.members:
         copies = member.copies
         line = f"{copies.current} copies running, {copies.desired} desired" if copies else "missing"
@@ -98,12 +94,5 @@ def print_shared_status(status: SharedStatus) -> None:
         print(f"  member {name}: inference component {member.inference_component}: {line}{bounds}{zero}")
         for component, state in member.adapters.items():
             print(f"    adapter component {component}: {state or 'missing'}")
-    if first.spend is not None:
-        spend = first.spend
-        over = "  OVER BUDGET" if spend.exceeded else ""
-        forecast = f", forecast ${spend.forecast:,.2f}" if spend.forecast is not None else ""
-        print(f"  spend this month: ${spend.actual:,.2f} of ${spend.limit:,.2f}{forecast}{over} (billed, AWS Budgets)")
-    from sagefit.cli.operations import metered_line  # operations imports this module
-
-    print(f"  {metered_line(first)}")  # the stack's spend meter: the endpoint's instances, priced
-    print(f"  alarms in ALARM: {', '.join(first.alarms) if first.alarms else 'none'}")
+    # one budget and one spend meter for the stack: the endpoint's instances, priced
+    print("\n".join(spend_lines(first)))

@@ -23,9 +23,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from sagefit.emulator.moto_ext import install_moto_extensions
 from sagefit.emulator.moto_ext.rules import RULES
 from tests.emulator.test_moto_ext import ROLE_ARN, STACK_TEMPLATE, error_of, ic_variant, make_ic, make_model
+from tests.support.moto_replay import offline_aws
 
 REGION = "us-east-1"
 VARIANT_TARGET = {
@@ -42,16 +42,7 @@ COPY_TARGET = {
 
 @pytest.fixture(scope="module")
 def clients() -> Iterator[SimpleNamespace]:
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-        }.items():
-            mp.setenv(key, value)
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            mp.delenv(key, raising=False)
-        install_moto_extensions()
+    with offline_aws(REGION):
         unchecked = Config(parameter_validation=False)
         yield SimpleNamespace(
             sm=boto3.client("sagemaker", region_name=REGION),

@@ -15,11 +15,9 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from sagefit.core import serving
-from sagefit.emulator.moto_ext import install_moto_extensions
-from tests.support.moto_replay import ACCOUNT, REGION, Replayer, bootstrap, deploy
+from tests.support.moto_replay import ACCOUNT, REGION, Replayer, deployed_account
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +25,8 @@ def deployed(cdk_app, tmp_path_factory):
     """All six stacks created in one moto account, with the skipped resources replayed."""
     cdk_app.synth()
     templates = {name: cdk_app.json(name) for name in cdk_app.stacks}
-    mp = pytest.MonkeyPatch()
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        mp.setenv(key, value)
-    mp.delenv("AWS_ENDPOINT_URL", raising=False)
-    install_moto_extensions()
-    with mock_aws():
-        bootstrap()
-        stacks = {name: deploy(name, template, Path(cdk_app.outdir)) for name, template in templates.items()}
+    with deployed_account(templates, Path(cdk_app.outdir)) as stacks:
         yield {"stacks": stacks, "templates": templates, "plans": cdk_app.plans}
-    mp.undo()
 
 
 STACKS = ("MistralStack", "ZephyrStack", "Llama2x7bStack", "Llama2x13bStack", "Llama2x70bStack", "Llama2x70bAwqStack")

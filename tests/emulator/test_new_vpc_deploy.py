@@ -9,27 +9,15 @@ import pytest
 from moto import mock_aws
 
 from sagefit.emulator.moto_ext import install_moto_extensions
-from tests.support.moto_replay import REGION, bootstrap, deploy
+from tests.support.moto_replay import REGION, deployed_account
 from tests.support.network import NEW_VPC_CIDR, WEIGHTS, synth_private
 
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     outdir, stacks, templates = synth_private(tmp_path_factory.mktemp("new-vpc"), new_vpc=True)
-    mp = pytest.MonkeyPatch()
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        mp.setenv(key, value)
-    mp.delenv("AWS_ENDPOINT_URL", raising=False)
-    install_moto_extensions()
-    with mock_aws():
-        bootstrap()
-        created = {name: deploy(name, template, outdir) for name, template in templates.items()}
+    with deployed_account(templates, outdir) as created:
         yield {"stacks": created, "plans": {name: stack.endpoint.plan for name, stack in stacks.items()}}
-    mp.undo()
 
 
 def test_new_vpc_stacks_create(deployed):

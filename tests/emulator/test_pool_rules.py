@@ -11,25 +11,16 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from sagefit.emulator.moto_ext import install_moto_extensions
 from tests.emulator.test_emulator_rules import REGION, VARIANT_TARGET, refused
 from tests.emulator.test_moto_ext import REQUIREMENTS, ROLE_ARN, make_model
+from tests.support.moto_replay import offline_aws
 
 POOLS = [{"InstanceType": "ml.g5.2xlarge", "Priority": 1}, {"InstanceType": "ml.g5.xlarge", "Priority": 2}]
 
 
 @pytest.fixture(scope="module")
 def clients() -> Iterator[SimpleNamespace]:
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-        }.items():
-            mp.setenv(key, value)
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            mp.delenv(key, raising=False)
-        install_moto_extensions()
+    with offline_aws(REGION):
         yield SimpleNamespace(
             sm=boto3.client("sagemaker", region_name=REGION),
             raw=boto3.client("sagemaker", region_name=REGION, config=Config(parameter_validation=False)),

@@ -12,31 +12,20 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from sagefit.emulator.moto_ext import install_moto_extensions
 from tests.support.cdk import SHARED
-from tests.support.moto_replay import REGION, bootstrap, deploy
+from tests.support.moto_replay import REGION, deployed_account
 
 
 @pytest.fixture
-def shared(cdk_synth, monkeypatch):
+def shared(cdk_synth):
     cdk_synth.synth()
     stack = cdk_synth.shared[SHARED]
     from aws_cdk.assertions import Template
 
     template = Template.from_stack(stack).to_json()
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    install_moto_extensions()
-    with mock_aws():
-        bootstrap()
-        yield stack, deploy(SHARED, template, Path(cdk_synth.outdir))
+    with deployed_account({SHARED: template}, Path(cdk_synth.outdir)) as created:
+        yield stack, created[SHARED]
 
 
 def test_the_shared_endpoint_deploys_and_destroys_cleanly(shared):

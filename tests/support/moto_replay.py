@@ -18,10 +18,16 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
+from moto import mock_aws
+
+from sagefit.emulator.moto_ext import install_moto_extensions
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -191,3 +197,28 @@ class Replayer:
             self.physical[lid] = self.sns.subscribe(
                 TopicArn=args["TopicArn"], Protocol=args["Protocol"], Endpoint=args["Endpoint"]
             )["SubscriptionArn"]
+
+
+@contextmanager
+def offline_aws(region: str = REGION) -> Iterator[None]:
+    """Dummy credentials in ``region``, nothing of the shell's AWS settings (a profile, a session, an
+    endpoint pointed at a kept emulator), and moto extended before any client exists."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": region,
+        }.items():
+            mp.setenv(key, value)
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+            mp.delenv(key, raising=False)
+        install_moto_extensions()
+        yield
+
+
+@contextmanager
+def deployed_account(templates: dict[str, dict[str, Any]], outdir: Path) -> Iterator[dict[str, dict[str, Any]]]:
+    """Every template created as a stack in one bootstrapped moto account: stack name -> its description."""
+    with offline_aws(), mock_aws():
+        bootstrap()
+        yield {name: deploy(name, template, outdir) for name, template in templates.items()}

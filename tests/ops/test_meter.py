@@ -332,8 +332,8 @@ def test_a_failed_publish_after_the_commit_is_retried_without_double_counting(aw
     assert retry.month_to_date_usd == pytest.approx(usd(660))
 
 
-def test_the_meter_reads_a_moto_endpoints_variant_and_an_inference_component_endpoints_instances(aws):
-    """DescribeEndpoint's CurrentInstanceCount, for a model variant and for an endpoint hosting copies."""
+def _moto_endpoint(**variant: Any) -> None:
+    """Endpoint "p4d" in moto, its variant AllTraffic of 2 instances with ``variant``'s type or pools."""
     sm = boto3.client("sagemaker", region_name=REGION)
     sm.create_model(
         ModelName="m",
@@ -342,11 +342,14 @@ def test_the_meter_reads_a_moto_endpoints_variant_and_an_inference_component_end
     )
     sm.create_endpoint_config(
         EndpointConfigName="c",
-        ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.g5.2xlarge", "InitialInstanceCount": 2}
-        ],
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 2, **variant}],
     )
     sm.create_endpoint(EndpointName="p4d", EndpointConfigName="c")
+
+
+def test_the_meter_reads_a_moto_endpoints_variant_and_an_inference_component_endpoints_instances(aws):
+    """DescribeEndpoint's CurrentInstanceCount, for a model variant and for an endpoint hosting copies."""
+    _moto_endpoint(InstanceType="ml.g5.2xlarge")
     m = Meter()
     m.clients = Clients()
     assert meter_handler.read_instances(m.config, m.clients)[0] == 2
@@ -443,27 +446,12 @@ def test_a_cursor_written_before_pool_pricing_is_read_at_its_count_times_its_pri
 
 def test_the_meter_prices_a_moto_endpoints_instance_pools(aws):
     """The emulator reports a pooled variant's InstancePoolSummary list (every instance on priority 1)."""
-    sm = boto3.client("sagemaker", region_name=REGION)
-    sm.create_model(
-        ModelName="m",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-        PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+    _moto_endpoint(
+        InstancePools=[
+            {"InstanceType": "ml.p4de.24xlarge", "Priority": 1},
+            {"InstanceType": "ml.p4d.24xlarge", "Priority": 2},
+        ]
     )
-    sm.create_endpoint_config(
-        EndpointConfigName="c",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "m",
-                "InitialInstanceCount": 2,
-                "InstancePools": [
-                    {"InstanceType": "ml.p4de.24xlarge", "Priority": 1},
-                    {"InstanceType": "ml.p4d.24xlarge", "Priority": 2},
-                ],
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName="p4d", EndpointConfigName="c")
     m = Meter(prices=(("ml.p4de.24xlarge", FALLBACK), ("ml.p4d.24xlarge", PRICE)), price=FALLBACK)
     m.clients = Clients()
     reading = meter_handler.read_instances(m.config, m.clients)
